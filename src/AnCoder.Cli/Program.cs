@@ -1,0 +1,15 @@
+using System.CommandLine;
+using AnCoder.Cli.Commands;
+
+namespace AnCoder.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("AnCoder: anchored discrete diffusion for code (Python syntax frontend, AnchorTree labels, diffusion models, evaluation).");
+        // Each verb lives in Commands/<Verb>Command.cs and exposes `static Command Create()`.
+        root.Subcommands.Add(ParseCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

@@ -1,0 +1,69 @@
+using System.Collections.Generic;
+
+namespace AnCoder.Syntax.Ast;
+
+/// <summary>
+/// Base of every AST node. The concrete classes (Nodes.g.cs) are generated from CPython's own `ast`
+/// metadata, so their names, fields and field order are CPython's.
+/// </summary>
+public abstract class Node
+{
+    /// <summary>The CPython class name (e.g. <c>FunctionDef</c>).</summary>
+    public abstract string TypeName { get; }
+
+    /// <summary>Depth in the tree: Module = 0, each child = parent + 1 (every AST node counts as a level,
+    /// including nodes without positions such as <c>arguments</c>, contexts and operators).</summary>
+    public int Depth { get; set; }
+
+    /// <summary>Reports the node's fields in CPython's <c>_fields</c> order.</summary>
+    public abstract void VisitFields(IFieldVisitor visitor);
+
+    /// <summary>The child nodes in <c>_fields</c> order (None entries of a list are skipped).</summary>
+    public IEnumerable<Node> Children()
+    {
+        var collector = new ChildCollector();
+        VisitFields(collector);
+        return collector.Children;
+    }
+
+    private sealed class ChildCollector : IFieldVisitor
+    {
+        public readonly List<Node> Children = new();
+        public void Node(string name, Node? value) { if (value != null) Children.Add(value); }
+        public void Nodes<T>(string name, List<T> values) where T : Node?
+        {
+            foreach (var v in values) if (v != null) Children.Add(v);
+        }
+        public void String(string name, string? value) { }
+        public void Strings(string name, List<string> values) { }
+        public void Int(string name, int? value) { }
+        public void Constant(string name, object? value) { }
+    }
+}
+
+/// <summary>A node with CPython's position attributes. Columns are UTF-8 byte offsets within the line;
+/// lines are 1-based.</summary>
+public abstract class PositionedNode : Node
+{
+    public int Lineno { get; set; }
+    public int ColOffset { get; set; }
+    public int EndLineno { get; set; }
+    public int EndColOffset { get; set; }
+
+    public void SetPosition(int lineno, int colOffset, int endLineno, int endColOffset)
+    {
+        Lineno = lineno; ColOffset = colOffset; EndLineno = endLineno; EndColOffset = endColOffset;
+    }
+}
+
+/// <summary>Receives a node's fields in <c>_fields</c> order.</summary>
+public interface IFieldVisitor
+{
+    void Node(string name, Node? value);
+    void Nodes<T>(string name, List<T> values) where T : Node?;
+    void String(string name, string? value);
+    void Strings(string name, List<string> values);
+    void Int(string name, int? value);
+    /// <summary>A field of ASDL type <c>constant</c> (<see cref="Ast.Constant.Value"/>, <see cref="MatchSingleton.Value"/>).</summary>
+    void Constant(string name, object? value);
+}

@@ -1,0 +1,48 @@
+namespace AnCoder.Syntax.Tokenizing;
+
+/// <summary>Token types as CPython 3.11's <c>tokenize</c> module reports them (its <c>type</c>, not <c>exact_type</c>).</summary>
+public enum TokenKind : byte
+{
+    EndMarker,
+    Name,
+    Number,
+    String,
+    Newline,
+    Indent,
+    Dedent,
+    Op,
+    Comment,
+    NL,
+    /// <summary>Only from the lenient (tokenize-module compatible) mode: a character that starts no token.</summary>
+    ErrorToken,
+}
+
+/// <summary>
+/// One token. Lines are 1-based; columns are UTF-8 byte offsets within the line (as CPython's AST positions);
+/// <see cref="StartOffset"/>/<see cref="EndOffset"/> are UTF-8 byte offsets into the decoded source
+/// (identical to the file's bytes for UTF-8 files).
+/// </summary>
+public readonly record struct Token(
+    TokenKind Kind,
+    OpKind Op,
+    int StartLine,
+    int StartColumn,
+    int EndLine,
+    int EndColumn,
+    int StartOffset,
+    int EndOffset)
+{
+    public int Length => EndOffset - StartOffset;
+}
+
+/// <summary>Exact type of an OP token (CPython's <c>exact_type</c>); <see cref="None"/> for other kinds.</summary>
+public enum OpKind : byte
+{
+    None,
+    LeftParen, RightParen, LeftSquareBracket, RightSquareBracket, Colon, Comma, Semicolon,
+    Plus, Minus, Star, Slash, VerticalBar, Ampersand, Less, Greater, Equal, Dot, Percent,
+    LeftBrace, RightBrace, EqualEqual, NotEqual, LessEqual, GreaterEqual, Tilde, Circumflex,
+    LeftShift, RightShift, DoubleStar, PlusEqual, MinusEqual, StarEqual, SlashEqual, PercentEqual,
+    AmpersandEqual, VerticalBarEqual, CircumflexEqual, LeftShiftEqual, RightShiftEqual, DoubleStarEqual,
+    DoubleSlash, DoubleSlashEqual, At, AtEqual, RightArrow, Ellipsis, ColonEqual,
+}

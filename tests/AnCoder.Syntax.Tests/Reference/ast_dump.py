@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""CPython's AST in the project's dump format (the reference for `ancoder parse --dump`).
+
+Usage: ast_dump.py FILE...          dump each file (with `# <path>` headers when several)
+       ast_dump.py --verdict FILE... print `ok` or `reject` per file, one per line (fast accept/reject)
+       ast_dump.py --stdin-list      read NUL-separated paths from stdin, dump each with `# <path>` headers
+
+Format: one line per node, pre-order, two spaces per depth, children in `_fields` order:
+  <ClassName>[ @L:C-EL:EC][ field=value ...]
+Scalar fields in `_fields` order: str bare, None as `None`, int/bool as Python prints them, non-empty str
+lists as `[a,b]`; Constant.value as `value:<type name>`; `type_comment` skipped; empty lists print nothing.
+A None inside a node list prints a line `None`. A rejected file prints `!SyntaxError: <msg> (<line>:<col>)`.
+"""
+import ast
+import sys
+import warnings
+
+warnings.simplefilter("ignore")  # ast.parse semantics: warnings (e.g. invalid escapes) are not errors
+POS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def dump(node, depth, out):
+    line = "  " * depth + type(node).__name__
+    if all(a in node._attributes for a in POS) and all(isinstance(getattr(node, a, None), int) for a in POS):
+        line += " @%d:%d-%d:%d" % tuple(getattr(node, a) for a in POS)
+    scalars = _scalar_fields(node)
+    children = []
+    for name in node._fields:
+        if name == "type_comment":
+            continue
+        value = getattr(node, name, None)
+        if isinstance(node, ast.Constant) and name == "value":
+            line += " value:" + type(value).__name__
+        elif name in scalars:
+            if isinstance(value, list):
+                if value:
+                    line += " %s=[%s]" % (name, ",".join(value))
+            else:
+                line += " %s=%s" % (name, value)
+        elif isinstance(value, list):
+            children.extend(value)
+        elif value is not None:
+            children.append(value)
+    out.append(line)
+    for child in children:
+        if child is None:
+            out.append("  " * (depth + 1) + "None")
+        else:
+            dump(child, depth + 1, out)
+
+
+_SCALAR_CACHE = {}
+
+
+def _scalar_fields(node):
+    """Fields of a node class whose ASDL type is a scalar (identifier, string, int, constant)."""
+    cls = type(node)
+    if cls not in _SCALAR_CACHE:
+        sig = cls.__doc__.split("(", 1)[1].rsplit(")", 1)[0] if "(" in cls.__doc__ else ""
+        scalars = set()
+        for part in sig.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            typ, name = part.split()
+            if typ.rstrip("*?") in ("identifier", "string", "int", "constant"):
+                scalars.add(name)
+        _SCALAR_CACHE[cls] = scalars
+    return _SCALAR_CACHE[cls]
+
+
+def verdict_or_dump(path, want_dump):
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+        line = getattr(e, "lineno", None) or 0
+        col = getattr(e, "offset", None) or 0
+        msg = getattr(e, "msg", None) or str(e)
+        return None, "!SyntaxError: %s (%s:%s)" % (msg, line, col)
+    if not want_dump:
+        return tree, "ok"
+    out = []
+    dump(tree, 0, out)
+    return tree, "\n".join(out)
+
+
+def main(argv):
+    sys.setrecursionlimit(100000)
+    if argv and argv[0] == "--verdict":
+        for path in argv[1:]:
+            tree, text = verdict_or_dump(path, False)
+            print("ok" if tree is not None else "reject")
+        return 0
+    if argv and argv[0] == "--stdin-list":
+        paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]
+        headers = True
+    else:
+        paths = argv
+        headers = len(paths) > 1
+    w = sys.stdout.write
+    for path in paths:
+        if headers:
+            w("# %s\n" % path)
+        _, text = verdict_or_dump(path, True)
+        w(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -30,8 +30,14 @@ public readonly record struct Token(
     int EndLine,
     int EndColumn,
     int StartOffset,
-    int EndOffset)
+    int EndOffset,
+    KeywordKind Keyword = KeywordKind.None)
 {
+    /// <summary>A hard keyword (<c>keyword.iskeyword</c>: the 35, including True, False, None).</summary>
+    public bool IsHardKeyword => Keyword != KeywordKind.None && Keyword < KeywordKind.SoftMatch;
+    /// <summary>A soft keyword (<c>match</c>, <c>case</c>, <c>_</c>): an identifier that the grammar treats specially in places.</summary>
+    public bool IsSoftKeyword => Keyword >= KeywordKind.SoftMatch;
+
     public int Length => EndOffset - StartOffset;
 }
 
@@ -45,4 +51,15 @@ public enum OpKind : byte
     LeftShift, RightShift, DoubleStar, PlusEqual, MinusEqual, StarEqual, SlashEqual, PercentEqual,
     AmpersandEqual, VerticalBarEqual, CircumflexEqual, LeftShiftEqual, RightShiftEqual, DoubleStarEqual,
     DoubleSlash, DoubleSlashEqual, At, AtEqual, RightArrow, Ellipsis, ColonEqual,
+}
+
+/// <summary>Classification of a NAME token: hard keywords (CPython 3.11's <c>keyword.kwlist</c>) and soft keywords
+/// (<c>keyword.softkwlist</c>). Soft keywords are NAME tokens and identifiers; hard keywords are not identifiers.</summary>
+public enum KeywordKind : byte
+{
+    None,
+    False, NoneKeyword, True, And, As, Assert, Async, Await, Break, Class, Continue, Def, Del, Elif, Else, Except,
+    Finally, For, From, Global, If, Import, In, Is, Lambda, Nonlocal, Not, Or, Pass, Raise, Return, Try, While,
+    With, Yield,
+    SoftMatch, SoftCase, SoftUnderscore,
 }

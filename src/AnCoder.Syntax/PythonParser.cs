@@ -1,4 +1,7 @@
+using System.Text;
+using System.Threading;
 using AnCoder.Syntax.Ast;
+using AnCoder.Syntax.Parsing;
 
 namespace AnCoder.Syntax;
 
@@ -19,9 +22,52 @@ public sealed class ParseResult
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
 public static class PythonParser
 {
+    /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
+    private const int BigStackBytes = 256 * 1024 * 1024;
+
     /// <summary>Parses a file's bytes as <c>ast.parse(bytes)</c> does (BOM, encoding cookie, UTF-8 by default).</summary>
-    public static ParseResult Parse(byte[] fileBytes) => throw new NotImplementedException();
+    public static ParseResult Parse(byte[] fileBytes)
+    {
+        var utf8 = fileBytes;
+        if (utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF) utf8 = utf8[3..];
+        return ParseUtf8(utf8);
+    }
 
     /// <summary>Parses an already decoded source as <c>ast.parse(str)</c> does.</summary>
-    public static ParseResult Parse(string source) => throw new NotImplementedException();
+    public static ParseResult Parse(string source) => ParseUtf8(Encoding.UTF8.GetBytes(source));
+
+    private static ParseResult ParseUtf8(byte[] utf8)
+    {
+        try
+        {
+            return ParseOnThisThread(utf8);
+        }
+        catch (Parser.StackNeeded)
+        {
+            ParseResult? result = null;
+            var thread = new Thread(() =>
+            {
+                try { result = ParseOnThisThread(utf8); }
+                catch (Parser.StackNeeded) { result = new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)); }
+            }, BigStackBytes);
+            thread.Start();
+            thread.Join();
+            return result!;
+        }
+    }
+
+    private static ParseResult ParseOnThisThread(byte[] utf8)
+    {
+        var parser = new Parser(new InterimTokenizer(utf8), utf8);
+        try
+        {
+            var module = parser.ParseFile();
+            AstDepth.Assign(module);
+            return new ParseResult(module, null);
+        }
+        catch (Parser.ParseAbort abort)
+        {
+            return new ParseResult(null, abort.Error);
+        }
+    }
 }

@@ -1,0 +1,326 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Text;
+using AnCoder.Syntax.Ast;
+using Attribute = AnCoder.Syntax.Ast.Attribute;
+using Tuple = AnCoder.Syntax.Ast.Tuple;
+using AnCoder.Syntax.Tokenizing;
+
+namespace AnCoder.Syntax.Parsing;
+
+/// <summary>
+/// A hand-written port of CPython 3.11's PEG parser (Grammar/python.gram, first pass: no invalid_* rules).
+/// Ordered choice uses mark/reset; left-recursive rules are loops equivalent to pegen's seed growing; the rules
+/// pegen memoises (plus left-recursive t_primary) are memoised per token position.
+/// Every rule call counts one level (two for pegen's left-recursive rules, which go through a _raw function),
+/// like pegen's <c>p->level</c>, and more than <see cref="MaxStack"/> nested levels reject the input.
+/// </summary>
+internal sealed partial class Parser
+{
+    /// <summary>pegen's MAXSTACK (Parser/parser.c, 3.11).</summary>
+    public const int MaxStack = 6000;
+
+    private readonly IParserTokenSource _tokenizer;
+    private readonly byte[] _source;
+    private Token[] _tokens = new Token[512];
+    private string?[] _names = new string?[512];
+    private MemoEntry?[] _memo = new MemoEntry?[512];
+    private int _fill;
+    private int _mark;
+    private int _level;
+    private readonly bool _isFString;
+    private readonly int _lineShift;
+    private readonly int _firstLineColShift;
+
+    public Parser(IParserTokenSource tokenizer, byte[] source)
+    {
+        _tokenizer = tokenizer;
+        _source = source;
+    }
+
+    /// <summary>Sub-parser for an f-string replacement field (CPython 3.11 fstring_compile_expr).</summary>
+    public Parser(IParserTokenSource tokenizer, byte[] source, int firstLineno, int firstLineColOffset)
+        : this(tokenizer, source)
+    {
+        _isFString = true;
+        _lineShift = firstLineno - 1;
+        _firstLineColShift = firstLineColOffset;
+    }
+
+    private sealed class MemoEntry(int rule, object? value, int end, MemoEntry? next)
+    {
+        public readonly int Rule = rule;
+        public readonly object? Value = value;
+        public readonly int End = end;
+        public readonly MemoEntry? Next = next;
+    }
+
+    /// <summary>Aborts the whole parse with a syntax error (pegen's error_indicator).</summary>
+    internal sealed class ParseAbort(PythonSyntaxError error) : Exception(error.Message)
+    {
+        public PythonSyntaxError Error { get; } = error;
+    }
+
+    /// <summary>The current thread's stack is too small for this input: rerun on a big-stack thread.</summary>
+    internal sealed class StackNeeded : Exception { }
+
+    // ----------------------------------------------------------------------------------------- tokens
+
+    private void FillOne()
+    {
+        if (_fill == _tokens.Length)
+        {
+            Array.Resize(ref _tokens, _fill * 2);
+            Array.Resize(ref _names, _fill * 2);
+            Array.Resize(ref _memo, _fill * 2);
+        }
+        if (_fill > 0 && _tokens[_fill - 1].Kind == TokenKind.EndMarker)
+        {
+            _tokens[_fill] = _tokens[_fill - 1];
+            _fill++;
+            return;
+        }
+        if (!_tokenizer.TryNext(out var token))
+            throw new ParseAbort(AdjustError(_tokenizer.Error ?? new PythonSyntaxError("invalid syntax", 1, 1)));
+        if (_isFString)
+        {
+            // CPython 3.11 initialize_token: columns shift while the tokenizer is on the starting line.
+            if (token.EndLine == 1)
+                token = token with { StartColumn = token.StartColumn + _firstLineColShift, EndColumn = token.EndColumn + _firstLineColShift };
+            token = token with { StartLine = token.StartLine + _lineShift, EndLine = token.EndLine + _lineShift };
+        }
+        _tokens[_fill] = token;
+        if (token.Kind == TokenKind.Name) _names[_fill] = _tokenizer.NameOf(in token);
+        _fill++;
+    }
+
+    private PythonSyntaxError AdjustError(PythonSyntaxError e)
+    {
+        if (!_isFString) return e;
+        return e with { Line = e.Line + _lineShift, Message = e.Message.StartsWith("f-string", StringComparison.Ordinal) ? e.Message : "f-string: " + e.Message };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref readonly Token Peek()
+    {
+        if (_mark == _fill) FillOne();
+        return ref _tokens[_mark];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref readonly Token PeekAt(int index)
+    {
+        while (index >= _fill) FillOne();
+        return ref _tokens[index];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtOp(OpKind op) => Peek().Op == op;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtKw(KeywordKind kw) => Peek().Keyword == kw;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtKind(TokenKind kind) => Peek().Kind == kind;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Op(OpKind op)
+    {
+        if (Peek().Op != op) return false;
+        _mark++;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Kw(KeywordKind kw)
+    {
+        if (Peek().Keyword != kw) return false;
+        _mark++;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Kind(TokenKind kind)
+    {
+        if (Peek().Kind != kind) return false;
+        _mark++;
+        return true;
+    }
+
+    /// <summary>pegen's <c>&&</c> forced token: a mismatch is an immediate SyntaxError at the current token.</summary>
+    private void ForcedOp(OpKind op, string text)
+    {
+        if (Op(op)) return;
+        throw new ParseAbort(ErrorAtToken(_mark, $"expected '{text}'"));
+    }
+
+    /// <summary>A NAME token that is not a hard keyword (soft keywords are names); returns its id and advances.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private string? NameId()
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind != TokenKind.Name || t.IsHardKeyword) return null;
+        return _names[_mark++];
+    }
+
+    private Name? NameNode()
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind != TokenKind.Name || t.IsHardKeyword) return null;
+        var n = new Name { Id = _names[_mark]!, Ctx = new Load() };
+        n.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+        _mark++;
+        return n;
+    }
+
+    private bool AtSoftKeyword(KeywordKind kw)
+    {
+        ref readonly var t = ref Peek();
+        return t.Kind == TokenKind.Name && t.Keyword == kw;
+    }
+
+    // ----------------------------------------------------------------------------------------- levels, memo
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (++_level > MaxStack || (_level & 15) == 0) CheckDepth();
+    }
+
+    /// <summary>A pegen left-recursive rule: the rule function plus its _raw function.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter2()
+    {
+        Enter();
+        Enter();
+    }
+
+    private void CheckDepth()
+    {
+        if (_level > MaxStack)
+            throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0));
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw new StackNeeded();
+    }
+
+    private bool TryMemo<T>(int rule, out T? value) where T : class
+    {
+        for (var e = _memo[_mark]; e != null; e = e.Next)
+        {
+            if (e.Rule == rule)
+            {
+                value = (T?)e.Value;
+                _mark = e.End;
+                return true;
+            }
+        }
+        value = null;
+        return false;
+    }
+
+    private void Memo(int rule, int start, object? value) => _memo[start] = new MemoEntry(rule, value, _mark, _memo[start]);
+
+    // ----------------------------------------------------------------------------------------- positions
+
+    private static bool IsWhitespaceToken(TokenKind k) =>
+        k is TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent or TokenKind.EndMarker;
+
+    /// <summary>pegen's EXTRA: start of the rule's first token, end of the last non-whitespace token consumed
+    /// (<c>_PyPegen_get_last_nonnwhitespace_token</c>).</summary>
+    private T At<T>(T node, int start) where T : PositionedNode
+    {
+        ref readonly var s = ref _tokens[start];
+        int e = _mark - 1;
+        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind)) e--;
+        if (e < 0) e = 0;
+        ref readonly var t = ref _tokens[e];
+        node.Lineno = s.StartLine;
+        node.ColOffset = s.StartColumn;
+        node.EndLineno = t.EndLine;
+        node.EndColOffset = t.EndColumn;
+        return node;
+    }
+
+    private static T CopyPos<T>(T node, PositionedNode from) where T : PositionedNode
+    {
+        node.Lineno = from.Lineno;
+        node.ColOffset = from.ColOffset;
+        node.EndLineno = from.EndLineno;
+        node.EndColOffset = from.EndColOffset;
+        return node;
+    }
+
+    // ----------------------------------------------------------------------------------------- errors
+
+    /// <summary>CPython's offset: 1-based character column of a byte column on the token's line.</summary>
+    internal PythonSyntaxError ErrorAtToken(int index, string message)
+    {
+        ref readonly var t = ref _tokens[index];
+        return ErrorAt(t.StartLine, t.StartColumn, t.StartOffset - (t.StartColumn - (_isFString && t.EndLine - _lineShift == 1 ? _firstLineColShift : 0)), message);
+    }
+
+    internal PythonSyntaxError ErrorAtNode(PositionedNode node, string message)
+    {
+        // Find the node's first token to locate its line in the source.
+        for (int i = 0; i < _fill; i++)
+        {
+            ref readonly var t = ref _tokens[i];
+            if (t.StartLine == node.Lineno && t.StartColumn == node.ColOffset) return ErrorAtToken(i, message);
+        }
+        return new PythonSyntaxError(message, node.Lineno, node.ColOffset + 1);
+    }
+
+    private PythonSyntaxError ErrorAt(int line, int byteColumn, int lineStartOffset, string message)
+    {
+        int col = byteColumn;
+        if (!_isFString && lineStartOffset >= 0 && lineStartOffset + byteColumn <= _source.Length)
+        {
+            try { col = Encoding.UTF8.GetCharCount(_source, lineStartOffset, byteColumn); }
+            catch (ArgumentException) { col = byteColumn; }
+        }
+        return new PythonSyntaxError(AdjustMessage(message), line, col + 1);
+    }
+
+    private string AdjustMessage(string message) => _isFString ? "f-string: " + message : message;
+
+    /// <summary>The first pass failed: CPython 3.11 _PyPegen_set_syntax_error with the first pass's last token,
+    /// then _PyPegen_tokenize_full_source_to_check_for_errors (a tokenizer error later on wins).</summary>
+    private PythonSyntaxError GenericError()
+    {
+        int last = Math.Max(0, _fill - 1);
+        ref readonly var t = ref _tokens[last];
+        if (t.Kind == TokenKind.Indent) return ErrorAtToken(last, "unexpected indent");
+        if (t.Kind == TokenKind.Dedent) return ErrorAtToken(last, "unexpected unindent");
+        var generic = ErrorAtToken(last, "invalid syntax");
+        // Scan the rest of the source for tokenizer errors.
+        if (t.Kind != TokenKind.EndMarker)
+        {
+            while (true)
+            {
+                if (!_tokenizer.TryNext(out var next))
+                {
+                    if (_tokenizer.Error is { } te) return AdjustError(te);
+                    break;
+                }
+                if (next.Kind == TokenKind.EndMarker) break;
+            }
+        }
+        return generic;
+    }
+
+    // ----------------------------------------------------------------------------------------- entry points
+
+    public Module ParseFile()
+    {
+        var module = File();
+        if (module == null) throw new ParseAbort(GenericError());
+        return module;
+    }
+
+    public ExprNode ParseFStringExpression()
+    {
+        var e = StarExpressions();
+        if (e == null) throw new ParseAbort(GenericError());
+        return e;
+    }
+}

@@ -69,5 +69,9 @@ public static class PythonParser
         {
             return new ParseResult(null, abort.Error);
         }
+        finally
+        {
+            parser.Release();
+        }
     }
 }

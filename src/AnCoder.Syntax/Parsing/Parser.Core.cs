@@ -23,9 +23,13 @@ internal sealed partial class Parser
 
     private readonly IParserTokenSource _tokenizer;
     private readonly byte[] _source;
-    private Token[] _tokens = new Token[512];
-    private string?[] _names = new string?[512];
-    private MemoEntry?[] _memo = new MemoEntry?[512];
+    private Token[] _tokens;
+    private string?[] _names;
+    private MemoEntry?[] _memo;
+    /// <summary>Memo of the hot rules, <see cref="HotRuleCount"/> slots per token: value and end mark + 1 (0 = none).</summary>
+    private object?[] _hotValues;
+    private int[] _hotEnds;
+    private Buffers? _buffers;
     private int _fill;
     private int _mark;
     private int _level;
@@ -37,6 +41,54 @@ internal sealed partial class Parser
     {
         _tokenizer = tokenizer;
         _source = source;
+        _buffers = t_cachedBuffers ?? new Buffers();
+        t_cachedBuffers = null;
+        _buffers.EnsureCapacity(source.Length / 4 + 64);
+        _tokens = _buffers.Tokens;
+        _names = _buffers.Names;
+        _memo = _buffers.Memo;
+        _hotValues = _buffers.HotValues;
+        _hotEnds = _buffers.HotEnds;
+    }
+
+    /// <summary>Token and memo arrays, reused by the next parse on the same thread (cleared on release).</summary>
+    private sealed class Buffers
+    {
+        public Token[] Tokens = new Token[256];
+        public string?[] Names = new string?[256];
+        public MemoEntry?[] Memo = new MemoEntry?[256];
+        public object?[] HotValues = new object?[256 * HotRuleCount];
+        public int[] HotEnds = new int[256 * HotRuleCount];
+
+        public void EnsureCapacity(int tokens)
+        {
+            if (Tokens.Length >= tokens) return;
+            Tokens = new Token[tokens];
+            Names = new string?[tokens];
+            Memo = new MemoEntry?[tokens];
+            HotValues = new object?[tokens * HotRuleCount];
+            HotEnds = new int[tokens * HotRuleCount];
+        }
+    }
+
+    [ThreadStatic] private static Buffers? t_cachedBuffers;
+
+    /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (_buffers == null) return;
+        int n = _fill + 1;
+        Array.Clear(_names, 0, Math.Min(n, _names.Length));
+        Array.Clear(_memo, 0, Math.Min(n, _memo.Length));
+        Array.Clear(_hotValues, 0, Math.Min(n * HotRuleCount, _hotValues.Length));
+        Array.Clear(_hotEnds, 0, Math.Min(n * HotRuleCount, _hotEnds.Length));
+        _buffers.Tokens = _tokens;
+        _buffers.Names = _names;
+        _buffers.Memo = _memo;
+        _buffers.HotValues = _hotValues;
+        _buffers.HotEnds = _hotEnds;
+        if (_tokens.Length <= 1 << 20) t_cachedBuffers = _buffers;
+        _buffers = null;
     }
 
     /// <summary>Sub-parser for an f-string replacement field (CPython 3.11 fstring_compile_expr).</summary>
@@ -74,6 +126,8 @@ internal sealed partial class Parser
             Array.Resize(ref _tokens, _fill * 2);
             Array.Resize(ref _names, _fill * 2);
             Array.Resize(ref _memo, _fill * 2);
+            Array.Resize(ref _hotValues, _fill * 2 * HotRuleCount);
+            Array.Resize(ref _hotEnds, _fill * 2 * HotRuleCount);
         }
         if (_fill > 0 && _tokens[_fill - 1].Kind == TokenKind.EndMarker)
         {
@@ -164,11 +218,11 @@ internal sealed partial class Parser
         return _names[_mark++];
     }
 
-    private Name? NameNode()
+    private Name? NameNode(ExprCtx ctx = ExprCtx.Load)
     {
         ref readonly var t = ref Peek();
         if (t.Kind != TokenKind.Name || t.IsHardKeyword) return null;
-        var n = new Name { Id = _names[_mark]!, Ctx = new Load() };
+        var n = new Name { Id = _names[_mark]!, Ctx = NewContext(ctx) };
         n.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
         _mark++;
         return n;
@@ -205,6 +259,7 @@ internal sealed partial class Parser
 
     private bool TryMemo<T>(int rule, out T? value) where T : class
     {
+        if (_mark == _fill) FillOne();
         for (var e = _memo[_mark]; e != null; e = e.Next)
         {
             if (e.Rule == rule)
@@ -219,6 +274,34 @@ internal sealed partial class Parser
     }
 
     private void Memo(int rule, int start, object? value) => _memo[start] = new MemoEntry(rule, value, _mark, _memo[start]);
+
+    private const int HotRuleCount = 7;
+    private const int HotExpression = 0, HotStarExpression = 1, HotStarTarget = 2, HotTargetWithStarAtom = 3,
+        HotArguments = 4, HotStrings = 5, HotTPrimary = 6;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryHotMemo<T>(int slot, out T? value) where T : class
+    {
+        if (_mark == _fill) FillOne();
+        int i = _mark * HotRuleCount + slot;
+        int end = _hotEnds[i];
+        if (end == 0)
+        {
+            value = null;
+            return false;
+        }
+        value = Unsafe.As<T>(_hotValues[i]);
+        _mark = end - 1;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void HotMemo(int slot, int start, object? value)
+    {
+        int i = start * HotRuleCount + slot;
+        _hotValues[i] = value;
+        _hotEnds[i] = _mark + 1;
+    }
 
     // ----------------------------------------------------------------------------------------- positions
 

@@ -15,7 +15,7 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoExpression, out var memo))
+        if (TryHotMemo<ExprNode>(HotExpression, out var memo))
         {
             _level--;
             return memo;
@@ -41,7 +41,7 @@ internal sealed partial class Parser
         }
         else r = Lambdef();
         if (r == null) _mark = start;
-        Memo(MemoExpression, start, r);
+        HotMemo(HotExpression, start, r);
         _level--;
         return r;
     }
@@ -108,7 +108,7 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoStarExpression, out var memo))
+        if (TryHotMemo<ExprNode>(HotStarExpression, out var memo))
         {
             _level--;
             return memo;
@@ -121,7 +121,7 @@ internal sealed partial class Parser
             else _mark = start;
         }
         else r = Expression();
-        Memo(MemoStarExpression, start, r);
+        HotMemo(HotStarExpression, start, r);
         _level--;
         return r;
     }
@@ -787,7 +787,7 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoStrings, out var memo))
+        if (TryHotMemo<ExprNode>(HotStrings, out var memo))
         {
             _level--;
             return memo;
@@ -795,7 +795,7 @@ internal sealed partial class Parser
         while (AtKind(TokenKind.String)) _mark++;
         ExprNode? r = null;
         if (_mark > start) r = ConcatenateStrings(start, _mark);
-        Memo(MemoStrings, start, r);
+        HotMemo(HotStrings, start, r);
         _level--;
         return r;
     }
@@ -1151,7 +1151,7 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<Call>(MemoArguments, out var memo))
+        if (TryHotMemo<Call>(HotArguments, out var memo))
         {
             _level--;
             return memo;
@@ -1163,7 +1163,7 @@ internal sealed partial class Parser
             if (!AtOp(OpKind.RightParen)) r = null;
         }
         if (r == null) _mark = start;
-        Memo(MemoArguments, start, r);
+        HotMemo(HotArguments, start, r);
         _level--;
         return r;
     }

@@ -79,9 +79,8 @@ internal sealed partial class Parser
             _level--;
             return new List<StmtNode>(1) { first };
         }
-        _mark = start;
-        first = SimpleStmt();
-        var list = new List<StmtNode> { first! };
+        // Second alternative: re-parsing the first simple_stmt would give the same result (pegen memoises it).
+        var list = new List<StmtNode> { first };
         while (true)
         {
             int m = _mark;
@@ -110,14 +109,8 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<StmtNode>(MemoSimpleStmt, out var memo))
-        {
-            _level--;
-            return memo;
-        }
         var r = SimpleStmtBody(start);
         if (r == null) _mark = start;
-        Memo(MemoSimpleStmt, start, r);
         _level--;
         return r;
     }
@@ -193,7 +186,7 @@ internal sealed partial class Parser
         int start = _mark;
         StmtNode? r;
         // NAME ':' expression ['=' annotated_rhs]
-        var name = NameNode();
+        var name = PeekAt(_mark + 1).Op == OpKind.Colon ? NameNode() : null;
         if (name != null && Op(OpKind.Colon))
         {
             var ann = Expression();
@@ -656,11 +649,6 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<List<StmtNode>>(MemoBlock, out var memo))
-        {
-            _level--;
-            return memo;
-        }
         List<StmtNode>? r = null;
         if (Kind(TokenKind.Newline) && Kind(TokenKind.Indent))
         {
@@ -673,7 +661,6 @@ internal sealed partial class Parser
             r = SimpleStmts();
         }
         if (r == null) _mark = start;
-        Memo(MemoBlock, start, r);
         _level--;
         return r;
     }

@@ -45,5 +45,9 @@ internal sealed partial class Parser : IFStringExpressionParser
             error = abort.Error;
             return null;
         }
+        finally
+        {
+            sub.Release();
+        }
     }
 }

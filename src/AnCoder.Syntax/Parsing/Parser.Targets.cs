@@ -138,7 +138,7 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoStarTarget, out var memo))
+        if (TryHotMemo<ExprNode>(HotStarTarget, out var memo))
         {
             _level--;
             return memo;
@@ -156,7 +156,7 @@ internal sealed partial class Parser
             if (r == null) _mark = start;
         }
         else r = TargetWithStarAtom();
-        Memo(MemoStarTarget, start, r);
+        HotMemo(HotStarTarget, start, r);
         _level--;
         return r;
     }
@@ -198,14 +198,14 @@ internal sealed partial class Parser
     {
         Enter();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoTargetWithStarAtom, out var memo))
+        if (TryHotMemo<ExprNode>(HotTargetWithStarAtom, out var memo))
         {
             _level--;
             return memo;
         }
         var r = SubscriptAttributeTarget(ExprCtx.Store) ?? StarAtom();
         if (r == null) _mark = start;
-        Memo(MemoTargetWithStarAtom, start, r);
+        HotMemo(HotTargetWithStarAtom, start, r);
         _level--;
         return r;
     }
@@ -216,8 +216,8 @@ internal sealed partial class Parser
         Enter();
         int start = _mark;
         ExprNode? r = null;
-        var name = NameNode();
-        if (name != null) r = SetContext(name, ExprCtx.Store);
+        var name = NameNode(ExprCtx.Store);
+        if (name != null) r = name;
         else if (Op(OpKind.LeftParen))
         {
             var inner = TargetWithStarAtom();
@@ -249,8 +249,8 @@ internal sealed partial class Parser
         var r = SingleSubscriptAttributeTarget();
         if (r == null)
         {
-            var name = NameNode();
-            if (name != null) r = SetContext(name, ExprCtx.Store);
+            var name = NameNode(ExprCtx.Store);
+            if (name != null) r = name;
             else if (Op(OpKind.LeftParen))
             {
                 r = SingleTarget();
@@ -279,7 +279,7 @@ internal sealed partial class Parser
     {
         Enter2();
         int start = _mark;
-        if (TryMemo<ExprNode>(MemoTPrimary, out var memo))
+        if (TryHotMemo<ExprNode>(HotTPrimary, out var memo))
         {
             _level -= 2;
             return memo;
@@ -330,7 +330,7 @@ internal sealed partial class Parser
             break;
         }
         if (a == null) _mark = start;
-        Memo(MemoTPrimary, start, a);
+        HotMemo(HotTPrimary, start, a);
         _level -= 2;
         return a;
     }
@@ -386,8 +386,8 @@ internal sealed partial class Parser
         Enter();
         int start = _mark;
         ExprNode? r = null;
-        var name = NameNode();
-        if (name != null) r = SetContext(name, ExprCtx.Del);
+        var name = NameNode(ExprCtx.Del);
+        if (name != null) r = name;
         else if (Op(OpKind.LeftParen))
         {
             var inner = DelTarget();

@@ -63,6 +63,10 @@ public static class Agreement
         return $"dump length: ours {ourLines.Length} lines | cpython {theirLines.Length} lines";
     }
 
+    /// <summary>Same accept/reject verdict, and our parser did not throw.</summary>
+    public static bool VerdictsAgree(string ours, string cpython) =>
+        !ours.StartsWith("!Exception", StringComparison.Ordinal) && OurParser.IsReject(ours) == OurParser.IsReject(cpython);
+
     /// <summary>Both rejected, but with a different message or location (reported, not a failure).</summary>
     public static bool MessagesDiffer(string ours, string cpython) =>
         OurParser.IsReject(ours) && OurParser.IsReject(cpython) && ours != cpython;

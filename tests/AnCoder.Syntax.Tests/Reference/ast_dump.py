@@ -71,16 +71,23 @@ def _scalar_fields(node):
     return _SCALAR_CACHE[cls]
 
 
-def verdict_or_dump(path, want_dump):
+def parse_source(source):
+    """ast.parse(source) -> (tree, None), or (None, the `!SyntaxError: <msg> (<line>:<col>)` line)."""
     try:
-        with open(path, "rb") as f:
-            source = f.read()
-        tree = ast.parse(source)
+        return ast.parse(source), None
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         line = getattr(e, "lineno", None) or 0
         col = getattr(e, "offset", None) or 0
         msg = getattr(e, "msg", None) or str(e)
         return None, "!SyntaxError: %s (%s:%s)" % (msg, line, col)
+
+
+def verdict_or_dump(path, want_dump):
+    with open(path, "rb") as f:
+        source = f.read()
+    tree, error = parse_source(source)
+    if tree is None:
+        return None, error
     if not want_dump:
         return tree, "ok"
     out = []

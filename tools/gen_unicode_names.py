@@ -46,7 +46,7 @@ def main():
         names[name] = cp
     perl = sys.argv[1] if len(sys.argv) > 1 else (glob.glob("/usr/share/perl/*/unicore/Name.pl") or [None])[0]
     if perl:
-        lines = open(perl, encoding="ascii").read().split("<<'END';\n", 1)[1].split("\nEND")[0].split("\n\n")
+        lines = open(perl, encoding="ascii").read().split("<<'END';\n", 1)[1].split("\nEND\n")[0].split("\n\n")
         for entry in lines:
             parts = entry.strip().split("\n")
             if len(parts) != 2 or " " in parts[0]:

@@ -26,9 +26,16 @@ internal interface IFStringExpressionParser
     /// action: located at the last token the parser has fetched (<c>p->tokens[p->fill - 1]</c>, usually the token
     /// after the last STRING), column converted to characters like <c>_PyPegen_raise_error</c> does.
     /// Most string errors are reported this way ("cannot mix bytes and nonbytes literals", "(unicode error) ...",
-    /// "f-string: ..."); errors with a known location are built by <see cref="StringLiteralParser"/> itself.
+    /// "f-string: ...").
     /// </summary>
     PythonSyntaxError SyntaxErrorAtLastToken(string message);
+
+    /// <summary>
+    /// The SyntaxError of CPython's <c>RAISE_SYNTAX_ERROR_KNOWN_LOCATION(token, message)</c>: at
+    /// <paramref name="token"/>'s start (1-based column; CPython converts it to characters for str sources but
+    /// leaves it in bytes for <c>ast.parse(bytes)</c>). Used for "bytes can only contain ASCII literal characters".
+    /// </summary>
+    PythonSyntaxError SyntaxErrorAtToken(string message, Token token);
 }
 
 /// <summary>

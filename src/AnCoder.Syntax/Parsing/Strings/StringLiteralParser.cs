@@ -218,25 +218,14 @@ internal static partial class StringLiteralParser
         {
             if (body.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
             {
-                // RAISE_SYNTAX_ERROR_KNOWN_NODE(t, ...): at the token itself.
-                Fail(new PythonSyntaxError("bytes can only contain ASCII literal characters", _token.StartLine,
-                    CharacterColumn(_token.StartOffset, _token.StartColumn)));
+                // RAISE_SYNTAX_ERROR_KNOWN_LOCATION(t, ...): at the token itself.
+                Fail(_subParser.SyntaxErrorAtToken("bytes can only contain ASCII literal characters", _token));
                 return null;
             }
             if (rawMode) return body.ToArray();
             var value = EscapeDecoding.DecodeBytesEscapes(body, out string? message);
             if (value == null) Fail(_subParser.SyntaxErrorAtLastToken("(value error) " + message));
             return value;
-        }
-
-        /// <summary>1-based character column of a byte column (_PyPegen_byte_offset_to_character_offset).</summary>
-        private int CharacterColumn(int offset, int byteColumn)
-        {
-            var linePrefix = _source.Utf8.AsSpan(offset - byteColumn, byteColumn);
-            int characters = 0;
-            foreach (byte b in linePrefix)
-                if ((b & 0xC0) != 0x80) characters++;
-            return characters + 1;
         }
 
         private ExprNode? Fail(PythonSyntaxError error)

@@ -3,6 +3,19 @@ namespace AnCoder.Syntax.Tests.Strings;
 /// <summary>Sources whose first run of STRING tokens is checked against CPython (see string_facts.py).</summary>
 internal static class StringCases
 {
+    /// <summary>A case's source bytes: UTF-8, except that U+DC80..U+DCFF stand for the raw (invalid UTF-8) bytes
+    /// 0x80..0xFF.</summary>
+    public static byte[] ToSourceBytes(string source)
+    {
+        var bytes = new System.Collections.Generic.List<byte>();
+        foreach (char c in source)
+        {
+            if (c >= '\udc80' && c <= '\udcff') bytes.Add((byte)(c - 0xDC00));
+            else bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(c.ToString()));
+        }
+        return bytes.ToArray();
+    }
+
     public static readonly string[] All =
     {
         // plain literals and prefixes
@@ -187,6 +200,23 @@ internal static class StringCases
         "x = f'{a}\\N{NOPE}'",
         "x = f'{a:\\N{NOPE}}'",
         "x = f'{a' f'}'",
+        // invalid UTF-8 in literals (U+DCxx = raw byte 0xxx)
+        "x = '\udcff'",
+        "x = 'a\udcffb\\n'",
+        "x = r'ab\udcc3'",
+        "x = f'a\udcff{b}'",
+        "x = f'{b}\udcff'",
+        "x = rf'{b}a\udcff'",
+        "x = f'{a:\udcff}'",
+        "x = '\udced\udca0\udc80'",
+        "x = 'é\udcff'",
+        "x = 'é\udce1\udc80'",
+        "x = 'é\udce1\udc80\\n'",
+        "x = 'é\udce1\udc80x'",
+        "x = 'é\udcf0\udc90\udc80x'",
+        "x = '\udcf4\udc90\udc80\udc80'",
+        "x = '\\N{\udcff}'",
+        "x = 'ok' '\udcc0\udc80'",
         // newline translation
         "x = f'''\r\n{a}\r\nb'''",
         "x = '''a\r\nb\r\nc'''",

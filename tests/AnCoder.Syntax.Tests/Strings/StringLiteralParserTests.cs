@@ -30,7 +30,7 @@ public class StringLiteralParserTests
         string source = StringCases.All[index];
         var expected = StringFacts.Expected[index];
         Assert.True(expected.Tokens.Length > 0, $"python found no STRING token in {Show(source)}");
-        var sourceText = MakeSourceText(Encoding.UTF8.GetBytes(source));
+        var sourceText = MakeSourceText(StringCases.ToSourceBytes(source));
         var fake = new FakeExpressionParser();
         var node = StringLiteralParser.Concatenate(sourceText, expected.Tokens, fake, out var error);
         if (expected.Error != null)
@@ -173,7 +173,7 @@ internal static class StringFacts
         using var process = Process.Start(psi)!;
         var stderrTask = process.StandardError.ReadToEndAsync();
         var input = new StringBuilder();
-        foreach (var source in StringCases.All) input.Append(Convert.ToHexString(Encoding.UTF8.GetBytes(source))).Append('\n');
+        foreach (var source in StringCases.All) input.Append(Convert.ToHexString(StringCases.ToSourceBytes(source))).Append('\n');
         var writer = process.StandardInput;
         var stdoutTask = process.StandardOutput.ReadToEndAsync();
         writer.Write(input.ToString());

@@ -20,18 +20,21 @@ warnings.simplefilter("ignore")
 
 
 def string_tokens(source):
-    lines = source.splitlines(keepends=True)
+    lines = source.split(b"\n")
+    lines = [line + b"\n" for line in lines[:-1]] + [lines[-1]]  # rows as tokenize counts them
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
-    text_lines = source.decode("utf-8").splitlines(keepends=True)
+    # surrogateescape: invalid UTF-8 inside literals is part of some cases
+    text = source.decode("utf-8", "surrogateescape")
+    text_lines = [line + "\n" for line in text.split("\n")]
 
     def byte_col(row, col):
-        return len(text_lines[row - 1][:col].encode("utf-8"))
+        return len(text_lines[row - 1][:col].encode("utf-8", "surrogateescape"))
 
     run = []
     try:
-        for tok in tokenize.tokenize(io.BytesIO(source).readline):
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.STRING:
                 run.append(tok)
             elif tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING):

@@ -11,32 +11,85 @@ namespace AnCoder.Syntax.Parsing.Strings;
 /// </summary>
 internal static class EscapeDecoding
 {
-    /// <summary>UTF-8 text without escapes.</summary>
-    public static string DecodeUtf8(ReadOnlySpan<byte> text) => text.IsEmpty ? string.Empty : Encoding.UTF8.GetString(text);
+    /// <summary>
+    /// UTF-8 text without escapes (<c>PyUnicode_DecodeUTF8Stateful</c>): the source is not validated before string
+    /// parsing, so invalid UTF-8 is CPython's UnicodeDecodeError, located relative to <paramref name="text"/>.
+    /// </summary>
+    public static string? DecodeUtf8(ReadOnlySpan<byte> text, out string? error)
+    {
+        error = null;
+        if (text.IsEmpty) return string.Empty;
+        if (System.Text.Unicode.Utf8.IsValid(text)) return Encoding.UTF8.GetString(text);
+        error = Utf8Error(text);
+        return null;
+    }
+
+    /// <summary>The message of CPython's utf-8 codec for the first invalid sequence in <paramref name="s"/>.</summary>
+    private static string Utf8Error(ReadOnlySpan<byte> s)
+    {
+        int n = s.Length;
+        for (int i = 0; i < n;)
+        {
+            byte b = s[i];
+            if (b < 0x80) { i++; continue; }
+            int need;
+            byte low = 0x80, high = 0xBF;  // allowed range of the second byte
+            if (b < 0xC2) return Utf8Message(s, i, i + 1, "invalid start byte");
+            if (b < 0xE0) need = 1;
+            else if (b < 0xF0)
+            {
+                need = 2;
+                if (b == 0xE0) low = 0xA0;
+                else if (b == 0xED) high = 0x9F;
+            }
+            else if (b < 0xF5)
+            {
+                need = 3;
+                if (b == 0xF0) low = 0x90;
+                else if (b == 0xF4) high = 0x8F;
+            }
+            else return Utf8Message(s, i, i + 1, "invalid start byte");
+            for (int k = 1; k <= need; k++)
+            {
+                if (i + k >= n) return Utf8Message(s, i, n, "unexpected end of data");
+                byte c = s[i + k];
+                bool valid = k == 1 ? c >= low && c <= high : (c & 0xC0) == 0x80;
+                if (!valid) return Utf8Message(s, i, i + k, "invalid continuation byte");
+            }
+            i += need + 1;
+        }
+        throw new InvalidOperationException("valid UTF-8");
+    }
+
+    private static string Utf8Message(ReadOnlySpan<byte> s, int start, int end, string reason) =>
+        end - start == 1
+            ? $"'utf-8' codec can't decode byte 0x{s[start]:x2} in position {start}: {reason}"
+            : $"'utf-8' codec can't decode bytes in position {start}-{end - 1}: {reason}";
 
     /// <summary>
-    /// A non-raw str literal body. CPython first rewrites the body: every non-ASCII character becomes
-    /// "\UXXXXXXXX" and a backslash before a non-ASCII character or at the very end becomes "\u005c"; error
-    /// positions refer to that rewritten buffer, so it is built here the same way.
+    /// A non-raw str literal body (string_parser.c decode_unicode_with_escapes). CPython first rewrites the body:
+    /// every non-ASCII character becomes "\UXXXXXXXX" (each run of non-ASCII bytes is decoded on its own, so UTF-8
+    /// errors are located relative to the run) and a backslash before a non-ASCII character or at the very end
+    /// becomes "\u005c"; escape error positions refer to that rewritten buffer, so it is built the same way.
     /// </summary>
     public static string? DecodeUnicodeEscapes(ReadOnlySpan<byte> text, out string? error)
     {
         error = null;
-        if (text.IndexOf((byte)'\\') < 0) return DecodeUtf8(text);
-        byte[] rewritten = RewriteNonAscii(text);
+        if (text.IndexOf((byte)'\\') < 0)
+        {
+            if (System.Text.Unicode.Utf8.IsValid(text)) return text.IsEmpty ? string.Empty : Encoding.UTF8.GetString(text);
+        }
+        byte[]? rewritten = RewriteNonAscii(text, out error);
+        if (rewritten == null) return null;
         return DecodeUnicodeEscapeInternal(rewritten, out error);
     }
 
-    private static byte[] RewriteNonAscii(ReadOnlySpan<byte> s)
+    private static byte[]? RewriteNonAscii(ReadOnlySpan<byte> s, out string? error)
     {
+        error = null;
         int nonAscii = 0;
         foreach (byte b in s) if (b >= 0x80) nonAscii++;
-        if (nonAscii == 0)
-        {
-            // Only the trailing-backslash rewrite can apply, and a literal body cannot end in a lone backslash
-            // (it would have escaped the closing quote) except inside f-string literal parts ("\{").
-            if (s[^1] != (byte)'\\' || !EndsWithOddBackslashes(s)) return s.ToArray();
-        }
+        if (nonAscii == 0 && !EndsWithOddBackslashes(s)) return s.ToArray();
         var output = new System.Collections.Generic.List<byte>(s.Length + nonAscii * 10 + 6);
         int i = 0;
         while (i < s.Length)
@@ -54,7 +107,8 @@ internal static class EscapeDecoding
             {
                 int runEnd = i;
                 while (runEnd < s.Length && s[runEnd] >= 0x80) runEnd++;
-                string run = Encoding.UTF8.GetString(s[i..runEnd]);
+                string? run = DecodeUtf8(s[i..runEnd], out error);
+                if (run == null) return null;
                 for (int k = 0; k < run.Length; k++)
                 {
                     int cp = char.IsHighSurrogate(run[k]) && k + 1 < run.Length && char.IsLowSurrogate(run[k + 1])

@@ -48,7 +48,8 @@ internal static partial class StringLiteralParser
         }
         else
         {
-            value = EscapeDecoding.DecodeUtf8(body);
+            if (!System.Text.Unicode.Utf8.IsValid(body)) return null;
+            value = body.IsEmpty ? string.Empty : Encoding.UTF8.GetString(body);
         }
         var constant = new Constant { Value = value, Kind = text[0] == (byte)'u' ? "u" : null };
         constant.SetPosition(token.StartLine, token.StartColumn, token.EndLine, token.EndColumn);
@@ -208,8 +209,10 @@ internal static partial class StringLiteralParser
 
         private string? ParseStrBody(ReadOnlySpan<byte> body, bool rawMode)
         {
-            if (rawMode) return EscapeDecoding.DecodeUtf8(body);
-            var value = EscapeDecoding.DecodeUnicodeEscapes(body, out string? message);
+            // _PyPegen_parsestr: without a backslash the body is decoded as raw text.
+            var value = rawMode || body.IndexOf((byte)'\\') < 0
+                ? EscapeDecoding.DecodeUtf8(body, out string? message)
+                : EscapeDecoding.DecodeUnicodeEscapes(body, out message);
             if (value == null) Fail(_subParser.SyntaxErrorAtLastToken("(unicode error) " + message));
             return value;
         }
@@ -349,18 +352,13 @@ internal static partial class StringLiteralParser
             if (literalStart != literalEnd)
             {
                 var text = _buffer.AsSpan(literalStart, literalEnd - literalStart);
-                if (raw)
+                literal = raw
+                    ? EscapeDecoding.DecodeUtf8(text, out string? message)
+                    : EscapeDecoding.DecodeUnicodeEscapes(text, out message);
+                if (literal == null)
                 {
-                    literal = EscapeDecoding.DecodeUtf8(text);
-                }
-                else
-                {
-                    literal = EscapeDecoding.DecodeUnicodeEscapes(text, out string? message);
-                    if (literal == null)
-                    {
-                        FailAtLastToken("(unicode error) " + message);
-                        return -1;
-                    }
+                    FailAtLastToken("(unicode error) " + message);
+                    return -1;
                 }
             }
             return result;
@@ -462,7 +460,7 @@ internal static partial class StringLiteralParser
                 pos++;
                 while (pos < end && IsPySpace(_buffer[pos])) pos++;
                 if (pos >= end) return FailAtLastToken("f-string: expecting '}'");
-                exprText = EscapeDecoding.DecodeUtf8(_buffer.AsSpan(exprStart, pos - exprStart));
+                exprText = Encoding.UTF8.GetString(_buffer.AsSpan(exprStart, pos - exprStart));
             }
 
             int conversion = -1;

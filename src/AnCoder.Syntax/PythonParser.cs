@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading;
 using AnCoder.Syntax.Ast;
 using AnCoder.Syntax.Parsing;
+using AnCoder.Syntax.Text;
 
 namespace AnCoder.Syntax;
 
@@ -28,26 +29,25 @@ public static class PythonParser
     /// <summary>Parses a file's bytes as <c>ast.parse(bytes)</c> does (BOM, encoding cookie, UTF-8 by default).</summary>
     public static ParseResult Parse(byte[] fileBytes)
     {
-        var utf8 = fileBytes;
-        if (utf8.Length >= 3 && utf8[0] == 0xEF && utf8[1] == 0xBB && utf8[2] == 0xBF) utf8 = utf8[3..];
-        return ParseUtf8(utf8);
+        if (!SourceText.TryDecode(fileBytes, out var text, out var error)) return new ParseResult(null, error);
+        return ParseText(text!, bytesSource: true);
     }
 
     /// <summary>Parses an already decoded source as <c>ast.parse(str)</c> does.</summary>
-    public static ParseResult Parse(string source) => ParseUtf8(Encoding.UTF8.GetBytes(source));
+    public static ParseResult Parse(string source) => ParseText(SourceText.FromString(source), bytesSource: false);
 
-    private static ParseResult ParseUtf8(byte[] utf8)
+    private static ParseResult ParseText(SourceText text, bool bytesSource)
     {
         try
         {
-            return ParseOnThisThread(utf8);
+            return ParseOnThisThread(text, bytesSource);
         }
         catch (Parser.StackNeeded)
         {
             ParseResult? result = null;
             var thread = new Thread(() =>
             {
-                try { result = ParseOnThisThread(utf8); }
+                try { result = ParseOnThisThread(text, bytesSource); }
                 catch (Parser.StackNeeded) { result = new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)); }
             }, BigStackBytes);
             thread.Start();
@@ -56,9 +56,9 @@ public static class PythonParser
         }
     }
 
-    private static ParseResult ParseOnThisThread(byte[] utf8)
+    private static ParseResult ParseOnThisThread(SourceText text, bool bytesSource)
     {
-        var parser = new Parser(new InterimTokenizer(utf8), utf8);
+        var parser = new Parser(text, bytesSource);
         try
         {
             var module = parser.ParseFile();

@@ -5,6 +5,7 @@ using System.Text;
 using AnCoder.Syntax.Ast;
 using Attribute = AnCoder.Syntax.Ast.Attribute;
 using Tuple = AnCoder.Syntax.Ast.Tuple;
+using AnCoder.Syntax.Text;
 using AnCoder.Syntax.Tokenizing;
 
 namespace AnCoder.Syntax.Parsing;
@@ -21,7 +22,10 @@ internal sealed partial class Parser
     /// <summary>pegen's MAXSTACK (Parser/parser.c, 3.11).</summary>
     public const int MaxStack = 6000;
 
-    private readonly IParserTokenSource _tokenizer;
+    private readonly PythonTokenizer _tokenizer;
+    private readonly SourceText _text;
+    /// <summary>ast.parse(bytes): CPython reports error columns in bytes; for str sources in characters.</summary>
+    private readonly bool _bytesSource;
     private readonly byte[] _source;
     private Token[] _tokens;
     private string?[] _names;
@@ -37,10 +41,13 @@ internal sealed partial class Parser
     private readonly int _lineShift;
     private readonly int _firstLineColShift;
 
-    public Parser(IParserTokenSource tokenizer, byte[] source)
+    public Parser(SourceText text, bool bytesSource)
     {
-        _tokenizer = tokenizer;
-        _source = source;
+        _text = text;
+        _bytesSource = bytesSource;
+        _tokenizer = new PythonTokenizer(text);
+        _source = text.Utf8;
+        var source = _source;
         _buffers = t_cachedBuffers ?? new Buffers();
         t_cachedBuffers = null;
         _buffers.EnsureCapacity(source.Length / 4 + 64);
@@ -92,8 +99,8 @@ internal sealed partial class Parser
     }
 
     /// <summary>Sub-parser for an f-string replacement field (CPython 3.11 fstring_compile_expr).</summary>
-    public Parser(IParserTokenSource tokenizer, byte[] source, int firstLineno, int firstLineColOffset)
-        : this(tokenizer, source)
+    public Parser(SourceText text, bool bytesSource, int firstLineno, int firstLineColOffset)
+        : this(text, bytesSource)
     {
         _isFString = true;
         _lineShift = firstLineno - 1;
@@ -335,33 +342,22 @@ internal sealed partial class Parser
 
     // ----------------------------------------------------------------------------------------- errors
 
-    /// <summary>CPython's offset: 1-based character column of a byte column on the token's line.</summary>
-    internal PythonSyntaxError ErrorAtToken(int index, string message)
+    /// <summary>CPython's SyntaxError location for a token: 1-based column, in characters for str sources and in
+    /// bytes for ast.parse(bytes) (_PyPegen_raise_error_known_location). In an f-string sub-parser the message gets
+    /// the "f-string: " prefix and the column loses starting_col_offset, as in CPython.</summary>
+    internal PythonSyntaxError ErrorAtToken(int index, string message, bool prefix = true)
     {
         ref readonly var t = ref _tokens[index];
-        return ErrorAt(t.StartLine, t.StartColumn, t.StartOffset - (t.StartColumn - (_isFString && t.EndLine - _lineShift == 1 ? _firstLineColShift : 0)), message);
+        return ErrorAt(t.StartLine, t.StartColumn, t.StartOffset - t.StartColumn, message, prefix);
     }
 
-    internal PythonSyntaxError ErrorAtNode(PositionedNode node, string message)
-    {
-        // Find the node's first token to locate its line in the source.
-        for (int i = 0; i < _fill; i++)
-        {
-            ref readonly var t = ref _tokens[i];
-            if (t.StartLine == node.Lineno && t.StartColumn == node.ColOffset) return ErrorAtToken(i, message);
-        }
-        return new PythonSyntaxError(message, node.Lineno, node.ColOffset + 1);
-    }
-
-    private PythonSyntaxError ErrorAt(int line, int byteColumn, int lineStartOffset, string message)
+    private PythonSyntaxError ErrorAt(int line, int byteColumn, int lineStartOffset, string message, bool prefix = true)
     {
         int col = byteColumn;
-        if (!_isFString && lineStartOffset >= 0 && lineStartOffset + byteColumn <= _source.Length)
-        {
-            try { col = Encoding.UTF8.GetCharCount(_source, lineStartOffset, byteColumn); }
-            catch (ArgumentException) { col = byteColumn; }
-        }
-        return new PythonSyntaxError(AdjustMessage(message), line, col + 1);
+        if (_isFString) col -= _firstLineColShift;
+        else if (!_bytesSource && lineStartOffset >= 0 && lineStartOffset + byteColumn <= _source.Length && byteColumn > 0)
+            col = SourceText.CountChars(_source.AsSpan(lineStartOffset, byteColumn));
+        return new PythonSyntaxError(prefix ? AdjustMessage(message) : message, line, col + 1);
     }
 
     private string AdjustMessage(string message) => _isFString ? "f-string: " + message : message;

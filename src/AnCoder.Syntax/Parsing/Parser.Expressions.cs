@@ -316,7 +316,7 @@ internal sealed partial class Parser
                 case OpKind.EqualEqual: op = new Eq(); break;
                 case OpKind.NotEqual:
                     // _PyPegen_check_barry_as_flufl: '<>' is not '!=' without the barry_as_FLUFL future.
-                    if (t.Length == 2 && _source[t.StartOffset] == (byte)'!') op = new NotEq();
+                    if (!_tokenizer.IsLegacyNotEqual(in t)) op = new NotEq();
                     break;
                 case OpKind.LessEqual: op = new LtE(); break;
                 case OpKind.Less: op = new Lt(); break;

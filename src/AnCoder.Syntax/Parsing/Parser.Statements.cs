@@ -186,7 +186,8 @@ internal sealed partial class Parser
         int start = _mark;
         StmtNode? r;
         // NAME ':' expression ['=' annotated_rhs]
-        var name = PeekAt(_mark + 1).Op == OpKind.Colon ? NameNode() : null;
+        ref readonly var first = ref Peek();
+        var name = first.Kind == TokenKind.Name && !first.IsHardKeyword && PeekAt(_mark + 1).Op == OpKind.Colon ? NameNode() : null;
         if (name != null && Op(OpKind.Colon))
         {
             var ann = Expression();

@@ -257,11 +257,26 @@ internal sealed partial class Parser
         Enter();
     }
 
-    private void CheckDepth()
+    private unsafe void CheckDepth()
     {
         if (_level > MaxStack)
             throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0));
-        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw new StackNeeded();
+        byte probe = 0;
+        nint limit = StackLimit;
+        if (limit != 0 ? (nint)(&probe) < limit : !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new StackNeeded();
+    }
+
+    /// <summary>Lowest stack address this thread's parse may reach (0: use the runtime's check). Set by
+    /// <see cref="PythonParser"/>: a small budget on the caller's thread (deep inputs then move to a big-stack
+    /// thread), nearly the whole stack on that dedicated thread.</summary>
+    [ThreadStatic] internal static nint StackLimit;
+
+    /// <summary>Sets <see cref="StackLimit"/> to <paramref name="budgetBytes"/> below the caller's frame.</summary>
+    internal static unsafe void SetStackBudget(long budgetBytes)
+    {
+        byte probe = 0;
+        StackLimit = (nint)(&probe) - (nint)budgetBytes;
     }
 
     private bool TryMemo<T>(int rule, out T? value) where T : class

@@ -455,13 +455,12 @@ public sealed partial class PythonTokenizer
     {
         token = default;
         var span = _buf.AsSpan(_start, _cur - _start);
-        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason);
+        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason, out int errorLength);
         if (invalidUtf8 < span.Length)
         {
-            // E_DECODE: pegen words it as a "(unicode error)" at the token start.
-            int column = CharsBefore(_start) + 1;
-            return Fail($"(unicode error) 'utf-8' codec can't decode byte 0x{span[invalidUtf8]:x2} in position {invalidUtf8}: {reason}",
-                _lineNo, column, out token);
+            // E_DECODE: pegen words it as a "(unicode error)"; its offset is the token's end as a byte column.
+            string message = Utf8Validation.DecodeErrorMessage("utf-8", span, invalidUtf8, errorLength, reason);
+            return Fail("(unicode error) " + message, _lineNo, _cur - _lineStart, out token);
         }
         int offset = 0;
         bool first = true;

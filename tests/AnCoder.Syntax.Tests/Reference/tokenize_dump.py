@@ -35,7 +35,8 @@ def dump_c(path, out):
     data = open(path, "rb").read()
     out.append("# " + path)
     try:
-        text = data.decode("utf-8")
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
         if text.startswith("\ufeff"):
             text = text[1:]
         for tok in tokenize._generate_tokens_from_c_tokenizer(text):

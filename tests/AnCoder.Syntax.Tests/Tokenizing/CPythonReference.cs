@@ -20,6 +20,9 @@ public sealed class ReferenceFile
     public int? AstLine { get; set; }
     public int? AstOffset { get; set; }
     public bool ModuleError { get; set; }
+    /// <summary>With --hash: token count and SHA-1 of the token lines joined by '\n'.</summary>
+    public int HashedCount { get; set; }
+    public string? Hash { get; set; }
 }
 
 /// <summary>Runs python3 with Reference/tokenize_dump.py once for a batch of files.</summary>
@@ -49,6 +52,50 @@ public static class CPythonReference
             Directory.Delete(dir, true);
         }
     }
+
+    /// <summary>Hashed token lists (tokenize_dump.py --hash) of many files: mode "--c-stdin" or "--module-stdin".</summary>
+    public static Dictionary<string, ReferenceFile> RunHashed(string mode, IReadOnlyList<string> paths)
+    {
+        var psi = new ProcessStartInfo("python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        psi.ArgumentList.Add(ScriptPath);
+        psi.ArgumentList.Add(mode);
+        psi.ArgumentList.Add("--hash");
+        using var process = Process.Start(psi)!;
+        process.StandardInput.Write(string.Join('\0', paths));
+        process.StandardInput.Close();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return Parse(output);
+    }
+
+    /// <summary>The stdlib's .py files (site-packages excluded), as CPython's sysconfig reports the stdlib.</summary>
+    public static List<string> StdlibFiles()
+    {
+        var psi = new ProcessStartInfo("python3", ["-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])"])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(psi)!;
+        string root = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        return Directory.EnumerateFiles(root, "*.py", SearchOption.AllDirectories)
+            .Where(p => !p.Contains("/site-packages/") && !p.Contains("/dist-packages/"))
+            .OrderBy(p => p, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>One token in tokenize_dump.py's line format.</summary>
+    public static string FormatLine(string type, int startLine, int startCol, int endLine, int endCol, ReadOnlySpan<byte> text)
+        => $"{type} {startLine} {startCol} {endLine} {endCol} {(text.Length == 0 ? "-" : Convert.ToHexString(text).ToLowerInvariant())}";
+
+    public static string Sha1(IEnumerable<string> lines) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes(string.Join('\n', lines)))).ToLowerInvariant();
 
     public static Dictionary<string, ReferenceFile> RunOnPaths(string mode, IReadOnlyList<string> paths)
     {
@@ -96,6 +143,12 @@ public static class CPythonReference
                 current.AstMessage = PythonRepr.Unquote(parts[4]);
             }
             else if (line.StartsWith("ERR ", StringComparison.Ordinal)) current.ModuleError = true;
+            else if (line.StartsWith("H ", StringComparison.Ordinal))
+            {
+                string[] parts = line.Split(' ');
+                current.HashedCount = int.Parse(parts[1]);
+                current.Hash = parts[2];
+            }
             else
             {
                 string[] p = line.Split(' ');

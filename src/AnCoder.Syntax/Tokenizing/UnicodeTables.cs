@@ -9,6 +9,8 @@ internal static partial class UnicodeTables
     public static bool IsXidStart(int cp) => InRanges(XidStartRanges, cp);
     public static bool IsXidContinue(int cp) => InRanges(XidContinueRanges, cp);
     public static bool IsPrintable(int cp) => InRanges(PrintableRanges, cp);
+    /// <summary>Python's <c>re</c> <c>\w</c> on a str.</summary>
+    public static bool IsWord(int cp) => InRanges(WordRanges, cp);
 
     private static bool InRanges(ReadOnlySpan<int> ranges, int cp)
     {

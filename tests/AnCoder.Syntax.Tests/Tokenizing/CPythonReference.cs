@@ -7,7 +7,7 @@ namespace AnCoder.Syntax.Tests.Tokenizing;
 /// <summary>One token line of Reference/tokenize_dump.py: exact type name, positions, UTF-8 hex of the string.</summary>
 public sealed record ReferenceToken(string Type, int StartLine, int StartCol, int EndLine, int EndCol, string Hex)
 {
-    public override string ToString() => $"{Type} {StartLine} {StartCol} {EndLine} {EndCol} {Hex}";
+    public override string ToString() => $"{Type} {StartLine} {StartCol} {EndLine} {EndCol} {(Hex.Length == 0 ? "-" : Hex)}";
 }
 
 /// <summary>What CPython says about one file: its tokens, and for --c the C tokenizer's error and ast.parse's verdict.</summary>

@@ -137,7 +137,7 @@ internal sealed class ModuleTokenizer
                 }
                 while (column < indents[^1])
                 {
-                    if (!indents.Contains(column))
+                    if (indents.BinarySearch(column) < 0) // indents are strictly increasing
                     {
                         _error = new PythonSyntaxError("unindent does not match any outer indentation level", lnum, pos - lineStart);
                         return;
@@ -163,6 +163,9 @@ internal sealed class ModuleTokenizer
                 int end = MatchPseudoToken(p, lineEnd, out PseudoKind kind, out byte quote, out OpKind op);
                 if (end < 0)
                 {
+                    // Each whitespace character before p fails the same way: one ERRORTOKEN each, then the
+                    // character at p (emitted here at once, so long runs stay linear).
+                    for (; pos < p; pos++) Add(TokenKind.ErrorToken, OpKind.None, lnum, lineStart, pos, pos + 1);
                     int width = CharWidth(pos, lineEnd);
                     Add(TokenKind.ErrorToken, OpKind.None, lnum, lineStart, pos, pos + width);
                     pos += width;

@@ -45,7 +45,6 @@ public sealed partial class PythonTokenizer
     private int _lineStart;
     private int _lineEnd;
     private int _lineNo;
-    private bool _eof;
 
     private bool _atBol = true;
     private int _pendin;
@@ -179,7 +178,6 @@ public sealed partial class PythonTokenizer
     {
         if (_cur >= _length)
         {
-            _eof = true;
             return Eof;
         }
         _lineNo++;
@@ -202,8 +200,14 @@ public sealed partial class PythonTokenizer
 
     // ---------------------------------------------------------------- tok_get
 
+    /// <summary>A token on the current line. Offsets past the source (the implicit final newline and EOF) are
+    /// clamped to the source length; columns count the implicit newline as CPython does.</summary>
     private Token Make(TokenKind kind, OpKind op, int start, int end, KeywordKind keyword = KeywordKind.None)
-        => new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, start, end, keyword);
+    {
+        int length = _text.Utf8.Length;
+        return new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, Math.Min(start, length),
+            Math.Min(end, length), keyword);
+    }
 
     private bool GetToken(out Token token)
     {
@@ -293,11 +297,17 @@ public sealed partial class PythonTokenizer
         }
 
     again:
+        // Fast path over spaces within the line (no line change can happen before the newline byte).
+        while (_cur < _lineEnd && _buf[_cur] == ' ') _cur++;
         do c = NextC(); while (c == ' ' || c == '\t' || c == '\f');
         _start = _cur - 1;
 
         if (c == '#')
         {
+            // The comment runs to the line's newline, which the line end already located.
+            int newline = _lineEnd - 1;
+            if (_buf[newline] == '\n' && newline > _lineStart && _buf[newline - 1] == '\r') newline--;
+            if (_cur < newline) _cur = newline;
             while (c != Eof && c != '\n') c = NextC();
         }
 
@@ -437,12 +447,23 @@ public sealed partial class PythonTokenizer
             if (c == '"' || c == '\'') return StringLiteral(c, out token);
         }
         bool nonAscii = false;
-        while (IsPotentialIdentifierChar(c))
+        if (IsPotentialIdentifierChar(c))
         {
+            // Scan the rest directly: the line's newline byte always stops it.
             if (c >= 128) nonAscii = true;
-            c = NextC();
+            var table = IdentifierChars;
+            byte[] buf = _buf;
+            int i = _cur;
+            while (true)
+            {
+                byte b = buf[i];
+                if (table[b] == 0) break;
+                if (b >= 128) nonAscii = true;
+                i++;
+            }
+            _cur = i;
         }
-        Backup(c);
+        else Backup(c);
         if (nonAscii && !VerifyIdentifier(out token)) return false;
         var span = _buf.AsSpan(_start, _cur - _start);
         token = Make(TokenKind.Name, OpKind.None, _start, _cur, nonAscii ? KeywordKind.None : Keywords.Classify(span));
@@ -499,8 +520,16 @@ public sealed partial class PythonTokenizer
         }
         if (c != quote) Backup(c);
 
+        var stops = quote == '"' ? DoubleQuoteStops : SingleQuoteStops;
         while (endQuoteSize != quoteSize)
         {
+            // Skip plain characters within the line in one search.
+            int plain = _buf.AsSpan(_cur, _lineEnd - _cur).IndexOfAny(stops);
+            if (plain > 0)
+            {
+                _cur += plain;
+                endQuoteSize = 0;
+            }
             c = NextC();
             if (c == Eof || (quoteSize == 1 && c == '\n'))
             {
@@ -772,7 +801,6 @@ public sealed partial class PythonTokenizer
         _lineStart = savedLineStart;
         _lineEnd = savedLineEnd;
         _lineNo = savedLineNo;
-        _eof = false;
         return result;
     }
 
@@ -825,6 +853,22 @@ public sealed partial class PythonTokenizer
     }
 
     // ---------------------------------------------------------------- character classes and operator tables
+
+    private static readonly System.Buffers.SearchValues<byte> SingleQuoteStops = System.Buffers.SearchValues.Create("'\\\r\n"u8);
+    private static readonly System.Buffers.SearchValues<byte> DoubleQuoteStops = System.Buffers.SearchValues.Create("\"\\\r\n"u8);
+
+    /// <summary>1 for bytes that continue an identifier (ASCII letters, digits, '_', any byte >= 128).</summary>
+    private static ReadOnlySpan<byte> IdentifierChars =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsDigit(int c) => (uint)(c - '0') <= 9;

@@ -70,7 +70,7 @@ public class StringLiteralParserTests
         return (SourceText)ctor.Invoke(new object[] { utf8, 0 });
     }
 
-    private static void Dump(Node node, int depth, List<string> lines)
+    internal static void Dump(Node node, int depth, List<string> lines)
     {
         string indent = new string(' ', 2 * depth);
         switch (node)
@@ -79,7 +79,7 @@ public class StringLiteralParserTests
                 string value = c.Value switch
                 {
                     byte[] b => "bytes:" + Convert.ToHexString(b).ToLowerInvariant(),
-                    string s => "str:" + string.Join(".", CodePoints(s).Select(cp => cp.ToString("x"))),
+                    string s => "str:" + string.Join(".", s.Select(unit => ((int)unit).ToString("x"))),
                     _ => "?" + c.Value,
                 };
                 lines.Add($"{indent}Constant {Pos(c)} kind={c.Kind ?? "None"} {value}");
@@ -97,18 +97,6 @@ public class StringLiteralParserTests
             default:
                 lines.Add($"{indent}?{node.TypeName}");
                 break;
-        }
-    }
-
-    // Python str → code points (a surrogate pair counts as one code point).
-    private static IEnumerable<int> CodePoints(string s)
-    {
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-                yield return char.ConvertToUtf32(s[i], s[++i]);
-            else
-                yield return s[i];
         }
     }
 
@@ -138,11 +126,57 @@ internal sealed class FakeExpressionParser : IFStringExpressionParser
             if (b is (byte)' ' or (byte)'\t' or (byte)'\f') { col++; continue; }
             break;
         }
+        // "(a, b)" parses as a parenthesized Tuple, which starts at the added "(".
+        if (HasTopLevelComma(text)) { line = 0; col = 0; }
+        else
+        {
+            // "((x))": a group is its inner expression, so skip parentheses that enclose the whole expression.
+            int close = MatchingParen(text, i);
+            int last = text.Length - 2;
+            while (last > i && text[last] is (byte)' ' or (byte)'\t') last--;
+            if (text[i] == (byte)'(' && close == last)
+            {
+                var inner = text.AsSpan(i, close - i + 1).ToArray();
+                var innerNode = ParseFStringExpression(inner, firstLineno + line, line == 0 ? col + firstLineColOffset : col, out error)!;
+                Texts.RemoveAt(Texts.Count - 1);
+                return innerNode;
+            }
+        }
         var name = new Name { Id = s, Ctx = new Load() };
         int lineno = firstLineno + line;
         int colOffset = line == 0 ? col + firstLineColOffset : col;
         name.SetPosition(lineno, colOffset, lineno, colOffset);
         return name;
+    }
+
+    private static int MatchingParen(byte[] text, int open)
+    {
+        int depth = 0;
+        byte quote = 0;
+        for (int k = open; k < text.Length; k++)
+        {
+            byte b = text[k];
+            if (quote != 0) { if (b == quote) quote = 0; continue; }
+            if (b is (byte)'\'' or (byte)'"') quote = b;
+            else if (b is (byte)'(' or (byte)'[' or (byte)'{') depth++;
+            else if (b is (byte)')' or (byte)']' or (byte)'}' && --depth == 0) return k;
+        }
+        return -1;
+    }
+
+    private static bool HasTopLevelComma(byte[] text)
+    {
+        int depth = 0;
+        byte quote = 0;
+        foreach (byte b in text)
+        {
+            if (quote != 0) { if (b == quote) quote = 0; continue; }
+            if (b is (byte)'\'' or (byte)'"') quote = b;
+            else if (b is (byte)'(' or (byte)'[' or (byte)'{') depth++;
+            else if (b is (byte)')' or (byte)']' or (byte)'}') depth--;
+            else if (b == (byte)',' && depth == 1) return true;
+        }
+        return false;
     }
 
     public PythonSyntaxError SyntaxErrorAtLastToken(string message) => new(message, AtLastToken, AtLastToken);

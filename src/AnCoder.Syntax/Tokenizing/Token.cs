@@ -51,6 +51,9 @@ public enum OpKind : byte
     LeftShift, RightShift, DoubleStar, PlusEqual, MinusEqual, StarEqual, SlashEqual, PercentEqual,
     AmpersandEqual, VerticalBarEqual, CircumflexEqual, LeftShiftEqual, RightShiftEqual, DoubleStarEqual,
     DoubleSlash, DoubleSlashEqual, At, AtEqual, RightArrow, Ellipsis, ColonEqual,
+    /// <summary>A character CPython's tokenizer passes on as a generic OP (<c>$</c>, <c>?</c>, <c>!</c>, a backtick):
+    /// no grammar rule accepts it, so the parser reports "invalid syntax" there.</summary>
+    Unknown,
 }
 
 /// <summary>Classification of a NAME token: hard keywords (CPython 3.11's <c>keyword.kwlist</c>) and soft keywords

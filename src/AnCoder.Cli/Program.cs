@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(ParseCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PrepareCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

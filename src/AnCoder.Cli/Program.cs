@@ -10,6 +10,9 @@ public static class Program
         var root = new RootCommand("AnCoder: anchored discrete diffusion for code (Python syntax frontend, AnchorTree labels, diffusion models, evaluation).");
         // Each verb lives in Commands/<Verb>Command.cs and exposes `static Command Create()`.
         root.Subcommands.Add(ParseCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PrepareCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

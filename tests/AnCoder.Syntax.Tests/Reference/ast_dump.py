@@ -4,6 +4,8 @@
 Usage: ast_dump.py FILE...          dump each file (with `# <path>` headers when several)
        ast_dump.py --verdict FILE... print `ok` or `reject` per file, one per line (fast accept/reject)
        ast_dump.py --stdin-list      read NUL-separated paths from stdin, dump each with `# <path>` headers
+       ast_dump.py --stdin-verdicts  read NUL-separated paths from stdin, print `ok` or the `!SyntaxError: ...`
+                                     line per file, one per line (the differential tests' verdict oracle)
 
 Format: one line per node, pre-order, two spaces per depth, children in `_fields` order:
   <ClassName>[ @L:C-EL:EC][ field=value ...]
@@ -69,16 +71,23 @@ def _scalar_fields(node):
     return _SCALAR_CACHE[cls]
 
 
-def verdict_or_dump(path, want_dump):
+def parse_source(source):
+    """ast.parse(source) -> (tree, None), or (None, the `!SyntaxError: <msg> (<line>:<col>)` line)."""
     try:
-        with open(path, "rb") as f:
-            source = f.read()
-        tree = ast.parse(source)
+        return ast.parse(source), None
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         line = getattr(e, "lineno", None) or 0
         col = getattr(e, "offset", None) or 0
         msg = getattr(e, "msg", None) or str(e)
         return None, "!SyntaxError: %s (%s:%s)" % (msg, line, col)
+
+
+def verdict_or_dump(path, want_dump):
+    with open(path, "rb") as f:
+        source = f.read()
+    tree, error = parse_source(source)
+    if tree is None:
+        return None, error
     if not want_dump:
         return tree, "ok"
     out = []
@@ -92,6 +101,12 @@ def main(argv):
         for path in argv[1:]:
             tree, text = verdict_or_dump(path, False)
             print("ok" if tree is not None else "reject")
+        return 0
+    if argv and argv[0] == "--stdin-verdicts":
+        paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]
+        for path in paths:
+            tree, text = verdict_or_dump(path, False)
+            sys.stdout.write(text.replace("\n", "\\n") + "\n")
         return 0
     if argv and argv[0] == "--stdin-list":
         paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]

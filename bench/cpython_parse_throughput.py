@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""CPython's ast.parse throughput, measured in-process the way `ancoder bench parse` measures ours.
+
+Usage: cpython_parse_throughput.py [--rounds N] [--json] (DIR | --stdin-list)
+
+Loads every .py file (bytes) into memory, parses all of them once as a warm-up, then `rounds` more times, timing
+each round; reports the best and median throughput in MB/s (1 MB = 1e6 bytes of source).
+With --stdin-list the files are NUL-separated paths on stdin (so both sides time exactly the same files).
+"""
+import argparse
+import ast
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+
+
+def python_files(root):
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if d not in ("site-packages", "dist-packages", "__pycache__"))
+        found.extend(os.path.join(directory, f) for f in sorted(files) if f.endswith(".py"))
+    return found
+
+
+def parse_all(sources):
+    rejected = 0
+    for source in sources:
+        try:
+            ast.parse(source)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            rejected += 1
+    return rejected
+
+
+def main():
+    parser = argparse.ArgumentParser(description="CPython ast.parse throughput")
+    parser.add_argument("dir", nargs="?")
+    parser.add_argument("--stdin-list", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    sys.setrecursionlimit(100000)  # as Reference/ast_dump.py, the project's CPython reference
+
+    if args.stdin_list:
+        paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]
+    elif args.dir:
+        paths = python_files(args.dir)
+    else:
+        parser.error("give a DIR or --stdin-list")
+    sources = []
+    for path in paths:
+        with open(path, "rb") as f:
+            sources.append(f.read())
+    total_bytes = sum(len(s) for s in sources)
+
+    rejected = parse_all(sources)  # warm-up
+    seconds = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        parse_all(sources)
+        seconds.append(time.perf_counter() - start)
+    best = total_bytes / 1e6 / min(seconds)
+    median = total_bytes / 1e6 / statistics.median(seconds)
+    if args.json:
+        print(json.dumps({"files": len(sources), "bytes": total_bytes, "rejected": rejected,
+                          "best_mb_per_s": best, "median_mb_per_s": median, "round_seconds": seconds}))
+    else:
+        print("CPython %s ast.parse: %d files, %.1f MB, %d rejected; best %.2f MB/s, median %.2f MB/s"
+              % (sys.version.split()[0], len(sources), total_bytes / 1e6, rejected, best, median))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+using AnCoder.Evaluation.Benchmarks;
+using AnCoder.Evaluation.Scoring;
+
+namespace AnCoder.Evaluation.Generation;
+
+/// <summary>The seam a model's sampler implements to be evaluated (the sampler itself lives outside this project).</summary>
+public interface ICompletionGenerator
+{
+    /// <summary>End-of-sequence markers of the generator's tokenizer, cut before the §9 stop sequences.</summary>
+    IReadOnlyList<string> EndOfSequenceMarkers { get; }
+
+    /// <summary>Raw generated continuations of <paramref name="prompt"/> (post-processing happens here, not there).</summary>
+    Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken);
+}
+
+/// <summary>Generate-and-score with resumption: samples already in the journal are kept, only the missing ones are made.</summary>
+public static class GenerationRun
+{
+    public static async Task RunAsync(Evaluator evaluator, ICompletionGenerator generator, int samplesPerProblem,
+        ResultsJournal journal, IProgress<int>? samplesDone = null, CancellationToken cancellationToken = default)
+    {
+        var benchmark = evaluator.Benchmark;
+        var done = journal.Results.Count;
+        samplesDone?.Report(done);
+        foreach (var problem in benchmark.Problems)
+        {
+            var missing = Enumerable.Range(0, samplesPerProblem).Where(i => !journal.Contains(problem.TaskId, i)).ToList();
+            if (missing.Count == 0)
+                continue;
+            var raw = await generator.GenerateAsync(problem.Prompt, missing.Count, cancellationToken).ConfigureAwait(false);
+            if (raw.Count != missing.Count)
+                throw new InvalidOperationException($"generator returned {raw.Count} completions for {problem.TaskId}, expected {missing.Count}");
+            var samples = missing.Select((index, i) => new Sample(problem.TaskId, index, benchmark.Kind == BenchmarkKind.HumanEval
+                ? CompletionPostProcessor.HumanEval(raw[i], generator.EndOfSequenceMarkers)
+                : CompletionPostProcessor.Mbpp(raw[i], generator.EndOfSequenceMarkers))).ToList();
+            await evaluator.EvaluateAllAsync(samples, result =>
+            {
+                journal.Append(result);
+                samplesDone?.Report(++done);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

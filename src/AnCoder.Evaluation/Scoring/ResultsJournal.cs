@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace AnCoder.Evaluation.Scoring;
+
+/// <summary>
+/// results.jsonl, written one flushed line per sample as results arrive, so an interrupted run keeps everything it
+/// finished; reopening with resume reads those lines back (a torn last line from a crash is ignored and rewritten).
+/// </summary>
+public sealed class ResultsJournal : IDisposable
+{
+    private static readonly JsonSerializerOptions LineOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly StreamWriter _writer;
+    private readonly List<SampleResult> _results = [];
+
+    private ResultsJournal(string path, bool resume)
+    {
+        Path = path;
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null)
+            Directory.CreateDirectory(directory);
+        if (resume && File.Exists(path))
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                if (string.IsNullOrWhiteSpace(line))
+                    continue;
+                try
+                {
+                    if (JsonSerializer.Deserialize<SampleResult>(line) is { } result)
+                        _results.Add(result);
+                }
+                catch (JsonException)
+                {
+                    // Only a torn final line can be malformed; it is dropped and that sample is redone.
+                }
+            }
+            File.WriteAllLines(path, _results.Select(r => JsonSerializer.Serialize(r, LineOptions)));
+        }
+        _writer = new StreamWriter(path, append: resume) { AutoFlush = true };
+    }
+
+    public string Path { get; }
+    public IReadOnlyList<SampleResult> Results => _results;
+
+    public static ResultsJournal Open(string path, bool resume) => new(path, resume);
+
+    public bool Contains(string taskId, int sampleIndex) => _results.Any(r => r.TaskId == taskId && r.SampleIndex == sampleIndex);
+
+    public int CountFor(string taskId) => _results.Count(r => r.TaskId == taskId);
+
+    public void Append(SampleResult result)
+    {
+        lock (_writer)
+        {
+            _writer.WriteLine(JsonSerializer.Serialize(result, LineOptions));
+            _results.Add(result);
+        }
+    }
+
+    public void Dispose() => _writer.Dispose();
+}

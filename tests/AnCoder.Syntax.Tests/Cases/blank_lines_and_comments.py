@@ -1,0 +1,7 @@
+def f():
+    return 1
+    
+
+  # comment at odd indent
+    
+x = f()

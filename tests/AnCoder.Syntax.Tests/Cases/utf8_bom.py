@@ -1,0 +1,2 @@
+﻿x = "bom file"
+print(x)

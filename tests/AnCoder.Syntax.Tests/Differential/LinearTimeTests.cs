@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AnCoder.Syntax.Tests.Differential;
+
+/// <summary>Tests that must run alone (timings) or may crash the test host on a parser bug (deep inputs):
+/// xunit runs this collection after all parallel ones, one test at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IsolatedCollection
+{
+    public const string Name = "Isolated (timing, deep inputs)";
+}
+
+/// <summary>
+/// (d) Linear time: an input 4x larger of the same shape must parse in less than 8x the time (a generous bound for
+/// linear; quadratic behaviour gives 16x). Times are the minimum of several runs, measured with nothing else running.
+/// </summary>
+[Collection(IsolatedCollection.Name)]
+public sealed class LinearTimeTests(ITestOutputHelper output)
+{
+    private const double MaxRatio = 8.0;
+
+    public static TheoryData<string> Shapes() => new(ShapeMakers.Keys);
+
+    private static readonly Dictionary<string, Func<int, string>> ShapeMakers = new()
+    {
+        ["statements"] = n => Repeat("x = 1\n", n),
+        ["realistic code"] = n => Repeat(RealisticChunk, n / 20 + 1),
+        ["long sum"] = n => "x = 1" + Repeat(" + 1", n) + "\n",
+        ["long list"] = n => "x = [" + Repeat("1, ", n) + "]\n",
+        ["long string concatenation"] = n => "x = (" + Repeat("'ab' ", n) + ")\n",
+        ["many keyword arguments"] = n => "f(" + Repeat("a=1, ", n) + ")\n",
+        ["nested parentheses repeated"] = n => Repeat(new string('(', 150) + "1" + new string(')', 150) + "\n", n / 100 + 1),
+        ["nested blocks repeated"] = n => Repeat(NestedIfs(60), n / 60 + 1),
+        ["error at the end"] = n => Repeat("x = 1\n", n) + "(\n",
+        ["unclosed bracket at the start"] = n => "x = [\n" + Repeat("1, ", n) + "\n",
+        ["long f-string"] = n => "x = f'" + Repeat("{a}b", n) + "'\n",
+        ["long bytes literal"] = n => "x = b'" + Repeat("\\x00", n) + "'\n",
+        ["tuple targets"] = n => Repeat("a, b, c = d, e, f\n", n),
+        ["deep attribute chain"] = n => "x" + Repeat(".a", Math.Min(n, 40_000)) + "\n",
+    };
+
+    private const string RealisticChunk = """
+        class Widget(Base, metaclass=Meta):
+            def __init__(self, name: str, *args, size: int = 3, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                self.items = [x * 2 for x in range(size) if x % 2 == 0]
+                self.lookup = {k: v for k, v in zip("abc", (1, 2, 3))}
+                try:
+                    value = f"{name!r:>10} and {size + 1}"
+                except (ValueError, KeyError) as error:
+                    raise RuntimeError("bad") from error
+                finally:
+                    pass
+
+        """;
+
+    private static string Repeat(string s, int n) => new StringBuilder(s.Length * n).Insert(0, s, n).ToString();
+
+    private static string NestedIfs(int depth)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < depth; i++) sb.Append(' ', i).Append("if x:\n");
+        return sb.Append(' ', depth).Append("pass\n").ToString();
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void FourTimesTheInputTakesLessThanEightTimesTheTime(string shape)
+    {
+        var make = ShapeMakers[shape];
+        // Sizes chosen so the smallest input takes ~milliseconds; each step is 4x.
+        int[] sizes = [5_000, 20_000, 80_000];
+        var inputs = sizes.Select(n => Encoding.UTF8.GetBytes(make(n))).ToArray();
+        var verdict = OurParser.Verdict(inputs[0]); // warm-up (JIT)
+        Assert.False(verdict.StartsWith("!Exception", StringComparison.Ordinal), verdict);
+
+        var seconds = inputs.Select(MinimumParseSeconds).ToArray();
+        var report = string.Join(", ", sizes.Select((n, i) => $"n={n} ({inputs[i].Length / 1024} KB): {seconds[i] * 1000:F2} ms"));
+        output.WriteLine($"{shape}: {report}");
+        for (int i = 1; i < sizes.Length; i++)
+        {
+            // Below a millisecond, timer noise dominates: compare against at least 1 ms.
+            double ratio = seconds[i] / Math.Max(seconds[i - 1], 0.001);
+            Assert.True(ratio < MaxRatio, $"{shape}: 4x input took {ratio:F1}x as long (limit {MaxRatio}x): {report}");
+        }
+    }
+
+    private static double MinimumParseSeconds(byte[] input)
+    {
+        double best = double.MaxValue;
+        for (int run = 0; run < 3; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            PropertyTests.OnSmallStack(() => OurParser.Verdict(input));
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            if (best > 2) break; // already clearly measured (and probably too slow)
+        }
+        return best;
+    }
+}

@@ -61,6 +61,31 @@ public class StringLiteralParserTests
         Assert.Equal(new[] { "( a + b )" }, fake.Texts);
     }
 
+    [Fact]
+    public void HugeFStringsStayLinear()
+    {
+        // 200k fields on one line and on 200k lines: CPython rescans the token for each field (quadratic).
+        foreach (string separator in new[] { " ", "\n" })
+        {
+            var body = string.Concat(Enumerable.Repeat("{a}" + separator, 200_000));
+            string source = "x = f'''" + body + "'''";
+            var bytes = Encoding.UTF8.GetBytes(source);
+            int lines = body.Count(c => c == '\n');
+            int lastLineStart = source.LastIndexOf('\n') + 1;
+            var token = new Token(TokenKind.String, OpKind.None, 1, 4, 1 + lines, bytes.Length - lastLineStart, 4, bytes.Length);
+            var fake = new FakeExpressionParser();
+            var watch = Stopwatch.StartNew();
+            var node = StringLiteralParser.Concatenate(MakeSourceText(bytes), new[] { token }, fake, out var error);
+            Assert.Null(error);
+            var joined = Assert.IsType<JoinedStr>(node);
+            Assert.Equal(400_000, joined.Values.Count);
+            var lastField = (Name)((FormattedValue)joined.Values[^2]).Value;
+            // CPython: the last field's "{" is at column 0 of line 200000 ("\n" case) or at 4 + 8 + 4 * 199999.
+            Assert.Equal(separator == "\n" ? (200_000, 1) : (1, 4 + 4 + 4 * 199_999 + 1), (lastField.Lineno, lastField.ColOffset));
+            Assert.True(watch.Elapsed.TotalSeconds < 5, $"took {watch.Elapsed}");
+        }
+    }
+
     private static string Show(string source) => "`" + source.Replace("\n", "\\n").Replace("\r", "\\r") + "`";
 
     internal static SourceText MakeSourceText(byte[] utf8)

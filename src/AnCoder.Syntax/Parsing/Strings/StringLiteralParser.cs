@@ -183,6 +183,12 @@ internal static partial class StringLiteralParser
         /// (\r\n and lone \r become \n) when needed.</summary>
         private void SelectToken(in Token token)
         {
+            SelectTokenText(token);
+            ResetLineScan();
+        }
+
+        private void SelectTokenText(in Token token)
+        {
             _token = token;
             var raw = _source.Utf8.AsSpan(token.StartOffset, token.Length);
             if (raw.IndexOf((byte)'\r') < 0)
@@ -532,6 +538,8 @@ internal static partial class StringLiteralParser
 
         // fstring_find_expr_location: newlines of the token before the '{' and the '{' column on its line
         // (0 when only whitespace separates the '{' from a newline: the expression then starts on a later line).
+        // CPython rescans the token from its start for every field; fields come in increasing position order
+        // within a token, so the scan resumes where the previous one stopped (linear, not quadratic).
         private (int Lines, int Cols) FindExprLocation(int bracePos)
         {
             bool newlineAfterBrace = true;
@@ -543,18 +551,28 @@ internal static partial class StringLiteralParser
                     break;
                 }
             }
+            if (_scanPos > bracePos) ResetLineScan();
+            for (; _scanPos < bracePos; _scanPos++)
+            {
+                if (_buffer[_scanPos] == (byte)'\n')
+                {
+                    _scanLines++;
+                    _scanLastNewline = _scanPos;
+                }
+            }
             int cols = 0;
             if (!newlineAfterBrace)
-            {
-                int start = bracePos;
-                while (start > _tokenStart && _buffer[start] != (byte)'\n') start--;
-                cols = bracePos - start;
-                if (_buffer[start] == (byte)'\n') cols--;
-            }
-            int lines = 0;
-            for (int i = _tokenStart; i < bracePos; i++)
-                if (_buffer[i] == (byte)'\n') lines++;
-            return (lines, cols);
+                cols = _scanLastNewline >= 0 ? bracePos - _scanLastNewline - 1 : bracePos - _tokenStart;
+            return (_scanLines, cols);
+        }
+
+        private int _scanPos, _scanLines, _scanLastNewline;
+
+        private void ResetLineScan()
+        {
+            _scanPos = _tokenStart;
+            _scanLines = 0;
+            _scanLastNewline = -1;
         }
     }
 }

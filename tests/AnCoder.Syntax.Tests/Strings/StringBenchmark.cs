@@ -65,29 +65,6 @@ public class StringBenchmark
             }
             _output.WriteLine($"{category}: {subset.Count} runs, {subset.Sum(w => (long)(w.Run[^1].EndOffset - w.Run[0].StartOffset)) / 1e6:F1} MB of literal text, {t * 1000:F1} ms");
         }
-        {
-            var plain = work.Where(w => w.Run.Length == 1 && w.Source.Utf8[w.Run[0].StartOffset] is (byte)'\'' or (byte)'"'
-                && w.Source.Utf8.AsSpan(w.Run[0].StartOffset, w.Run[0].Length).IndexOf((byte)'\\') < 0).ToArray();
-            double tGet = double.MaxValue, tScan = double.MaxValue, tAlloc = double.MaxValue;
-            for (int round = 0; round < 10; round++)
-            {
-                var sw = Stopwatch.StartNew();
-                foreach (var (source, run) in plain) _ = System.Text.Encoding.UTF8.GetString(source.Utf8, run[0].StartOffset + 1, run[0].Length - 2);
-                tGet = Math.Min(tGet, sw.Elapsed.TotalMilliseconds);
-                sw.Restart();
-                int hits = 0;
-                foreach (var (source, run) in plain)
-                {
-                    var body = source.Utf8.AsSpan(run[0].StartOffset + 1, run[0].Length - 2);
-                    if (body.IndexOfAny((byte)'\\', (byte)'\r') >= 0 || !System.Text.Unicode.Utf8.IsValid(body)) hits++;
-                }
-                tScan = Math.Min(tScan, sw.Elapsed.TotalMilliseconds);
-                sw.Restart();
-                foreach (var (source, run) in plain) _ = new Constant { Value = "", Kind = null };
-                tAlloc = Math.Min(tAlloc, sw.Elapsed.TotalMilliseconds);
-            }
-            _output.WriteLine($"plain pieces: GetString {tGet:F1} ms, scans {tScan:F1} ms, Constant alloc {tAlloc:F1} ms");
-        }
         // In the parser the literal bytes were just read by the tokenizer; measure with each file's text in cache.
         double warm = 0;
         foreach (var group in work.GroupBy(w => w.Source))

@@ -99,9 +99,33 @@ internal static partial class StringLiteralParser
     /// <summary>FstringParser of Parser/string_parser.c: the pending literal text and the expression list.</summary>
     private sealed class FStringState
     {
-        public StringBuilder? LastStr;
-        public readonly List<ExprNode> Values = new();
+        // The pending literal text: a single piece as is, several pieces in a builder.
+        private string? _single;
+        private StringBuilder? _builder;
+        private List<ExprNode>? _values;
         public bool FMode;
+
+        public bool HasText => _single != null || _builder != null;
+        public List<ExprNode> Values => _values ??= new List<ExprNode>();
+
+        public void Append(string text)
+        {
+            if (_builder != null) _builder.Append(text);
+            else if (_single == null) _single = text;
+            else
+            {
+                _builder = new StringBuilder(_single.Length + text.Length + 16).Append(_single).Append(text);
+                _single = null;
+            }
+        }
+
+        public string TakeText()
+        {
+            string text = _builder?.ToString() ?? _single ?? string.Empty;
+            _single = null;
+            _builder = null;
+            return text;
+        }
     }
 
     /// <summary>One <c>_PyPegen_concatenate_strings</c> call.</summary>
@@ -253,14 +277,13 @@ internal static partial class StringLiteralParser
         private static void ConcatAndDel(FStringState state, string text)
         {
             if (text.Length == 0) return;
-            (state.LastStr ??= new StringBuilder()).Append(text);
+            state.Append(text);
         }
 
         // make_str_node_and_del
         private Constant MakeStrNode(FStringState state, in Token first, in Token last)
         {
-            string value = state.LastStr!.ToString();
-            state.LastStr = null;
+            string value = state.TakeText();
             var constant = new Constant { Value = value, Kind = _source.Utf8[first.StartOffset] == (byte)'u' ? "u" : null };
             constant.SetPosition(first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
             return constant;
@@ -271,10 +294,9 @@ internal static partial class StringLiteralParser
         {
             if (!state.FMode)
             {
-                state.LastStr ??= new StringBuilder();
                 return MakeStrNode(state, first, last);
             }
-            if (state.LastStr != null) state.Values.Add(MakeStrNode(state, first, last));
+            if (state.HasText) state.Values.Add(MakeStrNode(state, first, last));
             var joined = new JoinedStr { Values = state.Values };
             joined.SetPosition(first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
             return joined;
@@ -297,7 +319,7 @@ internal static partial class StringLiteralParser
                 if (!FindExpr(ref pos, end, raw, recurseLevel, first, last, out string? exprText, out var expression))
                     return false;
                 if (exprText != null) ConcatAndDel(state, exprText);
-                if (state.LastStr != null) state.Values.Add(MakeStrNode(state, first, last));
+                if (state.HasText) state.Values.Add(MakeStrNode(state, first, last));
                 state.Values.Add(expression!);
             }
             if (recurseLevel == 0 && pos < end - 1) return FailAtLastToken("f-string: unexpected end of string");

@@ -53,6 +53,32 @@ public class RandomLiteralTests
         Assert.True(failures.Count == 0, string.Join("\n\n", failures.Take(10)));
     }
 
+    [Fact]
+    public void ArbitraryBytesNeverThrow()
+    {
+        // Bodies of arbitrary bytes (invalid UTF-8, lone braces, backslashes, quotes) and malformed tokens.
+        var random = new Random(7);
+        byte[] alphabet = Encoding.UTF8.GetBytes("ab{}{}!:=\\\\Nxu{}\'\"\n\r #()[]0 é");
+        var fake = new FakeExpressionParser();
+        for (int n = 0; n < 20000; n++)
+        {
+            var bytes = new List<byte>();
+            bytes.AddRange(Encoding.ASCII.GetBytes(s_prefixes[random.Next(s_prefixes.Length)]));
+            byte quote = random.Next(2) == 0 ? (byte)'\'' : (byte)'"';
+            int quotes = random.Next(4) == 0 ? 3 : 1;
+            for (int q = 0; q < quotes; q++) bytes.Add(quote);
+            int length = random.Next(0, 30);
+            for (int i = 0; i < length; i++)
+                bytes.Add(random.Next(8) == 0 ? (byte)random.Next(256) : alphabet[random.Next(alphabet.Length)]);
+            int closing = random.Next(5) == 0 ? random.Next(0, 3) : quotes;
+            for (int q = 0; q < closing; q++) bytes.Add(quote);
+            var data = bytes.ToArray();
+            var token = new Tokenizing.Token(Tokenizing.TokenKind.String, Tokenizing.OpKind.None, 1, 0, 1, data.Length, 0, data.Length);
+            var node = StringLiteralParser.Concatenate(StringLiteralParserTests.MakeSourceText(data), new[] { token, token }, fake, out var error);
+            Assert.True((node == null) != (error == null));
+        }
+    }
+
     private static readonly string[] s_prefixes = { "", "", "", "r", "u", "R", "b", "rb", "Br", "f", "f", "f", "rf", "F", "fR" };
     private static readonly string[] s_text =
     {

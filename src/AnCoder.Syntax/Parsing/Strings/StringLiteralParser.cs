@@ -18,7 +18,7 @@ internal static partial class StringLiteralParser
         out PythonSyntaxError? error)
     {
         error = null;
-        if (tokens.Length == 0) throw new ArgumentException("no STRING tokens", nameof(tokens));
+        if (tokens.Length == 0) throw new ArgumentException("no STRING tokens", nameof(tokens));  // a parser bug
         if (tokens.Length == 1)
         {
             var plain = TryPlainLiteral(source.Utf8, tokens[0]);
@@ -35,9 +35,9 @@ internal static partial class StringLiteralParser
     private static Constant? TryPlainLiteral(byte[] utf8, in Token token)
     {
         var text = utf8.AsSpan(token.StartOffset, token.Length);
-        var prefix = ParsePrefix(text, out bool bytesMode, out bool rawMode, out bool fMode);
-        if (fMode || prefix < 0) return null;
-        var body = Body(text, prefix);
+        var quoteIndex = ParsePrefix(text, out bool bytesMode, out bool rawMode, out bool fMode);
+        if (fMode || !TryGetBody(text, quoteIndex, out int bodyStart, out int bodyLength)) return null;
+        var body = text.Slice(bodyStart, bodyLength);
         int special = rawMode ? body.IndexOf((byte)'\r') : body.IndexOfAny((byte)'\\', (byte)'\r');
         if (special >= 0) return null;
         object value;
@@ -76,21 +76,25 @@ internal static partial class StringLiteralParser
         return -1;
     }
 
-    /// <summary>The body between the quotes of a literal whose opening quote is at <paramref name="quoteIndex"/>.</summary>
-    private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> text, int quoteIndex)
+    /// <summary>
+    /// The body between the quotes (_PyPegen_parsestr), given the opening quote's index. False for text that is no
+    /// well-formed literal, which the tokenizer never produces (CPython raises SystemError there).
+    /// </summary>
+    private static bool TryGetBody(ReadOnlySpan<byte> text, int quoteIndex, out int start, out int length)
     {
-        var (start, length) = BodyRange(text, quoteIndex);
-        return text.Slice(start, length);
-    }
-
-    private static (int Start, int Length) BodyRange(ReadOnlySpan<byte> text, int quoteIndex)
-    {
+        start = length = 0;
+        if (quoteIndex < 0 || text.Length < quoteIndex + 2) return false;
         byte quote = text[quoteIndex];
-        int afterQuote = quoteIndex + 1;
-        int length = text.Length - afterQuote - 1;
-        if (length >= 4 && text[afterQuote] == quote && text[afterQuote + 1] == quote)
-            return (afterQuote + 2, length - 4);
-        return (afterQuote, length);
+        if (text[^1] != quote) return false;
+        start = quoteIndex + 1;
+        length = text.Length - start - 1;
+        if (length >= 4 && text[start] == quote && text[start + 1] == quote)
+        {
+            if (text[^2] != quote || text[^3] != quote) return false;
+            start += 2;
+            length -= 4;
+        }
+        return true;
     }
 
     /// <summary>Python's str.isspace for ASCII (Py_ISSPACE).</summary>
@@ -164,8 +168,8 @@ internal static partial class StringLiteralParser
                 SelectToken(tokens[i]);
                 var text = _buffer.AsSpan(_tokenStart, _tokenEnd - _tokenStart);
                 int quoteIndex = ParsePrefix(text, out bool thisBytesMode, out bool rawMode, out bool fMode);
-                if (quoteIndex < 0) throw new ArgumentException("not a STRING token");
-                var (bodyStart, bodyLength) = BodyRange(text, quoteIndex);
+                if (!TryGetBody(text, quoteIndex, out int bodyStart, out int bodyLength))
+                    return Fail(_subParser.SyntaxErrorAtToken("invalid string literal", _token));
                 bodyStart += _tokenStart;
                 var body = _buffer.AsSpan(bodyStart, bodyLength);
 

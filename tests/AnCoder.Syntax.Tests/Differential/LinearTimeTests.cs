@@ -5,17 +5,19 @@ using Xunit.Abstractions;
 
 namespace AnCoder.Syntax.Tests.Differential;
 
+/// <summary>Tests that must run alone (timings) or may crash the test host on a parser bug (deep inputs):
+/// xunit runs this collection after all parallel ones, one test at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class TimingCollection
+public sealed class IsolatedCollection
 {
-    public const string Name = "Timing (runs alone)";
+    public const string Name = "Isolated (timing, deep inputs)";
 }
 
 /// <summary>
 /// (d) Linear time: an input 4x larger of the same shape must parse in less than 8x the time (a generous bound for
 /// linear; quadratic behaviour gives 16x). Times are the minimum of several runs, measured with nothing else running.
 /// </summary>
-[Collection(TimingCollection.Name)]
+[Collection(IsolatedCollection.Name)]
 public sealed class LinearTimeTests(ITestOutputHelper output)
 {
     private const double MaxRatio = 8.0;

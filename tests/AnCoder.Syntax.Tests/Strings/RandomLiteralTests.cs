@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using AnCoder.Syntax.Parsing.Strings;
+using AnCoder.Syntax.Tokenizing;
 using Xunit;
 using Assert = Xunit.Assert;
 
@@ -73,7 +74,7 @@ public class RandomLiteralTests
             int closing = random.Next(5) == 0 ? random.Next(0, 3) : quotes;
             for (int q = 0; q < closing; q++) bytes.Add(quote);
             var data = bytes.ToArray();
-            var token = new Tokenizing.Token(Tokenizing.TokenKind.String, Tokenizing.OpKind.None, 1, 0, 1, data.Length, 0, data.Length);
+            var token = new Token(TokenKind.String, OpKind.None, 1, 0, 1, data.Length, 0, data.Length);
             var node = StringLiteralParser.Concatenate(StringLiteralParserTests.MakeSourceText(data), new[] { token, token }, fake, out var error);
             Assert.True((node == null) != (error == null));
         }

@@ -15,7 +15,7 @@ public sealed class IsolatedCollection
 
 /// <summary>
 /// (d) Linear time: an input 4x larger of the same shape must parse in less than 8x the time (a generous bound for
-/// linear; quadratic behaviour gives 16x). Times are the minimum of several runs, measured with nothing else running.
+/// linear; quadratic behaviour gives 16x). Times are the minimum of several runs, measured with no other test running.
 /// </summary>
 [Collection(IsolatedCollection.Name)]
 public sealed class LinearTimeTests(ITestOutputHelper output)
@@ -88,14 +88,18 @@ public sealed class LinearTimeTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The fastest of several runs (at least 3, more while they are quick): the minimum filters out
+    /// interference from other processes and the GC, which only ever make a run slower.</summary>
     private static double MinimumParseSeconds(byte[] input)
     {
-        double best = double.MaxValue;
-        for (int run = 0; run < 3; run++)
+        double best = double.MaxValue, total = 0;
+        for (int run = 0; run < 10 && (run < 3 || total < 0.5); run++)
         {
             var clock = Stopwatch.StartNew();
             PropertyTests.OnSmallStack(() => OurParser.Verdict(input));
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            double seconds = clock.Elapsed.TotalSeconds;
+            best = Math.Min(best, seconds);
+            total += seconds;
             if (best > 2) break; // already clearly measured (and probably too slow)
         }
         return best;

@@ -194,7 +194,10 @@ public sealed partial class PythonTokenizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Backup(int c)
     {
-        if (c != Eof) _cur--;
+        if (c == Eof) return;
+        _cur--;
+        // A CRLF was read as one '\n': step back over both bytes.
+        if (c == '\n' && _buf[_cur] == '\n' && _cur > _lineStart && _buf[_cur - 1] == '\r') _cur--;
     }
 
     // ---------------------------------------------------------------- tok_get
@@ -211,7 +214,7 @@ public sealed partial class PythonTokenizer
         blankline = false;
         if (_atBol)
         {
-            int col = 0, altcol = 0;
+            int col = 0, altcol = 0, contLineCol = 0;
             _atBol = false;
             for (;;)
             {
@@ -223,12 +226,23 @@ public sealed partial class PythonTokenizer
                     altcol = (altcol / AltTabSize + 1) * AltTabSize;
                 }
                 else if (c == '\f') { col = altcol = 0; }
+                else if (c == '\\')
+                {
+                    // Indentation cannot be split with backslashes: the first backslash's column decides.
+                    contLineCol = contLineCol != 0 ? contLineCol : col;
+                    if (!ContinuationLine(out token)) return false;
+                }
                 else break;
             }
             Backup(c);
             if (c == '#' || c == '\n') blankline = true;
             if (!blankline && _level == 0)
             {
+                if (contLineCol != 0)
+                {
+                    col = contLineCol;
+                    altcol = contLineCol;
+                }
                 if (col == _indStack[_indent])
                 {
                     if (altcol != _altIndStack[_indent]) return IndentError(out token);
@@ -238,7 +252,7 @@ public sealed partial class PythonTokenizer
                     if (_indent + 1 >= MaxIndent)
                     {
                         _cur = _lineEnd;
-                        return Fail("too many levels of indentation", _lineNo, 0, out token, useLineLength: true);
+                        return Fail("too many levels of indentation", _lineNo, 1, out token);
                     }
                     if (altcol <= _altIndStack[_indent]) return IndentError(out token);
                     _pendin++;
@@ -303,7 +317,8 @@ public sealed partial class PythonTokenizer
             if (blankline || _level > 0) goto nextline;
             int nl = _cur - 1;
             if (_buf[nl] == '\n' && nl > _lineStart && _buf[nl - 1] == '\r') nl--;
-            token = Make(TokenKind.Newline, OpKind.None, nl, nl);
+            // Like CPython, a NEWLINE after a comment starts at the comment and ends before the newline.
+            token = Make(TokenKind.Newline, OpKind.None, _start <= nl ? _start : nl, nl);
             return true;
         }
 
@@ -333,20 +348,7 @@ public sealed partial class PythonTokenizer
 
         if (c == '\\')
         {
-            c = NextC();
-            if (c != '\n')
-            {
-                // E_LINECONT: pegen reports the column of the character after the backslash.
-                return Fail("unexpected character after line continuation character", _lineNo,
-                    CharsBefore(_cur - 1) + 1, out token);
-            }
-            c = NextC();
-            if (c == Eof)
-            {
-                _cur = _length;
-                return Fail("unexpected EOF while parsing", _lineNo, 0, out token, useLineLength: true);
-            }
-            Backup(c);
+            if (!ContinuationLine(out token)) return false;
             goto again;
         }
 
@@ -400,6 +402,27 @@ public sealed partial class PythonTokenizer
         return true;
     }
 
+    /// <summary>CPython's <c>tok_continuation_line</c>, after a backslash was read.</summary>
+    private bool ContinuationLine(out Token token)
+    {
+        token = default;
+        int c = NextC();
+        if (c != '\n')
+        {
+            // E_LINECONT: pegen reports the column of the character after the backslash.
+            return Fail("unexpected character after line continuation character", _lineNo,
+                CharsBefore(_cur - 1) + 1, out token);
+        }
+        c = NextC();
+        if (c == Eof)
+        {
+            _cur = _length;
+            return Fail("unexpected EOF while parsing", _lineNo, 0, out token, useLineLength: true);
+        }
+        Backup(c);
+        return true;
+    }
+
     private bool Identifier(int c, out Token token)
     {
         bool sawB = false, sawR = false, sawU = false, sawF = false;
@@ -432,13 +455,12 @@ public sealed partial class PythonTokenizer
     {
         token = default;
         var span = _buf.AsSpan(_start, _cur - _start);
-        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason);
+        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason, out int errorLength);
         if (invalidUtf8 < span.Length)
         {
-            // E_DECODE: pegen words it as a "(unicode error)" at the token start.
-            int column = CharsBefore(_start) + 1;
-            return Fail($"(unicode error) 'utf-8' codec can't decode byte 0x{span[invalidUtf8]:x2} in position {invalidUtf8}: {reason}",
-                _lineNo, column, out token);
+            // E_DECODE: pegen words it as a "(unicode error)"; its offset is the token's end as a byte column.
+            string message = Utf8Validation.DecodeErrorMessage("utf-8", span, invalidUtf8, errorLength, reason);
+            return Fail("(unicode error) " + message, _lineNo, _cur - _lineStart, out token);
         }
         int offset = 0;
         bool first = true;

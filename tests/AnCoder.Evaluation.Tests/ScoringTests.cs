@@ -104,7 +104,10 @@ internal sealed class ScriptedGenerator(Benchmark benchmark) : ICompletionGenera
     }
 }
 
-public class GenerationAndEvaluatorTests(SandboxFixture fixture) : IClassFixture<SandboxFixture>
+/// <summary>A sandbox with its own worker uids, so it never shares process counts with the agreement tests' sandbox.</summary>
+public sealed class ScoringSandbox() : SandboxFixture(61100, Environment.ProcessorCount, TimeSpan.FromSeconds(3));
+
+public class GenerationAndEvaluatorTests(ScoringSandbox fixture) : IClassFixture<ScoringSandbox>
 {
     private sealed class RejectEverything : ISyntaxChecker
     {

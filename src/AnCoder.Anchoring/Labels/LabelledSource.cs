@@ -28,8 +28,11 @@ public sealed class LabelledSource
     private readonly Node?[] _nodeOfToken;
     private Dictionary<Node, Node>? _parents;
 
-    private LabelledSource(byte[] bytes, TokenLabel[] labels, Node?[] nodeOfToken, Module? module, PythonSyntaxError? error)
+    private LabelledSource(byte[] bytes, TokenLabel[] labels, Node?[] nodeOfToken, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
     {
+        Text = text;
+        Shift = shift;
         Bytes = bytes;
         Labels = labels;
         _nodeOfToken = nodeOfToken;
@@ -38,6 +41,10 @@ public sealed class LabelledSource
     }
 
     public byte[] Bytes { get; }
+    /// <summary>The decoded source the AST positions refer to (null when it could not be decoded).</summary>
+    public SourceText? Text { get; }
+    /// <summary>Offset of <see cref="Text"/>'s first byte in <see cref="Bytes"/> (3 after a kept UTF-8 BOM, else 0).</summary>
+    public int Shift { get; }
     public TokenLabel[] Labels { get; }
     public Module? Module { get; }
     public PythonSyntaxError? Error { get; }
@@ -112,18 +119,19 @@ public sealed class LabelledSource
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0));
+            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0), text, shift);
         }
-        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error);
+        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error, text, shift);
         return Label(bytes, shift, text, parsed.Module!, bpe);
     }
 
-    private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error)
+    private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
     {
         var tokens = bpe.Encode(bytes);
         var labels = new TokenLabel[tokens.Count];
         for (int i = 0; i < labels.Length; i++) labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End, 0, false, false);
-        return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error);
+        return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error, text, shift);
     }
 
     private static LabelledSource Label(byte[] bytes, int shift, SourceText text, Module module, ByteLevelBpe bpe)
@@ -183,7 +191,7 @@ public sealed class LabelledSource
             labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End,
                 Math.Min(best[i] is null ? 0 : bestDepth[i], TokenLabel.MaxDepth), keyword[i], identifier[i]);
         }
-        return new LabelledSource(bytes, labels, best, module, null);
+        return new LabelledSource(bytes, labels, best, module, null, text, shift);
     }
 
     private static int FirstTokenEndingAfter(int[] ends, int offset)

@@ -1,4 +1,8 @@
+using System.Text;
+using System.Threading;
 using AnCoder.Syntax.Ast;
+using AnCoder.Syntax.Parsing;
+using AnCoder.Syntax.Text;
 
 namespace AnCoder.Syntax;
 
@@ -19,9 +23,55 @@ public sealed class ParseResult
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
 public static class PythonParser
 {
+    /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
+    private const int BigStackBytes = 256 * 1024 * 1024;
+
     /// <summary>Parses a file's bytes as <c>ast.parse(bytes)</c> does (BOM, encoding cookie, UTF-8 by default).</summary>
-    public static ParseResult Parse(byte[] fileBytes) => throw new NotImplementedException();
+    public static ParseResult Parse(byte[] fileBytes)
+    {
+        if (!SourceText.TryDecode(fileBytes, out var text, out var error)) return new ParseResult(null, error);
+        return ParseText(text!, bytesSource: true);
+    }
 
     /// <summary>Parses an already decoded source as <c>ast.parse(str)</c> does.</summary>
-    public static ParseResult Parse(string source) => throw new NotImplementedException();
+    public static ParseResult Parse(string source) => ParseText(SourceText.FromString(source), bytesSource: false);
+
+    private static ParseResult ParseText(SourceText text, bool bytesSource)
+    {
+        try
+        {
+            return ParseOnThisThread(text, bytesSource);
+        }
+        catch (Parser.StackNeeded)
+        {
+            ParseResult? result = null;
+            var thread = new Thread(() =>
+            {
+                try { result = ParseOnThisThread(text, bytesSource); }
+                catch (Parser.StackNeeded) { result = new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)); }
+            }, BigStackBytes);
+            thread.Start();
+            thread.Join();
+            return result!;
+        }
+    }
+
+    private static ParseResult ParseOnThisThread(SourceText text, bool bytesSource)
+    {
+        var parser = new Parser(text, bytesSource);
+        try
+        {
+            var module = parser.ParseFile();
+            AstDepth.Assign(module);
+            return new ParseResult(module, null);
+        }
+        catch (Parser.ParseAbort abort)
+        {
+            return new ParseResult(null, abort.Error);
+        }
+        finally
+        {
+            parser.Release();
+        }
+    }
 }

@@ -15,7 +15,7 @@ public readonly record struct TokenLabel(int Id, int Start, int End, int Depth, 
 /// <summary>
 /// A source, its BPE tokens and their AnchorTree labels: node(token) is the deepest positioned AST node whose byte
 /// span intersects the token's (ties: earliest start, then first in pre-order; none: Module at depth 0); keyword and
-/// identifier flags come from the NAME tokens of Python's <c>tokenize</c> (our <see cref="TokenizerMode.Module"/>).
+/// identifier flags come from the NAME tokens of Python's <c>tokenize</c>.
 /// A source that does not parse keeps its tokens, with every token labelled Module/0/no flags and
 /// <see cref="Parsed"/> false (its anchor weights are all 0).
 /// </summary>
@@ -176,7 +176,10 @@ public sealed class LabelledSource
 
         var keyword = new bool[count];
         var identifier = new bool[count];
-        var nameTokens = new PythonTokenizer(text, TokenizerMode.Module);
+        // NAME tokens of the C tokenizer (parser mode): for a source that parses they are exactly the NAME tokens of
+        // the tokenize module (which differs only in COMMENT/NL/ERRORTOKEN and on invalid input); the differential
+        // test against python3's tokenize checks this.
+        var nameTokens = new PythonTokenizer(text, TokenizerMode.Parser);
         while (nameTokens.TryNext(out Token token))
         {
             if (token.Kind != TokenKind.Name) continue;

@@ -1,0 +1,87 @@
+using System;
+using System.Globalization;
+using System.Numerics;
+
+namespace AnCoder.Syntax.Parsing;
+
+/// <summary>The value of a NUMBER token (CPython 3.11 Parser/pegen.c parsenumber): int (long or BigInteger),
+/// float (double) or complex (imaginary part only, like CPython's <c>1j</c>).</summary>
+internal static class NumberLiteral
+{
+    /// <summary>CPython's default sys.int_info.default_max_str_digits (3.11.7).</summary>
+    private const int MaxStrDigits = 4300;
+
+    public static object Parse(byte[] source, int offset, int length, out string? error)
+    {
+        error = null;
+        Span<char> buffer = length <= 256 ? stackalloc char[length] : new char[length];
+        int n = 0;
+        for (int i = 0; i < length; i++)
+        {
+            byte b = source[offset + i];
+            if (b != (byte)'_') buffer[n++] = (char)b;
+        }
+        var text = buffer[..n];
+        if (n == 0) return 0L;
+        char last = (char)(text[n - 1] | 0x20);
+        if (last == 'j')
+        {
+            double imag = ParseDouble(text[..(n - 1)]);
+            return new Complex(0, imag);
+        }
+        if (n > 1 && text[0] == '0' && (text[1] | 0x20) is 'x' or 'o' or 'b')
+        {
+            int radix = (text[1] | 0x20) switch { 'x' => 16, 'o' => 8, _ => 2 };
+            return ParseRadix(text[2..], radix);
+        }
+        bool isFloat = false;
+        foreach (char c in text)
+        {
+            if (c == '.' || c == 'e' || c == 'E')
+            {
+                isFloat = true;
+                break;
+            }
+        }
+        if (isFloat) return ParseDouble(text);
+        if (n > MaxStrDigits)
+        {
+            error = $"Exceeds the limit ({MaxStrDigits} digits) for integer string conversion: value has {n} digits; "
+                + "use sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge integer "
+                + "literals to avoid decimal conversion limits.";
+            return 0L;
+        }
+        if (n <= 18) return long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        var big = BigInteger.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        return big <= long.MaxValue ? (object)(long)big : big;
+    }
+
+    private static double ParseDouble(ReadOnlySpan<char> text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.PositiveInfinity;
+
+    private static object ParseRadix(ReadOnlySpan<char> digits, int radix)
+    {
+        BigInteger value = BigInteger.Zero;
+        ulong small = 0;
+        bool useBig = false;
+        int bitsPerDigit = radix == 16 ? 4 : radix == 8 ? 3 : 1;
+        int bits = 0;
+        foreach (char c in digits)
+        {
+            int d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+            if (!useBig)
+            {
+                bits += bitsPerDigit;
+                if (bits <= 63)
+                {
+                    small = small * (ulong)radix + (ulong)d;
+                    continue;
+                }
+                useBig = true;
+                value = small;
+            }
+            value = value * radix + d;
+        }
+        return useBig ? (value <= long.MaxValue ? (object)(long)value : value) : (long)small;
+    }
+}

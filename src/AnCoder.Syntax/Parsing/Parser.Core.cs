@@ -1,0 +1,410 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Text;
+using AnCoder.Syntax.Ast;
+using Attribute = AnCoder.Syntax.Ast.Attribute;
+using Tuple = AnCoder.Syntax.Ast.Tuple;
+using AnCoder.Syntax.Text;
+using AnCoder.Syntax.Tokenizing;
+
+namespace AnCoder.Syntax.Parsing;
+
+/// <summary>
+/// A hand-written port of CPython 3.11's PEG parser (Grammar/python.gram, first pass: no invalid_* rules).
+/// Ordered choice uses mark/reset; left-recursive rules are loops equivalent to pegen's seed growing; the rules
+/// pegen memoises (plus left-recursive t_primary) are memoised per token position.
+/// Every rule call counts one level (two for pegen's left-recursive rules, which go through a _raw function),
+/// like pegen's <c>p->level</c>, and more than <see cref="MaxStack"/> nested levels reject the input.
+/// </summary>
+internal sealed partial class Parser
+{
+    /// <summary>pegen's MAXSTACK (Parser/parser.c, 3.11).</summary>
+    public const int MaxStack = 6000;
+
+    private readonly PythonTokenizer _tokenizer;
+    private readonly SourceText _text;
+    /// <summary>ast.parse(bytes): CPython reports error columns in bytes; for str sources in characters.</summary>
+    private readonly bool _bytesSource;
+    private readonly byte[] _source;
+    private Token[] _tokens;
+    private string?[] _names;
+    private MemoEntry?[] _memo;
+    /// <summary>Memo of the hot rules, <see cref="HotRuleCount"/> slots per token: value and end mark + 1 (0 = none).</summary>
+    private object?[] _hotValues;
+    private int[] _hotEnds;
+    private Buffers? _buffers;
+    private int _fill;
+    private int _mark;
+    private int _level;
+    private readonly bool _isFString;
+    private readonly int _lineShift;
+    private readonly int _firstLineColShift;
+
+    public Parser(SourceText text, bool bytesSource)
+    {
+        _text = text;
+        _bytesSource = bytesSource;
+        _tokenizer = new PythonTokenizer(text);
+        _source = text.Utf8;
+        var source = _source;
+        _buffers = t_cachedBuffers ?? new Buffers();
+        t_cachedBuffers = null;
+        _buffers.EnsureCapacity(source.Length / 4 + 64);
+        _tokens = _buffers.Tokens;
+        _names = _buffers.Names;
+        _memo = _buffers.Memo;
+        _hotValues = _buffers.HotValues;
+        _hotEnds = _buffers.HotEnds;
+    }
+
+    /// <summary>Token and memo arrays, reused by the next parse on the same thread (cleared on release).</summary>
+    private sealed class Buffers
+    {
+        public Token[] Tokens = new Token[256];
+        public string?[] Names = new string?[256];
+        public MemoEntry?[] Memo = new MemoEntry?[256];
+        public object?[] HotValues = new object?[256 * HotRuleCount];
+        public int[] HotEnds = new int[256 * HotRuleCount];
+
+        public void EnsureCapacity(int tokens)
+        {
+            if (Tokens.Length >= tokens) return;
+            Tokens = new Token[tokens];
+            Names = new string?[tokens];
+            Memo = new MemoEntry?[tokens];
+            HotValues = new object?[tokens * HotRuleCount];
+            HotEnds = new int[tokens * HotRuleCount];
+        }
+    }
+
+    [ThreadStatic] private static Buffers? t_cachedBuffers;
+
+    /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (_buffers == null) return;
+        int n = _fill + 1;
+        Array.Clear(_names, 0, Math.Min(n, _names.Length));
+        Array.Clear(_memo, 0, Math.Min(n, _memo.Length));
+        Array.Clear(_hotValues, 0, Math.Min(n * HotRuleCount, _hotValues.Length));
+        Array.Clear(_hotEnds, 0, Math.Min(n * HotRuleCount, _hotEnds.Length));
+        _buffers.Tokens = _tokens;
+        _buffers.Names = _names;
+        _buffers.Memo = _memo;
+        _buffers.HotValues = _hotValues;
+        _buffers.HotEnds = _hotEnds;
+        if (_tokens.Length <= 1 << 20) t_cachedBuffers = _buffers;
+        _buffers = null;
+    }
+
+    /// <summary>Sub-parser for an f-string replacement field (CPython 3.11 fstring_compile_expr).</summary>
+    public Parser(SourceText text, bool bytesSource, int firstLineno, int firstLineColOffset)
+        : this(text, bytesSource)
+    {
+        _isFString = true;
+        _lineShift = firstLineno - 1;
+        _firstLineColShift = firstLineColOffset;
+    }
+
+    private sealed class MemoEntry(int rule, object? value, int end, MemoEntry? next)
+    {
+        public readonly int Rule = rule;
+        public readonly object? Value = value;
+        public readonly int End = end;
+        public readonly MemoEntry? Next = next;
+    }
+
+    /// <summary>Aborts the whole parse with a syntax error (pegen's error_indicator).</summary>
+    internal sealed class ParseAbort(PythonSyntaxError error) : Exception(error.Message)
+    {
+        public PythonSyntaxError Error { get; } = error;
+    }
+
+    /// <summary>The current thread's stack is too small for this input: rerun on a big-stack thread.</summary>
+    internal sealed class StackNeeded : Exception { }
+
+    // ----------------------------------------------------------------------------------------- tokens
+
+    private void FillOne()
+    {
+        if (_fill == _tokens.Length)
+        {
+            Array.Resize(ref _tokens, _fill * 2);
+            Array.Resize(ref _names, _fill * 2);
+            Array.Resize(ref _memo, _fill * 2);
+            Array.Resize(ref _hotValues, _fill * 2 * HotRuleCount);
+            Array.Resize(ref _hotEnds, _fill * 2 * HotRuleCount);
+        }
+        if (_fill > 0 && _tokens[_fill - 1].Kind == TokenKind.EndMarker)
+        {
+            _tokens[_fill] = _tokens[_fill - 1];
+            _fill++;
+            return;
+        }
+        if (!_tokenizer.TryNext(out var token))
+            throw new ParseAbort(AdjustError(_tokenizer.Error ?? new PythonSyntaxError("invalid syntax", 1, 1)));
+        if (_isFString)
+        {
+            // CPython 3.11 initialize_token: columns shift while the tokenizer is on the starting line.
+            if (token.EndLine == 1)
+                token = token with { StartColumn = token.StartColumn + _firstLineColShift, EndColumn = token.EndColumn + _firstLineColShift };
+            token = token with { StartLine = token.StartLine + _lineShift, EndLine = token.EndLine + _lineShift };
+        }
+        _tokens[_fill] = token;
+        if (token.Kind == TokenKind.Name) _names[_fill] = _tokenizer.NameOf(in token);
+        _fill++;
+    }
+
+    private PythonSyntaxError AdjustError(PythonSyntaxError e)
+    {
+        if (!_isFString) return e;
+        return e with { Line = e.Line + _lineShift, Message = e.Message.StartsWith("f-string", StringComparison.Ordinal) ? e.Message : "f-string: " + e.Message };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref readonly Token Peek()
+    {
+        if (_mark == _fill) FillOne();
+        return ref _tokens[_mark];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref readonly Token PeekAt(int index)
+    {
+        while (index >= _fill) FillOne();
+        return ref _tokens[index];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtOp(OpKind op) => Peek().Op == op;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtKw(KeywordKind kw) => Peek().Keyword == kw;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool AtKind(TokenKind kind) => Peek().Kind == kind;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Op(OpKind op)
+    {
+        if (Peek().Op != op) return false;
+        _mark++;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Kw(KeywordKind kw)
+    {
+        if (Peek().Keyword != kw) return false;
+        _mark++;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Kind(TokenKind kind)
+    {
+        if (Peek().Kind != kind) return false;
+        _mark++;
+        return true;
+    }
+
+    /// <summary>pegen's <c>&&</c> forced token: a mismatch is an immediate SyntaxError at the current token.</summary>
+    private void ForcedOp(OpKind op, string text)
+    {
+        if (Op(op)) return;
+        throw new ParseAbort(ErrorAtToken(_mark, $"expected '{text}'"));
+    }
+
+    /// <summary>A NAME token that is not a hard keyword (soft keywords are names); returns its id and advances.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private string? NameId()
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind != TokenKind.Name || t.IsHardKeyword) return null;
+        return _names[_mark++];
+    }
+
+    private Name? NameNode(ExprCtx ctx = ExprCtx.Load)
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind != TokenKind.Name || t.IsHardKeyword) return null;
+        var n = new Name { Id = _names[_mark]!, Ctx = NewContext(ctx) };
+        n.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+        _mark++;
+        return n;
+    }
+
+    private bool AtSoftKeyword(KeywordKind kw)
+    {
+        ref readonly var t = ref Peek();
+        return t.Kind == TokenKind.Name && t.Keyword == kw;
+    }
+
+    // ----------------------------------------------------------------------------------------- levels, memo
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (++_level > MaxStack || (_level & 15) == 0) CheckDepth();
+    }
+
+    /// <summary>A pegen left-recursive rule: the rule function plus its _raw function.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter2()
+    {
+        Enter();
+        Enter();
+    }
+
+    private void CheckDepth()
+    {
+        if (_level > MaxStack)
+            throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0));
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw new StackNeeded();
+    }
+
+    private bool TryMemo<T>(int rule, out T? value) where T : class
+    {
+        if (_mark == _fill) FillOne();
+        for (var e = _memo[_mark]; e != null; e = e.Next)
+        {
+            if (e.Rule == rule)
+            {
+                value = (T?)e.Value;
+                _mark = e.End;
+                return true;
+            }
+        }
+        value = null;
+        return false;
+    }
+
+    private void Memo(int rule, int start, object? value) => _memo[start] = new MemoEntry(rule, value, _mark, _memo[start]);
+
+    private const int HotRuleCount = 7;
+    private const int HotExpression = 0, HotStarExpression = 1, HotStarTarget = 2, HotTargetWithStarAtom = 3,
+        HotArguments = 4, HotStrings = 5, HotTPrimary = 6;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryHotMemo<T>(int slot, out T? value) where T : class
+    {
+        if (_mark == _fill) FillOne();
+        int i = _mark * HotRuleCount + slot;
+        int end = _hotEnds[i];
+        if (end == 0)
+        {
+            value = null;
+            return false;
+        }
+        value = Unsafe.As<T>(_hotValues[i]);
+        _mark = end - 1;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void HotMemo(int slot, int start, object? value)
+    {
+        int i = start * HotRuleCount + slot;
+        _hotValues[i] = value;
+        _hotEnds[i] = _mark + 1;
+    }
+
+    // ----------------------------------------------------------------------------------------- positions
+
+    private static bool IsWhitespaceToken(TokenKind k) =>
+        k is TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent or TokenKind.EndMarker;
+
+    /// <summary>pegen's EXTRA: start of the rule's first token, end of the last non-whitespace token consumed
+    /// (<c>_PyPegen_get_last_nonnwhitespace_token</c>).</summary>
+    private T At<T>(T node, int start) where T : PositionedNode
+    {
+        ref readonly var s = ref _tokens[start];
+        int e = _mark - 1;
+        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind)) e--;
+        if (e < 0) e = 0;
+        ref readonly var t = ref _tokens[e];
+        node.Lineno = s.StartLine;
+        node.ColOffset = s.StartColumn;
+        node.EndLineno = t.EndLine;
+        node.EndColOffset = t.EndColumn;
+        return node;
+    }
+
+    private static T CopyPos<T>(T node, PositionedNode from) where T : PositionedNode
+    {
+        node.Lineno = from.Lineno;
+        node.ColOffset = from.ColOffset;
+        node.EndLineno = from.EndLineno;
+        node.EndColOffset = from.EndColOffset;
+        return node;
+    }
+
+    // ----------------------------------------------------------------------------------------- errors
+
+    /// <summary>CPython's SyntaxError location for a token: 1-based column, in characters for str sources and in
+    /// bytes for ast.parse(bytes) (_PyPegen_raise_error_known_location). In an f-string sub-parser the message gets
+    /// the "f-string: " prefix and the column loses starting_col_offset, as in CPython.</summary>
+    internal PythonSyntaxError ErrorAtToken(int index, string message, bool prefix = true)
+    {
+        ref readonly var t = ref _tokens[index];
+        return ErrorAt(t.StartLine, t.StartColumn, t.StartOffset - t.StartColumn, message, prefix);
+    }
+
+    private PythonSyntaxError ErrorAt(int line, int byteColumn, int lineStartOffset, string message, bool prefix = true)
+    {
+        int col = byteColumn;
+        if (_isFString) col -= _firstLineColShift;
+        else if (!_bytesSource && lineStartOffset >= 0 && lineStartOffset + byteColumn <= _source.Length && byteColumn > 0)
+            col = SourceText.CountChars(_source.AsSpan(lineStartOffset, byteColumn));
+        return new PythonSyntaxError(prefix ? AdjustMessage(message) : message, line, col + 1);
+    }
+
+    private string AdjustMessage(string message) => _isFString ? "f-string: " + message : message;
+
+    /// <summary>The first pass failed: CPython 3.11 _PyPegen_set_syntax_error with the first pass's last token
+    /// (p->tokens[p->fill - 1]), then _PyPegen_tokenize_full_source_to_check_for_errors.</summary>
+    private PythonSyntaxError GenericError()
+    {
+        int last = Math.Max(0, _fill - 1);
+        ref readonly var t = ref _tokens[last];
+        if (t.Kind is TokenKind.Indent or TokenKind.Dedent)
+        {
+            // INDENT/DEDENT have no position in CPython (col_offset -1): _PyPegen_raise_error uses the tokenizer's
+            // cursor, i.e. the end of the indentation, without the usual +1.
+            var e = ErrorAtToken(last, t.Kind == TokenKind.Indent ? "unexpected indent" : "unexpected unindent");
+            return e with { Column = e.Column - 1 };
+        }
+        var generic = ErrorAtToken(last, "invalid syntax");
+        if (t.Kind == TokenKind.EndMarker) return generic;
+        while (_tokenizer.TryNext(out var next))
+        {
+            if (next.Kind == TokenKind.EndMarker) return generic;
+        }
+        if (_tokenizer.Error is not { } te) return generic;
+        if (te.Message.EndsWith("was never closed", StringComparison.Ordinal))
+            return te.Line < t.StartLine ? AdjustError(te) : generic;
+        // Errors the C tokenizer only reports through tok->done (no exception raised) leave the generic error.
+        if (te.Message is "unindent does not match any outer indentation level"
+            or "inconsistent use of tabs and spaces in indentation" or "too many levels of indentation"
+            or "unexpected character after line continuation character" or "unexpected EOF while parsing")
+            return generic;
+        return AdjustError(te);
+    }
+
+    // ----------------------------------------------------------------------------------------- entry points
+
+    public Module ParseFile()
+    {
+        var module = File();
+        if (module == null) throw new ParseAbort(GenericError());
+        return module;
+    }
+
+    public ExprNode ParseFStringExpression()
+    {
+        var e = StarExpressions();
+        if (e == null) throw new ParseAbort(GenericError());
+        return e;
+    }
+}

@@ -1,0 +1,1365 @@
+using System.Collections.Generic;
+using AnCoder.Syntax.Ast;
+using Attribute = AnCoder.Syntax.Ast.Attribute;
+using Tuple = AnCoder.Syntax.Ast.Tuple;
+using AnCoder.Syntax.Tokenizing;
+
+namespace AnCoder.Syntax.Parsing;
+
+internal enum ExprCtx { Load, Store, Del }
+
+internal sealed partial class Parser
+{
+    // expression (memo): disjunction 'if' disjunction 'else' expression | disjunction | lambdef
+    private ExprNode? Expression()
+    {
+        Enter();
+        int start = _mark;
+        if (TryHotMemo<ExprNode>(HotExpression, out var memo))
+        {
+            _level--;
+            return memo;
+        }
+        ExprNode? r;
+        var d = Disjunction();
+        if (d != null)
+        {
+            r = d;
+            if (AtKw(KeywordKind.If))
+            {
+                int m = _mark;
+                _mark++;
+                var test = Disjunction();
+                if (test != null && Kw(KeywordKind.Else))
+                {
+                    var orelse = Expression();
+                    if (orelse != null) r = At(new IfExp { Test = test, Body = d, Orelse = orelse }, start);
+                    else _mark = m;
+                }
+                else _mark = m;
+            }
+        }
+        else r = Lambdef();
+        if (r == null) _mark = start;
+        HotMemo(HotExpression, start, r);
+        _level--;
+        return r;
+    }
+
+    // yield_expr: 'yield' 'from' expression | 'yield' [star_expressions]
+    private ExprNode? YieldExpr()
+    {
+        if (!AtKw(KeywordKind.Yield)) return null;
+        Enter();
+        int start = _mark;
+        _mark++;
+        ExprNode r;
+        if (Kw(KeywordKind.From))
+        {
+            var e = Expression();
+            if (e != null)
+            {
+                r = At(new YieldFrom { Value = e }, start);
+                _level--;
+                return r;
+            }
+            _mark = start + 1;
+        }
+        var v = StarExpressions();
+        r = At(new Yield { Value = v }, start);
+        _level--;
+        return r;
+    }
+
+    // star_expressions: star_expression (',' star_expression)+ [','] | star_expression ',' | star_expression
+    private ExprNode? StarExpressions()
+    {
+        Enter();
+        int start = _mark;
+        var first = StarExpression();
+        if (first == null || !AtOp(OpKind.Comma))
+        {
+            _level--;
+            return first;
+        }
+        var elts = new List<ExprNode> { first };
+        Enter(); // _loop1
+        while (true)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Comma)) break;
+            var e = StarExpression();
+            if (e == null)
+            {
+                _mark = m;
+                break;
+            }
+            elts.Add(e);
+        }
+        _level--;
+        Op(OpKind.Comma);
+        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        _level--;
+        return r;
+    }
+
+    // star_expression (memo): '*' bitwise_or | expression
+    private ExprNode? StarExpression()
+    {
+        Enter();
+        int start = _mark;
+        if (TryHotMemo<ExprNode>(HotStarExpression, out var memo))
+        {
+            _level--;
+            return memo;
+        }
+        ExprNode? r = null;
+        if (Op(OpKind.Star))
+        {
+            var v = BitwiseOr();
+            if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+            else _mark = start;
+        }
+        else r = Expression();
+        HotMemo(HotStarExpression, start, r);
+        _level--;
+        return r;
+    }
+
+    // star_named_expressions: ','.star_named_expression+ [',']
+    private List<ExprNode>? StarNamedExpressions()
+    {
+        Enter();
+        var first = StarNamedExpression();
+        if (first == null)
+        {
+            _level--;
+            return null;
+        }
+        var list = new List<ExprNode> { first };
+        Enter(); // _gather
+        while (true)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Comma)) break;
+            var e = StarNamedExpression();
+            if (e == null)
+            {
+                _mark = m;
+                break;
+            }
+            list.Add(e);
+        }
+        _level--;
+        Op(OpKind.Comma);
+        _level--;
+        return list;
+    }
+
+    // star_named_expression: '*' bitwise_or | named_expression
+    private ExprNode? StarNamedExpression()
+    {
+        Enter();
+        int start = _mark;
+        ExprNode? r;
+        if (Op(OpKind.Star))
+        {
+            var v = BitwiseOr();
+            if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+            else
+            {
+                _mark = start;
+                r = null;
+            }
+        }
+        else r = NamedExpression();
+        _level--;
+        return r;
+    }
+
+    // assignment_expression: NAME ':=' ~ expression
+    private ExprNode? AssignmentExpression()
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind != TokenKind.Name || t.IsHardKeyword || PeekAt(_mark + 1).Op != OpKind.ColonEqual) return null;
+        Enter();
+        int start = _mark;
+        var name = NameNode()!;
+        _mark++;
+        var value = Expression();
+        ExprNode? r = null;
+        if (value != null) r = At(new NamedExpr { Target = SetContext(name, ExprCtx.Store), Value = value }, start);
+        else _mark = start;
+        _level--;
+        return r;
+    }
+
+    // named_expression: assignment_expression | expression !':='
+    private ExprNode? NamedExpression()
+    {
+        Enter();
+        int start = _mark;
+        var r = AssignmentExpression();
+        if (r == null)
+        {
+            _mark = start;
+            r = Expression();
+            if (r != null && AtOp(OpKind.ColonEqual))
+            {
+                r = null;
+                _mark = start;
+            }
+        }
+        _level--;
+        return r;
+    }
+
+    // disjunction (memo): conjunction ('or' conjunction)+ | conjunction
+    private ExprNode? Disjunction()
+    {
+        Enter();
+        int start = _mark;
+        var first = Conjunction();
+        if (first == null || !AtKw(KeywordKind.Or))
+        {
+            _level--;
+            return first;
+        }
+        var values = new List<ExprNode> { first };
+        while (true)
+        {
+            int m = _mark;
+            if (!Kw(KeywordKind.Or)) break;
+            var c = Conjunction();
+            if (c == null)
+            {
+                _mark = m;
+                break;
+            }
+            values.Add(c);
+        }
+        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = new Or(), Values = values }, start);
+        _level--;
+        return r;
+    }
+
+    // conjunction (memo): inversion ('and' inversion)+ | inversion
+    private ExprNode? Conjunction()
+    {
+        Enter();
+        int start = _mark;
+        var first = Inversion();
+        if (first == null || !AtKw(KeywordKind.And))
+        {
+            _level--;
+            return first;
+        }
+        var values = new List<ExprNode> { first };
+        while (true)
+        {
+            int m = _mark;
+            if (!Kw(KeywordKind.And)) break;
+            var c = Inversion();
+            if (c == null)
+            {
+                _mark = m;
+                break;
+            }
+            values.Add(c);
+        }
+        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = new And(), Values = values }, start);
+        _level--;
+        return r;
+    }
+
+    // inversion (memo): 'not' inversion | comparison
+    private ExprNode? Inversion()
+    {
+        Enter();
+        int start = _mark;
+        ExprNode? r;
+        if (Kw(KeywordKind.Not))
+        {
+            var operand = Inversion();
+            if (operand != null) r = At(new UnaryOp { Op = new Not(), Operand = operand }, start);
+            else
+            {
+                _mark = start;
+                r = Comparison();
+            }
+        }
+        else r = Comparison();
+        _level--;
+        return r;
+    }
+
+    // comparison: bitwise_or compare_op_bitwise_or_pair+ | bitwise_or
+    private ExprNode? Comparison()
+    {
+        Enter();
+        int start = _mark;
+        var left = BitwiseOr();
+        if (left == null)
+        {
+            _level--;
+            return null;
+        }
+        List<CmpopNode>? ops = null;
+        List<ExprNode>? comparators = null;
+        while (true)
+        {
+            int m = _mark;
+            ref readonly var t = ref Peek();
+            CmpopNode? op = null;
+            switch (t.Op)
+            {
+                case OpKind.EqualEqual: op = new Eq(); break;
+                case OpKind.NotEqual:
+                    // _PyPegen_check_barry_as_flufl: '<>' is not '!=' without the barry_as_FLUFL future.
+                    if (!_tokenizer.IsLegacyNotEqual(in t)) op = new NotEq();
+                    break;
+                case OpKind.LessEqual: op = new LtE(); break;
+                case OpKind.Less: op = new Lt(); break;
+                case OpKind.GreaterEqual: op = new GtE(); break;
+                case OpKind.Greater: op = new Gt(); break;
+                case OpKind.None:
+                    if (t.Kind == TokenKind.Name)
+                    {
+                        if (t.Keyword == KeywordKind.In) op = new In();
+                        else if (t.Keyword == KeywordKind.Not)
+                        {
+                            if (PeekAt(_mark + 1).Keyword == KeywordKind.In)
+                            {
+                                op = new NotIn();
+                                _mark++;
+                            }
+                        }
+                        else if (t.Keyword == KeywordKind.Is)
+                        {
+                            if (PeekAt(_mark + 1).Keyword == KeywordKind.Not)
+                            {
+                                op = new IsNot();
+                                _mark++;
+                            }
+                            else op = new Is();
+                        }
+                    }
+                    break;
+            }
+            if (op == null)
+            {
+                _mark = m;
+                break;
+            }
+            _mark++;
+            Enter(); // compare_op_bitwise_or_pair
+            Enter(); // the specific pair rule
+            var right = BitwiseOr();
+            _level -= 2;
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            (ops ??= new List<CmpopNode>()).Add(op);
+            (comparators ??= new List<ExprNode>()).Add(right);
+        }
+        ExprNode r = ops == null ? left : At(new Compare { Left = left, Ops = ops, Comparators = comparators! }, start);
+        _level--;
+        return r;
+    }
+
+    // bitwise_or: bitwise_or '|' bitwise_xor | bitwise_xor
+    private ExprNode? BitwiseOr()
+    {
+        Enter2();
+        int start = _mark;
+        var left = BitwiseXor();
+        while (left != null)
+        {
+            int m = _mark;
+            if (!Op(OpKind.VerticalBar)) break;
+            var right = BitwiseXor();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = new BitOr(), Right = right }, start);
+        }
+        _level -= 2;
+        return left;
+    }
+
+    // bitwise_xor: bitwise_xor '^' bitwise_and | bitwise_and
+    private ExprNode? BitwiseXor()
+    {
+        Enter2();
+        int start = _mark;
+        var left = BitwiseAnd();
+        while (left != null)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Circumflex)) break;
+            var right = BitwiseAnd();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = new BitXor(), Right = right }, start);
+        }
+        _level -= 2;
+        return left;
+    }
+
+    // bitwise_and: bitwise_and '&' shift_expr | shift_expr
+    private ExprNode? BitwiseAnd()
+    {
+        Enter2();
+        int start = _mark;
+        var left = ShiftExpr();
+        while (left != null)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Ampersand)) break;
+            var right = ShiftExpr();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = new BitAnd(), Right = right }, start);
+        }
+        _level -= 2;
+        return left;
+    }
+
+    // shift_expr: shift_expr '<<' sum | shift_expr '>>' sum | sum
+    private ExprNode? ShiftExpr()
+    {
+        Enter2();
+        int start = _mark;
+        var left = Sum();
+        while (left != null)
+        {
+            int m = _mark;
+            var k = Peek().Op;
+            if (k != OpKind.LeftShift && k != OpKind.RightShift) break;
+            _mark++;
+            var right = Sum();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = k == OpKind.LeftShift ? new LShift() : new RShift(), Right = right }, start);
+        }
+        _level -= 2;
+        return left;
+    }
+
+    // sum: sum '+' term | sum '-' term | term
+    private ExprNode? Sum()
+    {
+        Enter2();
+        int start = _mark;
+        var left = Term();
+        while (left != null)
+        {
+            int m = _mark;
+            var k = Peek().Op;
+            if (k != OpKind.Plus && k != OpKind.Minus) break;
+            _mark++;
+            var right = Term();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = k == OpKind.Plus ? new Add() : new Sub(), Right = right }, start);
+        }
+        _level -= 2;
+        return left;
+    }
+
+    // term: term ('*' | '/' | '//' | '%' | '@') factor | factor
+    private ExprNode? Term()
+    {
+        Enter2();
+        int start = _mark;
+        var left = Factor();
+        while (left != null)
+        {
+            int m = _mark;
+            OperatorNode op;
+            switch (Peek().Op)
+            {
+                case OpKind.Star: op = new Mult(); break;
+                case OpKind.Slash: op = new Div(); break;
+                case OpKind.DoubleSlash: op = new FloorDiv(); break;
+                case OpKind.Percent: op = new Mod(); break;
+                case OpKind.At: op = new MatMult(); break;
+                default: goto done;
+            }
+            _mark++;
+            var right = Factor();
+            if (right == null)
+            {
+                _mark = m;
+                break;
+            }
+            left = At(new BinOp { Left = left, Op = op, Right = right }, start);
+        }
+        done:
+        _level -= 2;
+        return left;
+    }
+
+    // factor (memo): '+' factor | '-' factor | '~' factor | power
+    private ExprNode? Factor()
+    {
+        Enter();
+        int start = _mark;
+        UnaryopNode? op = Peek().Op switch
+        {
+            OpKind.Plus => new UAdd(),
+            OpKind.Minus => new USub(),
+            OpKind.Tilde => new Invert(),
+            _ => null,
+        };
+        ExprNode? r;
+        if (op != null)
+        {
+            _mark++;
+            var operand = Factor();
+            if (operand != null) r = At(new UnaryOp { Op = op, Operand = operand }, start);
+            else
+            {
+                _mark = start;
+                r = null;
+            }
+        }
+        else r = Power();
+        _level--;
+        return r;
+    }
+
+    // power: await_primary '**' factor | await_primary
+    private ExprNode? Power()
+    {
+        Enter();
+        int start = _mark;
+        var left = AwaitPrimary();
+        if (left != null && AtOp(OpKind.DoubleStar))
+        {
+            int m = _mark;
+            _mark++;
+            var right = Factor();
+            if (right != null) left = At(new BinOp { Left = left, Op = new Pow(), Right = right }, start);
+            else _mark = m;
+        }
+        _level--;
+        return left;
+    }
+
+    // await_primary (memo): 'await' primary | primary
+    private ExprNode? AwaitPrimary()
+    {
+        Enter();
+        int start = _mark;
+        ExprNode? r;
+        if (Kw(KeywordKind.Await))
+        {
+            var p = Primary();
+            if (p != null) r = At(new Await { Value = p }, start);
+            else
+            {
+                _mark = start;
+                r = null;
+            }
+        }
+        else r = Primary();
+        _level--;
+        return r;
+    }
+
+    // primary: primary '.' NAME | primary genexp | primary '(' [arguments] ')' | primary '[' slices ']' | atom
+    private ExprNode? Primary()
+    {
+        Enter2();
+        int start = _mark;
+        var a = Atom();
+        while (a != null)
+        {
+            int m = _mark;
+            var k = Peek().Op;
+            if (k == OpKind.Dot)
+            {
+                _mark++;
+                var name = NameId();
+                if (name == null)
+                {
+                    _mark = m;
+                    break;
+                }
+                a = At(new Attribute { Value = a, Attr = name, Ctx = new Load() }, start);
+            }
+            else if (k == OpKind.LeftParen)
+            {
+                var g = Genexp();
+                if (g != null)
+                {
+                    a = At(new Call { Func = a, Args = new List<ExprNode>(1) { g } }, start);
+                    continue;
+                }
+                _mark = m + 1;
+                var args = Arguments();
+                if (!Op(OpKind.RightParen))
+                {
+                    _mark = m;
+                    break;
+                }
+                a = At(NewCall(a, args), start);
+            }
+            else if (k == OpKind.LeftSquareBracket)
+            {
+                _mark++;
+                var s = Slices();
+                if (s == null || !Op(OpKind.RightSquareBracket))
+                {
+                    _mark = m;
+                    break;
+                }
+                a = At(new Subscript { Value = a, Slice = s, Ctx = new Load() }, start);
+            }
+            else break;
+        }
+        _level -= 2;
+        return a;
+    }
+
+    private static Call NewCall(ExprNode func, Call? args) => new()
+    {
+        Func = func,
+        Args = args?.Args ?? new List<ExprNode>(),
+        Keywords = args?.Keywords ?? new List<KeywordNode>(),
+    };
+
+    // slices: slice !',' | ','.(slice | starred_expression)+ [',']
+    private ExprNode? Slices()
+    {
+        Enter();
+        int start = _mark;
+        var first = Slice();
+        if (first != null)
+        {
+            if (!AtOp(OpKind.Comma))
+            {
+                _level--;
+                return first;
+            }
+        }
+        else first = StarredExpression();
+        if (first == null)
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var elts = new List<ExprNode> { first };
+        while (true)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Comma)) break;
+            var e = Slice() ?? StarredExpression();
+            if (e == null)
+            {
+                _mark = m;
+                break;
+            }
+            elts.Add(e);
+        }
+        Op(OpKind.Comma);
+        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        _level--;
+        return r;
+    }
+
+    // slice: [expression] ':' [expression] [':' [expression]] | named_expression
+    private ExprNode? Slice()
+    {
+        Enter();
+        int start = _mark;
+        var lower = Expression();
+        if (Op(OpKind.Colon))
+        {
+            var upper = Expression();
+            ExprNode? step = null;
+            if (Op(OpKind.Colon)) step = Expression();
+            var s = At(new Slice { Lower = lower, Upper = upper, Step = step }, start);
+            _level--;
+            return s;
+        }
+        _mark = start;
+        var r = NamedExpression();
+        _level--;
+        return r;
+    }
+
+    // atom
+    private ExprNode? Atom()
+    {
+        Enter();
+        int start = _mark;
+        ref readonly var t = ref Peek();
+        ExprNode? r = null;
+        switch (t.Kind)
+        {
+            case TokenKind.Name:
+                if (!t.IsHardKeyword)
+                {
+                    var n = new Name { Id = _names[_mark]!, Ctx = new Load() };
+                    n.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+                    _mark++;
+                    r = n;
+                }
+                else if (t.Keyword is KeywordKind.True or KeywordKind.False or KeywordKind.NoneKeyword)
+                {
+                    object? value = t.Keyword == KeywordKind.True ? true : t.Keyword == KeywordKind.False ? false : null;
+                    var c = new Constant { Value = value };
+                    c.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+                    _mark++;
+                    r = c;
+                }
+                break;
+            case TokenKind.String:
+                r = Strings();
+                break;
+            case TokenKind.Number:
+                r = NumberConstant();
+                break;
+            case TokenKind.Op:
+                switch (t.Op)
+                {
+                    case OpKind.LeftParen:
+                        Enter();
+                        r = TupleAtom() ?? Group() ?? Genexp();
+                        _level--;
+                        break;
+                    case OpKind.LeftSquareBracket:
+                        Enter();
+                        r = ListAtom() ?? ListComp();
+                        _level--;
+                        break;
+                    case OpKind.LeftBrace:
+                        Enter();
+                        r = DictAtom() ?? SetAtom() ?? DictComp() ?? SetComp();
+                        _level--;
+                        break;
+                    case OpKind.Ellipsis:
+                        var c = new Constant { Value = EllipsisValue.Instance };
+                        c.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+                        _mark++;
+                        r = c;
+                        break;
+                }
+                break;
+        }
+        if (r == null) _mark = start;
+        _level--;
+        return r;
+    }
+
+    private ExprNode NumberConstant()
+    {
+        ref readonly var t = ref _tokens[_mark];
+        var value = NumberLiteral.Parse(_source, t.StartOffset, t.Length, out var error);
+        if (error != null) throw new ParseAbort(new PythonSyntaxError(AdjustMessage(error), t.StartLine, 0));
+        var c = new Constant { Value = value };
+        c.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
+        _mark++;
+        return c;
+    }
+
+    // strings (memo): STRING+
+    private ExprNode? Strings()
+    {
+        Enter();
+        int start = _mark;
+        if (TryHotMemo<ExprNode>(HotStrings, out var memo))
+        {
+            _level--;
+            return memo;
+        }
+        while (AtKind(TokenKind.String)) _mark++;
+        ExprNode? r = null;
+        if (_mark > start) r = ConcatenateStrings(start, _mark);
+        HotMemo(HotStrings, start, r);
+        _level--;
+        return r;
+    }
+
+    // group: '(' (yield_expr | named_expression) ')'
+    private ExprNode? Group()
+    {
+        Enter();
+        int start = _mark;
+        if (!Op(OpKind.LeftParen))
+        {
+            _level--;
+            return null;
+        }
+        Enter(); // _tmp
+        var e = YieldExpr() ?? NamedExpression();
+        _level--;
+        if (e == null || !Op(OpKind.RightParen))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        _level--;
+        return e;
+    }
+
+    // tuple: '(' [star_named_expression ',' [star_named_expressions]] ')'
+    private ExprNode? TupleAtom()
+    {
+        Enter();
+        int start = _mark;
+        if (!Op(OpKind.LeftParen))
+        {
+            _level--;
+            return null;
+        }
+        var elts = new List<ExprNode>();
+        int m = _mark;
+        var first = StarNamedExpression();
+        if (first != null && Op(OpKind.Comma))
+        {
+            elts.Add(first);
+            int m2 = _mark;
+            var rest = StarNamedExpressions();
+            if (rest != null) elts.AddRange(rest);
+            else _mark = m2;
+        }
+        else _mark = m;
+        if (!Op(OpKind.RightParen))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        _level--;
+        return r;
+    }
+
+    // list: '[' [star_named_expressions] ']'
+    private ExprNode? ListAtom()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        int m = _mark;
+        var elts = StarNamedExpressions();
+        if (elts == null) _mark = m;
+        if (!Op(OpKind.RightSquareBracket))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = new Load() }, start);
+        _level--;
+        return r;
+    }
+
+    // listcomp: '[' named_expression for_if_clauses ']'
+    private ExprNode? ListComp()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        var elt = NamedExpression();
+        List<ComprehensionNode>? gens;
+        if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightSquareBracket))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new ListComp { Elt = elt, Generators = gens }, start);
+        _level--;
+        return r;
+    }
+
+    // set: '{' star_named_expressions '}'
+    private ExprNode? SetAtom()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        var elts = StarNamedExpressions();
+        if (elts == null || !Op(OpKind.RightBrace))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new Set { Elts = elts }, start);
+        _level--;
+        return r;
+    }
+
+    // setcomp: '{' named_expression for_if_clauses '}'
+    private ExprNode? SetComp()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        var elt = NamedExpression();
+        List<ComprehensionNode>? gens;
+        if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightBrace))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new SetComp { Elt = elt, Generators = gens }, start);
+        _level--;
+        return r;
+    }
+
+    // genexp: '(' (assignment_expression | expression !':=') for_if_clauses ')'
+    private ExprNode? Genexp()
+    {
+        Enter();
+        int start = _mark;
+        if (!Op(OpKind.LeftParen))
+        {
+            _level--;
+            return null;
+        }
+        int m = _mark;
+        var elt = AssignmentExpression();
+        if (elt == null)
+        {
+            _mark = m;
+            elt = Expression();
+            if (elt != null && AtOp(OpKind.ColonEqual)) elt = null;
+        }
+        List<ComprehensionNode>? gens;
+        if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightParen))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new GeneratorExp { Elt = elt, Generators = gens }, start);
+        _level--;
+        return r;
+    }
+
+    // dict: '{' [double_starred_kvpairs] '}'
+    private ExprNode? DictAtom()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        var keys = new List<ExprNode?>();
+        var values = new List<ExprNode>();
+        int m = _mark;
+        if (!DoubleStarredKvpairs(keys, values))
+        {
+            _mark = m;
+            keys.Clear();
+            values.Clear();
+        }
+        if (!Op(OpKind.RightBrace))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new Dict { Keys = keys, Values = values }, start);
+        _level--;
+        return r;
+    }
+
+    // double_starred_kvpairs: ','.double_starred_kvpair+ [',']
+    private bool DoubleStarredKvpairs(List<ExprNode?> keys, List<ExprNode> values)
+    {
+        Enter();
+        if (!DoubleStarredKvpair(keys, values))
+        {
+            _level--;
+            return false;
+        }
+        while (true)
+        {
+            int m = _mark;
+            if (!Op(OpKind.Comma)) break;
+            if (!DoubleStarredKvpair(keys, values))
+            {
+                _mark = m;
+                break;
+            }
+        }
+        Op(OpKind.Comma);
+        _level--;
+        return true;
+    }
+
+    // double_starred_kvpair: '**' bitwise_or | kvpair
+    private bool DoubleStarredKvpair(List<ExprNode?> keys, List<ExprNode> values)
+    {
+        Enter();
+        int start = _mark;
+        if (Op(OpKind.DoubleStar))
+        {
+            var v = BitwiseOr();
+            if (v != null)
+            {
+                keys.Add(null);
+                values.Add(v);
+                _level--;
+                return true;
+            }
+            _mark = start;
+        }
+        var k = Expression();
+        if (k != null && Op(OpKind.Colon))
+        {
+            var v = Expression();
+            if (v != null)
+            {
+                keys.Add(k);
+                values.Add(v);
+                _level--;
+                return true;
+            }
+        }
+        _mark = start;
+        _level--;
+        return false;
+    }
+
+    // dictcomp: '{' kvpair for_if_clauses '}'
+    private ExprNode? DictComp()
+    {
+        Enter();
+        int start = _mark;
+        _mark++;
+        var k = Expression();
+        ExprNode? v = null;
+        List<ComprehensionNode>? gens;
+        if (k == null || !Op(OpKind.Colon) || (v = Expression()) == null || (gens = ForIfClauses()) == null
+            || !Op(OpKind.RightBrace))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new DictComp { Key = k, Value = v, Generators = gens }, start);
+        _level--;
+        return r;
+    }
+
+    // for_if_clauses: for_if_clause+
+    private List<ComprehensionNode>? ForIfClauses()
+    {
+        Enter();
+        Enter(); // _loop1
+        List<ComprehensionNode>? list = null;
+        while (true)
+        {
+            var c = ForIfClause();
+            if (c == null) break;
+            (list ??= new List<ComprehensionNode>()).Add(c);
+        }
+        _level -= 2;
+        return list;
+    }
+
+    // for_if_clause: ['async'] 'for' star_targets 'in' ~ disjunction ('if' disjunction)*
+    private ComprehensionNode? ForIfClause()
+    {
+        Enter();
+        int start = _mark;
+        bool isAsync = Kw(KeywordKind.Async);
+        if (!Kw(KeywordKind.For))
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var target = StarTargets();
+        ExprNode? iter;
+        if (target == null || !Kw(KeywordKind.In) || (iter = Disjunction()) == null)
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var ifs = new List<ExprNode>();
+        Enter(); // _loop0
+        while (true)
+        {
+            int m = _mark;
+            if (!Kw(KeywordKind.If)) break;
+            var cond = Disjunction();
+            if (cond == null)
+            {
+                _mark = m;
+                break;
+            }
+            ifs.Add(cond);
+        }
+        _level--;
+        _level--;
+        return new Comprehension { Target = target, Iter = iter, Ifs = ifs, IsAsync = isAsync ? 1 : 0 };
+    }
+
+    // lambdef: 'lambda' [lambda_params] ':' expression
+    private ExprNode? Lambdef()
+    {
+        if (!AtKw(KeywordKind.Lambda)) return null;
+        Enter();
+        int start = _mark;
+        _mark++;
+        int m = _mark;
+        var args = Parameters(true);
+        if (args == null) _mark = m;
+        ExprNode? body;
+        if (!Op(OpKind.Colon) || (body = Expression()) == null)
+        {
+            _mark = start;
+            _level--;
+            return null;
+        }
+        var r = At(new Lambda { Args = args ?? EmptyArguments(), Body = body }, start);
+        _level--;
+        return r;
+    }
+
+    // ------------------------------------------------------------------------------------ call arguments
+
+    // arguments (memo): args [','] &')'
+    private Call? Arguments()
+    {
+        Enter();
+        int start = _mark;
+        if (TryHotMemo<Call>(HotArguments, out var memo))
+        {
+            _level--;
+            return memo;
+        }
+        var r = Args();
+        if (r != null)
+        {
+            Op(OpKind.Comma);
+            if (!AtOp(OpKind.RightParen)) r = null;
+        }
+        if (r == null) _mark = start;
+        HotMemo(HotArguments, start, r);
+        _level--;
+        return r;
+    }
+
+    // args: ','.(starred_expression | (assignment_expression | expression !':=') !'=')+ [',' kwargs] | kwargs
+    private Call? Args()
+    {
+        Enter();
+        int start = _mark;
+        var first = PositionalArgument();
+        if (first != null)
+        {
+            var args = new List<ExprNode> { first };
+            Enter(); // _gather
+            while (true)
+            {
+                int m = _mark;
+                if (!Op(OpKind.Comma)) break;
+                var a = PositionalArgument();
+                if (a == null)
+                {
+                    _mark = m;
+                    break;
+                }
+                args.Add(a);
+            }
+            _level--;
+            var keywords = new List<KeywordNode>();
+            int m2 = _mark;
+            if (Op(OpKind.Comma))
+            {
+                if (!Kwargs(args, keywords)) _mark = m2;
+            }
+            _level--;
+            return new Call { Args = args, Keywords = keywords };
+        }
+        _mark = start;
+        var starred = new List<ExprNode>();
+        var kws = new List<KeywordNode>();
+        if (Kwargs(starred, kws))
+        {
+            _level--;
+            return new Call { Args = starred, Keywords = kws };
+        }
+        _mark = start;
+        _level--;
+        return null;
+    }
+
+    private ExprNode? PositionalArgument()
+    {
+        int start = _mark;
+        var s = StarredExpression();
+        if (s != null) return s;
+        Enter(); // _tmp
+        var e = AssignmentExpression();
+        if (e == null)
+        {
+            _mark = start;
+            e = Expression();
+            if (e != null && AtOp(OpKind.ColonEqual)) e = null;
+        }
+        _level--;
+        if (e != null && !AtOp(OpKind.Equal)) return e;
+        _mark = start;
+        return null;
+    }
+
+    // kwargs: ','.kwarg_or_starred+ ',' ','.kwarg_or_double_starred+ | ','.kwarg_or_starred+ | ','.kwarg_or_double_starred+
+    // Starred items go to starred (appended after the positional arguments), keywords to keywords.
+    private bool Kwargs(List<ExprNode> starred, List<KeywordNode> keywords)
+    {
+        Enter();
+        int start = _mark;
+        int starredCount = starred.Count, keywordCount = keywords.Count;
+        if (KwargOrStarred(starred, keywords, false))
+        {
+            while (true)
+            {
+                int m = _mark;
+                if (!Op(OpKind.Comma)) break;
+                if (!KwargOrStarred(starred, keywords, false))
+                {
+                    _mark = m;
+                    break;
+                }
+            }
+            int afterFirst = _mark;
+            int sc = starred.Count, kc = keywords.Count;
+            if (Op(OpKind.Comma) && KwargOrStarred(starred, keywords, true))
+            {
+                while (true)
+                {
+                    int m = _mark;
+                    if (!Op(OpKind.Comma)) break;
+                    if (!KwargOrStarred(starred, keywords, true))
+                    {
+                        _mark = m;
+                        break;
+                    }
+                }
+                _level--;
+                return true;
+            }
+            _mark = afterFirst;
+            Truncate(starred, sc);
+            Truncate(keywords, kc);
+            _level--;
+            return true;
+        }
+        _mark = start;
+        Truncate(starred, starredCount);
+        Truncate(keywords, keywordCount);
+        if (KwargOrStarred(starred, keywords, true))
+        {
+            while (true)
+            {
+                int m = _mark;
+                if (!Op(OpKind.Comma)) break;
+                if (!KwargOrStarred(starred, keywords, true))
+                {
+                    _mark = m;
+                    break;
+                }
+            }
+            _level--;
+            return true;
+        }
+        _mark = start;
+        _level--;
+        return false;
+    }
+
+    private static void Truncate<T>(List<T> list, int count)
+    {
+        if (list.Count > count) list.RemoveRange(count, list.Count - count);
+    }
+
+    // kwarg_or_starred: NAME '=' expression | starred_expression
+    // kwarg_or_double_starred: NAME '=' expression | '**' expression
+    private bool KwargOrStarred(List<ExprNode> starred, List<KeywordNode> keywords, bool doubleStarred)
+    {
+        Enter();
+        int start = _mark;
+        var name = NameId();
+        if (name != null && Op(OpKind.Equal))
+        {
+            var v = Expression();
+            if (v != null)
+            {
+                keywords.Add(At(new Keyword { Arg = name, Value = v }, start));
+                _level--;
+                return true;
+            }
+        }
+        _mark = start;
+        if (doubleStarred)
+        {
+            if (Op(OpKind.DoubleStar))
+            {
+                var v = Expression();
+                if (v != null)
+                {
+                    keywords.Add(At(new Keyword { Arg = null, Value = v }, start));
+                    _level--;
+                    return true;
+                }
+            }
+        }
+        else
+        {
+            var s = StarredExpression();
+            if (s != null)
+            {
+                starred.Add(s);
+                _level--;
+                return true;
+            }
+        }
+        _mark = start;
+        _level--;
+        return false;
+    }
+
+    // starred_expression: '*' expression
+    private ExprNode? StarredExpression()
+    {
+        if (!AtOp(OpKind.Star)) return null;
+        Enter();
+        int start = _mark;
+        _mark++;
+        var v = Expression();
+        ExprNode? r = null;
+        if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+        else _mark = start;
+        _level--;
+        return r;
+    }
+}

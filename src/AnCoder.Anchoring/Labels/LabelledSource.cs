@@ -1,0 +1,222 @@
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Syntax;
+using AnCoder.Syntax.Ast;
+using AnCoder.Syntax.Text;
+using AnCoder.Syntax.Tokenizing;
+
+namespace AnCoder.Anchoring.Labels;
+
+/// <summary>Per-token labels (ALGORITHMS.md §6). Offsets are UTF-8 byte offsets into <see cref="LabelledSource.Bytes"/>.</summary>
+public readonly record struct TokenLabel(int Id, int Start, int End, int Depth, bool Keyword, bool Identifier)
+{
+    public const int MaxDepth = ushort.MaxValue;
+}
+
+/// <summary>
+/// A source, its BPE tokens and their AnchorTree labels: node(token) is the deepest positioned AST node whose byte
+/// span intersects the token's (ties: earliest start, then first in pre-order; none: Module at depth 0); keyword and
+/// identifier flags come from the NAME tokens of Python's <c>tokenize</c>.
+/// A source that does not parse keeps its tokens, with every token labelled Module/0/no flags and
+/// <see cref="Parsed"/> false (its anchor weights are all 0).
+/// </summary>
+/// <remarks>
+/// <see cref="Bytes"/> is the file for UTF-8 sources (a BOM is kept and labelled Module), and the source re-encoded
+/// as UTF-8 for sources with another PEP 263 coding cookie (then offsets are into that re-encoding).
+/// </remarks>
+public sealed class LabelledSource
+{
+    private readonly Node?[] _nodeOfToken;
+    private Dictionary<Node, Node>? _parents;
+
+    private LabelledSource(byte[] bytes, TokenLabel[] labels, Node?[] nodeOfToken, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
+    {
+        Text = text;
+        Shift = shift;
+        Bytes = bytes;
+        Labels = labels;
+        _nodeOfToken = nodeOfToken;
+        Module = module;
+        Error = error;
+    }
+
+    public byte[] Bytes { get; }
+    /// <summary>The decoded source the AST positions refer to (null when it could not be decoded).</summary>
+    public SourceText? Text { get; }
+    /// <summary>Offset of <see cref="Text"/>'s first byte in <see cref="Bytes"/> (3 after a kept UTF-8 BOM, else 0).</summary>
+    public int Shift { get; }
+    public TokenLabel[] Labels { get; }
+    public Module? Module { get; }
+    public PythonSyntaxError? Error { get; }
+    public bool Parsed => Module != null;
+
+    /// <summary>node(i): the AST node of token i, or null for Module (no intersecting positioned node).</summary>
+    public Node? NodeOf(int token) => _nodeOfToken[token];
+
+    /// <summary>The CPython class name of node(i) (<c>Module</c> when none).</summary>
+    public string NodeTypeOf(int token) => _nodeOfToken[token]?.TypeName ?? "Module";
+
+    /// <summary>The AST ancestors of node(i), nearest first, ending with the Module (empty when node(i) is the Module).</summary>
+    public IReadOnlyList<Node> AncestorsOf(int token)
+    {
+        var chain = new List<Node>();
+        Node? node = _nodeOfToken[token];
+        if (node is null || Module is null) return chain;
+        var parents = Parents();
+        while (parents.TryGetValue(node, out Node? parent))
+        {
+            chain.Add(parent);
+            node = parent;
+        }
+        return chain;
+    }
+
+    /// <summary>§4.1's partial order: i ≺ j iff node(i) is a strict ancestor of node(j), or node(i) = node(j) and i &lt; j.</summary>
+    public bool Precedes(int i, int j)
+    {
+        Node? a = _nodeOfToken[i], b = _nodeOfToken[j];
+        if (ReferenceEquals(a, b)) return i < j;
+        if (a is null) return Parsed; // the Module is an ancestor of every other node
+        if (b is null) return false;
+        return AncestorsOf(j).Contains(a);
+    }
+
+    private Dictionary<Node, Node> Parents()
+    {
+        if (_parents != null) return _parents;
+        var parents = new Dictionary<Node, Node>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Node>();
+        stack.Push(Module!);
+        while (stack.Count > 0)
+        {
+            Node node = stack.Pop();
+            foreach (Node child in node.Children())
+            {
+                parents[child] = node;
+                stack.Push(child);
+            }
+        }
+        return _parents = parents;
+    }
+
+    /// <summary>Tokenizes and labels a file's bytes.</summary>
+    public static LabelledSource Create(byte[] fileBytes, ByteLevelBpe bpe)
+    {
+        if (!SourceText.TryDecode(fileBytes, out SourceText? text, out PythonSyntaxError? decodeError))
+            return Unlabelled(fileBytes, bpe, null, decodeError);
+        byte[] bytes;
+        int shift = text!.BomLength;
+        if (fileBytes.AsSpan(shift).SequenceEqual(text.Utf8)) bytes = fileBytes;
+        else
+        {
+            bytes = text.Utf8;
+            shift = 0;
+        }
+        ParseResult parsed;
+        try
+        {
+            parsed = PythonParser.Parse(fileBytes);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0), text, shift);
+        }
+        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error, text, shift);
+        return Label(bytes, shift, text, parsed.Module!, bpe);
+    }
+
+    private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
+    {
+        var tokens = bpe.Encode(bytes);
+        var labels = new TokenLabel[tokens.Count];
+        for (int i = 0; i < labels.Length; i++) labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End, 0, false, false);
+        return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error, text, shift);
+    }
+
+    private static LabelledSource Label(byte[] bytes, int shift, SourceText text, Module module, ByteLevelBpe bpe)
+    {
+        var tokens = bpe.Encode(bytes);
+        int count = tokens.Count;
+        var ends = new int[count];
+        for (int i = 0; i < count; i++) ends[i] = tokens[i].End;
+
+        var best = new Node?[count];
+        var bestDepth = new int[count];
+        var bestStart = new int[count];
+        // Pre-order walk; a node replaces the current best only if strictly deeper, or as deep and starting earlier,
+        // so among full ties the first in pre-order stays.
+        var stack = new Stack<Node>();
+        var children = new List<Node>();
+        stack.Push(module);
+        while (stack.Count > 0)
+        {
+            Node node = stack.Pop();
+            if (node is PositionedNode positioned)
+            {
+                int start = shift + text.LineStartOffset(positioned.Lineno) + positioned.ColOffset;
+                int end = shift + text.LineStartOffset(positioned.EndLineno) + positioned.EndColOffset;
+                int depth = node.Depth;
+                // First token whose end is after the node's start; then every token that starts before the node ends.
+                int first = FirstTokenEndingAfter(ends, start);
+                for (int t = first; t < count && tokens[t].Start < end; t++)
+                {
+                    if (best[t] is null || depth > bestDepth[t] || (depth == bestDepth[t] && start < bestStart[t]))
+                    {
+                        best[t] = node;
+                        bestDepth[t] = depth;
+                        bestStart[t] = start;
+                    }
+                }
+            }
+            children.Clear();
+            children.AddRange(node.Children());
+            for (int c = children.Count - 1; c >= 0; c--) stack.Push(children[c]);
+        }
+
+        var keyword = new bool[count];
+        var identifier = new bool[count];
+        // NAME tokens of the C tokenizer (parser mode): for a source that parses they are exactly the NAME tokens of
+        // the tokenize module (which differs only in COMMENT/NL/ERRORTOKEN and on invalid input); the differential
+        // test against python3's tokenize checks this.
+        var nameTokens = new PythonTokenizer(text, TokenizerMode.Parser);
+        while (nameTokens.TryNext(out Token token))
+        {
+            if (token.Kind != TokenKind.Name) continue;
+            var flags = token.IsHardKeyword ? keyword : identifier;
+            int start = shift + token.StartOffset, end = shift + token.EndOffset;
+            for (int t = FirstTokenEndingAfter(ends, start); t < count && tokens[t].Start < end; t++) flags[t] = true;
+        }
+
+        var labels = new TokenLabel[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End,
+                Math.Min(best[i] is null ? 0 : bestDepth[i], TokenLabel.MaxDepth), keyword[i], identifier[i]);
+        }
+        return new LabelledSource(bytes, labels, best, module, null, text, shift);
+    }
+
+    private static int FirstTokenEndingAfter(int[] ends, int offset)
+    {
+        int lo = 0, hi = ends.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] > offset) hi = mid; else lo = mid + 1;
+        }
+        return lo;
+    }
+
+    /// <summary>γ_i for every token.</summary>
+    public double[] Weights(in AnchorWeightOptions options)
+    {
+        var weights = new double[Labels.Length];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            ref readonly TokenLabel label = ref Labels[i];
+            weights[i] = AnchorWeights.Weight(options, label.Depth, label.Keyword, label.Identifier, Parsed);
+        }
+        return weights;
+    }
+}

@@ -394,9 +394,61 @@ internal sealed partial class Parser
             var e = ErrorAtToken(last, t.Kind == TokenKind.Indent ? "unexpected indent" : "unexpected unindent");
             return e with { Column = e.Column - 1 };
         }
-        var generic = LegacyPrintCall(last) ?? ErrorAtToken(last, "invalid syntax");
+        var generic = SecondPassError() ?? MissingColon(last) ?? LegacyPrintCall(last) ?? ErrorAtToken(last, "invalid syntax");
         return CheckRestOfSource(generic);
     }
+
+    private bool _callInvalidRules;
+    private int[]? _bracketLevels;
+    private int _bracketLevelsFilled;
+    private int _bracketDepth;
+
+    /// <summary>The tokenizer's bracket nesting after token <paramref name="index"/> (CPython's token->level).</summary>
+    private int BracketLevelAfter(int index)
+    {
+        if (index < 0) return 0;
+        if (_bracketLevels == null || _bracketLevels.Length < _fill) Array.Resize(ref _bracketLevels, Math.Max(_fill, 64) * 2);
+        while (_bracketLevelsFilled <= index && _bracketLevelsFilled < _fill)
+        {
+            var op = _tokens[_bracketLevelsFilled].Op;
+            if (op is OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace) _bracketDepth++;
+            else if (op is OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace && _bracketDepth > 0) _bracketDepth--;
+            _bracketLevels[_bracketLevelsFilled++] = _bracketDepth;
+        }
+        return index < _bracketLevelsFilled ? _bracketLevels[index] : _bracketDepth;
+    }
+
+    /// <summary>
+    /// A reduced version of CPython's second pass (reset_parser_state_for_error_pass: memo cleared, invalid_* rules
+    /// on): only invalid_expression's missing-comma alternative is ported. Returns the error it raises, a tokenizer
+    /// error met while reading further, or null.
+    /// </summary>
+    private PythonSyntaxError? SecondPassError()
+    {
+        if (_isFString) return null;
+        Array.Clear(_memo, 0, Math.Min(_fill + 1, _memo.Length));
+        Array.Clear(_hotValues, 0, Math.Min((_fill + 1) * HotRuleCount, _hotValues.Length));
+        Array.Clear(_hotEnds, 0, Math.Min((_fill + 1) * HotRuleCount, _hotEnds.Length));
+        _mark = 0;
+        _level = 0;
+        _callInvalidRules = true;
+        try
+        {
+            File();
+            return null;
+        }
+        catch (ParseAbort abort)
+        {
+            return abort.Error;
+        }
+        finally
+        {
+            _callInvalidRules = false;
+        }
+    }
+
+    private PythonSyntaxError ErrorAtNodeStart(PositionedNode node, int startToken, string message) =>
+        ErrorAtToken(startToken, message);
 
     /// <summary>
     /// CPython 3.11 _PyPegen_tokenize_full_source_to_check_for_errors, run when the parser (not the tokenizer)
@@ -458,6 +510,21 @@ internal sealed partial class Parser
         if (what == null) return null;
         var e = ErrorAtToken(last, $"expected an indented block after {what} on line {head.StartLine}");
         return _tokens[last].Kind == TokenKind.Dedent ? e with { Column = e.Column - 1 } : e;
+    }
+
+    /// <summary>CPython's invalid_if_stmt / invalid_class_def_raw / invalid_for_stmt ... alternatives ending in
+    /// NEWLINE: a compound statement header whose line ends where its ':' should be gets "expected ':'" at the
+    /// NEWLINE.</summary>
+    private PythonSyntaxError? MissingColon(int last)
+    {
+        if (_tokens[last].Kind != TokenKind.Newline || last == 0) return null;
+        int first = last - 1;
+        while (first > 0 && _tokens[first - 1].Kind is not (TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent)) first--;
+        if (_tokens[first].Keyword == KeywordKind.Async) first++;
+        if (first >= last - 1) return null;
+        bool header = _tokens[first].Keyword is KeywordKind.If or KeywordKind.Elif or KeywordKind.While or KeywordKind.For
+            or KeywordKind.With or KeywordKind.Class or KeywordKind.Except or KeywordKind.SoftMatch or KeywordKind.SoftCase;
+        return header ? ErrorAtToken(last, "expected ':'") : null;
     }
 
     /// <summary>CPython's invalid_legacy_expression: <c>print x</c> / <c>exec x</c> on the line where the first

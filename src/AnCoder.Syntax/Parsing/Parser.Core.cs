@@ -48,8 +48,7 @@ internal sealed partial class Parser
         _tokenizer = new PythonTokenizer(text);
         _source = text.Utf8;
         var source = _source;
-        _buffers = t_cachedBuffers ?? new Buffers();
-        t_cachedBuffers = null;
+        _buffers = Take(ref t_cachedBuffers) ?? Take(ref t_cachedSubBuffers) ?? new Buffers();
         _buffers.EnsureCapacity(source.Length / 4 + 64);
         _tokens = _buffers.Tokens;
         _names = _buffers.Names;
@@ -78,7 +77,16 @@ internal sealed partial class Parser
         }
     }
 
+    private static Buffers? Take(ref Buffers? slot)
+    {
+        var b = slot;
+        slot = null;
+        return b;
+    }
+
     [ThreadStatic] private static Buffers? t_cachedBuffers;
+    /// <summary>A second set, for the f-string sub-parsers that run while the main parse holds the first.</summary>
+    [ThreadStatic] private static Buffers? t_cachedSubBuffers;
 
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
@@ -94,7 +102,17 @@ internal sealed partial class Parser
         _buffers.Memo = _memo;
         _buffers.HotValues = _hotValues;
         _buffers.HotEnds = _hotEnds;
-        if (_tokens.Length <= 1 << 20) t_cachedBuffers = _buffers;
+        if (_tokens.Length <= 1 << 20)
+        {
+            // The larger set goes to the first slot, which the next main parse takes first.
+            if (t_cachedBuffers == null) t_cachedBuffers = _buffers;
+            else if (t_cachedBuffers.Tokens.Length < _tokens.Length)
+            {
+                t_cachedSubBuffers = t_cachedBuffers;
+                t_cachedBuffers = _buffers;
+            }
+            else t_cachedSubBuffers = _buffers;
+        }
         _buffers = null;
     }
 

@@ -30,7 +30,7 @@ public static class AncoderCli
     }
 
     /// <summary>`ancoder parse FILE...` verdicts in the differential format (`ok`, `!SyntaxError: msg (line:col)`,
-    /// `!Exception: ...`), one per file. A process that dies (a stack overflow ends the process) is retried file by
+    /// `!Exception: ...`), one per file. A process that dies (a stack overflow ends the process) is retried in
     /// halves (down to single files), so only the files that crash it get `!Exception: process crashed ...`.</summary>
     public static string[] ParseVerdicts(IReadOnlyList<string> files)
     {

@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PrepareCommand.Create());
+        root.Subcommands.Add(AnchorsCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

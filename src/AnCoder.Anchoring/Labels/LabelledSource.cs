@@ -15,7 +15,7 @@ public readonly record struct TokenLabel(int Id, int Start, int End, int Depth, 
 /// <summary>
 /// A source, its BPE tokens and their AnchorTree labels: node(token) is the deepest positioned AST node whose byte
 /// span intersects the token's (ties: earliest start, then first in pre-order; none: Module at depth 0); keyword and
-/// identifier flags come from the NAME tokens of Python's <c>tokenize</c> (our <see cref="TokenizerMode.Module"/>).
+/// identifier flags come from the NAME tokens of Python's <c>tokenize</c>.
 /// A source that does not parse keeps its tokens, with every token labelled Module/0/no flags and
 /// <see cref="Parsed"/> false (its anchor weights are all 0).
 /// </summary>
@@ -28,8 +28,11 @@ public sealed class LabelledSource
     private readonly Node?[] _nodeOfToken;
     private Dictionary<Node, Node>? _parents;
 
-    private LabelledSource(byte[] bytes, TokenLabel[] labels, Node?[] nodeOfToken, Module? module, PythonSyntaxError? error)
+    private LabelledSource(byte[] bytes, TokenLabel[] labels, Node?[] nodeOfToken, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
     {
+        Text = text;
+        Shift = shift;
         Bytes = bytes;
         Labels = labels;
         _nodeOfToken = nodeOfToken;
@@ -38,6 +41,10 @@ public sealed class LabelledSource
     }
 
     public byte[] Bytes { get; }
+    /// <summary>The decoded source the AST positions refer to (null when it could not be decoded).</summary>
+    public SourceText? Text { get; }
+    /// <summary>Offset of <see cref="Text"/>'s first byte in <see cref="Bytes"/> (3 after a kept UTF-8 BOM, else 0).</summary>
+    public int Shift { get; }
     public TokenLabel[] Labels { get; }
     public Module? Module { get; }
     public PythonSyntaxError? Error { get; }
@@ -112,18 +119,19 @@ public sealed class LabelledSource
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0));
+            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0), text, shift);
         }
-        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error);
+        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error, text, shift);
         return Label(bytes, shift, text, parsed.Module!, bpe);
     }
 
-    private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error)
+    private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error,
+        SourceText? text = null, int shift = 0)
     {
         var tokens = bpe.Encode(bytes);
         var labels = new TokenLabel[tokens.Count];
         for (int i = 0; i < labels.Length; i++) labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End, 0, false, false);
-        return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error);
+        return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error, text, shift);
     }
 
     private static LabelledSource Label(byte[] bytes, int shift, SourceText text, Module module, ByteLevelBpe bpe)
@@ -168,7 +176,10 @@ public sealed class LabelledSource
 
         var keyword = new bool[count];
         var identifier = new bool[count];
-        var nameTokens = new PythonTokenizer(text, TokenizerMode.Module);
+        // NAME tokens of the C tokenizer (parser mode): for a source that parses they are exactly the NAME tokens of
+        // the tokenize module (which differs only in COMMENT/NL/ERRORTOKEN and on invalid input); the differential
+        // test against python3's tokenize checks this.
+        var nameTokens = new PythonTokenizer(text, TokenizerMode.Parser);
         while (nameTokens.TryNext(out Token token))
         {
             if (token.Kind != TokenKind.Name) continue;
@@ -183,7 +194,7 @@ public sealed class LabelledSource
             labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End,
                 Math.Min(best[i] is null ? 0 : bestDepth[i], TokenLabel.MaxDepth), keyword[i], identifier[i]);
         }
-        return new LabelledSource(bytes, labels, best, module, null);
+        return new LabelledSource(bytes, labels, best, module, null, text, shift);
     }
 
     private static int FirstTokenEndingAfter(int[] ends, int offset)

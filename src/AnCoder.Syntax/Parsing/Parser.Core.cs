@@ -362,29 +362,34 @@ internal sealed partial class Parser
 
     private string AdjustMessage(string message) => _isFString ? "f-string: " + message : message;
 
-    /// <summary>The first pass failed: CPython 3.11 _PyPegen_set_syntax_error with the first pass's last token,
-    /// then _PyPegen_tokenize_full_source_to_check_for_errors (a tokenizer error later on wins).</summary>
+    /// <summary>The first pass failed: CPython 3.11 _PyPegen_set_syntax_error with the first pass's last token
+    /// (p->tokens[p->fill - 1]), then _PyPegen_tokenize_full_source_to_check_for_errors.</summary>
     private PythonSyntaxError GenericError()
     {
         int last = Math.Max(0, _fill - 1);
         ref readonly var t = ref _tokens[last];
-        if (t.Kind == TokenKind.Indent) return ErrorAtToken(last, "unexpected indent");
-        if (t.Kind == TokenKind.Dedent) return ErrorAtToken(last, "unexpected unindent");
-        var generic = ErrorAtToken(last, "invalid syntax");
-        // Scan the rest of the source for tokenizer errors.
-        if (t.Kind != TokenKind.EndMarker)
+        if (t.Kind is TokenKind.Indent or TokenKind.Dedent)
         {
-            while (true)
-            {
-                if (!_tokenizer.TryNext(out var next))
-                {
-                    if (_tokenizer.Error is { } te) return AdjustError(te);
-                    break;
-                }
-                if (next.Kind == TokenKind.EndMarker) break;
-            }
+            // INDENT/DEDENT have no position in CPython (col_offset -1): _PyPegen_raise_error uses the tokenizer's
+            // cursor, i.e. the end of the indentation, without the usual +1.
+            var e = ErrorAtToken(last, t.Kind == TokenKind.Indent ? "unexpected indent" : "unexpected unindent");
+            return e with { Column = e.Column - 1 };
         }
-        return generic;
+        var generic = ErrorAtToken(last, "invalid syntax");
+        if (t.Kind == TokenKind.EndMarker) return generic;
+        while (_tokenizer.TryNext(out var next))
+        {
+            if (next.Kind == TokenKind.EndMarker) return generic;
+        }
+        if (_tokenizer.Error is not { } te) return generic;
+        if (te.Message.EndsWith("was never closed", StringComparison.Ordinal))
+            return te.Line < t.StartLine ? AdjustError(te) : generic;
+        // Errors the C tokenizer only reports through tok->done (no exception raised) leave the generic error.
+        if (te.Message is "unindent does not match any outer indentation level"
+            or "inconsistent use of tabs and spaces in indentation" or "too many levels of indentation"
+            or "unexpected character after line continuation character" or "unexpected EOF while parsing")
+            return generic;
+        return AdjustError(te);
     }
 
     // ----------------------------------------------------------------------------------------- entry points

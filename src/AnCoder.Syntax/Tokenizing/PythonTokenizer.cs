@@ -45,7 +45,6 @@ public sealed partial class PythonTokenizer
     private int _lineStart;
     private int _lineEnd;
     private int _lineNo;
-    private bool _eof;
 
     private bool _atBol = true;
     private int _pendin;
@@ -58,6 +57,12 @@ public sealed partial class PythonTokenizer
     private readonly int[] _parenColStack = new int[MaxLevel];
 
     private int _start;
+    /// <summary>CPython's <c>tok->start != NULL</c>: a line read while a token is under way (a string or a
+    /// backslash continuation) does not move <see cref="_bufStart"/>.</summary>
+    private bool _tokenStarted;
+    /// <summary>CPython's <c>tok->buf</c> for string input: the start of the line where the current run of lines
+    /// began (used only by the "unexpected character after line continuation character" location).</summary>
+    private int _bufStart;
     private int _firstLineNo;
     private int _multiLineStart;
     private bool _finished;
@@ -70,7 +75,10 @@ public sealed partial class PythonTokenizer
         _text = text;
         _mode = mode;
         byte[] utf8 = text.Utf8;
-        if (utf8.Length > 0 && (utf8[^1] == '\n' || utf8[^1] == '\r'))
+        // CPython's translate_newlines appends '\n' unless the text ends with one; a final CRLF does not count
+        // (the loop ends on the skipped LF), so such a source gets an extra empty line.
+        bool endsWithCrLf = utf8.Length >= 2 && utf8[^2] == '\r' && utf8[^1] == '\n';
+        if (utf8.Length > 0 && (utf8[^1] == '\n' || utf8[^1] == '\r') && !endsWithCrLf)
         {
             _buf = utf8;
         }
@@ -179,11 +187,11 @@ public sealed partial class PythonTokenizer
     {
         if (_cur >= _length)
         {
-            _eof = true;
             return Eof;
         }
         _lineNo++;
         _lineStart = _cur;
+        if (!_tokenStarted) _bufStart = _cur;
         int k = _buf.AsSpan(_cur).IndexOfAny((byte)'\n', (byte)'\r');
         int end = _cur + k; // the buffer always ends with a newline
         if (_buf[end] == '\r' && end + 1 < _length && _buf[end + 1] == '\n') end++;
@@ -202,8 +210,14 @@ public sealed partial class PythonTokenizer
 
     // ---------------------------------------------------------------- tok_get
 
+    /// <summary>A token on the current line. Offsets past the source (the implicit final newline and EOF) are
+    /// clamped to the source length; columns count the implicit newline as CPython does.</summary>
     private Token Make(TokenKind kind, OpKind op, int start, int end, KeywordKind keyword = KeywordKind.None)
-        => new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, start, end, keyword);
+    {
+        int length = _text.Utf8.Length;
+        return new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, Math.Min(start, length),
+            Math.Min(end, length), keyword);
+    }
 
     private bool GetToken(out Token token)
     {
@@ -211,6 +225,7 @@ public sealed partial class PythonTokenizer
         int c;
         bool blankline;
     nextline:
+        _tokenStarted = false;
         blankline = false;
         if (_atBol)
         {
@@ -277,6 +292,7 @@ public sealed partial class PythonTokenizer
         }
 
         _start = _cur;
+        _tokenStarted = true;
         if (_pendin != 0)
         {
             if (_pendin < 0)
@@ -293,11 +309,19 @@ public sealed partial class PythonTokenizer
         }
 
     again:
+        _tokenStarted = false;
+        // Fast path over spaces within the line (no line change can happen before the newline byte).
+        while (_cur < _lineEnd && _buf[_cur] == ' ') _cur++;
         do c = NextC(); while (c == ' ' || c == '\t' || c == '\f');
         _start = _cur - 1;
+        _tokenStarted = true;
 
         if (c == '#')
         {
+            // The comment runs to the line's newline, which the line end already located.
+            int newline = _lineEnd - 1;
+            if (_buf[newline] == '\n' && newline > _lineStart && _buf[newline - 1] == '\r') newline--;
+            if (_cur < newline) _cur = newline;
             while (c != Eof && c != '\n') c = NextC();
         }
 
@@ -409,9 +433,12 @@ public sealed partial class PythonTokenizer
         int c = NextC();
         if (c != '\n')
         {
-            // E_LINECONT: pegen reports the column of the character after the backslash.
-            return Fail("unexpected character after line continuation character", _lineNo,
-                CharsBefore(_cur - 1) + 1, out token);
+            // E_LINECONT: pegen reports cur - buf (bytes), where buf may still be on an earlier line.
+            int column = _cur - _bufStart;
+            var span = _buf.AsSpan(_bufStart, _cur - _bufStart);
+            for (int i = span.IndexOf("\r\n"u8); i >= 0; i = span.Slice(i + 2).IndexOf("\r\n"u8) is int k and >= 0 ? i + 2 + k : -1)
+                column--; // CPython counts a translated CRLF as one byte
+            return Fail("unexpected character after line continuation character", _lineNo, column, out token);
         }
         c = NextC();
         if (c == Eof)
@@ -437,12 +464,23 @@ public sealed partial class PythonTokenizer
             if (c == '"' || c == '\'') return StringLiteral(c, out token);
         }
         bool nonAscii = false;
-        while (IsPotentialIdentifierChar(c))
+        if (IsPotentialIdentifierChar(c))
         {
+            // Scan the rest directly: the line's newline byte always stops it.
             if (c >= 128) nonAscii = true;
-            c = NextC();
+            var table = IdentifierChars;
+            byte[] buf = _buf;
+            int i = _cur;
+            while (true)
+            {
+                byte b = buf[i];
+                if (table[b] == 0) break;
+                if (b >= 128) nonAscii = true;
+                i++;
+            }
+            _cur = i;
         }
-        Backup(c);
+        else Backup(c);
         if (nonAscii && !VerifyIdentifier(out token)) return false;
         var span = _buf.AsSpan(_start, _cur - _start);
         token = Make(TokenKind.Name, OpKind.None, _start, _cur, nonAscii ? KeywordKind.None : Keywords.Classify(span));
@@ -499,8 +537,16 @@ public sealed partial class PythonTokenizer
         }
         if (c != quote) Backup(c);
 
+        var stops = quote == '"' ? DoubleQuoteStops : SingleQuoteStops;
         while (endQuoteSize != quoteSize)
         {
+            // Skip plain characters within the line in one search.
+            int plain = _buf.AsSpan(_cur, _lineEnd - _cur).IndexOfAny(stops);
+            if (plain > 0)
+            {
+                _cur += plain;
+                endQuoteSize = 0;
+            }
             c = NextC();
             if (c == Eof || (quoteSize == 1 && c == '\n'))
             {
@@ -741,7 +787,8 @@ public sealed partial class PythonTokenizer
             NextC();
             return true;
         }
-        if (IsPotentialIdentifierChar(c))
+        // Only an ASCII identifier character is an error here; a non-ASCII one starts the next token.
+        if (c < 128 && IsPotentialIdentifierChar(c))
         {
             Backup(c);
             SyntaxErrorAtCur($"invalid {kind} literal", out token);
@@ -772,7 +819,6 @@ public sealed partial class PythonTokenizer
         _lineStart = savedLineStart;
         _lineEnd = savedLineEnd;
         _lineNo = savedLineNo;
-        _eof = false;
         return result;
     }
 
@@ -789,9 +835,8 @@ public sealed partial class PythonTokenizer
     {
         int i = _level - 1;
         int line = _parenLineStack[i];
-        int start = _text.LineStartOffset(line);
-        int column = SourceText.CountChars(_buf.AsSpan(start, _parenColStack[i])) + 1;
-        return Fail($"'{(char)_parenStack[i]}' was never closed", line, column, out token);
+        // pegen reports the opening bracket's byte column plus one.
+        return Fail($"'{(char)_parenStack[i]}' was never closed", line, _parenColStack[i] + 1, out token);
     }
 
     /// <summary>CPython's <c>syntaxerror</c>: located at the character count from the line start to the cursor.</summary>
@@ -800,7 +845,12 @@ public sealed partial class PythonTokenizer
     private bool Fail(string message, int line, int column, out Token token, bool useLineLength = false)
     {
         token = default;
-        if (useLineLength) column = CharsBefore(_lineEnd);
+        if (useLineLength)
+        {
+            // The line's length in bytes, its newline counted once (CPython sees CRLF as '\n').
+            column = _lineEnd - _lineStart;
+            if (column >= 2 && _buf[_lineEnd - 1] == '\n' && _buf[_lineEnd - 2] == '\r') column--;
+        }
         Error ??= new PythonSyntaxError(message, line, column);
         return false;
     }
@@ -825,6 +875,22 @@ public sealed partial class PythonTokenizer
     }
 
     // ---------------------------------------------------------------- character classes and operator tables
+
+    private static readonly System.Buffers.SearchValues<byte> SingleQuoteStops = System.Buffers.SearchValues.Create("'\\\r\n"u8);
+    private static readonly System.Buffers.SearchValues<byte> DoubleQuoteStops = System.Buffers.SearchValues.Create("\"\\\r\n"u8);
+
+    /// <summary>1 for bytes that continue an identifier (ASCII letters, digits, '_', any byte >= 128).</summary>
+    private static ReadOnlySpan<byte> IdentifierChars =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsDigit(int c) => (uint)(c - '0') <= 9;

@@ -11,7 +11,8 @@ Usage: tokenize_dump.py --c FILE...        C tokenizer (what the PEG parser sees
 Output per file: `# <path>`, then one line per token:
   <EXACT_TYPE_NAME> <start_line> <start_col> <end_line> <end_col> <hex of the string's UTF-8, or - when empty>
 --c columns are UTF-8 byte columns (INDENT/DEDENT columns are -1 there, as CPython reports them); the last line
-is `AST ok` or `AST err <line> <offset> <repr(msg)>` (ast.parse of the file's bytes). --module columns are the
+is `AST ok` or `AST err <line> <offset> <repr(msg)>` (ast.parse of the file's bytes); a C tokenizer error
+prints `CERR <line> <offset> <repr(msg)>` after the tokens it produced. --module columns are the
 module's character columns; the ENCODING token is skipped; a tokenize error ends the list with
 `ERR <repr(exception)>`.
 """
@@ -47,8 +48,10 @@ def dump_c(path, out, verdict=True):
             text = text[1:]
         for tok in tokenize._generate_tokens_from_c_tokenizer(text):
             out.append(line(tok))
-    except Exception as e:  # the C tokenizer stops with the error; the verdict below says which
-        out.append("CERR %r" % (str(e),))
+    except SyntaxError as e:  # the C tokenizer stops with the error
+        out.append("CERR %s %s %r" % (e.lineno, e.offset, e.msg))
+    except Exception as e:
+        out.append("CERR None None %r" % (str(e),))
     if not verdict:
         return
     try:

@@ -18,7 +18,7 @@ namespace AnCoder.Syntax.Tests.Strings;
 /// Real files: every run of adjacent STRING tokens (from our tokenizer) goes through StringLiteralParser with the
 /// fake expression parser and is compared with CPython's string nodes (strings_corpus.py): values, kinds, positions,
 /// conversions and where each replacement-field expression starts. By default a set of literal-heavy stdlib files;
-/// STRINGS_CORPUS=all runs the whole stdlib (Lib/, without site-packages).
+/// STRINGS_CORPUS=all runs the whole stdlib (Lib/, without site-packages), STRINGS_CORPUS=DIR every .py file under DIR.
 /// </summary>
 public class StringCorpusTests
 {
@@ -38,10 +38,13 @@ public class StringCorpusTests
     public void StringNodesMatchCPython()
     {
         string stdlib = RunPython("-c", "import sysconfig;print(sysconfig.get_paths()['stdlib'])").Trim();
-        string[] files = Environment.GetEnvironmentVariable("STRINGS_CORPUS") == "all"
+        string? corpus = Environment.GetEnvironmentVariable("STRINGS_CORPUS");
+        string[] files = corpus == "all"
             ? Directory.GetFiles(stdlib, "*.py", SearchOption.AllDirectories)
                 .Where(f => !f.Contains("site-packages")).OrderBy(f => f, StringComparer.Ordinal).ToArray()
-            : s_defaultFiles.Select(f => Path.Combine(stdlib, f)).Where(File.Exists).ToArray();
+            : corpus != null && Directory.Exists(corpus)
+                ? Directory.GetFiles(corpus, "*.py", SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToArray()
+                : s_defaultFiles.Select(f => Path.Combine(stdlib, f)).Where(File.Exists).ToArray();
         Assert.NotEmpty(files);
 
         string script = Path.Combine(Path.GetDirectoryName(ThisFile())!, "strings_corpus.py");

@@ -27,25 +27,30 @@ public class StringLiteralParserTests
     [MemberData(nameof(Cases))]
     public void MatchesCPython(int index)
     {
-        string source = StringCases.All[index];
-        var expected = StringFacts.Expected[index];
-        Assert.True(expected.Tokens.Length > 0, $"python found no STRING token in {Show(source)}");
+        string? problem = Check(StringCases.All[index], StringFacts.Expected[index]);
+        Assert.True(problem == null, problem);
+    }
+
+    /// <summary>Runs one case; null when it matches CPython, else what differs.</summary>
+    internal static string? Check(string source, ExpectedFacts expected)
+    {
+        if (expected.Tokens.Length == 0) return $"python found no STRING token in {Show(source)}";
         var sourceText = MakeSourceText(StringCases.ToSourceBytes(source));
         var fake = new FakeExpressionParser();
         var node = StringLiteralParser.Concatenate(sourceText, expected.Tokens, fake, out var error);
         if (expected.Error != null)
         {
-            Assert.True(node == null, $"{Show(source)}: expected SyntaxError '{expected.Error.Message}', got a node");
-            Assert.NotNull(error);
-            Assert.Equal(expected.Error.Message, error!.Message);
-            if (error.Line != FakeExpressionParser.AtLastToken)
-                Assert.Equal((expected.Error.Line, expected.Error.Column), (error.Line, error.Column));
-            return;
+            if (node != null || error == null) return $"{Show(source)}: expected SyntaxError '{expected.Error.Message}', got a node";
+            if (expected.Error.Message != error.Message) return $"{Show(source)}: expected '{expected.Error.Message}', got '{error.Message}'";
+            if (error.Line != FakeExpressionParser.AtLastToken && (expected.Error.Line, expected.Error.Column) != (error.Line, error.Column))
+                return $"{Show(source)}: expected error at {expected.Error.Line}:{expected.Error.Column}, got {error.Line}:{error.Column}";
+            return null;
         }
-        Assert.True(node != null, $"{Show(source)}: unexpected error {error}");
+        if (node == null) return $"{Show(source)}: unexpected error {error}";
         var lines = new List<string>();
-        Dump(node!, 0, lines);
-        Assert.Equal(expected.Dump, string.Join("\n", lines));
+        Dump(node, 0, lines);
+        string actual = string.Join("\n", lines);
+        return actual == expected.Dump ? null : $"{Show(source)}:\nexpected:\n{expected.Dump}\nactual:\n{actual}";
     }
 
     [Fact]
@@ -61,7 +66,32 @@ public class StringLiteralParserTests
         Assert.Equal(new[] { "( a + b )" }, fake.Texts);
     }
 
-    private static string Show(string source) => "`" + source.Replace("\n", "\\n").Replace("\r", "\\r") + "`";
+    [Fact]
+    public void HugeFStringsStayLinear()
+    {
+        // 200k fields on one line and on 200k lines: CPython rescans the token for each field (quadratic).
+        foreach (string separator in new[] { " ", "\n" })
+        {
+            var body = string.Concat(Enumerable.Repeat("{a}" + separator, 200_000));
+            string source = "x = f'''" + body + "'''";
+            var bytes = Encoding.UTF8.GetBytes(source);
+            int lines = body.Count(c => c == '\n');
+            int lastLineStart = source.LastIndexOf('\n') + 1;
+            var token = new Token(TokenKind.String, OpKind.None, 1, 4, 1 + lines, bytes.Length - lastLineStart, 4, bytes.Length);
+            var fake = new FakeExpressionParser();
+            var watch = Stopwatch.StartNew();
+            var node = StringLiteralParser.Concatenate(MakeSourceText(bytes), new[] { token }, fake, out var error);
+            Assert.Null(error);
+            var joined = Assert.IsType<JoinedStr>(node);
+            Assert.Equal(400_000, joined.Values.Count);
+            var lastField = (Name)((FormattedValue)joined.Values[^2]).Value;
+            // CPython: the last field's "{" is at column 0 of line 200000 ("\n" case) or at 4 + 8 + 4 * 199999.
+            Assert.Equal(separator == "\n" ? (200_000, 1) : (1, 4 + 4 + 4 * 199_999 + 1), (lastField.Lineno, lastField.ColOffset));
+            Assert.True(watch.Elapsed.TotalSeconds < 5, $"took {watch.Elapsed}");
+        }
+    }
+
+    internal static string Show(string source) => "`" + source.Replace("\n", "\\n").Replace("\r", "\\r") + "`";
 
     internal static SourceText MakeSourceText(byte[] utf8)
     {
@@ -190,10 +220,10 @@ internal sealed record ExpectedFacts(Token[] Tokens, PythonSyntaxError? Error, s
 /// <summary>Runs string_facts.py once over all cases.</summary>
 internal static class StringFacts
 {
-    private static readonly Lazy<ExpectedFacts[]> s_expected = new(Load);
+    private static readonly Lazy<ExpectedFacts[]> s_expected = new(() => Run(StringCases.All));
     public static ExpectedFacts[] Expected => s_expected.Value;
 
-    private static ExpectedFacts[] Load()
+    public static ExpectedFacts[] Run(string[] sources)
     {
         string script = Path.Combine(Path.GetDirectoryName(ThisFile())!, "string_facts.py");
         var psi = new ProcessStartInfo("python3", $"\"{script}\"")
@@ -207,7 +237,7 @@ internal static class StringFacts
         using var process = Process.Start(psi)!;
         var stderrTask = process.StandardError.ReadToEndAsync();
         var input = new StringBuilder();
-        foreach (var source in StringCases.All) input.Append(Convert.ToHexString(StringCases.ToSourceBytes(source))).Append('\n');
+        foreach (var source in sources) input.Append(Convert.ToHexString(StringCases.ToSourceBytes(source))).Append('\n');
         var writer = process.StandardInput;
         var stdoutTask = process.StandardOutput.ReadToEndAsync();
         writer.Write(input.ToString());
@@ -224,7 +254,7 @@ internal static class StringFacts
             results.Add(ParseBlock(block));
             block.Clear();
         }
-        if (results.Count != StringCases.All.Length) throw new InvalidOperationException("string_facts.py: case count mismatch");
+        if (results.Count != sources.Length) throw new InvalidOperationException("string_facts.py: case count mismatch");
         return results.ToArray();
     }
 

@@ -7,7 +7,7 @@ namespace AnCoder.Syntax.Tests.Tokenizing;
 /// <summary>One token line of Reference/tokenize_dump.py: exact type name, positions, UTF-8 hex of the string.</summary>
 public sealed record ReferenceToken(string Type, int StartLine, int StartCol, int EndLine, int EndCol, string Hex)
 {
-    public override string ToString() => $"{Type} {StartLine} {StartCol} {EndLine} {EndCol} {Hex}";
+    public override string ToString() => $"{Type} {StartLine} {StartCol} {EndLine} {EndCol} {(Hex.Length == 0 ? "-" : Hex)}";
 }
 
 /// <summary>What CPython says about one file: its tokens, and for --c the C tokenizer's error and ast.parse's verdict.</summary>
@@ -15,6 +15,8 @@ public sealed class ReferenceFile
 {
     public List<ReferenceToken> Tokens { get; } = new();
     public string? TokenizerError { get; set; }
+    public int? TokenizerErrorLine { get; set; }
+    public int? TokenizerErrorOffset { get; set; }
     public bool AstOk { get; set; }
     public string? AstMessage { get; set; }
     public int? AstLine { get; set; }
@@ -133,7 +135,13 @@ public static class CPythonReference
                 continue;
             }
             if (current is null) continue;
-            if (line.StartsWith("CERR ", StringComparison.Ordinal)) current.TokenizerError = line[5..];
+            if (line.StartsWith("CERR ", StringComparison.Ordinal))
+            {
+                string[] parts = line.Split(' ', 4);
+                current.TokenizerErrorLine = parts[1] == "None" ? null : int.Parse(parts[1]);
+                current.TokenizerErrorOffset = parts[2] == "None" ? null : int.Parse(parts[2]);
+                current.TokenizerError = PythonRepr.Unquote(parts[3]);
+            }
             else if (line == "AST ok") current.AstOk = true;
             else if (line.StartsWith("AST err ", StringComparison.Ordinal))
             {

@@ -123,8 +123,10 @@ public static class PrepareCommand
                 local => Interlocked.Add(ref tokens, local));
             return tokens;
         }
-        long warm = Run();
         var clock = Stopwatch.StartNew();
+        Run();
+        Console.WriteLine($"ancoder warm-up pass (cold start, JIT): {clock.Elapsed.TotalSeconds:F2} s");
+        clock.Restart();
         long ourTokens = Run();
         double ours = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"ancoder (in-process, {Environment.ProcessorCount} threads): {files.Count} files, {bytes / 1e6:F1} MB, {ourTokens:N0} tokens in {ours:F2} s = {bytes / 1e6 / ours:F2} MB/s, {ourTokens / ours:N0} tokens/s");
@@ -132,6 +134,7 @@ public static class PrepareCommand
         string? root = RepositoryPaths.FindRoot();
         string script = Path.Combine(root ?? ".", "bench", "label_throughput.py");
         string tokenizerPath = tokenizerDir ?? DefaultTokenizer.Directory;
+        if (Environment.GetEnvironmentVariable("ANCODER_BENCH_NO_PYTHON") == "1") return 0;
         var info = new ProcessStartInfo("python3", [script, "--tokenizer", tokenizerPath, "--processes", Environment.ProcessorCount.ToString(), sourceDir])
         {
             RedirectStandardOutput = true, UseShellExecute = false,

@@ -3,10 +3,11 @@
 (Unicode 14.0 for CPython 3.11), so identifier checks and NFKC match CPython exactly.
 
 Tables: XID_Start / XID_Continue as CPython's _PyUnicode_IsXidStart/_IsXidContinue see them (via
-str.isidentifier), printable (str.isprintable), and NFKC data (full compatibility decompositions, canonical
+str.isidentifier), printable (str.isprintable), regex \\w, and NFKC data (full compatibility decompositions, canonical
 combining classes, canonical composition pairs with exclusions already applied).
 Usage: python3 tools/gen_unicode_tables.py > src/AnCoder.Syntax/Tokenizing/UnicodeTables.g.cs
 """
+import re
 import sys
 import unicodedata
 
@@ -34,6 +35,8 @@ def is_surrogate(cp):
 xid_start = ranges(lambda cp: not is_surrogate(cp) and chr(cp).isidentifier() and cp != 0x5F)
 xid_continue = ranges(lambda cp: not is_surrogate(cp) and ("a" + chr(cp)).isidentifier())
 printable = ranges(lambda cp: not is_surrogate(cp) and chr(cp).isprintable())
+word_re = re.compile(r"\w")
+word = ranges(lambda cp: not is_surrogate(cp) and word_re.match(chr(cp)) is not None)
 
 HANGUL_S_BASE, HANGUL_S_COUNT = 0xAC00, 11172
 decomp = []
@@ -74,6 +77,8 @@ out.write("    /// <summary>Inclusive [first, last] pairs.</summary>\n")
 out.write(ints("XidStartRanges", [v for r in xid_start for v in r]))
 out.write(ints("XidContinueRanges", [v for r in xid_continue for v in r]))
 out.write(ints("PrintableRanges", [v for r in printable for v in r]))
+out.write("    /// <summary>Characters matched by the regular expression \\w (str patterns), as Lib/tokenize.py's Name.</summary>\n")
+out.write(ints("WordRanges", [v for r in word for v in r]))
 out.write("    /// <summary>Code points with a non-trivial full NFKD decomposition (sorted; Hangul syllables excluded).</summary>\n")
 out.write(ints("DecompositionKeys", [cp for cp, _ in decomp]))
 offsets, values = [0], []

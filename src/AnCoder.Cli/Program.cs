@@ -11,6 +11,7 @@ public static class Program
         // Each verb lives in Commands/<Verb>Command.cs and exposes `static Command Create()`.
         root.Subcommands.Add(ParseCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PrepareCommand.Create());
         root.Subcommands.Add(AnchorsCommand.Create());
         return root.Parse(args).Invoke();

@@ -19,7 +19,9 @@ internal static class NumberLiteral
         for (int i = 0; i < length; i++)
         {
             byte b = source[offset + i];
-            if (b != (byte)'_') buffer[n++] = (char)b;
+            if (b == (byte)'_') continue;
+            if (b < (byte)'+' || b > (byte)'z') break; // defensive: never read past the literal (e.g. a CR)
+            buffer[n++] = (char)b;
         }
         var text = buffer[..n];
         if (n == 0) return 0L;
@@ -51,8 +53,8 @@ internal static class NumberLiteral
                 + "literals to avoid decimal conversion limits.";
             return 0L;
         }
-        if (n <= 18) return long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
-        var big = BigInteger.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        if (n <= 18 && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long small)) return small;
+        if (!BigInteger.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var big)) return 0L;
         return big <= long.MaxValue ? (object)(long)big : big;
     }
 

@@ -943,6 +943,7 @@ internal sealed partial class Parser
             return null;
         }
         int m = _mark;
+        Enter(); // _tmp: (assignment_expression | expression !':=')
         var elt = AssignmentExpression();
         if (elt == null)
         {
@@ -950,6 +951,7 @@ internal sealed partial class Parser
             elt = Expression();
             if (elt != null && AtOp(OpKind.ColonEqual)) elt = null;
         }
+        _level--;
         List<ComprehensionNode>? gens;
         if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightParen))
         {
@@ -1213,12 +1215,19 @@ internal sealed partial class Parser
         return null;
     }
 
+    // One element of args' gather: (starred_expression | (assignment_expression | expression !':=') !'=').
+    // pegen nests it as _gather → _tmp → _tmp, which counts three levels.
     private ExprNode? PositionalArgument()
     {
         int start = _mark;
+        _level += 2;
         var s = StarredExpression();
-        if (s != null) return s;
-        Enter(); // _tmp
+        if (s != null)
+        {
+            _level -= 2;
+            return s;
+        }
+        Enter(); // inner _tmp
         var e = AssignmentExpression();
         if (e == null)
         {
@@ -1226,7 +1235,7 @@ internal sealed partial class Parser
             e = Expression();
             if (e != null && AtOp(OpKind.ColonEqual)) e = null;
         }
-        _level--;
+        _level -= 3;
         if (e != null && !AtOp(OpKind.Equal)) return e;
         _mark = start;
         return null;

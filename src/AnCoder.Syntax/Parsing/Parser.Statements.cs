@@ -203,6 +203,7 @@ internal sealed partial class Parser
         // ('(' single_target ')' | single_subscript_attribute_target) ':' expression ['=' annotated_rhs]
         {
             ExprNode? target = null;
+            Enter(); // _tmp: ('(' single_target ')' | single_subscript_attribute_target)
             if (Op(OpKind.LeftParen))
             {
                 target = SingleTarget();
@@ -213,6 +214,7 @@ internal sealed partial class Parser
                 _mark = start;
                 target = SingleSubscriptAttributeTarget();
             }
+            _level--;
             if (target != null && Op(OpKind.Colon))
             {
                 var ann = Expression();
@@ -246,7 +248,9 @@ internal sealed partial class Parser
             _level--;
             if (targets != null)
             {
+                Enter(); // _tmp: (yield_expr | star_expressions)
                 var value = YieldExpr() ?? StarExpressions();
+                _level--;
                 if (value != null && !AtOp(OpKind.Equal))
                 {
                     r = At(new Assign { Targets = targets, Value = value }, start);
@@ -264,7 +268,9 @@ internal sealed partial class Parser
                 var op = AugAssignOperator();
                 if (op != null)
                 {
+                    Enter(); // _tmp: (yield_expr | star_expressions)
                     var value = YieldExpr() ?? StarExpressions();
+                    _level--;
                     if (value != null)
                     {
                         r = At(new AugAssign { Target = target, Op = op, Value = value }, start);
@@ -284,7 +290,9 @@ internal sealed partial class Parser
     {
         int m = _mark;
         if (!Op(OpKind.Equal)) return null;
+        Enter(); // _tmp: '=' annotated_rhs
         var v = AnnotatedRhs();
+        _level--;
         if (v == null) _mark = m;
         return v;
     }

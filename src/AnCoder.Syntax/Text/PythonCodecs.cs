@@ -149,8 +149,8 @@ internal static partial class PythonCodecs
         error = null;
         if (System.Text.Unicode.Utf8.IsValid(bytes))
             return Encoding.UTF8.GetString(bytes);
-        int position = Utf8Validation.FirstInvalidIndex(bytes, out string reason);
-        error = $"'{codecName}' codec can't decode byte 0x{bytes[position]:x2} in position {position}: {reason}";
+        int position = Utf8Validation.FirstInvalidIndex(bytes, out string reason, out int errorLength);
+        error = Utf8Validation.DecodeErrorMessage(codecName, bytes, position, errorLength, reason);
         return null;
     }
 }

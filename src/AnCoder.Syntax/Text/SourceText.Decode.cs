@@ -40,11 +40,13 @@ public sealed partial class SourceText
                 error = new PythonSyntaxError($"encoding problem: {cookie} with BOM", 0, -1);
                 return false;
             }
-            // CPython translates newlines before decoding; decoding positions in messages refer to that text.
-            string? decoded = PythonCodecs.TryDecode(TranslateNewlines(body), cookie, out string? decodeError);
+            // The source keeps its own newlines (the tokenizer reads CR and CRLF as CPython's translation would).
+            string? decoded = PythonCodecs.TryDecode(body, cookie, out string? decodeError);
             if (decoded is null)
             {
-                error = new PythonSyntaxError(decodeError!, 0, -1);
+                // CPython decodes after translating newlines: its message's positions refer to that text.
+                PythonCodecs.TryDecode(TranslateNewlines(body), cookie, out string? translatedError);
+                error = new PythonSyntaxError(translatedError ?? decodeError!, 0, -1);
                 return false;
             }
             text = new SourceText(Encoding.UTF8.GetBytes(decoded), 0);

@@ -45,7 +45,6 @@ public sealed partial class PythonTokenizer
     private int _lineStart;
     private int _lineEnd;
     private int _lineNo;
-    private bool _eof;
 
     private bool _atBol = true;
     private int _pendin;
@@ -58,6 +57,12 @@ public sealed partial class PythonTokenizer
     private readonly int[] _parenColStack = new int[MaxLevel];
 
     private int _start;
+    /// <summary>CPython's <c>tok->start != NULL</c>: a line read while a token is under way (a string or a
+    /// backslash continuation) does not move <see cref="_bufStart"/>.</summary>
+    private bool _tokenStarted;
+    /// <summary>CPython's <c>tok->buf</c> for string input: the start of the line where the current run of lines
+    /// began (used only by the "unexpected character after line continuation character" location).</summary>
+    private int _bufStart;
     private int _firstLineNo;
     private int _multiLineStart;
     private bool _finished;
@@ -70,7 +75,10 @@ public sealed partial class PythonTokenizer
         _text = text;
         _mode = mode;
         byte[] utf8 = text.Utf8;
-        if (utf8.Length > 0 && (utf8[^1] == '\n' || utf8[^1] == '\r'))
+        // CPython's translate_newlines appends '\n' unless the text ends with one; a final CRLF does not count
+        // (the loop ends on the skipped LF), so such a source gets an extra empty line.
+        bool endsWithCrLf = utf8.Length >= 2 && utf8[^2] == '\r' && utf8[^1] == '\n';
+        if (utf8.Length > 0 && (utf8[^1] == '\n' || utf8[^1] == '\r') && !endsWithCrLf)
         {
             _buf = utf8;
         }
@@ -179,11 +187,11 @@ public sealed partial class PythonTokenizer
     {
         if (_cur >= _length)
         {
-            _eof = true;
             return Eof;
         }
         _lineNo++;
         _lineStart = _cur;
+        if (!_tokenStarted) _bufStart = _cur;
         int k = _buf.AsSpan(_cur).IndexOfAny((byte)'\n', (byte)'\r');
         int end = _cur + k; // the buffer always ends with a newline
         if (_buf[end] == '\r' && end + 1 < _length && _buf[end + 1] == '\n') end++;
@@ -194,13 +202,22 @@ public sealed partial class PythonTokenizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Backup(int c)
     {
-        if (c != Eof) _cur--;
+        if (c == Eof) return;
+        _cur--;
+        // A CRLF was read as one '\n': step back over both bytes.
+        if (c == '\n' && _buf[_cur] == '\n' && _cur > _lineStart && _buf[_cur - 1] == '\r') _cur--;
     }
 
     // ---------------------------------------------------------------- tok_get
 
+    /// <summary>A token on the current line. Offsets past the source (the implicit final newline and EOF) are
+    /// clamped to the source length; columns count the implicit newline as CPython does.</summary>
     private Token Make(TokenKind kind, OpKind op, int start, int end, KeywordKind keyword = KeywordKind.None)
-        => new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, start, end, keyword);
+    {
+        int length = _text.Utf8.Length;
+        return new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, Math.Min(start, length),
+            Math.Min(end, length), keyword);
+    }
 
     private bool GetToken(out Token token)
     {
@@ -208,10 +225,11 @@ public sealed partial class PythonTokenizer
         int c;
         bool blankline;
     nextline:
+        _tokenStarted = false;
         blankline = false;
         if (_atBol)
         {
-            int col = 0, altcol = 0;
+            int col = 0, altcol = 0, contLineCol = 0;
             _atBol = false;
             for (;;)
             {
@@ -223,12 +241,23 @@ public sealed partial class PythonTokenizer
                     altcol = (altcol / AltTabSize + 1) * AltTabSize;
                 }
                 else if (c == '\f') { col = altcol = 0; }
+                else if (c == '\\')
+                {
+                    // Indentation cannot be split with backslashes: the first backslash's column decides.
+                    contLineCol = contLineCol != 0 ? contLineCol : col;
+                    if (!ContinuationLine(out token)) return false;
+                }
                 else break;
             }
             Backup(c);
             if (c == '#' || c == '\n') blankline = true;
             if (!blankline && _level == 0)
             {
+                if (contLineCol != 0)
+                {
+                    col = contLineCol;
+                    altcol = contLineCol;
+                }
                 if (col == _indStack[_indent])
                 {
                     if (altcol != _altIndStack[_indent]) return IndentError(out token);
@@ -238,7 +267,7 @@ public sealed partial class PythonTokenizer
                     if (_indent + 1 >= MaxIndent)
                     {
                         _cur = _lineEnd;
-                        return Fail("too many levels of indentation", _lineNo, 0, out token, useLineLength: true);
+                        return Fail("too many levels of indentation", _lineNo, 1, out token);
                     }
                     if (altcol <= _altIndStack[_indent]) return IndentError(out token);
                     _pendin++;
@@ -263,6 +292,7 @@ public sealed partial class PythonTokenizer
         }
 
         _start = _cur;
+        _tokenStarted = true;
         if (_pendin != 0)
         {
             if (_pendin < 0)
@@ -279,11 +309,19 @@ public sealed partial class PythonTokenizer
         }
 
     again:
+        _tokenStarted = false;
+        // Fast path over spaces within the line (no line change can happen before the newline byte).
+        while (_cur < _lineEnd && _buf[_cur] == ' ') _cur++;
         do c = NextC(); while (c == ' ' || c == '\t' || c == '\f');
         _start = _cur - 1;
+        _tokenStarted = true;
 
         if (c == '#')
         {
+            // The comment runs to the line's newline, which the line end already located.
+            int newline = _lineEnd - 1;
+            if (_buf[newline] == '\n' && newline > _lineStart && _buf[newline - 1] == '\r') newline--;
+            if (_cur < newline) _cur = newline;
             while (c != Eof && c != '\n') c = NextC();
         }
 
@@ -303,7 +341,8 @@ public sealed partial class PythonTokenizer
             if (blankline || _level > 0) goto nextline;
             int nl = _cur - 1;
             if (_buf[nl] == '\n' && nl > _lineStart && _buf[nl - 1] == '\r') nl--;
-            token = Make(TokenKind.Newline, OpKind.None, nl, nl);
+            // Like CPython, a NEWLINE after a comment starts at the comment and ends before the newline.
+            token = Make(TokenKind.Newline, OpKind.None, _start <= nl ? _start : nl, nl);
             return true;
         }
 
@@ -333,20 +372,7 @@ public sealed partial class PythonTokenizer
 
         if (c == '\\')
         {
-            c = NextC();
-            if (c != '\n')
-            {
-                // E_LINECONT: pegen reports the column of the character after the backslash.
-                return Fail("unexpected character after line continuation character", _lineNo,
-                    CharsBefore(_cur - 1) + 1, out token);
-            }
-            c = NextC();
-            if (c == Eof)
-            {
-                _cur = _length;
-                return Fail("unexpected EOF while parsing", _lineNo, 0, out token, useLineLength: true);
-            }
-            Backup(c);
+            if (!ContinuationLine(out token)) return false;
             goto again;
         }
 
@@ -400,6 +426,30 @@ public sealed partial class PythonTokenizer
         return true;
     }
 
+    /// <summary>CPython's <c>tok_continuation_line</c>, after a backslash was read.</summary>
+    private bool ContinuationLine(out Token token)
+    {
+        token = default;
+        int c = NextC();
+        if (c != '\n')
+        {
+            // E_LINECONT: pegen reports cur - buf (bytes), where buf may still be on an earlier line.
+            int column = _cur - _bufStart;
+            var span = _buf.AsSpan(_bufStart, _cur - _bufStart);
+            for (int i = span.IndexOf("\r\n"u8); i >= 0; i = span.Slice(i + 2).IndexOf("\r\n"u8) is int k and >= 0 ? i + 2 + k : -1)
+                column--; // CPython counts a translated CRLF as one byte
+            return Fail("unexpected character after line continuation character", _lineNo, column, out token);
+        }
+        c = NextC();
+        if (c == Eof)
+        {
+            _cur = _length;
+            return Fail("unexpected EOF while parsing", _lineNo, 0, out token, useLineLength: true);
+        }
+        Backup(c);
+        return true;
+    }
+
     private bool Identifier(int c, out Token token)
     {
         bool sawB = false, sawR = false, sawU = false, sawF = false;
@@ -414,12 +464,23 @@ public sealed partial class PythonTokenizer
             if (c == '"' || c == '\'') return StringLiteral(c, out token);
         }
         bool nonAscii = false;
-        while (IsPotentialIdentifierChar(c))
+        if (IsPotentialIdentifierChar(c))
         {
+            // Scan the rest directly: the line's newline byte always stops it.
             if (c >= 128) nonAscii = true;
-            c = NextC();
+            var table = IdentifierChars;
+            byte[] buf = _buf;
+            int i = _cur;
+            while (true)
+            {
+                byte b = buf[i];
+                if (table[b] == 0) break;
+                if (b >= 128) nonAscii = true;
+                i++;
+            }
+            _cur = i;
         }
-        Backup(c);
+        else Backup(c);
         if (nonAscii && !VerifyIdentifier(out token)) return false;
         var span = _buf.AsSpan(_start, _cur - _start);
         token = Make(TokenKind.Name, OpKind.None, _start, _cur, nonAscii ? KeywordKind.None : Keywords.Classify(span));
@@ -432,13 +493,12 @@ public sealed partial class PythonTokenizer
     {
         token = default;
         var span = _buf.AsSpan(_start, _cur - _start);
-        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason);
+        int invalidUtf8 = Utf8Validation.FirstInvalidIndex(span, out string reason, out int errorLength);
         if (invalidUtf8 < span.Length)
         {
-            // E_DECODE: pegen words it as a "(unicode error)" at the token start.
-            int column = CharsBefore(_start) + 1;
-            return Fail($"(unicode error) 'utf-8' codec can't decode byte 0x{span[invalidUtf8]:x2} in position {invalidUtf8}: {reason}",
-                _lineNo, column, out token);
+            // E_DECODE: pegen words it as a "(unicode error)"; its offset is the token's end as a byte column.
+            string message = Utf8Validation.DecodeErrorMessage("utf-8", span, invalidUtf8, errorLength, reason);
+            return Fail("(unicode error) " + message, _lineNo, _cur - _lineStart, out token);
         }
         int offset = 0;
         bool first = true;
@@ -477,8 +537,16 @@ public sealed partial class PythonTokenizer
         }
         if (c != quote) Backup(c);
 
+        var stops = quote == '"' ? DoubleQuoteStops : SingleQuoteStops;
         while (endQuoteSize != quoteSize)
         {
+            // Skip plain characters within the line in one search.
+            int plain = _buf.AsSpan(_cur, _lineEnd - _cur).IndexOfAny(stops);
+            if (plain > 0)
+            {
+                _cur += plain;
+                endQuoteSize = 0;
+            }
             c = NextC();
             if (c == Eof || (quoteSize == 1 && c == '\n'))
             {
@@ -719,7 +787,8 @@ public sealed partial class PythonTokenizer
             NextC();
             return true;
         }
-        if (IsPotentialIdentifierChar(c))
+        // Only an ASCII identifier character is an error here; a non-ASCII one starts the next token.
+        if (c < 128 && IsPotentialIdentifierChar(c))
         {
             Backup(c);
             SyntaxErrorAtCur($"invalid {kind} literal", out token);
@@ -750,7 +819,6 @@ public sealed partial class PythonTokenizer
         _lineStart = savedLineStart;
         _lineEnd = savedLineEnd;
         _lineNo = savedLineNo;
-        _eof = false;
         return result;
     }
 
@@ -767,9 +835,8 @@ public sealed partial class PythonTokenizer
     {
         int i = _level - 1;
         int line = _parenLineStack[i];
-        int start = _text.LineStartOffset(line);
-        int column = SourceText.CountChars(_buf.AsSpan(start, _parenColStack[i])) + 1;
-        return Fail($"'{(char)_parenStack[i]}' was never closed", line, column, out token);
+        // pegen reports the opening bracket's byte column plus one.
+        return Fail($"'{(char)_parenStack[i]}' was never closed", line, _parenColStack[i] + 1, out token);
     }
 
     /// <summary>CPython's <c>syntaxerror</c>: located at the character count from the line start to the cursor.</summary>
@@ -778,7 +845,12 @@ public sealed partial class PythonTokenizer
     private bool Fail(string message, int line, int column, out Token token, bool useLineLength = false)
     {
         token = default;
-        if (useLineLength) column = CharsBefore(_lineEnd);
+        if (useLineLength)
+        {
+            // The line's length in bytes, its newline counted once (CPython sees CRLF as '\n').
+            column = _lineEnd - _lineStart;
+            if (column >= 2 && _buf[_lineEnd - 1] == '\n' && _buf[_lineEnd - 2] == '\r') column--;
+        }
         Error ??= new PythonSyntaxError(message, line, column);
         return false;
     }
@@ -803,6 +875,22 @@ public sealed partial class PythonTokenizer
     }
 
     // ---------------------------------------------------------------- character classes and operator tables
+
+    private static readonly System.Buffers.SearchValues<byte> SingleQuoteStops = System.Buffers.SearchValues.Create("'\\\r\n"u8);
+    private static readonly System.Buffers.SearchValues<byte> DoubleQuoteStops = System.Buffers.SearchValues.Create("\"\\\r\n"u8);
+
+    /// <summary>1 for bytes that continue an identifier (ASCII letters, digits, '_', any byte >= 128).</summary>
+    private static ReadOnlySpan<byte> IdentifierChars =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsDigit(int c) => (uint)(c - '0') <= 9;

@@ -9,6 +9,8 @@ internal static partial class UnicodeTables
     public static bool IsXidStart(int cp) => InRanges(XidStartRanges, cp);
     public static bool IsXidContinue(int cp) => InRanges(XidContinueRanges, cp);
     public static bool IsPrintable(int cp) => InRanges(PrintableRanges, cp);
+    /// <summary>Python's <c>re</c> <c>\w</c> on a str.</summary>
+    public static bool IsWord(int cp) => InRanges(WordRanges, cp);
 
     private static bool InRanges(ReadOnlySpan<int> ranges, int cp)
     {
@@ -95,16 +97,18 @@ internal static partial class UnicodeTables
             Decompose(cp, cps);
         }
         // Canonical ordering: stable sort of each run of non-starters by combining class.
-        for (int i = 1; i < cps.Count; i++)
+        for (int i = 0; i < cps.Count;)
         {
-            int cc = CombiningClass(cps[i]);
-            if (cc == 0) continue;
-            int j = i;
-            while (j > 0 && CombiningClass(cps[j - 1]) > cc)
+            if (CombiningClass(cps[i]) == 0) { i++; continue; }
+            int runEnd = i;
+            while (runEnd < cps.Count && CombiningClass(cps[runEnd]) != 0) runEnd++;
+            if (runEnd - i > 1)
             {
-                (cps[j - 1], cps[j]) = (cps[j], cps[j - 1]);
-                j--;
+                // OrderBy is a stable sort: O(n log n) even for long runs of combining marks.
+                var sorted = cps.GetRange(i, runEnd - i).OrderBy(CombiningClass).ToList();
+                for (int k = 0; k < sorted.Count; k++) cps[i + k] = sorted[k];
             }
+            i = runEnd;
         }
         // Canonical composition.
         if (cps.Count > 0)

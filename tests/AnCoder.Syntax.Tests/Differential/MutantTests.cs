@@ -56,7 +56,7 @@ public sealed class MutantTests(ITestOutputHelper output)
         var folder = WriteFailures(mutants, ours, originals, failing);
         Assert.Fail($"{failing.Count} of {mutants.Length} mutants get a different verdict than CPython "
                   + $"(all written to {folder}). First {Math.Min(MismatchesListed, failing.Count)}:\n"
-                  + string.Join('\n', failing.Take(MismatchesListed).Select(i =>
+                  + string.Join('\n', Agreement.SpreadAcrossGroups(failing, i => mutants[i].File).Take(MismatchesListed).Select(i =>
                         $"{mutants[i].Describe()}: ours {ours[i]} | cpython {mutants[i].CPythonVerdict}")));
     }
 

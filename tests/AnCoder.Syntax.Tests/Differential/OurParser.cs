@@ -71,6 +71,15 @@ public static class Agreement
     public static bool MessagesDiffer(string ours, string cpython) =>
         OurParser.IsReject(ours) && OurParser.IsReject(cpython) && ours != cpython;
 
+    /// <summary>The items reordered so that the first item of every group comes first (then the second of each...):
+    /// a failure list then shows many different files, not 20 failures of the first one.</summary>
+    public static List<T> SpreadAcrossGroups<T>(IEnumerable<T> items, Func<T, string> group)
+    {
+        var ranked = items.Select((item, index) => (item, index)).GroupBy(x => group(x.item))
+            .SelectMany(g => g.Select((x, rank) => (x.item, x.index, rank)));
+        return ranked.OrderBy(x => x.rank).ThenBy(x => x.index).Select(x => x.item).ToList();
+    }
+
     private static string FirstLine(string text)
     {
         int newline = text.IndexOf('\n');

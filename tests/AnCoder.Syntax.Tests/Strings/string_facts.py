@@ -5,7 +5,7 @@ stdin: one case per line, the source as hex of its UTF-8 bytes. For each case pr
   TOKENS sl,sc,el,ec,so,eo;...   the first run of adjacent STRING tokens (cols/offsets in UTF-8 bytes)
   then either ERROR <line>|<col>|<msg>   (ast.parse's SyntaxError)
   or the string node dumped pre-order, one node per line, two spaces per depth:
-     Constant <pos> kind=<kind> str:<hex code points joined by .> | bytes:<hex>
+     Constant <pos> kind=<kind> str:<hex UTF-16 code units joined by .> | bytes:<hex>
      JoinedStr <pos> / FormattedValue <pos> conv=<n> (children: value, format_spec)
      Expr <lineno>:<col_offset>   (a replacement field's expression: only where it starts)
   <pos> is lineno:col_offset-end_lineno:end_col_offset.
@@ -61,7 +61,9 @@ def dump(n, depth, out):
         if isinstance(n.value, bytes):
             val = "bytes:" + n.value.hex()
         else:
-            val = "str:" + ".".join("%x" % ord(c) for c in n.value)
+            # UTF-16 code units: what a .NET string can hold (adjacent lone surrogates read as a pair there)
+            units = n.value.encode("utf-16-le", "surrogatepass")
+            val = "str:" + ".".join("%x" % int.from_bytes(units[i:i + 2], "little") for i in range(0, len(units), 2))
         out.append("%sConstant %s kind=%s %s" % (ind, pos(n), n.kind, val))
     elif isinstance(n, ast.JoinedStr):
         out.append("%sJoinedStr %s" % (ind, pos(n)))
@@ -102,4 +104,5 @@ def main():
         print("END")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Text;
 
 namespace AnCoder.Syntax.Parsing.Strings;
@@ -75,13 +76,126 @@ internal static class EscapeDecoding
     public static string? DecodeUnicodeEscapes(ReadOnlySpan<byte> text, out string? error)
     {
         error = null;
-        if (text.IndexOf((byte)'\\') < 0)
+        bool validUtf8 = System.Text.Unicode.Utf8.IsValid(text);
+        if (validUtf8)
         {
-            if (System.Text.Unicode.Utf8.IsValid(text)) return text.IsEmpty ? string.Empty : Encoding.UTF8.GetString(text);
+            if (text.IndexOf((byte)'\\') < 0) return text.IsEmpty ? string.Empty : Encoding.UTF8.GetString(text);
+            char[] buffer = ArrayPool<char>.Shared.Rent(text.Length);
+            try
+            {
+                int length = DecodeDirect(text, buffer);
+                if (length >= 0) return new string(buffer, 0, length);
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(buffer);
+            }
         }
+        // An error: reproduce CPython's steps exactly, since its message positions refer to the rewritten buffer.
         byte[]? rewritten = RewriteNonAscii(text, out error);
         if (rewritten == null) return null;
         return DecodeUnicodeEscapeInternal(rewritten, out error);
+    }
+
+    /// <summary>
+    /// The success path of decode_unicode_with_escapes without the rewriting step, on valid UTF-8 (the rewrite
+    /// round-trips every non-ASCII character, and only turns a backslash before one, or at the end, into a literal
+    /// backslash). Returns the decoded length in <paramref name="output"/> (which holds text.Length chars: no escape
+    /// decodes to more chars than its bytes), or -1 when CPython raises an error.
+    /// </summary>
+    private static int DecodeDirect(ReadOnlySpan<byte> text, char[] output)
+    {
+        int n = 0;
+        int i = 0, end = text.Length;
+        while (i < end)
+        {
+            int next = text[i..].IndexOf((byte)'\\');
+            int stretchEnd = next < 0 ? end : i + next;
+            if (stretchEnd > i) n += Encoding.UTF8.GetChars(text[i..stretchEnd], output.AsSpan(n));
+            i = stretchEnd;
+            if (i >= end) break;
+            i++;  // the backslash
+            if (i >= end || text[i] >= 0x80)
+            {
+                output[n++] = '\\';
+                continue;
+            }
+            byte c = text[i++];
+            switch (c)
+            {
+                case (byte)'\n': continue;
+                case (byte)'\\': output[n++] = '\\'; continue;
+                case (byte)'\'': output[n++] = '\''; continue;
+                case (byte)'"': output[n++] = '"'; continue;
+                case (byte)'b': output[n++] = '\b'; continue;
+                case (byte)'f': output[n++] = '\f'; continue;
+                case (byte)'t': output[n++] = '\t'; continue;
+                case (byte)'n': output[n++] = '\n'; continue;
+                case (byte)'r': output[n++] = '\r'; continue;
+                case (byte)'v': output[n++] = '\v'; continue;
+                case (byte)'a': output[n++] = '\a'; continue;
+                case >= (byte)'0' and <= (byte)'7':
+                {
+                    int ch = c - '0';
+                    if (i < end && text[i] >= '0' && text[i] <= '7')
+                    {
+                        ch = (ch << 3) + text[i++] - '0';
+                        if (i < end && text[i] >= '0' && text[i] <= '7') ch = (ch << 3) + text[i++] - '0';
+                    }
+                    output[n++] = (char)ch;
+                    continue;
+                }
+                case (byte)'x':
+                case (byte)'u':
+                case (byte)'U':
+                {
+                    int count = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+                    uint ch = 0;
+                    for (; count > 0; i++, count--)
+                    {
+                        if (i >= end) return -1;
+                        int digit = HexValue(text[i]);
+                        if (digit < 0) return -1;
+                        ch = (ch << 4) + (uint)digit;
+                    }
+                    if (ch > 0x10FFFF) return -1;
+                    n = AppendCodePoint(output, n, (int)ch);
+                    continue;
+                }
+                case (byte)'N':
+                {
+                    if (i >= end || text[i] != (byte)'{') return -1;
+                    int nameStart = ++i;
+                    int close = text[i..].IndexOf((byte)'}');
+                    if (close <= 0) return -1;
+                    int code = UnicodeNames.Lookup(text.Slice(nameStart, close));
+                    if (code < 0) return -1;
+                    i = nameStart + close + 1;
+                    n = AppendCodePoint(output, n, code);
+                    continue;
+                }
+                default:
+                    output[n++] = '\\';
+                    output[n++] = (char)c;
+                    continue;
+            }
+        }
+        return n;
+    }
+
+    private static int AppendCodePoint(char[] output, int n, int cp)
+    {
+        if (cp < 0x10000)
+        {
+            output[n++] = (char)cp;
+        }
+        else
+        {
+            cp -= 0x10000;
+            output[n++] = (char)(0xD800 + (cp >> 10));
+            output[n++] = (char)(0xDC00 + (cp & 0x3FF));
+        }
+        return n;
     }
 
     private static byte[]? RewriteNonAscii(ReadOnlySpan<byte> s, out string? error)

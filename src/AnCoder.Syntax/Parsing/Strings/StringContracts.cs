@@ -46,7 +46,14 @@ internal interface IFStringExpressionParser
 /// public static ExprNode? Concatenate(SourceText source, ReadOnlySpan&lt;Token&gt; tokens,
 ///     IFStringExpressionParser subParser, out PythonSyntaxError? error);
 /// </code>
-/// Returns null and sets <c>error</c> when CPython raises a SyntaxError.
+/// Returns null and sets <c>error</c> when CPython raises a SyntaxError. Like every SyntaxError of the parsing phase,
+/// such an error is superseded by a tokenizer error later in the file (CPython's <c>_PyPegen_run_parser</c> calls
+/// <c>_PyPegen_tokenize_full_source_to_check_for_errors</c>): that check is the parser's job.
+/// <para>Positions (3.11): the Constant/JoinedStr spans first token start to last token end; so do the Constant and
+/// FormattedValue parts of a JoinedStr, except that a format spec's JoinedStr, and the Constant that ends it, span the
+/// STRING token holding the spec. Values keep CPython's newline translation (CRLF and lone CR read as LF). Python
+/// strings are .NET strings: lone surrogates survive, but an adjacent high+low surrogate pair (e.g. from
+/// <c>"\ud800\udc00"</c>) cannot be told from the astral character it spells.</para>
 /// </summary>
 internal static partial class StringLiteralParser
 {

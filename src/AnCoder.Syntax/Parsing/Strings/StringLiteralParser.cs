@@ -18,7 +18,7 @@ internal static partial class StringLiteralParser
         out PythonSyntaxError? error)
     {
         error = null;
-        if (tokens.Length == 0) throw new ArgumentException("no STRING tokens", nameof(tokens));
+        if (tokens.Length == 0) throw new ArgumentException("no STRING tokens", nameof(tokens));  // a parser bug
         if (tokens.Length == 1)
         {
             var plain = TryPlainLiteral(source.Utf8, tokens[0]);
@@ -35,9 +35,9 @@ internal static partial class StringLiteralParser
     private static Constant? TryPlainLiteral(byte[] utf8, in Token token)
     {
         var text = utf8.AsSpan(token.StartOffset, token.Length);
-        var prefix = ParsePrefix(text, out bool bytesMode, out bool rawMode, out bool fMode);
-        if (fMode || prefix < 0) return null;
-        var body = Body(text, prefix);
+        var quoteIndex = ParsePrefix(text, out bool bytesMode, out bool rawMode, out bool fMode);
+        if (fMode || !TryGetBody(text, quoteIndex, out int bodyStart, out int bodyLength)) return null;
+        var body = text.Slice(bodyStart, bodyLength);
         int special = rawMode ? body.IndexOf((byte)'\r') : body.IndexOfAny((byte)'\\', (byte)'\r');
         if (special >= 0) return null;
         object value;
@@ -76,21 +76,25 @@ internal static partial class StringLiteralParser
         return -1;
     }
 
-    /// <summary>The body between the quotes of a literal whose opening quote is at <paramref name="quoteIndex"/>.</summary>
-    private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> text, int quoteIndex)
+    /// <summary>
+    /// The body between the quotes (_PyPegen_parsestr), given the opening quote's index. False for text that is no
+    /// well-formed literal, which the tokenizer never produces (CPython raises SystemError there).
+    /// </summary>
+    private static bool TryGetBody(ReadOnlySpan<byte> text, int quoteIndex, out int start, out int length)
     {
-        var (start, length) = BodyRange(text, quoteIndex);
-        return text.Slice(start, length);
-    }
-
-    private static (int Start, int Length) BodyRange(ReadOnlySpan<byte> text, int quoteIndex)
-    {
+        start = length = 0;
+        if (quoteIndex < 0 || text.Length < quoteIndex + 2) return false;
         byte quote = text[quoteIndex];
-        int afterQuote = quoteIndex + 1;
-        int length = text.Length - afterQuote - 1;
-        if (length >= 4 && text[afterQuote] == quote && text[afterQuote + 1] == quote)
-            return (afterQuote + 2, length - 4);
-        return (afterQuote, length);
+        if (text[^1] != quote) return false;
+        start = quoteIndex + 1;
+        length = text.Length - start - 1;
+        if (length >= 4 && text[start] == quote && text[start + 1] == quote)
+        {
+            if (text[^2] != quote || text[^3] != quote) return false;
+            start += 2;
+            length -= 4;
+        }
+        return true;
     }
 
     /// <summary>Python's str.isspace for ASCII (Py_ISSPACE).</summary>
@@ -99,9 +103,33 @@ internal static partial class StringLiteralParser
     /// <summary>FstringParser of Parser/string_parser.c: the pending literal text and the expression list.</summary>
     private sealed class FStringState
     {
-        public StringBuilder? LastStr;
-        public readonly List<ExprNode> Values = new();
+        // The pending literal text: a single piece as is, several pieces in a builder.
+        private string? _single;
+        private StringBuilder? _builder;
+        private List<ExprNode>? _values;
         public bool FMode;
+
+        public bool HasText => _single != null || _builder != null;
+        public List<ExprNode> Values => _values ??= new List<ExprNode>();
+
+        public void Append(string text)
+        {
+            if (_builder != null) _builder.Append(text);
+            else if (_single == null) _single = text;
+            else
+            {
+                _builder = new StringBuilder(_single.Length + text.Length + 16).Append(_single).Append(text);
+                _single = null;
+            }
+        }
+
+        public string TakeText()
+        {
+            string text = _builder?.ToString() ?? _single ?? string.Empty;
+            _single = null;
+            _builder = null;
+            return text;
+        }
     }
 
     /// <summary>One <c>_PyPegen_concatenate_strings</c> call.</summary>
@@ -140,8 +168,8 @@ internal static partial class StringLiteralParser
                 SelectToken(tokens[i]);
                 var text = _buffer.AsSpan(_tokenStart, _tokenEnd - _tokenStart);
                 int quoteIndex = ParsePrefix(text, out bool thisBytesMode, out bool rawMode, out bool fMode);
-                if (quoteIndex < 0) throw new ArgumentException("not a STRING token");
-                var (bodyStart, bodyLength) = BodyRange(text, quoteIndex);
+                if (!TryGetBody(text, quoteIndex, out int bodyStart, out int bodyLength))
+                    return Fail(_subParser.SyntaxErrorAtToken("invalid string literal", _token));
                 bodyStart += _tokenStart;
                 var body = _buffer.AsSpan(bodyStart, bodyLength);
 
@@ -182,6 +210,12 @@ internal static partial class StringLiteralParser
         /// <summary>Makes <paramref name="token"/> current; its text gets CPython's newline translation
         /// (\r\n and lone \r become \n) when needed.</summary>
         private void SelectToken(in Token token)
+        {
+            SelectTokenText(token);
+            ResetLineScan();
+        }
+
+        private void SelectTokenText(in Token token)
         {
             _token = token;
             var raw = _source.Utf8.AsSpan(token.StartOffset, token.Length);
@@ -247,14 +281,13 @@ internal static partial class StringLiteralParser
         private static void ConcatAndDel(FStringState state, string text)
         {
             if (text.Length == 0) return;
-            (state.LastStr ??= new StringBuilder()).Append(text);
+            state.Append(text);
         }
 
         // make_str_node_and_del
         private Constant MakeStrNode(FStringState state, in Token first, in Token last)
         {
-            string value = state.LastStr!.ToString();
-            state.LastStr = null;
+            string value = state.TakeText();
             var constant = new Constant { Value = value, Kind = _source.Utf8[first.StartOffset] == (byte)'u' ? "u" : null };
             constant.SetPosition(first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
             return constant;
@@ -265,10 +298,9 @@ internal static partial class StringLiteralParser
         {
             if (!state.FMode)
             {
-                state.LastStr ??= new StringBuilder();
                 return MakeStrNode(state, first, last);
             }
-            if (state.LastStr != null) state.Values.Add(MakeStrNode(state, first, last));
+            if (state.HasText) state.Values.Add(MakeStrNode(state, first, last));
             var joined = new JoinedStr { Values = state.Values };
             joined.SetPosition(first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
             return joined;
@@ -291,7 +323,7 @@ internal static partial class StringLiteralParser
                 if (!FindExpr(ref pos, end, raw, recurseLevel, first, last, out string? exprText, out var expression))
                     return false;
                 if (exprText != null) ConcatAndDel(state, exprText);
-                if (state.LastStr != null) state.Values.Add(MakeStrNode(state, first, last));
+                if (state.HasText) state.Values.Add(MakeStrNode(state, first, last));
                 state.Values.Add(expression!);
             }
             if (recurseLevel == 0 && pos < end - 1) return FailAtLastToken("f-string: unexpected end of string");
@@ -532,6 +564,8 @@ internal static partial class StringLiteralParser
 
         // fstring_find_expr_location: newlines of the token before the '{' and the '{' column on its line
         // (0 when only whitespace separates the '{' from a newline: the expression then starts on a later line).
+        // CPython rescans the token from its start for every field; fields come in increasing position order
+        // within a token, so the scan resumes where the previous one stopped (linear, not quadratic).
         private (int Lines, int Cols) FindExprLocation(int bracePos)
         {
             bool newlineAfterBrace = true;
@@ -543,18 +577,28 @@ internal static partial class StringLiteralParser
                     break;
                 }
             }
+            if (_scanPos > bracePos) ResetLineScan();
+            for (; _scanPos < bracePos; _scanPos++)
+            {
+                if (_buffer[_scanPos] == (byte)'\n')
+                {
+                    _scanLines++;
+                    _scanLastNewline = _scanPos;
+                }
+            }
             int cols = 0;
             if (!newlineAfterBrace)
-            {
-                int start = bracePos;
-                while (start > _tokenStart && _buffer[start] != (byte)'\n') start--;
-                cols = bracePos - start;
-                if (_buffer[start] == (byte)'\n') cols--;
-            }
-            int lines = 0;
-            for (int i = _tokenStart; i < bracePos; i++)
-                if (_buffer[i] == (byte)'\n') lines++;
-            return (lines, cols);
+                cols = _scanLastNewline >= 0 ? bracePos - _scanLastNewline - 1 : bracePos - _tokenStart;
+            return (_scanLines, cols);
+        }
+
+        private int _scanPos, _scanLines, _scanLastNewline;
+
+        private void ResetLineScan()
+        {
+            _scanPos = _tokenStart;
+            _scanLines = 0;
+            _scanLastNewline = -1;
         }
     }
 }

@@ -18,6 +18,7 @@ internal static class UnicodeNames
     private const string CjkPrefix = "CJK UNIFIED IDEOGRAPH-";
 
     private static Dictionary<string, int>? s_names;
+    private const int MaxNameLength = 128;  // the longest Unicode 14 name or alias has 88 characters
     private static (int First, int Last)[] s_cjkRanges = Array.Empty<(int, int)>();
 
     // Jamo short names (unicodedata.c: hangul_syllables), columns L, V, T.
@@ -32,6 +33,7 @@ internal static class UnicodeNames
             return LookupHangul(name[HangulPrefix.Length..]);
         if (StartsWith(name, CjkPrefix))
             return LookupCjk(name[CjkPrefix.Length..]);
+        if (name.Length > MaxNameLength) return -1;
         var key = new char[name.Length];
         for (int i = 0; i < name.Length; i++)
         {

@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using AnCoder.Evaluation.Benchmarks;
+using AnCoder.Evaluation.Execution;
+using AnCoder.Evaluation.Scoring;
+using Spectre.Console;
+
+namespace AnCoder.Cli.Commands;
+
+/// <summary>
+/// <c>ancoder eval --benchmark humaneval|mbpp (--samples FILE.jsonl | --canonical | --model DIR)</c>: scores
+/// completions in the sandbox, writes results.jsonl and summary.json, prints a summary table.
+/// <c>ancoder eval throughput</c>: programs/s of the sandbox beside the plain reference runner.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var benchmark = new Option<string>("--benchmark") { Description = "humaneval or mbpp.", Required = true };
+        benchmark.AcceptOnlyFromAmong("humaneval", "mbpp");
+        var samples = new Option<string?>("--samples") { Description = "JSON lines {\"task_id\", \"completion\"} to score (HumanEval: text after the prompt; MBPP: the full solution)." };
+        var canonical = new Option<bool>("--canonical") { Description = "Score the benchmark's own reference solutions." };
+        var model = new Option<string?>("--model") { Description = "Generate with our sampler from a model directory, then score (resumable)." };
+        var n = new Option<int?>("--n") { Description = "Samples per problem when generating (default: HumanEval 20, MBPP 10)." };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature when generating.", DefaultValueFactory = _ => 0.8 };
+        var data = new Option<string?>("--data") { Description = $"Benchmark data directory (default: ${DatasetLocator.EnvironmentVariable}, else shared/datasets beside the repository)." };
+        var output = new Option<string?>("--out") { Description = "Output directory for results.jsonl and summary.json (default: eval-results/<benchmark>-<source>)." };
+        var mbppTestSplit = new Option<bool>("--mbpp-test-split") { Description = "MBPP: only the standard test split (task ids 11-510) instead of all 974." };
+        var postprocess = new Option<bool>("--postprocess") { Description = "Apply the ALGORITHMS.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
+        var timeout = new Option<double>("--timeout") { Description = "Wall-clock seconds per program.", DefaultValueFactory = _ => 3.0 };
+        var workers = new Option<int>("--workers") { Description = "Programs run in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var resume = new Option<bool>("--resume") { Description = "Keep the samples already in results.jsonl and score only the rest." };
+
+        var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity (our parser), execution in a sandbox, pass@k.");
+        foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume })
+            command.Options.Add(option);
+        command.SetAction(parse => Run(new Settings(
+            parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
+            parse.GetValue(data), parse.GetValue(output), parse.GetValue(mbppTestSplit), parse.GetValue(postprocess),
+            parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume))));
+        command.Subcommands.Add(CreateThroughput());
+        return command;
+    }
+
+    private sealed record Settings(string Benchmark, string? Samples, bool Canonical, string? Model, int? N, string? Data,
+        string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume);
+
+    private static int Run(Settings settings)
+    {
+        var sources = (settings.Samples is null ? 0 : 1) + (settings.Canonical ? 1 : 0) + (settings.Model is null ? 0 : 1);
+        if (sources != 1)
+        {
+            Console.Error.WriteLine("ancoder eval: give exactly one of --samples FILE, --canonical, --model DIR");
+            return 2;
+        }
+        try
+        {
+            var kind = settings.Benchmark == "humaneval" ? BenchmarkKind.HumanEval : BenchmarkKind.Mbpp;
+            var dataDirectory = DatasetLocator.Require(settings.Data);
+            var benchmark = BenchmarkLoader.Load(kind, dataDirectory, settings.MbppTestSplit);
+            if (settings.Model is not null)
+            {
+                // The ICompletionGenerator seam (AnCoder.Evaluation.Generation) and GenerationRun's resumable
+                // journal are ready; the diffusion sampler that implements the seam is not part of the repository yet.
+                Console.Error.WriteLine($"ancoder eval --model: generation arrives with the sampler (not implemented yet). " +
+                    $"Score another model's completions with --samples FILE.jsonl; n would be {settings.N ?? benchmark.DefaultSamplesPerProblem} per problem.");
+                return 3;
+            }
+            List<Sample> samples;
+            string sourceName;
+            if (settings.Canonical)
+            {
+                samples = Evaluator.CanonicalSamples(benchmark);
+                sourceName = "canonical";
+            }
+            else
+            {
+                samples = SampleFile.Read(settings.Samples!, benchmark);
+                if (settings.Postprocess)
+                    samples = samples.Select(s => s with
+                    {
+                        Completion = kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEval(s.Completion) : CompletionPostProcessor.Mbpp(s.Completion),
+                    }).ToList();
+                sourceName = Path.GetFileNameWithoutExtension(settings.Samples!);
+            }
+            var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{sourceName}");
+            Directory.CreateDirectory(outputDirectory);
+
+            using var sandbox = PythonSandbox.Create(new SandboxOptions
+            {
+                Workers = Math.Max(1, settings.Workers),
+                Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(settings.Timeout) },
+            });
+            var syntax = new AnCoderSyntaxChecker();
+            var evaluator = new Evaluator(benchmark, sandbox, syntax);
+            using var journal = ResultsJournal.Open(Path.Combine(outputDirectory, "results.jsonl"), settings.Resume);
+            var pending = samples.Where(s => !journal.Contains(s.TaskId, s.Index)).ToList();
+            var clock = Stopwatch.StartNew();
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(context =>
+                {
+                    var bar = context.AddTask($"{benchmark.Name}: {samples.Count} samples", maxValue: samples.Count);
+                    bar.Increment(samples.Count - pending.Count);
+                    evaluator.EvaluateAllAsync(pending, result =>
+                    {
+                        journal.Append(result);
+                        bar.Increment(1);
+                    }).GetAwaiter().GetResult();
+                });
+            var elapsed = clock.Elapsed;
+            var wanted = samples.Select(s => (s.TaskId, s.Index)).ToHashSet();
+            var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
+            var summaryPath = Path.Combine(outputDirectory, "summary.json");
+            File.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+            PrintSummary(summary, syntax.ParserMissing, elapsed, pending.Count);
+            Console.WriteLine($"results: {journal.Path}\nsummary: {summaryPath}");
+            return 0;
+        }
+        catch (Exception e) when (e is SampleFileException or BenchmarkDataException or SandboxUnavailableException)
+        {
+            Console.Error.WriteLine($"ancoder eval: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static void PrintSummary(EvaluationSummary summary, bool parserMissing, TimeSpan elapsed, int executed)
+    {
+        static string Percent(double? value) => value is null ? "n/a" : $"{100 * value:0.00} %";
+        var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        table.AddRow("benchmark", summary.Benchmark);
+        table.AddRow("problems scored", $"{summary.ProblemsScored} / {summary.ProblemsInBenchmark}");
+        table.AddRow("samples", summary.Samples.ToString());
+        table.AddRow("syntax validity", parserMissing ? "n/a (parser not available yet)" : Percent(summary.SyntaxValidity));
+        foreach (var (name, value) in summary.PassAtK)
+            table.AddRow(name, Percent(value));
+        table.AddRow("passed / failed / timeout / syntax error", $"{summary.Passed} / {summary.Failed} / {summary.Timeout} / {summary.SyntaxError}");
+        table.AddRow("programs run, seconds", $"{executed}, {elapsed.TotalSeconds:0.0}");
+        AnsiConsole.Write(table);
+    }
+
+    private static Command CreateThroughput()
+    {
+        var n = new Option<int>("--n") { Description = "Samples per HumanEval problem.", DefaultValueFactory = _ => 20 };
+        var data = new Option<string?>("--data") { Description = "Benchmark data directory." };
+        var workers = new Option<int>("--workers") { Description = "Parallel programs for both runners.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: tests/AnCoder.Evaluation.Tests/Reference/reference_runner.py found upward from here)." };
+        var command = new Command("throughput", "Programs/s of the sandbox on HumanEval canonical solutions × n, beside the plain reference runner (one python3 process per program, openai/human-eval semantics) in the same run.");
+        command.Options.Add(n);
+        command.Options.Add(data);
+        command.Options.Add(workers);
+        command.Options.Add(runner);
+        command.SetAction(parse => RunThroughput(Math.Max(1, parse.GetValue(n)), parse.GetValue(data), Math.Max(1, parse.GetValue(workers)), parse.GetValue(runner)));
+        return command;
+    }
+
+    private static int RunThroughput(int n, string? dataOption, int workers, string? runnerOption)
+    {
+        try
+        {
+            var benchmark = BenchmarkLoader.Load(BenchmarkKind.HumanEval, DatasetLocator.Require(dataOption));
+            var runner = runnerOption ?? FindUpward(Path.Combine("tests", "AnCoder.Evaluation.Tests", "Reference", "reference_runner.py"));
+            if (runner is null || !File.Exists(runner))
+            {
+                Console.Error.WriteLine("ancoder eval throughput: reference runner not found; pass --reference-runner PATH");
+                return 2;
+            }
+            var programs = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(i => (Id: $"{p.TaskId}#{i}", Program: benchmark.AssembleProgram(p, p.CanonicalCompletion)))).ToList();
+            using var sandbox = PythonSandbox.Create(new SandboxOptions { Workers = workers });
+            var passed = 0;
+            var clock = Stopwatch.StartNew();
+            AnsiConsole.Progress().Start(context =>
+            {
+                var bar = context.AddTask($"sandbox: {programs.Count} programs", maxValue: programs.Count);
+                Parallel.ForEachAsync(programs, new ParallelOptions { MaxDegreeOfParallelism = workers * 2 }, async (p, token) =>
+                {
+                    if ((await sandbox.RunAsync(p.Program, token)).Passed)
+                        Interlocked.Increment(ref passed);
+                    bar.Increment(1);
+                }).GetAwaiter().GetResult();
+            });
+            var sandboxSeconds = clock.Elapsed.TotalSeconds;
+
+            var input = Path.GetTempFileName();
+            var output = Path.GetTempFileName();
+            double referenceSeconds;
+            int referencePassed;
+            try
+            {
+                File.WriteAllLines(input, programs.Select(p => JsonSerializer.Serialize(new { id = p.Id, program = p.Program })));
+                Console.WriteLine($"reference runner: {programs.Count} programs ...");
+                var start = new ProcessStartInfo(sandbox.PythonExecutable) { RedirectStandardOutput = true, UseShellExecute = false };
+                foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString() })
+                    start.ArgumentList.Add(arg);
+                using var process = Process.Start(start)!;
+                var report = process.StandardOutput.ReadToEnd();
+                process.WaitForExit();
+                referenceSeconds = JsonDocument.Parse(report).RootElement.GetProperty("seconds").GetDouble();
+                referencePassed = File.ReadLines(output).Count(l => JsonDocument.Parse(l).RootElement.GetProperty("passed").GetBoolean());
+            }
+            finally
+            {
+                File.Delete(input);
+                File.Delete(output);
+            }
+            var table = new Table().AddColumns("runner", "programs", "passed", "seconds", "programs/s");
+            table.AddRow("ancoder sandbox", programs.Count.ToString(), passed.ToString(), $"{sandboxSeconds:0.0}", $"{programs.Count / sandboxSeconds:0.0}");
+            table.AddRow("reference (python3 per program)", programs.Count.ToString(), referencePassed.ToString(), $"{referenceSeconds:0.0}", $"{programs.Count / referenceSeconds:0.0}");
+            AnsiConsole.Write(table);
+            Console.WriteLine($"workers {workers}; throughput ratio sandbox/reference = {referenceSeconds / sandboxSeconds:0.00}");
+            return 0;
+        }
+        catch (Exception e) when (e is BenchmarkDataException or SandboxUnavailableException)
+        {
+            Console.Error.WriteLine($"ancoder eval throughput: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static string? FindUpward(string relative)
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, relative)))
+                    return Path.Combine(dir.FullName, relative);
+        return null;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using AnCoder.Evaluation.Benchmarks;
+using AnCoder.Evaluation.Execution;
+using AnCoder.Evaluation.Scoring;
+
+namespace AnCoder.Evaluation.Tests;
+
+internal static class TestData
+{
+    private static readonly Lazy<string> DataDirectory = new(() => DatasetLocator.Require(null, AppContext.BaseDirectory, Directory.GetCurrentDirectory()));
+    private static readonly Lazy<Benchmark> HumanEvalLazy = new(() => BenchmarkLoader.Load(BenchmarkKind.HumanEval, DataDirectory.Value));
+    private static readonly Lazy<Benchmark> MbppLazy = new(() => BenchmarkLoader.Load(BenchmarkKind.Mbpp, DataDirectory.Value));
+
+    public static string Directory_ => DataDirectory.Value;
+    public static Benchmark HumanEval => HumanEvalLazy.Value;
+    public static Benchmark Mbpp => MbppLazy.Value;
+}
+
+/// <summary>A syntax checker that never decides, so execution tests do not depend on the parser.</summary>
+internal sealed class UndecidedSyntaxChecker : ISyntaxChecker
+{
+    public bool? IsValid(string source) => null;
+}
+
+internal static class Python
+{
+    public static string ReferenceDirectory => Path.Combine(AppContext.BaseDirectory, "Reference");
+
+    /// <summary>Runs python3 with arguments and stdin; returns stdout (throws on a non-zero exit).</summary>
+    public static string Run(IEnumerable<string> arguments, string? stdin = null, int timeoutSeconds = 600)
+    {
+        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in arguments)
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdoutTask = process.StandardOutput.ReadToEndAsync();
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+            process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(timeoutSeconds * 1000))
+        {
+            process.Kill(true);
+            throw new TimeoutException("python3 did not finish");
+        }
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"python3 failed ({process.ExitCode}): {stderrTask.Result}");
+        return stdoutTask.Result;
+    }
+
+    /// <summary>The plain reference runner's verdicts (openai/human-eval semantics, one python3 process per program).</summary>
+    public static Dictionary<string, bool> ReferenceVerdicts(IReadOnlyList<(string Id, string Program)> programs, int workers, out double seconds)
+    {
+        var input = Path.GetTempFileName();
+        var output = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(input, programs.Select(p => JsonSerializer.Serialize(new { id = p.Id, program = p.Program })), new UTF8Encoding(false));
+            var summary = Run([Path.Combine(ReferenceDirectory, "reference_runner.py"), input, output, "--workers", workers.ToString()]);
+            seconds = JsonDocument.Parse(summary).RootElement.GetProperty("seconds").GetDouble();
+            return File.ReadLines(output).Select(l => JsonDocument.Parse(l).RootElement)
+                .ToDictionary(e => e.GetProperty("id").GetString()!, e => e.GetProperty("passed").GetBoolean());
+        }
+        finally
+        {
+            File.Delete(input);
+            File.Delete(output);
+        }
+    }
+}
+
+/// <summary>One sandbox shared by the tests of a class (xunit runs a class's tests one after another).</summary>
+public class SandboxFixture : IDisposable
+{
+    public SandboxFixture() : this(61000, Environment.ProcessorCount, TimeSpan.FromSeconds(3)) { }
+
+    protected SandboxFixture(int uidBase, int workers, TimeSpan wallTime)
+    {
+        UidBase = uidBase;
+        Workers = workers;
+        Sandbox = PythonSandbox.Create(new SandboxOptions { UidBase = uidBase, Workers = workers, Limits = new SandboxLimits { WallTime = wallTime } });
+    }
+
+    public PythonSandbox Sandbox { get; }
+    public int UidBase { get; }
+    public int Workers { get; }
+
+    /// <summary>Host pids of processes running as one of this sandbox's worker uids.</summary>
+    public List<int> ProcessesOfSandboxUids()
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                var uidLine = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                if (uidLine is null)
+                    continue;
+                var realUid = int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
+                if (realUid >= UidBase && realUid < UidBase + Workers)
+                    found.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return found;
+    }
+
+    public void Dispose() => Sandbox.Dispose();
+}

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AnCoder.Syntax.Tests.Differential;
+
+/// <summary>
+/// (d) Deep nesting: the verdicts must match CPython's, without a stack overflow (on 1.5 MB thread-pool stacks).
+/// Runs in the isolated collection, after the parallel tests, so a crash of the test host cannot hide their results.
+/// </summary>
+[Collection(IsolatedCollection.Name)]
+public sealed class DeepNestingTests(ITestOutputHelper output)
+{
+    /// <summary>Deep nesting of every kind at sizes around CPython's limits (200 parentheses, 100 indents,
+    /// the parser's 6000-level stack, ast construction recursion): the verdicts must match CPython's.</summary>
+    [Fact]
+    public void DeepNestingVerdictsMatchCPython()
+    {
+        int[] sizes = [1, 2, 3, 4, 5, 50, 99, 100, 101, 199, 200, 201, 500, 1000, 1500, 2000, 2999, 3000, 3001, 4000, 5000, 5999, 6000, 6001, 10_000, 50_000];
+        var cases = new List<(string Name, byte[] Source)>();
+        foreach (var (shape, make) in DeepShapes)
+            foreach (var n in sizes)
+            {
+                // Indented blocks grow quadratically (n levels of n/2 spaces); CPython stops at 100 levels anyway.
+                if (shape.StartsWith("nested") && shape.EndsWith("blocks") && n > 3001) continue;
+                cases.Add(($"{shape} n={n}", Encoding.UTF8.GetBytes(make(n))));
+            }
+        var clock = Stopwatch.StartNew();
+        var cpython = CPythonReference.Verdicts(cases.Select(c => c.Source).ToList());
+        output.WriteLine($"{cases.Count} deep-nesting cases, CPython verdicts in {clock.Elapsed.TotalSeconds:F1} s");
+
+        var failures = new List<string>();
+        for (int i = 0; i < cases.Count; i++)
+        {
+            var ours = PropertyTests.OnSmallStack(() => OurParser.Verdict(cases[i].Source));
+            if (!Agreement.VerdictsAgree(ours, cpython[i]))
+                failures.Add($"{cases[i].Name}: ours {ours} | cpython {cpython[i]}");
+        }
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} deep-nesting verdicts differ from CPython. First 40:\n" + string.Join('\n', failures.Take(40)));
+    }
+
+    internal static readonly (string Shape, Func<int, string> Make)[] DeepShapes =
+    [
+        ("parentheses", n => new string('(', n) + new string(')', n)),
+        ("unclosed parentheses", n => new string('(', n)),
+        ("parenthesised name", n => new string('(', n) + "x" + new string(')', n)),
+        ("brackets", n => new string('[', n) + new string(']', n)),
+        ("braces", n => "x = " + Repeat("{1: ", n) + "1" + new string('}', n)),
+        ("unary minus", n => new string('-', n) + "x"),
+        ("unary invert", n => new string('~', n) + "x"),
+        ("not", n => Repeat("not ", n) + "x"),
+        ("await", n => "async def f():\n    " + Repeat("await ", n) + "x\n"),
+        ("lambdas", n => Repeat("lambda: ", n) + "x"),
+        ("conditional expressions", n => Repeat("a if b else ", n) + "c"),
+        ("power chain", n => Repeat("2 ** ", n) + "2"),
+        ("sum chain", n => "1" + Repeat("+1", n)),
+        ("attribute chain", n => "x" + Repeat(".a", n)),
+        ("call chain", n => "f" + Repeat("()", n)),
+        ("subscript chain", n => "x" + Repeat("[0]", n)),
+        ("nested calls", n => Repeat("f(", n) + new string(')', n)),
+        ("nested if blocks", n => NestedBlocks(n, "if x:")),
+        ("nested def blocks", n => NestedBlocks(n, "def f():")),
+        ("nested f-strings", NestedFStrings),
+        ("nested f-string format specs", n => "f'" + Repeat("{x:", n) + new string('}', n) + "'"),
+        ("comparison chain", n => "a" + Repeat(" < a", n)),
+        ("boolean chain", n => "a" + Repeat(" and a", n)),
+        ("tuple of tuples", n => Repeat("(1, ", n) + "1" + new string(')', n)),
+        ("starred targets", n => Repeat("[*", n) + "a" + new string(']', n) + " = b"),
+    ];
+
+    private static string Repeat(string s, int n) => new StringBuilder(s.Length * n).Insert(0, s, n).ToString();
+
+    private static string NestedBlocks(int n, string header)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < n; i++) sb.Append(' ', i).Append(header).Append('\n');
+        return sb.Append(' ', n).Append("pass\n").ToString();
+    }
+
+    /// <summary>f-strings nested through the four quote kinds (3.11 cannot reuse the enclosing quote).</summary>
+    private static string NestedFStrings(int n)
+    {
+        string[] quotes = ["'", "\"", "'''", "\"\"\""];
+        var inner = "x";
+        for (int level = Math.Min(n, 8) - 1; level >= 0; level--)
+        {
+            var q = quotes[level % quotes.Length];
+            inner = $"f{q}{{{inner}}}{q}";
+        }
+        return inner;
+    }
+}

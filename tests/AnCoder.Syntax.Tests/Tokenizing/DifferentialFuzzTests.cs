@@ -53,6 +53,40 @@ public sealed class DifferentialFuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, $"{failures.Count}/{cases.Count} cases differ:\n" + string.Join("\n", failures.Take(40)));
     }
 
+    [Fact]
+    public void RandomFragmentsMatchTokenizeModule()
+    {
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("ANCODER_FUZZ_SEED"), out int s) ? s : 1128;
+        int total = int.TryParse(Environment.GetEnvironmentVariable("ANCODER_FUZZ_COUNT"), out int n) ? n : 3000;
+        var random = new Random(seed);
+        var cases = new List<string>();
+        for (int i = 0; i < total; i++)
+        {
+            var sb = new StringBuilder();
+            int count = random.Next(1, 25);
+            for (int k = 0; k < count; k++) sb.Append(Fragments[random.Next(Fragments.Length)]);
+            cases.Add(sb.ToString());
+        }
+        var sources = cases.Select(c => Encoding.UTF8.GetBytes(c)).ToList();
+        var reference = CPythonReference.Run("--module", sources);
+        var failures = new List<string>();
+        for (int i = 0; i < cases.Count; i++)
+        {
+            var (ours, error) = ModuleModeTokenizerTests.ModuleLines(SourceText.FromUtf8(sources[i]));
+            var expected = reference[i].Tokens.Select(t => t.ToString()).ToList();
+            string? failure = null;
+            for (int k = 0; k < Math.Min(ours.Count, expected.Count) && failure is null; k++)
+                if (ours[k] != expected[k]) failure = $"token {k}: ours {ours[k]}, tokenize {expected[k]}";
+            if (failure is null && ours.Count != expected.Count) failure = $"{ours.Count} tokens vs tokenize {expected.Count}";
+            if (failure is null && (error is not null) != reference[i].ModuleError)
+                failure = $"error ours {error?.ToString() ?? "none"}, tokenize {(reference[i].ModuleError ? "raises" : "none")}";
+            if (failure is not null)
+                failures.Add($"case {i} {System.Text.Json.JsonSerializer.Serialize(cases[i])}: {failure}");
+        }
+        foreach (var f in failures) output.WriteLine(f);
+        Assert.True(failures.Count == 0, $"{failures.Count}/{cases.Count} cases differ:\n" + string.Join("\n", failures.Take(40)));
+    }
+
     private static string? Compare(SourceText text, ReferenceFile theirs)
     {
         var tokenizer = new PythonTokenizer(text);

@@ -71,7 +71,9 @@ public static class PythonParser
         try
         {
             var module = parser.ParseFile();
-            AstDepth.Assign(module);
+            if (AstDepth.Assign(module) > AstDepth.CPythonMaxNestedNodes)
+                return new ParseResult(null, new PythonSyntaxError(
+                    "too many nested levels in the syntax tree (CPython: maximum recursion depth exceeded during ast construction)", 1, 0));
             return new ParseResult(module, null);
         }
         catch (Parser.ParseAbort abort)

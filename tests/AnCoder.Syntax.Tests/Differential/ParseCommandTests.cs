@@ -14,25 +14,7 @@ public sealed class ParseCommandTests : IDisposable
 
     public void Dispose() => scratch.Delete(recursive: true);
 
-    private sealed record Run(int ExitCode, string Stdout, string Stderr);
-
-    private static Run Ancoder(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ancoder.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return new Run(process.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static AncoderCli.Result Ancoder(params string[] args) => AncoderCli.Run(args);
 
     private string Write(string name, byte[] content)
     {
@@ -53,7 +35,7 @@ public sealed class ParseCommandTests : IDisposable
         throw new FileNotFoundException("examples/find_max.py not found above the test output folder");
     }
 
-    private static void AssertNoStackTrace(Run run) =>
+    private static void AssertNoStackTrace(AncoderCli.Result run) =>
         Assert.DoesNotContain("   at ", run.Stdout + run.Stderr);
 
     [Fact]

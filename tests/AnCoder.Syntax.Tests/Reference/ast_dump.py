@@ -18,6 +18,7 @@ import sys
 import warnings
 
 warnings.simplefilter("ignore")  # ast.parse semantics: warnings (e.g. invalid escapes) are not errors
+DEFAULT_RECURSION_LIMIT = 1000
 POS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
@@ -71,8 +72,23 @@ def _scalar_fields(node):
     return _SCALAR_CACHE[cls]
 
 
+def _frames_below_top_level():
+    """How many Python frames the caller runs below a script's top-level frame."""
+    depth, frame = 0, sys._getframe(2)
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth - 1
+
+
 def parse_source(source):
     """ast.parse(source) -> (tree, None), or (None, the `!SyntaxError: <msg> (<line>:<col>)` line)."""
+    # ast.parse as called from a script's top level with the default recursion limit. CPython 3.11's ast2obj
+    # rejects (RecursionError) trees nested deeper than 3 x (limit - caller's frame depth); this function runs a few
+    # frames deeper than a top-level call, so the limit is raised by exactly that many frames. (The script raises
+    # the limit further only for its own recursive dump.)
+    saved_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT + _frames_below_top_level())
     try:
         return ast.parse(source), None
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
@@ -80,6 +96,8 @@ def parse_source(source):
         col = getattr(e, "offset", None) or 0
         msg = getattr(e, "msg", None) or str(e)
         return None, "!SyntaxError: %s (%s:%s)" % (msg, line, col)
+    finally:
+        sys.setrecursionlimit(saved_limit)
 
 
 def verdict_or_dump(path, want_dump):

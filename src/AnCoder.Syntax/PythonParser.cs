@@ -26,6 +26,10 @@ public static class PythonParser
     /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
     private const int BigStackBytes = 256 * 1024 * 1024;
 
+    /// <summary>Stack the parser may use on the caller's thread (well within .NET's smallest default, 1.5 MB).
+    /// Ordinary code nests a few hundred rule levels; deeper inputs are re-parsed on a dedicated thread.</summary>
+    private const int CallerStackBudgetBytes = 384 * 1024;
+
     /// <summary>Parses a file's bytes as <c>ast.parse(bytes)</c> does (BOM, encoding cookie, UTF-8 by default).</summary>
     public static ParseResult Parse(byte[] fileBytes)
     {
@@ -40,6 +44,7 @@ public static class PythonParser
     {
         try
         {
+            Parser.SetStackBudget(CallerStackBudgetBytes);
             return ParseOnThisThread(text, bytesSource);
         }
         catch (Parser.StackNeeded)
@@ -47,7 +52,11 @@ public static class PythonParser
             ParseResult? result = null;
             var thread = new Thread(() =>
             {
-                try { result = ParseOnThisThread(text, bytesSource); }
+                try
+                {
+                    Parser.SetStackBudget(BigStackBytes - 16 * 1024 * 1024);
+                    result = ParseOnThisThread(text, bytesSource);
+                }
                 catch (Parser.StackNeeded) { result = new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)); }
             }, BigStackBytes);
             thread.Start();

@@ -15,13 +15,15 @@ internal static class TestSupport
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin != null, UseShellExecute = false,
         };
         using var process = Process.Start(info)!;
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        var stdoutTask = process.StandardOutput.ReadToEndAsync();
         if (stdin != null)
         {
+            // Written while the output is drained, so neither side blocks on a full pipe.
             process.StandardInput.Write(stdin);
             process.StandardInput.Close();
         }
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
+        string output = stdoutTask.Result;
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"python3 {arguments} failed: {stderrTask.Result}");
         return output;

@@ -4,8 +4,8 @@ using AnCoder.Evaluation.Scoring;
 namespace AnCoder.Evaluation.Tests;
 
 /// <summary>
-/// Syntax validity through our parser agrees with CPython's ast.parse (computed by python3 here). These tests pass
-/// once AnCoder.Syntax's parser lands; until then PythonParser is a stub and they fail.
+/// Syntax validity through our parser agrees with CPython's ast.parse (computed by python3 here) on canonical
+/// solutions and on truncated or mis-indented variants of them.
 /// </summary>
 public class SyntaxValidityTests
 {
@@ -28,7 +28,8 @@ public class SyntaxValidityTests
             texts.Add(humanEval.ValidityText(problem, CompletionPostProcessor.HumanEval(problem.CanonicalCompletion[..(problem.CanonicalCompletion.Length / 2)])));
             texts.Add(humanEval.ValidityText(problem, problem.CanonicalCompletion + "\n  x = 1\n"));
         }
-        texts.AddRange(TestData.Mbpp.Problems.Take(200).Select(p => p.CanonicalCompletion));
+        texts.AddRange(TestData.Mbpp.Problems.Select(p => p.CanonicalCompletion));
+        texts.AddRange(TestData.Mbpp.Problems.Select(p => p.CanonicalCompletion[..(p.CanonicalCompletion.Length * 2 / 3)]));
         var expected = CPythonVerdicts(texts);
         var checker = new AnCoderSyntaxChecker();
         foreach (var (text, valid) in expected)

@@ -142,7 +142,7 @@ public static class CorpusBuilder
         var parseFailed = new List<NamedProblem>();
         long sourceBytes = 0, duplicates = 0, snippetsUnparsable = 0, tokens = 0;
         int labelled = 0, done = 0;
-        const int Batch = 64;
+        const int Batch = 256;
         for (int batchStart = 0; batchStart < files.Count; batchStart += Batch)
         {
             int count = Math.Min(Batch, files.Count - batchStart);

@@ -116,9 +116,12 @@ internal sealed partial class Parser
     }
 
     /// <summary>Aborts the whole parse with a syntax error (pegen's error_indicator).</summary>
-    internal sealed class ParseAbort(PythonSyntaxError error) : Exception(error.Message)
+    internal sealed class ParseAbort(PythonSyntaxError error, bool fromTokenizerOrFinal = false) : Exception(error.Message)
     {
         public PythonSyntaxError Error { get; } = error;
+        /// <summary>A tokenizer error, a final error (already checked) or a non-SyntaxError (MemoryError): no
+        /// full-source check follows.</summary>
+        public bool IsFinal { get; } = fromTokenizerOrFinal;
     }
 
     /// <summary>The current thread's stack is too small for this input: rerun on a big-stack thread.</summary>
@@ -143,7 +146,7 @@ internal sealed partial class Parser
             return;
         }
         if (!_tokenizer.TryNext(out var token))
-            throw new ParseAbort(AdjustError(_tokenizer.Error ?? new PythonSyntaxError("invalid syntax", 1, 1)));
+            throw new ParseAbort(AdjustError(_tokenizer.Error ?? new PythonSyntaxError("invalid syntax", 1, 1)), true);
         if (_isFString)
         {
             // CPython 3.11 initialize_token: columns shift while the tokenizer is on the starting line.
@@ -257,11 +260,26 @@ internal sealed partial class Parser
         Enter();
     }
 
-    private void CheckDepth()
+    private unsafe void CheckDepth()
     {
         if (_level > MaxStack)
-            throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0));
-        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw new StackNeeded();
+            throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0), true);
+        byte probe = 0;
+        nint limit = StackLimit;
+        if (limit != 0 ? (nint)(&probe) < limit : !RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new StackNeeded();
+    }
+
+    /// <summary>Lowest stack address this thread's parse may reach (0: use the runtime's check). Set by
+    /// <see cref="PythonParser"/>: a small budget on the caller's thread (deep inputs then move to a big-stack
+    /// thread), nearly the whole stack on that dedicated thread.</summary>
+    [ThreadStatic] internal static nint StackLimit;
+
+    /// <summary>Sets <see cref="StackLimit"/> to <paramref name="budgetBytes"/> below the caller's frame.</summary>
+    internal static unsafe void SetStackBudget(long budgetBytes)
+    {
+        byte probe = 0;
+        StackLimit = (nint)(&probe) - (nint)budgetBytes;
     }
 
     private bool TryMemo<T>(int rule, out T? value) where T : class
@@ -368,6 +386,7 @@ internal sealed partial class Parser
     {
         int last = Math.Max(0, _fill - 1);
         ref readonly var t = ref _tokens[last];
+        if (MissingIndentedBlock(last) is { } indentation) return indentation;
         if (t.Kind is TokenKind.Indent or TokenKind.Dedent)
         {
             // INDENT/DEDENT have no position in CPython (col_offset -1): _PyPegen_raise_error uses the tokenizer's
@@ -375,29 +394,176 @@ internal sealed partial class Parser
             var e = ErrorAtToken(last, t.Kind == TokenKind.Indent ? "unexpected indent" : "unexpected unindent");
             return e with { Column = e.Column - 1 };
         }
-        var generic = ErrorAtToken(last, "invalid syntax");
-        if (t.Kind == TokenKind.EndMarker) return generic;
+        var generic = SecondPassError() ?? MissingColon(last) ?? LegacyPrintCall(last) ?? ErrorAtToken(last, "invalid syntax");
+        return CheckRestOfSource(generic);
+    }
+
+    private bool _callInvalidRules;
+    private int[]? _bracketLevels;
+    private int _bracketLevelsFilled;
+    private int _bracketDepth;
+
+    /// <summary>The tokenizer's bracket nesting after token <paramref name="index"/> (CPython's token->level).</summary>
+    private int BracketLevelAfter(int index)
+    {
+        if (index < 0) return 0;
+        if (_bracketLevels == null || _bracketLevels.Length < _fill) Array.Resize(ref _bracketLevels, Math.Max(_fill, 64) * 2);
+        while (_bracketLevelsFilled <= index && _bracketLevelsFilled < _fill)
+        {
+            var op = _tokens[_bracketLevelsFilled].Op;
+            if (op is OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace) _bracketDepth++;
+            else if (op is OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace && _bracketDepth > 0) _bracketDepth--;
+            _bracketLevels[_bracketLevelsFilled++] = _bracketDepth;
+        }
+        return index < _bracketLevelsFilled ? _bracketLevels[index] : _bracketDepth;
+    }
+
+    /// <summary>
+    /// A reduced version of CPython's second pass (reset_parser_state_for_error_pass: memo cleared, invalid_* rules
+    /// on): only invalid_expression's missing-comma alternative is ported. Returns the error it raises, a tokenizer
+    /// error met while reading further, or null.
+    /// </summary>
+    private PythonSyntaxError? SecondPassError()
+    {
+        if (_isFString) return null;
+        Array.Clear(_memo, 0, Math.Min(_fill + 1, _memo.Length));
+        Array.Clear(_hotValues, 0, Math.Min((_fill + 1) * HotRuleCount, _hotValues.Length));
+        Array.Clear(_hotEnds, 0, Math.Min((_fill + 1) * HotRuleCount, _hotEnds.Length));
+        _mark = 0;
+        _level = 0;
+        _callInvalidRules = true;
+        try
+        {
+            File();
+            return null;
+        }
+        catch (ParseAbort abort)
+        {
+            return abort.Error;
+        }
+        finally
+        {
+            _callInvalidRules = false;
+        }
+    }
+
+    private PythonSyntaxError ErrorAtNodeStart(PositionedNode node, int startToken, string message) =>
+        ErrorAtToken(startToken, message);
+
+    /// <summary>
+    /// CPython 3.11 _PyPegen_tokenize_full_source_to_check_for_errors, run when the parser (not the tokenizer)
+    /// raised a SyntaxError: the rest of the source is tokenized, and a tokenizer error that CPython raises as an
+    /// exception replaces <paramref name="current"/>; an unclosed bracket does so only when it was opened on a line
+    /// before the last token read.
+    /// </summary>
+    internal PythonSyntaxError CheckRestOfSource(PythonSyntaxError current)
+    {
+        if (_fill == 0) return current;
+        ref readonly var t = ref _tokens[_fill - 1];
+        if (t.Kind == TokenKind.EndMarker) return current;
         while (_tokenizer.TryNext(out var next))
         {
-            if (next.Kind == TokenKind.EndMarker) return generic;
+            if (next.Kind == TokenKind.EndMarker) return current;
         }
-        if (_tokenizer.Error is not { } te) return generic;
+        if (_tokenizer.Error is not { } te) return current;
         if (te.Message.EndsWith("was never closed", StringComparison.Ordinal))
-            return te.Line < t.StartLine ? AdjustError(te) : generic;
-        // Errors the C tokenizer only reports through tok->done (no exception raised) leave the generic error.
+            return te.Line < t.StartLine ? AdjustError(te) : current;
+        // Errors the C tokenizer only reports through tok->done (no exception raised) leave the current error.
         if (te.Message is "unindent does not match any outer indentation level"
             or "inconsistent use of tabs and spaces in indentation" or "too many levels of indentation"
             or "unexpected character after line continuation character" or "unexpected EOF while parsing")
-            return generic;
+            return current;
         return AdjustError(te);
+    }
+
+    /// <summary>
+    /// The message of CPython's second-pass invalid_*_indent rules ("expected an indented block after ... on line
+    /// N"): the first pass stopped right after a compound statement header's ':' NEWLINE at a token that is not an
+    /// INDENT. Located like RAISE_INDENTATION_ERROR, at the last token read.
+    /// </summary>
+    private PythonSyntaxError? MissingIndentedBlock(int last)
+    {
+        if (last < 2 || _tokens[last].Kind == TokenKind.Indent || _tokens[last - 1].Kind != TokenKind.Newline
+            || _tokens[last - 2].Op != OpKind.Colon)
+            return null;
+        int first = last - 2;
+        while (first > 0 && _tokens[first - 1].Kind is not (TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent)) first--;
+        if (_tokens[first].Keyword == KeywordKind.Async) first++;
+        ref readonly var head = ref _tokens[first];
+        string? what = head.Keyword switch
+        {
+            KeywordKind.Def => "function definition",
+            KeywordKind.Class => "class definition",
+            KeywordKind.If => "'if' statement",
+            KeywordKind.Elif => "'elif' statement",
+            KeywordKind.Else => "'else' statement",
+            KeywordKind.For => "'for' statement",
+            KeywordKind.While => "'while' statement",
+            KeywordKind.With => "'with' statement",
+            KeywordKind.Try => "'try' statement",
+            KeywordKind.Except => _tokens[first + 1].Op == OpKind.Star ? "'except*' statement" : "'except' statement",
+            KeywordKind.Finally => "'finally' statement",
+            KeywordKind.SoftMatch => "'match' statement",
+            KeywordKind.SoftCase => "'case' statement",
+            _ => null,
+        };
+        if (what == null) return null;
+        var e = ErrorAtToken(last, $"expected an indented block after {what} on line {head.StartLine}");
+        return _tokens[last].Kind == TokenKind.Dedent ? e with { Column = e.Column - 1 } : e;
+    }
+
+    /// <summary>CPython's invalid_if_stmt / invalid_class_def_raw / invalid_for_stmt ... alternatives ending in
+    /// NEWLINE: a compound statement header whose line ends where its ':' should be gets "expected ':'" at the
+    /// NEWLINE.</summary>
+    private PythonSyntaxError? MissingColon(int last)
+    {
+        if (_tokens[last].Kind != TokenKind.Newline || last == 0) return null;
+        int first = last - 1;
+        while (first > 0 && _tokens[first - 1].Kind is not (TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent)) first--;
+        if (_tokens[first].Keyword == KeywordKind.Async) first++;
+        if (first >= last - 1) return null;
+        bool header = _tokens[first].Keyword is KeywordKind.If or KeywordKind.Elif or KeywordKind.While or KeywordKind.For
+            or KeywordKind.With or KeywordKind.Class or KeywordKind.Except or KeywordKind.SoftMatch or KeywordKind.SoftCase;
+        return header ? ErrorAtToken(last, "expected ':'") : null;
+    }
+
+    /// <summary>CPython's invalid_legacy_expression: <c>print x</c> / <c>exec x</c> on the line where the first
+    /// pass stopped gets "Missing parentheses in call to 'print'. Did you mean print(...)?" at the name.</summary>
+    private PythonSyntaxError? LegacyPrintCall(int last)
+    {
+        for (int i = last - 1; i >= 0; i--)
+        {
+            ref readonly var t = ref _tokens[i];
+            if (t.Kind is TokenKind.Newline or TokenKind.Indent or TokenKind.Dedent) return null;
+            if (t.Kind != TokenKind.Name || i + 1 > last) continue;
+            var name = _names[i];
+            if (name is not ("print" or "exec")) continue;
+            ref readonly var next = ref _tokens[i + 1];
+            bool startsExpression = next.Kind is TokenKind.Name or TokenKind.Number or TokenKind.String
+                ? !next.IsHardKeyword || next.Keyword is KeywordKind.NoneKeyword or KeywordKind.True or KeywordKind.False
+                    or KeywordKind.Not or KeywordKind.Lambda or KeywordKind.Await
+                : next.Op is OpKind.Minus or OpKind.Plus or OpKind.Tilde or OpKind.LeftSquareBracket or OpKind.LeftBrace
+                    or OpKind.Star or OpKind.Ellipsis;
+            if (!startsExpression) return null;
+            return ErrorAtToken(i, $"Missing parentheses in call to '{name}'. Did you mean {name}(...)?");
+        }
+        return null;
     }
 
     // ----------------------------------------------------------------------------------------- entry points
 
     public Module ParseFile()
     {
-        var module = File();
-        if (module == null) throw new ParseAbort(GenericError());
+        Module? module;
+        try
+        {
+            module = File();
+        }
+        catch (ParseAbort abort) when (!abort.IsFinal)
+        {
+            throw new ParseAbort(CheckRestOfSource(abort.Error), true);
+        }
+        if (module == null) throw new ParseAbort(GenericError(), true);
         return module;
     }
 

@@ -20,6 +20,7 @@ internal sealed partial class Parser
             _level--;
             return memo;
         }
+        if (_callInvalidRules) InvalidExpression(start);
         ExprNode? r;
         var d = Disjunction();
         if (d != null)
@@ -42,6 +43,58 @@ internal sealed partial class Parser
         else r = Lambdef();
         if (r == null) _mark = start;
         HotMemo(HotExpression, start, r);
+        _level--;
+        return r;
+    }
+
+    /// <summary>
+    /// Second pass only: invalid_expression's !(NAME STRING | SOFT_KEYWORD) a=disjunction b=expression_without_invalid
+    /// alternative, "invalid syntax. Perhaps you forgot a comma?" inside brackets (the other invalid_* rules are
+    /// not ported: see <see cref="SecondPassError"/>).
+    /// </summary>
+    private void InvalidExpression(int start)
+    {
+        ref readonly var t = ref Peek();
+        if (t.Kind == TokenKind.Name && (t.IsSoftKeyword || (!t.IsHardKeyword && PeekAt(_mark + 1).Kind == TokenKind.String)))
+            return;
+        var a = Disjunction();
+        if (a != null)
+        {
+            _callInvalidRules = false;
+            var b = ExpressionWithoutInvalid();
+            _callInvalidRules = true;
+            if (b != null && !(a is Name { Id: "print" or "exec" }) && BracketLevelAfter(_mark - 1) > 0)
+                throw new ParseAbort(ErrorAtNodeStart(a, start, "invalid syntax. Perhaps you forgot a comma?"));
+        }
+        _mark = start;
+    }
+
+    // expression_without_invalid: disjunction 'if' disjunction 'else' expression | disjunction | lambdef
+    private ExprNode? ExpressionWithoutInvalid()
+    {
+        Enter();
+        int start = _mark;
+        ExprNode? r;
+        var d = Disjunction();
+        if (d != null)
+        {
+            r = d;
+            if (AtKw(KeywordKind.If))
+            {
+                int m = _mark;
+                _mark++;
+                var test = Disjunction();
+                if (test != null && Kw(KeywordKind.Else))
+                {
+                    var orelse = Expression();
+                    if (orelse != null) r = At(new IfExp { Test = test, Body = d, Orelse = orelse }, start);
+                    else _mark = m;
+                }
+                else _mark = m;
+            }
+        }
+        else r = Lambdef();
+        if (r == null) _mark = start;
         _level--;
         return r;
     }

@@ -198,7 +198,8 @@ internal sealed class ModuleTokenizer
                             (strStartLine, strStartCol, strStartOffset) = (lnum, start - lineStart, start);
                             inString = true;
                             tripleString = true;
-                            needcont = false;
+                            // Like tokenize.py, needcont keeps its value here: one left set by an earlier
+                            // unterminated single-quoted string still applies to this triple-quoted one.
                             stringQuote = quote;
                             pos = max;
                         }

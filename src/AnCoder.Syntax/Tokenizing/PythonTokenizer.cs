@@ -24,6 +24,12 @@ public readonly record struct TokenizerWarning(string Message, int Line, int Col
 /// Streaming Python tokenizer over a <see cref="SourceText"/>'s UTF-8 bytes. In <see cref="TokenizerMode.Parser"/>
 /// mode it mirrors CPython 3.11's <c>tok_get</c> (Parser/tokenizer.c): tokens are produced lazily, so an error is
 /// reported only when the token stream reaches it, exactly as the PEG parser would meet it.
+/// <para>Parser-mode conventions: positions are CPython's (byte columns; a STRING starts on its first line; NEWLINE
+/// is zero-width at the newline, or starts at a trailing comment as in CPython). INDENT/DEDENT, which CPython gives
+/// column -1, are zero-width at the position where the next token starts. Token bytes are the source's: a STRING
+/// spanning lines keeps CR/CRLF newlines where CPython's text has '\n'. After a generic syntax error CPython keeps
+/// tokenizing to the end (<c>_PyPegen_tokenize_full_source_to_check_for_errors</c>): call <see cref="TryNext"/>
+/// until it returns false and report <see cref="Error"/> if set.</para>
 /// </summary>
 public sealed partial class PythonTokenizer
 {

@@ -69,6 +69,7 @@ public sealed class ModuleModeTokenizerTests(ITestOutputHelper output)
         "x = .5j\n", "x = 1.j\n", "x = 09.5e-1_0J\n", "x = 0b12\n", "x = 0o_7\n", "x <> y\n", "x = a!b\n", "x = '€'\n",
         "s = '''a\n", "x = \\\n", "x = \\ \n", "\\", "if 1:\n    x\n  y\n", "x = (\n", "\tif 1:\n", "x = 1\r\ny = 2\r\n",
         "x = 'a\\\r\nb'\r\n", "x = '''a\r\nb'''\r\n", "# c\r\n", "x = 1\ry = 2\n", "f(**{'a': 1})\n", "a ... b .. c\n",
+        "lambda\ffor\nbR...'R(else\\\n\r\n\nis -\n}'\'\'\n\\",
     ];
 
     [Fact]

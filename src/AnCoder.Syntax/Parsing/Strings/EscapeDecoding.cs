@@ -201,10 +201,7 @@ internal static class EscapeDecoding
     private static byte[]? RewriteNonAscii(ReadOnlySpan<byte> s, out string? error)
     {
         error = null;
-        int nonAscii = 0;
-        foreach (byte b in s) if (b >= 0x80) nonAscii++;
-        if (nonAscii == 0 && !EndsWithOddBackslashes(s)) return s.ToArray();
-        var output = new System.Collections.Generic.List<byte>(s.Length + nonAscii * 10 + 6);
+        var output = new System.Collections.Generic.List<byte>(s.Length * 2 + 6);
         int i = 0;
         while (i < s.Length)
         {
@@ -238,23 +235,6 @@ internal static class EscapeDecoding
             }
         }
         return output.ToArray();
-    }
-
-    private static bool EndsWithOddBackslashes(ReadOnlySpan<byte> s)
-    {
-        // Pairs "\\" decode as escapes, so only the parity of the final run decides whether the last one is alone.
-        // (RewriteNonAscii consumes a backslash together with the character after it.)
-        int i = 0;
-        while (i < s.Length)
-        {
-            if (s[i] == (byte)'\\')
-            {
-                if (i + 1 >= s.Length) return true;
-                i += 2;
-            }
-            else i++;
-        }
-        return false;
     }
 
     // Objects/unicodeobject.c: _PyUnicode_DecodeUnicodeEscapeInternal with errors="strict".

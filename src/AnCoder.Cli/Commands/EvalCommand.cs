@@ -136,7 +136,7 @@ public static class EvalCommand
         foreach (var (name, value) in summary.PassAtK)
             table.AddRow(name, Percent(value));
         table.AddRow("passed / failed / timeout / syntax error", $"{summary.Passed} / {summary.Failed} / {summary.Timeout} / {summary.SyntaxError}");
-        table.AddRow("programs run, seconds", $"{executed}, {elapsed.TotalSeconds:0.0}");
+        table.AddRow("samples scored now, seconds", $"{executed}, {elapsed.TotalSeconds:0.0}");
         AnsiConsole.Write(table);
     }
 

@@ -18,7 +18,11 @@ public sealed class Evaluator(Benchmark benchmark, PythonSandbox sandbox, ISynta
             throw new ArgumentException($"unknown task_id {sample.TaskId}", nameof(sample));
         var valid = syntaxChecker.IsValid(benchmark.ValidityText(problem, sample.Completion));
         if (valid == false)
-            return new SampleResult(problem.TaskId, sample.Index, Verdict.SyntaxError, "syntax error", false, 0, sample.Completion);
+        {
+            var detail = syntaxChecker.DescribeError(benchmark.ValidityText(problem, sample.Completion));
+            return new SampleResult(problem.TaskId, sample.Index, Verdict.SyntaxError,
+                detail is null ? "syntax error" : "syntax error: " + detail, false, 0, sample.Completion);
+        }
         var execution = await sandbox.RunAsync(benchmark.AssembleProgram(problem, sample.Completion), cancellationToken).ConfigureAwait(false);
         var verdict = execution.Outcome switch
         {

@@ -6,6 +6,9 @@ namespace AnCoder.Evaluation.Scoring;
 public interface ISyntaxChecker
 {
     bool? IsValid(string source);
+
+    /// <summary>Why a source is invalid (for results.jsonl), when the checker can say.</summary>
+    string? DescribeError(string source) => null;
 }
 
 /// <summary>Syntax validity with our own frontend, which mirrors CPython 3.11's <c>ast.parse</c>.</summary>
@@ -29,5 +32,11 @@ public sealed class AnCoderSyntaxChecker : ISyntaxChecker
             _parserMissing = true;
             return null;
         }
+    }
+
+    public string? DescribeError(string source)
+    {
+        var error = _parserMissing ? null : PythonParser.Parse(source).Error;
+        return error is null ? null : $"line {error.Line}, column {error.Column}: {error.Message}";
     }
 }

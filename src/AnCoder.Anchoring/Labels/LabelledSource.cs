@@ -184,8 +184,11 @@ public sealed class LabelledSource
         {
             if (token.Kind != TokenKind.Name) continue;
             var flags = token.IsHardKeyword ? keyword : identifier;
-            int start = shift + token.StartOffset, end = shift + token.EndOffset;
-            for (int t = FirstTokenEndingAfter(ends, start); t < count && tokens[t].Start < end; t++) flags[t] = true;
+            foreach (var (nameStart, nameEnd) in ModuleNameRuns(text.Utf8, token.StartOffset, token.EndOffset))
+            {
+                int start = shift + nameStart, end = shift + nameEnd;
+                for (int t = FirstTokenEndingAfter(ends, start); t < count && tokens[t].Start < end; t++) flags[t] = true;
+            }
         }
 
         var labels = new TokenLabel[count];
@@ -195,6 +198,46 @@ public sealed class LabelledSource
                 Math.Min(best[i] is null ? 0 : bestDepth[i], TokenLabel.MaxDepth), keyword[i], identifier[i]);
         }
         return new LabelledSource(bytes, labels, best, module, null, text, shift);
+    }
+
+    /// <summary>
+    /// The NAME tokens the tokenize module makes of one C-tokenizer NAME. They are the same token except when the
+    /// identifier holds characters that are XID_Continue but not <c>\w</c> for Python's <c>re</c> (e.g. variation
+    /// selectors): tokenize.py's <c>\w+</c> stops there and emits an ERRORTOKEN per such character, then a new NAME
+    /// (or NUMBER, if a digit comes first). <c>\w</c> = a letter or number (str.isalnum) or '_'.
+    /// </summary>
+    private static IEnumerable<(int Start, int End)> ModuleNameRuns(byte[] utf8, int start, int end)
+    {
+        var span = utf8.AsSpan(start, end - start);
+        if (System.Text.Ascii.IsValid(span))
+        {
+            yield return (start, end);
+            yield break;
+        }
+        var runs = new List<(int, int)>();
+        int runStart = -1, at = start;
+        bool runIsName = false;
+        while (at < end)
+        {
+            System.Text.Rune.DecodeFromUtf8(utf8.AsSpan(at, end - at), out System.Text.Rune rune, out int length);
+            var category = System.Text.Rune.GetUnicodeCategory(rune);
+            bool word = rune.Value == '_' || category <= System.Globalization.UnicodeCategory.OtherLetter
+                        || category is System.Globalization.UnicodeCategory.DecimalDigitNumber
+                            or System.Globalization.UnicodeCategory.LetterNumber or System.Globalization.UnicodeCategory.OtherNumber;
+            if (word && runStart < 0)
+            {
+                runStart = at;
+                runIsName = !(rune.Value < 128 && char.IsAsciiDigit((char)rune.Value)) && category != System.Globalization.UnicodeCategory.DecimalDigitNumber;
+            }
+            else if (!word && runStart >= 0)
+            {
+                if (runIsName) runs.Add((runStart, at));
+                runStart = -1;
+            }
+            at += Math.Max(1, length);
+        }
+        if (runStart >= 0 && runIsName) runs.Add((runStart, end));
+        foreach (var run in runs) yield return run;
     }
 
     private static int FirstTokenEndingAfter(int[] ends, int offset)

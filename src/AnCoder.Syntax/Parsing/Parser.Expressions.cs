@@ -183,14 +183,15 @@ internal sealed partial class Parser
     private List<ExprNode>? StarNamedExpressions()
     {
         Enter();
+        Enter(); // _gather
         var first = StarNamedExpression();
         if (first == null)
         {
-            _level--;
+            _level -= 2;
             return null;
         }
         var list = new List<ExprNode> { first };
-        Enter(); // _gather
+        Enter(); // _loop0 of the gather
         while (true)
         {
             int m = _mark;
@@ -203,7 +204,7 @@ internal sealed partial class Parser
             }
             list.Add(e);
         }
-        _level--;
+        _level -= 2;
         Op(OpKind.Comma);
         _level--;
         return list;
@@ -888,6 +889,7 @@ internal sealed partial class Parser
         }
         var elts = new List<ExprNode>();
         int m = _mark;
+        Enter(); // _tmp: [star_named_expression ',' [star_named_expressions]]
         var first = StarNamedExpression();
         if (first != null && Op(OpKind.Comma))
         {
@@ -898,6 +900,7 @@ internal sealed partial class Parser
             else _mark = m2;
         }
         else _mark = m;
+        _level--;
         if (!Op(OpKind.RightParen))
         {
             _mark = start;
@@ -1047,11 +1050,13 @@ internal sealed partial class Parser
     private bool DoubleStarredKvpairs(List<ExprNode?> keys, List<ExprNode> values)
     {
         Enter();
+        Enter(); // _gather (the loop's elements count one more level, as in pegen's _loop0)
         if (!DoubleStarredKvpair(keys, values))
         {
-            _level--;
+            _level -= 2;
             return false;
         }
+        Enter(); // _loop0
         while (true)
         {
             int m = _mark;
@@ -1062,6 +1067,7 @@ internal sealed partial class Parser
                 break;
             }
         }
+        _level -= 2;
         Op(OpKind.Comma);
         _level--;
         return true;
@@ -1084,6 +1090,7 @@ internal sealed partial class Parser
             }
             _mark = start;
         }
+        Enter(); // kvpair
         var k = Expression();
         if (k != null && Op(OpKind.Colon))
         {
@@ -1092,12 +1099,12 @@ internal sealed partial class Parser
             {
                 keys.Add(k);
                 values.Add(v);
-                _level--;
+                _level -= 2;
                 return true;
             }
         }
         _mark = start;
-        _level--;
+        _level -= 2;
         return false;
     }
 

@@ -15,13 +15,15 @@ public sealed class IsolatedCollection
 }
 
 /// <summary>
-/// (d) Linear time: an input 4x larger of the same shape must parse in less than 8x the time (a generous bound for
-/// linear; quadratic behaviour gives 16x). Times are the minimum CPU time of several runs, measured with no other test running.
+/// (d) Linear time: an input 16x larger of the same shape must parse in less than 64x the time. Linear behaviour gives
+/// 16x plus cache and allocation effects (the per-byte cost of a 250 KB input is up to ~3x that of a 15 KB one here, as
+/// its token and memo arrays leave the CPU caches); quadratic behaviour gives 256x. Times are the minimum CPU time of
+/// several runs after every size was warmed up (so tiered JIT compilation is not measured), with no other test running.
 /// </summary>
 [Collection(IsolatedCollection.Name)]
 public sealed class LinearTimeTests(ITestOutputHelper output)
 {
-    private const double MaxRatio = 8.0;
+    private const double MaxRatio = 64.0;
 
     public static TheoryData<string> Shapes() => new(ShapeMakers.Keys);
 
@@ -69,24 +71,27 @@ public sealed class LinearTimeTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void FourTimesTheInputTakesLessThanEightTimesTheTime(string shape)
+    public void SixteenTimesTheInputTakesLessThanSixtyFourTimesTheTime(string shape)
     {
         var make = ShapeMakers[shape];
-        // Sizes chosen so the smallest input takes ~milliseconds; each step is 4x.
-        int[] sizes = [5_000, 20_000, 80_000];
+        // Sizes chosen so the smallest input takes milliseconds (below that, cache effects dominate); each step is 4x.
+        int[] sizes = [20_000, 80_000, 320_000];
         var inputs = sizes.Select(n => Encoding.UTF8.GetBytes(make(n))).ToArray();
-        var verdict = OurParser.Verdict(inputs[0]); // warm-up (JIT)
-        Assert.False(verdict.StartsWith("!Exception", StringComparison.Ordinal), verdict);
+        foreach (var input in inputs)
+        {
+            for (int warmUp = 0; warmUp < 3; warmUp++) // every size, so tier-1 JIT and OSR are done before timing
+            {
+                var verdict = OurParser.Verdict(input);
+                Assert.False(verdict.StartsWith("!Exception", StringComparison.Ordinal), verdict);
+            }
+        }
 
         var seconds = MinimumCpuSeconds(inputs);
         var report = string.Join(", ", sizes.Select((n, i) => $"n={n} ({inputs[i].Length / 1024} KB): {seconds[i] * 1000:F2} ms"));
         output.WriteLine($"{shape} (CPU time): {report}");
-        for (int i = 1; i < sizes.Length; i++)
-        {
-            // Below a millisecond, timer noise dominates: compare against at least 1 ms.
-            double ratio = seconds[i] / Math.Max(seconds[i - 1], 0.001);
-            Assert.True(ratio < MaxRatio, $"{shape}: 4x input took {ratio:F1}x as long (limit {MaxRatio}x): {report}");
-        }
+        // Below a millisecond, timer noise dominates: compare against at least 1 ms.
+        double ratio = seconds[^1] / Math.Max(seconds[0], 0.001);
+        Assert.True(ratio < MaxRatio, $"{shape}: 16x input took {ratio:F1}x as long (limit {MaxRatio}x): {report}");
     }
 
     /// <summary>For each input the fastest of several rounds, measured as this process's CPU time (so the load of

@@ -89,8 +89,10 @@ public sealed class LinearTimeTests(ITestOutputHelper output)
         var seconds = MinimumCpuSeconds(inputs);
         var report = string.Join(", ", sizes.Select((n, i) => $"n={n} ({inputs[i].Length / 1024} KB): {seconds[i] * 1000:F2} ms"));
         output.WriteLine($"{shape} (CPU time): {report}");
-        // Below a millisecond, timer noise dominates: compare against at least 1 ms.
-        double ratio = seconds[^1] / Math.Max(seconds[0], 0.001);
+        // The smallest input's time swings by several x between runs (0.5–4 ms measured for the same 58 KB input,
+        // depending on what is in the caches): compare against at least 5 ms. Quadratic behaviour would still take
+        // seconds on the largest input and fail clearly.
+        double ratio = seconds[^1] / Math.Max(seconds[0], 0.005);
         Assert.True(ratio < MaxRatio, $"{shape}: 16x input took {ratio:F1}x as long (limit {MaxRatio}x): {report}");
     }
 

@@ -1,0 +1,154 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AnCoder.Diffusion.Configuration;
+
+/// <summary>Which network layout a model has (ALGORITHMS.md §4).</summary>
+public enum Architecture
+{
+    /// <summary>One network: embedding → layers → norm → tied output (the MDLM baseline).</summary>
+    Mdlm,
+    /// <summary>Anchor network φ, then denoiser ψ that sees z_t only through φ's logits (ADLM/AnCoder).</summary>
+    Anchored,
+}
+
+/// <summary>How ψ turns φ's logits a into its first hidden state g⁰ (ALGORITHMS.md §4).</summary>
+public enum DenoiserInput
+{
+    /// <summary>g⁰ = softmax(a)·E_ψ, the expected embedding (default).</summary>
+    Softmax,
+    /// <summary>g⁰ = a·E_ψ.</summary>
+    Logits,
+    /// <summary>g⁰ = Linear(V, d, bias)(a), as ADLM.</summary>
+    Linear,
+}
+
+/// <summary>
+/// A model's shape and switches, saved as <c>config.json</c> beside its weights (Hugging Face style, snake_case).
+/// For <see cref="Architecture.Mdlm"/> <see cref="NumHiddenLayers"/> is the one network's depth; for
+/// <see cref="Architecture.Anchored"/> it is φ's depth and <see cref="DenoiserLayers"/> is ψ's.
+/// </summary>
+public sealed record ModelConfig
+{
+    public Architecture Architecture { get; init; } = Architecture.Anchored;
+    public int VocabSize { get; init; } = 8192;
+    public int MaskTokenId { get; init; } = 1;
+    public int PadTokenId { get; init; } = 2;
+    public int EosTokenId { get; init; } = 0;
+    public int HiddenSize { get; init; } = 128;
+    public int IntermediateSize { get; init; } = 352;
+    public int NumHiddenLayers { get; init; } = 2;
+    public int DenoiserLayers { get; init; } = 2;
+    public int NumAttentionHeads { get; init; } = 4;
+    public int NumKeyValueHeads { get; init; } = 2;
+    /// <summary>0 means HiddenSize / NumAttentionHeads.</summary>
+    public int HeadDim { get; init; }
+    public double RopeTheta { get; init; } = 10000.0;
+    public double RmsNormEps { get; init; } = 1e-6;
+    public int MaxPositionEmbeddings { get; init; } = 1024;
+    public DenoiserInput DenoiserInput { get; init; } = DenoiserInput.Softmax;
+    /// <summary>Dream-style right shift: position i's logits come from position i−1 (for AR-initialised models).</summary>
+    public bool Shift { get; init; }
+    /// <summary>Diffusion and anchoring settings the model was trained with (ALGORITHMS.md §1–5).</summary>
+    public DiffusionSettings Diffusion { get; init; } = new();
+
+    [JsonIgnore] public int ResolvedHeadDim => HeadDim > 0 ? HeadDim : HiddenSize / NumAttentionHeads;
+
+    /// <summary>Problems with this config, each naming the field; empty when it is usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        void Positive(string name, double value) { if (value <= 0) problems.Add($"{name} must be positive (got {value})"); }
+        Positive("vocab_size", VocabSize);
+        Positive("hidden_size", HiddenSize);
+        Positive("intermediate_size", IntermediateSize);
+        Positive("num_hidden_layers", NumHiddenLayers);
+        Positive("num_attention_heads", NumAttentionHeads);
+        Positive("num_key_value_heads", NumKeyValueHeads);
+        Positive("max_position_embeddings", MaxPositionEmbeddings);
+        Positive("rope_theta", RopeTheta);
+        Positive("rms_norm_eps", RmsNormEps);
+        if (Architecture == Architecture.Anchored) Positive("denoiser_layers", DenoiserLayers);
+        if (NumAttentionHeads > 0 && NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads != 0)
+            problems.Add($"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})");
+        if (HeadDim == 0 && NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads != 0)
+            problems.Add($"hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads}) unless head_dim is set");
+        if (ResolvedHeadDim % 2 != 0) problems.Add($"head_dim ({ResolvedHeadDim}) must be even for rotary embeddings");
+        foreach (var (name, id) in new[] { ("mask_token_id", MaskTokenId), ("pad_token_id", PadTokenId), ("eos_token_id", EosTokenId) })
+            if (id < 0 || id >= VocabSize) problems.Add($"{name} ({id}) must be in [0, vocab_size={VocabSize})");
+        problems.AddRange(Diffusion.Validate());
+        return problems;
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Parses a config; a bad field gives a <see cref="ConfigException"/> naming the file and the path.</summary>
+    public static ModelConfig FromJson(string json, string source = "config.json")
+    {
+        ModelConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<ModelConfig>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{source}: {e.Message}");
+        }
+        if (config is null) throw new ConfigException($"{source}: empty config");
+        var problems = config.Validate();
+        if (problems.Count > 0) throw new ConfigException($"{source}: " + string.Join("; ", problems));
+        return config;
+    }
+
+    public static ModelConfig Load(string path) => FromJson(File.ReadAllText(path), path);
+}
+
+/// <summary>Noise schedule, loss and anchoring switches (ALGORITHMS.md §1–5); names match the doc's.</summary>
+public sealed record DiffusionSettings
+{
+    /// <summary><c>cosine2</c> (default), <c>cosine</c>, <c>md4cosine</c> or <c>loglinear</c>.</summary>
+    public string Schedule { get; init; } = "cosine2";
+    public double ScheduleEpsilon { get; init; } = 1e-3;
+    /// <summary>Lower bound of sampled training times t (t = ε + (1 − ε)·e).</summary>
+    public double TimeEpsilon { get; init; } = 1e-3;
+    /// <summary><c>mdlm</c>, <c>null</c>, <c>keyword</c>, <c>identifier</c> or <c>anchortree</c>.</summary>
+    public string Strategy { get; init; } = "anchortree";
+    public double AnchorLambda { get; init; } = 0.03;
+    public double AnchorRho { get; init; } = 0.8;
+    public int AnchorD0 { get; init; } = 2;
+    /// <summary><c>all</c> valid positions (default, as ADLM) or only <c>masked</c> ones.</summary>
+    public string AnchorLossOn { get; init; } = "all";
+    /// <summary>ADLM's warm-up: γ_eff = min(λ, step / max_steps).</summary>
+    public bool AnchorWarmup { get; init; }
+
+    public static readonly string[] Schedules = ["cosine2", "cosine", "md4cosine", "loglinear"];
+    public static readonly string[] Strategies = ["mdlm", "null", "keyword", "identifier", "anchortree"];
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (!Schedules.Contains(Schedule))
+            problems.Add($"diffusion.schedule '{Schedule}' is not one of {string.Join(", ", Schedules)}");
+        if (!Strategies.Contains(Strategy))
+            problems.Add($"diffusion.strategy '{Strategy}' is not one of {string.Join(", ", Strategies)}");
+        if (AnchorLossOn is not ("all" or "masked"))
+            problems.Add($"diffusion.anchor_loss_on '{AnchorLossOn}' must be 'all' or 'masked'");
+        if (ScheduleEpsilon is <= 0 or >= 0.5) problems.Add($"diffusion.schedule_epsilon ({ScheduleEpsilon}) must be in (0, 0.5)");
+        if (TimeEpsilon is < 0 or >= 1) problems.Add($"diffusion.time_epsilon ({TimeEpsilon}) must be in [0, 1)");
+        if (AnchorLambda < 0) problems.Add($"diffusion.anchor_lambda ({AnchorLambda}) must be >= 0");
+        if (AnchorRho is <= 0 or > 1) problems.Add($"diffusion.anchor_rho ({AnchorRho}) must be in (0, 1]");
+        if (AnchorD0 < 0) problems.Add($"diffusion.anchor_d0 ({AnchorD0}) must be >= 0");
+        return problems;
+    }
+}
+
+/// <summary>A config that cannot be used; the message names the file and field.</summary>
+public sealed class ConfigException(string message) : Exception(message);

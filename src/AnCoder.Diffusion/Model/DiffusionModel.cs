@@ -1,0 +1,114 @@
+using AnCoder.Diffusion.Configuration;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnCoder.Diffusion.Model;
+
+/// <summary>
+/// Raw network outputs for a noisy input z_t, both fp32 [B, L, V]. <see cref="DenoiserLogits"/> are before SUBS;
+/// <see cref="AnchorLogits"/> are φ's logits a (null for MDLM).
+/// </summary>
+public sealed record ModelOutput(Tensor DenoiserLogits, Tensor? AnchorLogits);
+
+/// <summary>
+/// A masked diffusion LM: ids z_t [B, L] (mask id where masked) → <see cref="ModelOutput"/>. Build one with
+/// <see cref="Create"/>. Compute runs in <see cref="ComputeType"/> (fp32 or bf16) while parameters keep their dtype.
+/// </summary>
+public abstract class DiffusionModel : nn.Module<Tensor, Tensor?, ModelOutput>
+{
+    protected DiffusionModel(ModelConfig config, string name) : base(name) => Config = config;
+
+    public ModelConfig Config { get; }
+
+    /// <summary>Activation dtype: Float32 (default) or BFloat16 (AMX matmuls; norms and losses stay fp32).</summary>
+    public ScalarType ComputeType { get; set; } = ScalarType.Float32;
+
+    /// <summary>Runs the model. <paramref name="keyMask"/>: optional bool [B, L], true at positions that may be attended.</summary>
+    public ModelOutput Forward(Tensor noisyIds, Tensor? keyMask = null) => call(noisyIds, keyMask);
+
+    public static DiffusionModel Create(ModelConfig config)
+    {
+        var problems = config.Validate();
+        if (problems.Count > 0) throw new ConfigException(string.Join("; ", problems));
+        return config.Architecture switch
+        {
+            Architecture.Mdlm => new MdlmModel(config),
+            Architecture.Anchored => new AnchoredModel(config),
+            _ => throw new ConfigException($"unknown architecture {config.Architecture}"),
+        };
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>[B, L] bool → [B, 1, 1, L] for scaled-dot-product attention.</summary>
+    protected static Tensor? AttentionMask(Tensor? keyMask) => keyMask?.unsqueeze(1).unsqueeze(1);
+
+    /// <summary>
+    /// The `shift` switch: position i takes the logits computed at i−1 (position 0 keeps its own), as for models
+    /// adapted from autoregressive weights. In the anchored model ψ reads φ's unshifted logits; both outputs shift.
+    /// </summary>
+    protected Tensor MaybeShift(Tensor logits) =>
+        Config.Shift ? cat([logits[.., ..1], logits[.., ..^1]], dim: 1) : logits;
+}
+
+/// <summary>MDLM baseline: E → N layers → RMSNorm → Eᵀ (tied). Parameters under <c>model.</c>.</summary>
+public sealed class MdlmModel : DiffusionModel
+{
+    private readonly Qwen2Network model;
+
+    public MdlmModel(ModelConfig config) : base(config, "mdlm")
+    {
+        model = new Qwen2Network(config, config.NumHiddenLayers);
+        RegisterComponents();
+    }
+
+    public Qwen2Network Network => model;
+
+    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask)
+    {
+        var hidden = model.call(model.Embed(noisyIds, ComputeType), AttentionMask(keyMask));
+        var logits = model.Unembed(hidden).to(ScalarType.Float32);
+        return new ModelOutput(MaybeShift(logits), null);
+    }
+}
+
+/// <summary>
+/// Anchored model (ALGORITHMS.md §4): φ (<c>anchor.</c>) gives anchor logits a; ψ (<c>denoiser.</c>) sees z_t only
+/// through a: g⁰ = softmax(a)·E_ψ (or a·E_ψ, or <c>denoiser_input</c>(a)), N_d layers, RMSNorm, ℓ = g·E_ψᵀ.
+/// </summary>
+public sealed class AnchoredModel : DiffusionModel
+{
+    private readonly Qwen2Network anchor;
+    private readonly Qwen2Network denoiser;
+    private readonly CastingLinear? denoiser_input;
+
+    public AnchoredModel(ModelConfig config) : base(config, "anchored")
+    {
+        anchor = new Qwen2Network(config, config.NumHiddenLayers);
+        denoiser = new Qwen2Network(config, config.DenoiserLayers);
+        if (config.DenoiserInput == DenoiserInput.Linear)
+            denoiser_input = new CastingLinear(config.VocabSize, config.HiddenSize, hasBias: true);
+        RegisterComponents();
+    }
+
+    public Qwen2Network Anchor => anchor;
+    public Qwen2Network Denoiser => denoiser;
+
+    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask)
+    {
+        var mask = AttentionMask(keyMask);
+        var anchorHidden = anchor.call(anchor.Embed(noisyIds, ComputeType), mask);
+        var anchorLogits = anchor.Unembed(anchorHidden).to(ScalarType.Float32);
+
+        var denoiserEmbedding = denoiser.EmbeddingMatrix.to(ComputeType);
+        var firstState = Config.DenoiserInput switch
+        {
+            DenoiserInput.Softmax => matmul(anchorLogits.softmax(-1).to(ComputeType), denoiserEmbedding),
+            DenoiserInput.Logits => matmul(anchorLogits.to(ComputeType), denoiserEmbedding),
+            _ => denoiser_input!.call(anchorLogits.to(ComputeType)),
+        };
+        var hidden = denoiser.call(firstState, mask);
+        var logits = denoiser.Unembed(hidden).to(ScalarType.Float32);
+        return new ModelOutput(MaybeShift(logits), MaybeShift(anchorLogits));
+    }
+}

@@ -163,6 +163,8 @@ public sealed class PythonSandbox : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        // The launcher preloads jemalloc for TorchSharp; generated programs run with the system allocator.
+        start.Environment.Remove("LD_PRELOAD");
         foreach (var arg in new[] { "--net", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--ipc", "--uts", "--", _python, "-I", "-S", _initScriptPath, spec })
             start.ArgumentList.Add(arg);
 

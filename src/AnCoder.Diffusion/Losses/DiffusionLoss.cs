@@ -1,0 +1,96 @@
+using AnCoder.Diffusion.Model;
+using AnCoder.Diffusion.Schedules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnCoder.Diffusion.Losses;
+
+/// <summary>
+/// The continuous-time NELBO (MDLM) and the anchored ANELBO (ALGORITHMS.md §5):
+/// loss = Σ_{b,i valid} w(t_b)·( −log x_θ^i(z_t)[x_i] + γ_i·(−log softmax(a)[b,i,x_i]) ) / #valid,
+/// with SUBS making the first term 0 at visible positions, and the anchor term on every valid position (default) or
+/// on masked ones only. Valid = not padding, not conditioning.
+/// </summary>
+public static class DiffusionLoss
+{
+    /// <summary>
+    /// Draws stratified t, masks the batch, runs the model (padding hidden from attention) and returns the loss
+    /// parts. Everything but the returned <see cref="LossParts.Loss"/> is freed.
+    /// </summary>
+    public static LossParts Compute(DiffusionModel model, DiffusionBatch batch, LossOptions options, Generator? generator = null)
+    {
+        using var scope = NewDisposeScope();
+        int maskId = model.Config.MaskTokenId;
+        var t = TimeSampling.Stratified(batch.Rows, options.TimeEpsilon, generator);
+        var (noisy, _) = ForwardProcess.Mask(batch.Ids, t, options.Schedule, batch.Conditioning, maskId, generator);
+        var output = model.Forward(noisy, KeyMask(batch));
+        var parts = FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, options, maskId);
+        parts.Loss.MoveToOuterDisposeScope();
+        return parts;
+    }
+
+    /// <summary>
+    /// The plain denoiser NELBO (no anchor term) per valid token, without gradients: the validation loss, comparable
+    /// across strategies. Times are stratified with the model's <c>time_epsilon</c>.
+    /// </summary>
+    public static double ValidationNelbo(DiffusionModel model, DiffusionBatch batch, INoiseSchedule schedule, Generator? generator = null)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int maskId = model.Config.MaskTokenId;
+        var t = TimeSampling.Stratified(batch.Rows, model.Config.Diffusion.TimeEpsilon, generator);
+        var (noisy, _) = ForwardProcess.Mask(batch.Ids, t, schedule, batch.Conditioning, maskId, generator);
+        var output = model.Forward(noisy, KeyMask(batch));
+        var options = new LossOptions { Schedule = schedule, AnchorScale = 0 };
+        return FromLogits(output.DenoiserLogits, null, batch, noisy, t, options, maskId).DenoiserNll;
+    }
+
+    /// <summary>
+    /// The loss from given raw logits (fp32 [B, L, V], before SUBS), z_t [B, L] and t [B]: the math of
+    /// <see cref="Compute"/> without the sampling and the network. <paramref name="anchorLogits"/> null (MDLM) means
+    /// no anchor term. Positions whose clean token is the mask id itself are left out (they cannot be predicted).
+    /// </summary>
+    public static LossParts FromLogits(Tensor denoiserLogits, Tensor? anchorLogits, DiffusionBatch batch, Tensor noisyIds,
+        Tensor t, LossOptions options, int maskId)
+    {
+        using var scope = NewDisposeScope();
+        var ids = batch.Ids.to(ScalarType.Int64);
+        var lossPositions = batch.LossPositions().logical_and_(ids.ne(maskId));
+        var maskedPositions = lossPositions.logical_and(noisyIds.eq(maskId));
+        long validTokens = lossPositions.sum().item<long>();
+        long maskedTokens = maskedPositions.sum().item<long>();
+        double denominator = Math.Max(validTokens, 1);
+        var weight = options.Schedule.Weight(t.to(ScalarType.Float32)).unsqueeze(1); // [B, 1]
+
+        // SUBS: −log x_θ[x_i] at masked positions; at visible ones z_t[i] = x_i gets log-probability 0 (§3).
+        var denoiserNll = TargetNll(Subs.MaskedLogSoftmax(denoiserLogits, maskId), ids);
+        var denoiserSum = where(maskedPositions, denoiserNll, 0f).mul(weight).sum();
+        var loss = denoiserSum / denominator;
+
+        double anchorNll = 0;
+        if (anchorLogits is not null && options.AnchorScale != 0 && batch.AnchorWeights.ne(0).any().item<bool>())
+        {
+            var covered = options.AnchorLossOnMaskedOnly ? maskedPositions : lossPositions;
+            var gamma = batch.AnchorWeights.to(ScalarType.Float32) * options.AnchorScale;
+            var anchorTerm = TargetNll(anchorLogits.to(ScalarType.Float32).log_softmax(-1), ids).mul(gamma);
+            var anchorSum = where(covered, anchorTerm, 0f).mul(weight).sum();
+            loss = loss + anchorSum / denominator;
+            anchorNll = anchorSum.item<float>() / denominator;
+        }
+        return new LossParts(loss.MoveToOuterDisposeScope(), denoiserSum.item<float>() / denominator, anchorNll,
+            validTokens, maskedTokens);
+    }
+
+    /// <summary>−logp[b, i, ids[b, i]] as [B, L].</summary>
+    private static Tensor TargetNll(Tensor logProbabilities, Tensor ids) =>
+        logProbabilities.gather(-1, ids.unsqueeze(-1)).squeeze(-1).neg();
+
+    /// <summary>Attention key mask: hide padding; null (no mask, faster attention) when nothing is padded.</summary>
+    private static Tensor? KeyMask(DiffusionBatch batch)
+    {
+        if (batch.Valid.all().item<bool>()) return null;
+        // A row without any valid key would give NaN attention; let such rows attend everywhere (they carry no loss).
+        var emptyRows = batch.Valid.any(1, keepdim: true).logical_not();
+        return batch.Valid.logical_or(emptyRows);
+    }
+}

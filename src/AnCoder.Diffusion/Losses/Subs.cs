@@ -18,8 +18,9 @@ public static class Subs
         using var scope = NewDisposeScope();
         var logProbabilities = MaskedLogSoftmax(logits, maskId);
         var visible = noisyIds.ne(maskId).unsqueeze(-1);
+        var carried = noisyIds.to(ScalarType.Int64).unsqueeze(-1);
         var carryOver = full_like(logProbabilities, NegativeInfinity)
-            .scatter_(-1, noisyIds.to(ScalarType.Int64).unsqueeze(-1), 0f);
+            .scatter_(-1, carried, zeros(carried.shape, dtype: ScalarType.Float32));
         return where(visible, carryOver, logProbabilities).MoveToOuterDisposeScope();
     }
 

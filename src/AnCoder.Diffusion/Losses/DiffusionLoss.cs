@@ -60,30 +60,55 @@ public static class DiffusionLoss
         long validTokens = lossPositions.sum().item<long>();
         long maskedTokens = maskedPositions.sum().item<long>();
         double denominator = Math.Max(validTokens, 1);
-        var weight = options.Schedule.Weight(t.to(ScalarType.Float32)).unsqueeze(1); // [B, 1]
+        var weight = options.Schedule.Weight(t.to(ScalarType.Float32)).unsqueeze(1).expand(ids.shape); // w(t_b) [B, L]
 
-        // SUBS: −log x_θ[x_i] at masked positions; at visible ones z_t[i] = x_i gets log-probability 0 (§3).
-        var denoiserNll = TargetNll(Subs.MaskedLogSoftmax(denoiserLogits, maskId), ids);
-        var denoiserSum = where(maskedPositions, denoiserNll, 0f).mul(weight).sum();
+        // SUBS (§3): at visible positions z_t[i] = x_i has log-probability 0, so only masked positions contribute:
+        // −log softmax(ℓ with the mask column at −1e6)[x_i].
+        var denoiserSum = WeightedNllSum(denoiserLogits, ids, maskedPositions, weight, maskId);
         var loss = denoiserSum / denominator;
 
         double anchorNll = 0;
-        if (anchorLogits is not null && options.AnchorScale != 0 && batch.AnchorWeights.ne(0).any().item<bool>())
+        if (anchorLogits is not null && options.AnchorScale != 0)
         {
-            var covered = options.AnchorLossOnMaskedOnly ? maskedPositions : lossPositions;
             var gamma = batch.AnchorWeights.to(ScalarType.Float32) * options.AnchorScale;
-            var anchorTerm = TargetNll(anchorLogits.to(ScalarType.Float32).log_softmax(-1), ids).mul(gamma);
-            var anchorSum = where(covered, anchorTerm, 0f).mul(weight).sum();
-            loss = loss + anchorSum / denominator;
-            anchorNll = anchorSum.item<float>() / denominator;
+            var covered = (options.AnchorLossOnMaskedOnly ? maskedPositions : lossPositions).logical_and(gamma.ne(0));
+            if (covered.any().item<bool>())
+            {
+                var anchorSum = WeightedNllSum(anchorLogits, ids, covered, weight * gamma, excludedColumn: null);
+                loss = loss + anchorSum / denominator;
+                anchorNll = anchorSum.item<float>() / denominator;
+            }
         }
         return new LossParts(loss.MoveToOuterDisposeScope(), denoiserSum.item<float>() / denominator, anchorNll,
             validTokens, maskedTokens);
     }
 
-    /// <summary>−logp[b, i, ids[b, i]] as [B, L].</summary>
-    private static Tensor TargetNll(Tensor logProbabilities, Tensor ids) =>
-        logProbabilities.gather(-1, ids.unsqueeze(-1)).squeeze(-1).neg();
+    /// <summary>
+    /// Σ over <paramref name="selected"/> positions of coefficient · (−log softmax(logits)[target]), fp32 scalar, with
+    /// <paramref name="excludedColumn"/> (the mask id) set to −1e6 first. Only the selected rows of the [B, L, V]
+    /// logits are normalised: the log-softmax over V dominates the loss's cost, and typically half the positions
+    /// (denoiser: masked ones) or fewer (anchor: γ ≠ 0) count.
+    /// </summary>
+    private static Tensor WeightedNllSum(Tensor logits, Tensor targets, Tensor selected, Tensor coefficient, int? excludedColumn)
+    {
+        long vocabulary = logits.shape[^1];
+        var flatLogits = logits.to(ScalarType.Float32).reshape(-1, vocabulary);
+        var index = selected.reshape(-1).nonzero().squeeze(1);
+        long count = index.shape[0];
+        if (count == 0) return flatLogits.sum() * 0; // keeps the graph: backward still works on an empty selection
+        Tensor rows;
+        if (count == flatLogits.shape[0])
+        {
+            rows = excludedColumn is int column ? flatLogits.index_fill(1, tensor(new long[] { column }), Subs.NegativeInfinity) : flatLogits;
+        }
+        else
+        {
+            rows = flatLogits.index_select(0, index);
+            if (excludedColumn is int column) rows.index_fill_(1, tensor(new long[] { column }), Subs.NegativeInfinity); // a fresh copy: safe in place
+        }
+        var nll = nn.functional.cross_entropy(rows, targets.reshape(-1).index_select(0, index), reduction: nn.Reduction.None);
+        return nll.mul(coefficient.reshape(-1).index_select(0, index)).sum();
+    }
 
     /// <summary>Attention key mask: hide padding; null (no mask, faster attention) when nothing is padded.</summary>
     private static Tensor? KeyMask(DiffusionBatch batch)

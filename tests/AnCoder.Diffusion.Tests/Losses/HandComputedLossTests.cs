@@ -155,6 +155,36 @@ public sealed class HandComputedLossTests
     }
 
     [Fact]
+    public void Every_position_masked_and_anchored_matches_a_plain_loop()
+    {
+        // All six positions valid, masked and with γ ≠ 0 (the code path that normalises every row).
+        long[] clean = [0, 2, 3, 1, 3, 2];
+        double expected = 0;
+        for (int k = 0; k < 6; k++)
+        {
+            double w = k < 3 ? W0 : W1;
+            double denoiserNormaliser = 0, anchorNormaliser = 0;
+            for (int v = 0; v < 5; v++)
+            {
+                if (v != MaskId) denoiserNormaliser += Math.Exp(DenoiserLogits[k * 5 + v]);
+                anchorNormaliser += Math.Exp(AnchorLogits[k * 5 + v]);
+            }
+            double denoiserNll = Math.Log(denoiserNormaliser) - DenoiserLogits[k * 5 + clean[k]];
+            double anchorNll = Math.Log(anchorNormaliser) - AnchorLogits[k * 5 + clean[k]];
+            expected += w * (denoiserNll + Gamma[k] * anchorNll);
+        }
+        expected /= 6;
+
+        using var scope = NewDisposeScope();
+        var batch = new DiffusionBatch(tensor(clean, [2, 3]), tensor(Gamma, [2, 3]),
+            zeros([2, 3], dtype: ScalarType.Bool), ones([2, 3], dtype: ScalarType.Bool));
+        var allMasked = full([2, 3], (long)MaskId, dtype: ScalarType.Int64);
+        var parts = DiffusionLoss.FromLogits(Logits(DenoiserLogits), Logits(AnchorLogits), batch, allMasked, T(), Options(), MaskId);
+        Close(expected, parts.Loss.item<float>());
+        Assert.Equal(6, parts.MaskedTokens);
+    }
+
+    [Fact]
     public void Visible_positions_have_exactly_zero_denoiser_loss()
     {
         using var scope = NewDisposeScope();

@@ -26,7 +26,7 @@ public sealed record LossOptions
     /// </summary>
     public static LossOptions From(DiffusionSettings s, long step = 0, long maxSteps = 0) => new()
     {
-        Schedule = NoiseSchedules.Create(s.Schedule, s.ScheduleEpsilon),
+        Schedule = NoiseSchedules.From(s),
         AnchorLossOnMaskedOnly = s.AnchorLossOn == "masked",
         AnchorScale = s.AnchorWarmup ? WarmupScale(s.AnchorLambda, step, maxSteps) : 1,
         TimeEpsilon = s.TimeEpsilon,

@@ -27,6 +27,9 @@ public static class NoiseSchedules
             _ => throw new ConfigException($"unknown noise schedule '{name}' (known: {string.Join(", ", Names)})"),
         };
     }
+
+    /// <summary>The schedule a model was configured (and trained) with: <c>diffusion.schedule</c>, <c>diffusion.schedule_epsilon</c>.</summary>
+    public static INoiseSchedule From(DiffusionSettings settings) => Create(settings.Schedule, settings.ScheduleEpsilon);
 }
 
 /// <summary>

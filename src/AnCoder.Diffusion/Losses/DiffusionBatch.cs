@@ -32,7 +32,11 @@ public sealed record DiffusionBatch(Tensor Ids, Tensor AnchorWeights, Tensor Con
     }
 
     /// <summary>Positions that carry loss: valid (not padding) and not conditioning. bool [B, L].</summary>
-    public Tensor LossPositions() => Valid.logical_and(Conditioning.logical_not());
+    public Tensor LossPositions()
+    {
+        using var scope = NewDisposeScope();
+        return Valid.logical_and(Conditioning.logical_not()).MoveToOuterDisposeScope();
+    }
 
     public void Dispose()
     {

@@ -52,7 +52,9 @@ public sealed class DiffusionLossModelTests
         Assert.Equal(source.Ids.Select(i => (long)i), batch.Ids.data<long>().ToArray());
         Assert.Equal(source.Weights, batch.AnchorWeights.data<float>().ToArray());
         Assert.Equal(source.PromptMask, batch.Conditioning.data<bool>().ToArray());
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         using var lossPositions = batch.LossPositions();
+        Assert.Equal(live + 1, DisposeScopeManager.Statistics.ThreadTotalLiveCount); // no intermediate left behind
         Assert.Equal(source.Valid.Zip(source.PromptMask, (v, p) => v && !p), lossPositions.data<bool>().ToArray());
 
         var broken = source with { Weights = new float[5] };

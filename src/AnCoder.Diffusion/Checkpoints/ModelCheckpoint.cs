@@ -55,7 +55,7 @@ public static class ModelCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        var tokenizerFiles = ResolveTokenizerFiles(tokenizerDirectoryOrFile);
+        var tokenizerFiles = TokenizerFiles(tokenizerDirectoryOrFile);
         string target = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
         string parent = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(parent);
@@ -151,8 +151,12 @@ public static class ModelCheckpoint
         ["ancoder.architecture"] = model.Config.Architecture.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>(source path, file name in the checkpoint) for the tokenizer to copy.</summary>
-    private static List<(string Source, string Name)> ResolveTokenizerFiles(string? tokenizerDirectoryOrFile)
+    /// <summary>
+    /// The tokenizer files <see cref="Save(DiffusionModel, string, string?)"/> would copy: (source path, file name in the
+    /// checkpoint). Call it early to fail before long work when the tokenizer is missing.
+    /// </summary>
+    /// <exception cref="CheckpointException">No such file or folder, or a folder without tokenizer files.</exception>
+    public static IReadOnlyList<(string Source, string Name)> TokenizerFiles(string? tokenizerDirectoryOrFile)
     {
         string source = tokenizerDirectoryOrFile ?? DefaultTokenizer.Directory;
         if (File.Exists(source)) return [(source, TokenizerFileName)];

@@ -43,7 +43,7 @@ public static class Safetensors
             if (string.IsNullOrEmpty(name) || name == SafetensorsFile.MetadataKey)
                 throw new CheckpointException($"{path}: '{name}' cannot be a tensor name");
             var dtype = tensors[name].dtype;
-            if (!SafetensorsDtypes.TryGetScalarType(SafeName(dtype), out _))
+            if (!SafetensorsDtypes.TryGetName(dtype, out _))
                 throw new CheckpointException($"{path}: tensor '{name}' has dtype {dtype}, which safetensors cannot store here (supported: {string.Join(", ", SafetensorsDtypes.Names)})");
         }
 
@@ -63,12 +63,6 @@ public static class Safetensors
                 TensorMemory.WriteTo(tensor, stream);
             }
         });
-    }
-
-    private static string SafeName(ScalarType type)
-    {
-        try { return SafetensorsDtypes.NameOf(type); }
-        catch (ArgumentException) { return "?"; }
     }
 
     /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes so the data section stays aligned.</summary>
@@ -275,13 +269,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var shape = new List<long>();
         foreach (var dimension in shapeElement.EnumerateArray())
         {
-            if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out long size) || size < 0)
+            if (!TryGetInteger(dimension, out long size) || size < 0)
                 throw new CheckpointException($"{where}: shape {shapeElement.GetRawText()} must hold non-negative integers");
             shape.Add(size);
         }
         if (!element.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
             throw new CheckpointException($"{where}: header entry has no \"data_offsets\" [begin, end]");
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (!TryGetInteger(offsets[0], out long begin) || !TryGetInteger(offsets[1], out long end) || begin < 0 || end < begin)
             throw new CheckpointException($"{where}: data_offsets {offsets.GetRawText()} must be integers with 0 <= begin <= end");
         if (end > dataLength)
             throw new CheckpointException($"{where}: data_offsets [{begin}, {end}] point outside the file (its data section has {dataLength} bytes): truncated or corrupted");
@@ -297,6 +291,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (expected != end - begin)
             throw new CheckpointException($"{where}: shape [{string.Join(", ", shape)}] of {dtype} needs {expected} bytes but data_offsets [{begin}, {end}] hold {end - begin}");
         return new SafetensorsEntry(name, dtype, type, shape.ToArray(), begin, end);
+    }
+
+    private static bool TryGetInteger(JsonElement element, out long value)
+    {
+        value = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out value);
     }
 
     private static void CheckNoOverlap(string path, List<SafetensorsEntry> entries)

@@ -22,12 +22,16 @@ public static class SafetensorsDtypes
         return false;
     }
 
-    public static string NameOf(ScalarType type)
+    public static bool TryGetName(ScalarType type, out string name)
     {
         foreach (var entry in Table)
-            if (entry.Type == type) return entry.Name;
-        throw new ArgumentException($"torch dtype {type} has no safetensors name we support");
+            if (entry.Type == type) { name = entry.Name; return true; }
+        name = "";
+        return false;
     }
+
+    public static string NameOf(ScalarType type) =>
+        TryGetName(type, out string name) ? name : throw new ArgumentException($"torch dtype {type} has no safetensors name we support");
 
     public static int ElementSize(ScalarType type) => type switch
     {

@@ -11,6 +11,12 @@ public sealed record CheckpointSaveOptions
 {
     /// <summary>Store floating tensors in this dtype (e.g. BFloat16 halves the file); null keeps each parameter's dtype.</summary>
     public ScalarType? StoreAs { get; init; }
+
+    /// <summary>
+    /// Writes further files (optimizer or trainer state, ...) into the staging folder, whose path it receives, before
+    /// the folder is renamed into place: they are saved atomically together with the model.
+    /// </summary>
+    public Action<string>? WriteExtraFiles { get; init; }
 }
 
 /// <summary>How <see cref="ModelCheckpoint.Load(string, CheckpointLoadOptions)"/> builds the model.</summary>
@@ -83,6 +89,7 @@ public static class ModelCheckpoint
                 File.Copy(source, Path.Combine(staging, name));
                 afterFileWritten?.Invoke(name);
             }
+            options.WriteExtraFiles?.Invoke(staging);
             AtomicFiles.ReplaceDirectory(staging, target);
         }
         catch

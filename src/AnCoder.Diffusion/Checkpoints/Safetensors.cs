@@ -13,6 +13,12 @@ namespace AnCoder.Diffusion.Checkpoints;
 /// "__metadata__": {string: string}}</c>, offsets relative to the data section), then the raw little-endian data.
 /// Reading memory-maps the file; writing is atomic (temp file, fsync, rename).
 /// </summary>
+/// <remarks>
+/// Ours rather than TorchSharp.PyBridge 1.4.4's <c>Safetensors</c>: PyBridge reads through a stream into managed
+/// buffers (one tensor at most 2 GB), neither writes nor returns <c>__metadata__</c>, does not validate offsets
+/// (overlaps, ranges past the end) and its errors name neither file nor tensor; it also writes in place, not
+/// atomically. The format is small enough to own: this file plus <see cref="TensorMemory"/>.
+/// </remarks>
 public static class Safetensors
 {
     /// <summary>Every tensor of the file, as new CPU tensors owned by the caller.</summary>
@@ -32,20 +38,23 @@ public static class Safetensors
 
     /// <summary>
     /// Writes the tensors (any device, any layout; dtypes F64/F32/F16/BF16/I64/I32/I16/I8/U8/BOOL) atomically:
-    /// a reader sees either the previous file or the complete new one. Tensors are stored in name order.
+    /// a reader sees either the previous file or the complete new one. Tensors are stored by decreasing element size,
+    /// then name (as Hugging Face's writer does), so every tensor starts at a multiple of its element size.
     /// </summary>
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        var names = tensors.Keys.OrderBy(name => name, StringComparer.Ordinal).ToList();
-        foreach (var name in names)
+        foreach (var (name, tensor) in tensors)
         {
             if (string.IsNullOrEmpty(name) || name == SafetensorsFile.MetadataKey)
                 throw new CheckpointException($"{path}: '{name}' cannot be a tensor name");
-            var dtype = tensors[name].dtype;
-            if (!SafetensorsDtypes.TryGetName(dtype, out _))
-                throw new CheckpointException($"{path}: tensor '{name}' has dtype {dtype}, which safetensors cannot store here (supported: {string.Join(", ", SafetensorsDtypes.Names)})");
+            if (!SafetensorsDtypes.TryGetName(tensor.dtype, out _))
+                throw new CheckpointException($"{path}: tensor '{name}' has dtype {tensor.dtype}, which safetensors cannot store here (supported: {string.Join(", ", SafetensorsDtypes.Names)})");
         }
+        var names = tensors.Keys
+            .OrderByDescending(name => SafetensorsDtypes.ElementSize(tensors[name].dtype))
+            .ThenBy(name => name, StringComparer.Ordinal)
+            .ToList();
 
         byte[] header = BuildHeader(names, tensors, metadata);
         AtomicFiles.Write(path, stream =>

@@ -143,6 +143,26 @@ public sealed class ModelCheckpointTests
     }
 
     [Fact]
+    public void Extra_files_are_saved_with_the_model_or_not_at_all()
+    {
+        using var folder = new TemporaryFolder();
+        using var model = DiffusionModel.Create(SmallConfig(Architecture.Mdlm));
+        string directory = folder["checkpoint"];
+        ModelCheckpoint.Save(model, directory, null, new CheckpointSaveOptions
+        {
+            WriteExtraFiles = staging => File.WriteAllText(Path.Combine(staging, "trainer_state.json"), "{\"step\":7}"),
+        });
+        Assert.Equal("{\"step\":7}", File.ReadAllText(Path.Combine(directory, "trainer_state.json")));
+        using (ModelCheckpoint.Load(directory)) { } // extra files do not disturb loading
+
+        Assert.Throws<InvalidOperationException>(() => ModelCheckpoint.Save(model, folder["second"], null, new CheckpointSaveOptions
+        {
+            WriteExtraFiles = _ => throw new InvalidOperationException("optimizer state not ready"),
+        }));
+        Assert.Equal(new[] { "checkpoint" }, folder.Entries());
+    }
+
+    [Fact]
     public void Load_lists_every_missing_unexpected_and_reshaped_tensor()
     {
         using var folder = new TemporaryFolder();

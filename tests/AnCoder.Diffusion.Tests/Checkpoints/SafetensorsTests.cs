@@ -64,6 +64,23 @@ public sealed class SafetensorsTests
     }
 
     [Fact]
+    public void Every_tensor_starts_at_a_multiple_of_its_element_size()
+    {
+        using var folder = new TemporaryFolder();
+        using var scope = NewDisposeScope();
+        string path = folder["aligned.safetensors"];
+        Safetensors.Write(path, new Dictionary<string, Tensor>
+        {
+            ["a.odd.bf16"] = ones(3, dtype: ScalarType.BFloat16), ["b.bool"] = ones(1, dtype: ScalarType.Bool),
+            ["c.f32"] = ones(5), ["d.i64"] = ones(1, dtype: ScalarType.Int64), ["e.f64"] = ones(2, dtype: ScalarType.Float64),
+        });
+        using var file = SafetensorsFile.Open(path);
+        Assert.Equal(0, file.DataStart % 8);
+        Assert.Equal(new[] { "d.i64", "e.f64", "c.f32", "a.odd.bf16", "b.bool" }, file.Entries.OrderBy(e => e.Begin).Select(e => e.Name));
+        Assert.All(file.Entries, entry => Assert.Equal(0, entry.Begin % SafetensorsDtypes.ElementSize(entry.Type)));
+    }
+
+    [Fact]
     public void Reads_a_file_written_by_the_independent_Python_writer()
     {
         using var scope = NewDisposeScope();

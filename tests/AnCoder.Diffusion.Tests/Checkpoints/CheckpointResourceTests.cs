@@ -69,4 +69,55 @@ public sealed class CheckpointResourceTests
         }
         Console.Error.WriteLine($"809M: create {created.TotalSeconds:F1} s, save {saved.TotalSeconds:F1} s ({bytes / 1e9:F2} GB), load {load.TotalSeconds:F1} s");
     }
+
+    /// <summary>A Qwen2.5-Coder-0.5B-shaped folder (random bf16, two shards) imported into the 809M anchored model.</summary>
+    [HeavyCheckpointFact]
+    public void Paper_scale_Qwen_import()
+    {
+        using var folder = new TemporaryFolder();
+        string qwen = folder["qwen"];
+        Directory.CreateDirectory(qwen);
+        var shape = ModelPresets.AnCoder809M;
+        File.WriteAllText(Path.Combine(qwen, "config.json"), $$"""
+            {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_act": "silu", "hidden_size": {{shape.HiddenSize}},
+             "intermediate_size": {{shape.IntermediateSize}}, "num_hidden_layers": 24, "num_attention_heads": 14,
+             "num_key_value_heads": 2, "rope_theta": 1000000.0, "rms_norm_eps": 1e-06, "vocab_size": 151936,
+             "tie_word_embeddings": true, "max_position_embeddings": 32768, "torch_dtype": "bfloat16",
+             "eos_token_id": 151643, "bos_token_id": 151643, "rope_scaling": null, "use_sliding_window": false}
+            """);
+        torch.manual_seed(0);
+        var clock = Stopwatch.StartNew();
+        var weightMap = new Dictionary<string, string>();
+        using (var mdlm = DiffusionModel.Create(shape with { Architecture = Architecture.Mdlm }))
+        {
+            var all = mdlm.state_dict();
+            for (int shard = 0; shard < 2; shard++)
+            {
+                using var scope = NewDisposeScope();
+                string file = $"model-0000{shard + 1}-of-00002.safetensors";
+                // MDLM's names are Qwen's (model.*): shard 1 = embedding + layers 0..11, shard 2 = layers 12..23 + norm.
+                var part = all.Where(pair => ShardOf(pair.Key) == shard)
+                    .ToDictionary(pair => pair.Key, pair => pair.Value.detach().to(ScalarType.BFloat16));
+                Safetensors.Write(Path.Combine(qwen, file), part);
+                foreach (var name in part.Keys) weightMap[name] = file;
+            }
+        }
+        File.WriteAllText(Path.Combine(qwen, "model.safetensors.index.json"),
+            System.Text.Json.JsonSerializer.Serialize(new { metadata = new { total_size = 0 }, weight_map = weightMap }));
+        var written = clock.Elapsed;
+        Assert.Equal(24 * 12 + 2, weightMap.Count);
+
+        clock.Restart();
+        using var model = Qwen2Import.FromHuggingFace(qwen, new Qwen2ImportOptions());
+        var imported = clock.Elapsed;
+        Assert.Equal(12, model.Config.DenoiserLayers);
+        Assert.Equal(151665, model.Config.MaskTokenId);
+        long parameters = model.ParameterCount();
+        Console.Error.WriteLine($"Qwen-shaped folder written in {written.TotalSeconds:F1} s; import {imported.TotalSeconds:F1} s, " +
+            $"{parameters:N0} parameters, peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:F1} GB");
+    }
+
+    private static int ShardOf(string name) => name.StartsWith("model.layers.", StringComparison.Ordinal)
+        ? (int.Parse(name.Split('.')[2]) < 12 ? 0 : 1)
+        : (name == "model.embed_tokens.weight" ? 0 : 1);
 }

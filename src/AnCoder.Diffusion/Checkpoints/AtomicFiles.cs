@@ -43,13 +43,16 @@ internal static partial class AtomicFiles
     }
 
     /// <summary>
-    /// Moves the finished folder <paramref name="staged"/> to <paramref name="directory"/>. An existing folder is first
-    /// renamed aside and deleted only after the new one is in place; if the swap fails the old one is put back.
+    /// Moves the finished folder <paramref name="staged"/> to <paramref name="directory"/> after flushing its files to
+    /// disk. An existing folder is first renamed aside and deleted only after the new one is in place; if the swap
+    /// fails the old one is put back. (A crash between the two renames leaves the old folder complete under its
+    /// <c>.NAME.old-*</c> name; two renames are needed because rename(2) cannot replace a non-empty folder.)
     /// </summary>
     public static void ReplaceDirectory(string staged, string directory)
     {
         string target = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
         string parent = Path.GetDirectoryName(target)!;
+        foreach (var file in Directory.EnumerateFiles(staged, "*", SearchOption.AllDirectories)) SyncFile(file);
         SyncDirectory(staged);
         if (!Directory.Exists(target) && !File.Exists(target))
         {
@@ -81,6 +84,13 @@ internal static partial class AtomicFiles
     public static void TryDeleteDirectory(string path)
     {
         try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Flushes a file's data to disk (files copied or written by others into a staging folder).</summary>
+    public static void SyncFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+        stream.Flush(flushToDisk: true);
     }
 
     /// <summary>fsync on a folder (POSIX only; best effort elsewhere): makes renames inside it durable.</summary>

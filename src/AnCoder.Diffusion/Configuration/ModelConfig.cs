@@ -80,6 +80,24 @@ public sealed record ModelConfig
              + (DenoiserInput == DenoiserInput.Linear ? (long)VocabSize * HiddenSize + HiddenSize : 0),
     };
 
+    /// <summary>
+    /// Forward FLOPs per token for sequences of <paramref name="length"/> (multiply-add = 2 FLOPs): 2 × the weights
+    /// used in matmuls (every layer's projections; each network's tied output h·Eᵀ; ψ's input softmax(a)·E_ψ or
+    /// the linear V→d) plus attention's QKᵀ and AV, 4·L·heads·head_dim per layer. Training (forward + backward)
+    /// is 3× this. Norms, RoPE, softmaxes and the loss are not counted.
+    /// </summary>
+    public double ForwardFlopsPerToken(int length)
+    {
+        long layerMatmulWeights = LayerParameterCount() - 2L * HiddenSize
+            - (long)(NumAttentionHeads + 2 * NumKeyValueHeads) * ResolvedHeadDim; // minus norms and biases
+        long embedding = (long)VocabSize * HiddenSize;
+        int layers = Architecture == Architecture.Mdlm ? NumHiddenLayers : NumHiddenLayers + DenoiserLayers;
+        long matmulWeights = layers * layerMatmulWeights + embedding
+            + (Architecture == Architecture.Mdlm ? 0 : 2 * embedding); // ψ's input and ψ's output
+        double attention = 4.0 * length * NumAttentionHeads * ResolvedHeadDim * layers;
+        return 2.0 * matmulWeights + attention;
+    }
+
     /// <summary>Problems with this config, each naming the field; empty when it is usable.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -121,10 +121,10 @@ def main():
     for _ in range(args.warmup):
         step()
     reset_peak_rss()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         step()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     tokens = args.batch * args.length * args.steps
     print(json.dumps({
         "implementation": "pytorch " + torch.__version__,
@@ -132,6 +132,7 @@ def main():
         "parameters": parameters,
         "tokens_per_second": tokens / seconds,
         "seconds": seconds,
+        "cpu_ms_per_step": 1000 * cpu_seconds / args.steps,
         "peak_rss_bytes": peak_rss_bytes(),
         "threads": torch.get_num_threads(),
     }))

@@ -53,7 +53,9 @@ public static class BenchModelCommand
     private sealed record Settings(string Preset, string Precision, int Batch, int Length, int Steps, int Rounds,
         int Threads, bool Inference, string TorchBf16, bool NoTorch);
 
-    private sealed record Measurement(string Implementation, string Precision, double TokensPerSecond, long PeakRssBytes);
+    /// <summary>One timed run: wall-clock tokens/s, the process's CPU time per step (user + system, all threads;
+    /// steadier than wall time on a shared machine, but it includes OpenMP's spin-waiting) and the peak RSS.</summary>
+    private sealed record Measurement(string Implementation, string Precision, double TokensPerSecond, double CpuMsPerStep, long PeakRssBytes);
 
     private static int Run(Settings settings)
     {
@@ -140,22 +142,35 @@ public static class BenchModelCommand
 
     private static void Report(List<Measurement> measurements, double flopsPerToken)
     {
-        var table = new Table().AddColumns("implementation", "precision", "tokens/s (median)", "tokens/s (best)", "GFLOP/s (median)", "peak RSS (MB)");
-        var medians = new Dictionary<(string, string), double>();
+        var table = new Table().AddColumns("implementation", "precision", "tokens/s median", "tokens/s best", "GFLOP/s median", "CPU ms/step min", "peak RSS MB");
+        var medians = new Dictionary<(string Implementation, string Precision), (double Speed, double Cpu)>();
         foreach (var group in measurements.GroupBy(m => (m.Implementation, m.Precision)))
         {
-            var speeds = group.Select(m => m.TokensPerSecond).Order().ToArray();
-            double median = speeds.Length % 2 == 1 ? speeds[speeds.Length / 2] : (speeds[speeds.Length / 2 - 1] + speeds[speeds.Length / 2]) / 2;
-            medians[group.Key] = median;
-            table.AddRow(group.Key.Implementation, group.Key.Precision, $"{median:F0}", $"{speeds[^1]:F0}",
-                $"{median * flopsPerToken / 1e9:F1}", $"{group.Max(m => m.PeakRssBytes) / 1e6:F0}");
+            double median = Median(group.Select(m => m.TokensPerSecond));
+            double cpu = group.Min(m => m.CpuMsPerStep);
+            medians[group.Key] = (median, cpu);
+            table.AddRow(group.Key.Implementation, group.Key.Precision, $"{median:F0}", $"{group.Max(m => m.TokensPerSecond):F0}",
+                $"{median * flopsPerToken / 1e9:F1}", $"{cpu:F0}", $"{group.Max(m => m.PeakRssBytes) / 1e6:F0}");
         }
         AnsiConsole.Write(table);
-        foreach (var ((implementation, precision), ours) in medians.Where(m => m.Key.Item1 == "ours"))
+        Console.WriteLine($"allocator: {TorchRuntime.AllocatorTuning}; machine load average now: {LoadAverage()}");
+        foreach (var (key, ours) in medians.Where(m => m.Key.Implementation == "ours"))
         {
-            foreach (var ((other, theirPrecision), theirs) in medians.Where(m => m.Key.Item1 != "ours" && m.Key.Item2.StartsWith(precision)))
-                Console.WriteLine($"ratio ours/{other} {precision} vs {theirPrecision}: {ours / theirs:F2}x (median tokens/s)");
+            foreach (var (other, theirs) in medians.Where(m => m.Key.Implementation != "ours" && m.Key.Precision.StartsWith(key.Precision)))
+                Console.WriteLine($"ours {key.Precision} / {other.Implementation} {other.Precision}: {ours.Speed / theirs.Speed:F2}x tokens/s (median), " +
+                    $"CPU time per step theirs/ours {theirs.Cpu / ours.Cpu:F2}x");
         }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string LoadAverage()
+    {
+        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); } catch (IOException) { return "?"; }
     }
 
     private static Measurement MeasureOurs(ModelConfig config, string precision, Settings settings)
@@ -167,10 +182,12 @@ public static class BenchModelCommand
         const int warmup = 2;
         for (int i = 0; i < warmup; i++) Step(model, settings);
         ResetPeakRss();
+        var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < settings.Steps; i++) Step(model, settings);
         double seconds = clock.Elapsed.TotalSeconds;
-        return new Measurement("ours", precision, (double)settings.Batch * settings.Length * settings.Steps / seconds, PeakRssBytes());
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalMilliseconds / settings.Steps;
+        return new Measurement("ours", precision, (double)settings.Batch * settings.Length * settings.Steps / seconds, cpuMs, PeakRssBytes());
     }
 
     private static void Step(DiffusionModel model, Settings settings)
@@ -257,7 +274,7 @@ public static class BenchModelCommand
             using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
             var r = json.RootElement;
             return new Measurement("pytorch", r.GetProperty("precision").GetString()!,
-                r.GetProperty("tokens_per_second").GetDouble(), r.GetProperty("peak_rss_bytes").GetInt64());
+                r.GetProperty("tokens_per_second").GetDouble(), r.GetProperty("cpu_ms_per_step").GetDouble(), r.GetProperty("peak_rss_bytes").GetInt64());
         }
         catch (System.ComponentModel.Win32Exception)
         {

@@ -89,4 +89,17 @@ public sealed class ModelConfigTests
         using var model = DiffusionModel.Create(config);
         Assert.Equal(model.ParameterCount(), config.ParameterCount());
     }
+
+    /// <summary>tiny (d 128, 4 heads of 32, 2 kv heads, MLP 352, V 8192, 2 + 2 layers) by hand: per layer the matmul
+    /// weights are q 128·128, k and v 128·64 each, o 128·128, MLP 3·128·352; plus three V·d products (φ's output,
+    /// ψ's input, ψ's output); attention 4·L·128 per layer.</summary>
+    [Fact]
+    public void Forward_flops_per_token_follow_the_hand_count()
+    {
+        double layer = 128 * 128 + 2 * 128 * 64 + 128 * 128 + 3 * 128 * 352;
+        double expected = 2 * (4 * layer + 3 * 8192.0 * 128) + 4 * 256 * 128 * 4;
+        Assert.Equal(expected, ModelPresets.Tiny.ForwardFlopsPerToken(256));
+        var mdlm = ModelPresets.Tiny with { Architecture = Architecture.Mdlm };
+        Assert.Equal(2 * (2 * layer + 8192.0 * 128) + 4 * 256 * 128 * 2, mdlm.ForwardFlopsPerToken(256));
+    }
 }

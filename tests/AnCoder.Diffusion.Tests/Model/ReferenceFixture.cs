@@ -16,11 +16,15 @@ internal sealed class ReferenceFixture : IDisposable
 {
     public const string RelativePath = "tests/AnCoder.Diffusion.Tests/Model/Reference/qwen2_reference.safetensors";
 
-    private ReferenceFixture(Dictionary<string, Tensor> tensors, ModelConfig config)
+    private ReferenceFixture(Dictionary<string, Tensor> tensors, ModelConfig config, ModelConfig gqaConfig)
     {
         Tensors = tensors;
         Config = config;
+        GqaConfig = gqaConfig;
     }
+
+    /// <summary>A second, smaller MDLM with 4 query heads over 2 kv heads (weights under <c>gqa.</c>).</summary>
+    public ModelConfig GqaConfig { get; }
 
     public Dictionary<string, Tensor> Tensors { get; }
 
@@ -39,12 +43,13 @@ internal sealed class ReferenceFixture : IDisposable
         using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
         int dataStart = 8 + (int)headerLength;
         var tensors = new Dictionary<string, Tensor>();
-        ModelConfig? config = null;
+        ModelConfig? config = null, gqaConfig = null;
         foreach (var entry in header.RootElement.EnumerateObject())
         {
             if (entry.Name == "__metadata__")
             {
                 config = ModelConfig.FromJson(entry.Value.GetProperty("config").GetString()!, RelativePath);
+                gqaConfig = ModelConfig.FromJson(entry.Value.GetProperty("gqa_config").GetString()!, RelativePath);
                 continue;
             }
             string dtype = entry.Value.GetProperty("dtype").GetString()!;
@@ -61,17 +66,18 @@ internal sealed class ReferenceFixture : IDisposable
             };
         }
         foreach (var t in tensors.Values) t.DetachFromDisposeScope();
-        return new ReferenceFixture(tensors, config ?? throw new InvalidDataException($"{RelativePath}: no config metadata"));
+        return new ReferenceFixture(tensors, config ?? throw new InvalidDataException($"{RelativePath}: no config metadata"), gqaConfig!);
     }
 
     /// <summary>Copies the reference weights into <paramref name="model"/> by parameter name (MDLM's <c>model.*</c>
-    /// take the anchor network's weights); every parameter must be found with the same shape.</summary>
-    public void LoadInto(DiffusionModel model)
+    /// take the anchor network's weights unless <paramref name="prefix"/> names another set); every parameter must be
+    /// found with the same shape.</summary>
+    public void LoadInto(DiffusionModel model, string? prefix = null)
     {
         using var noGrad = no_grad();
         foreach (var (name, parameter) in model.named_parameters())
         {
-            string source = model is MdlmModel ? "anchor." + name["model.".Length..] : name;
+            string source = prefix != null ? prefix + name : model is MdlmModel ? "anchor." + name["model.".Length..] : name;
             Assert.True(Tensors.TryGetValue(source, out var value), $"fixture has no tensor {source} for parameter {name}");
             Assert.Equal(value!.shape, parameter.shape);
             parameter.copy_(value);

@@ -54,6 +54,18 @@ public sealed class ReferenceModelTests : IDisposable
     }
 
     [Fact]
+    public void Grouped_query_heads_use_the_same_kv_heads_as_Hugging_Face()
+    {
+        using var scope = NewDisposeScope();
+        Assert.Equal(2, fixture.GqaConfig.NumKeyValueHeads);
+        Assert.Equal(4, fixture.GqaConfig.NumAttentionHeads);
+        using var model = DiffusionModel.Create(fixture.GqaConfig);
+        fixture.LoadInto(model, prefix: "gqa.");
+        var output = model.Forward(fixture.Ids, fixture.KeyMask);
+        AssertClose(fixture.Expected("gqa_masked.denoiser"), output.DenoiserLogits, "gqa masked logits");
+    }
+
+    [Fact]
     public void Padding_keys_are_ignored()
     {
         using var scope = NewDisposeScope();

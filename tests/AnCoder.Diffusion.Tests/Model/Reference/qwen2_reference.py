@@ -275,6 +275,16 @@ def main():
             if anchor is not None:
                 tensors[f"expected.{case}{suffix}.anchor"] = anchor
 
+    # A second, smaller MDLM with 4 query heads over 2 kv heads: checks which query heads share which kv head
+    # (the main config has a single kv head). Its weights are stored under "gqa.".
+    gqa = Config(architecture="mdlm", hidden_size=16, intermediate_size=16, num_hidden_layers=1,
+                 num_attention_heads=4, num_key_value_heads=2, rope_theta=500.0)
+    gqa_weights = {k: v for k, v in random_weights(gqa, generator).items() if k.startswith("model.")}
+    for name, value in gqa_weights.items():
+        tensors["gqa." + name] = value
+    gqa_run = {("anchor." + k[len("model."):]): v for k, v in gqa_weights.items()}
+    tensors["expected.gqa_masked.denoiser"] = run(gqa, gqa_run, ids, key_mask)[0]
+
     # Self-check of the padding semantics: with the key mask, row 1's real positions equal a run on its prefix alone.
     c = Config(**vars(base))
     prefix, _ = run(c, weights, ids[1:2, :5], None)
@@ -282,6 +292,7 @@ def main():
 
     metadata = {
         "config": json.dumps({k: v for k, v in vars(base).items()}),
+        "gqa_config": json.dumps({k: v for k, v in vars(gqa).items()}),
         "generator": "tests/AnCoder.Diffusion.Tests/Model/Reference/qwen2_reference.py",
         "torch": torch.__version__,
     }

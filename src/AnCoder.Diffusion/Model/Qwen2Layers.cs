@@ -128,6 +128,18 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// softmax(q·kᵀ/√d, masked)·v written out. For bf16 training it beats libtorch's CPU flash attention (measured
+    /// here, B 8 × 4 heads × L 256 × 64, forward+backward: 56–75 ms vs 104–139 ms); in fp32 SDPA is faster (105–120
+    /// vs 158–183 ms), so fp32 keeps SDPA. The bf16 softmax accumulates in fp32 like Hugging Face's.
+    /// </summary>
+    internal static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
+    {
+        var scores = matmul(q * (1.0 / Math.Sqrt(q.shape[^1])), k.transpose(-2, -1));
+        if (keyMask is not null) scores = scores.masked_fill(keyMask.logical_not(), double.NegativeInfinity);
+        return matmul(scores.softmax(-1), v);
+    }
+
     /// <param name="hidden">[B, L, d]</param>
     /// <param name="keyMask">optional bool [B, 1, 1, L]: true where a key may be attended (padding excluded)</param>
     public override Tensor forward(Tensor hidden, Tensor? keyMask)
@@ -145,7 +157,9 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
         var q = qk[.., .., ..heads].transpose(1, 2).reshape(batch, kvHeads, groups * length, headDim);
         var k = qk[.., .., heads..].transpose(1, 2);
         var v = qkv[.., .., (heads + kvHeads)..].transpose(1, 2);
-        var attended = F.scaled_dot_product_attention(q, k, v, attn_mask: keyMask, is_casual: false);
+        var attended = q.dtype == ScalarType.BFloat16
+            ? ExplicitAttention(q, k, v, keyMask)
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: keyMask, is_casual: false);
         return o_proj.call(attended.view(batch, heads, length, headDim).transpose(1, 2).reshape(batch, length, heads * headDim));
     }
 }

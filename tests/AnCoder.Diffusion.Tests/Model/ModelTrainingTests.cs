@@ -113,6 +113,23 @@ public sealed class ModelTrainingTests
         foreach (var p in model.parameters()) Assert.Equal(ScalarType.Float32, p.dtype); // fp32 master weights
     }
 
+    [Fact]
+    public void Explicit_attention_used_for_bf16_equals_scaled_dot_product_attention()
+    {
+        manual_seed(4);
+        using var scope = NewDisposeScope();
+        var q = randn(2, 2, 6, 8);
+        var k = randn(2, 2, 3, 8);
+        var v = randn(2, 2, 3, 8);
+        var mask = tensor(new[] { true, true, true, true, false, true }, [2, 1, 1, 3]);
+        var expected = F.scaled_dot_product_attention(q, k, v, attn_mask: mask);
+        var actual = Qwen2Attention.ExplicitAttention(q, k, v, mask);
+        ReferenceModelTests.AssertClose(expected, actual, "explicit vs SDPA");
+        // The masked key (row 1, key 1) gets no weight: v there may change freely.
+        v[1, .., 1] = 100;
+        ReferenceModelTests.AssertClose(expected[1], Qwen2Attention.ExplicitAttention(q, k, v, mask)[1], "masked key leaked");
+    }
+
     [Theory]
     [InlineData(ScalarType.Float32)]
     [InlineData(ScalarType.BFloat16)]

@@ -248,8 +248,10 @@ public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
             }
             // Without autograd nothing refers back to a layer's intermediates: free them as each layer ends
             // (TORCHSHARP.md §5: inference RSS ~1.5 GB → ~0.35 GB). The caller's input stays alive.
-            using var scope = NewDisposeScope();
-            h = layer.call(h, keyMask).MoveToOuterDisposeScope();
+            Tensor next;
+            using (NewDisposeScope()) next = layer.call(h, keyMask).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(h, states)) h.Dispose(); // the previous layer's output, now consumed
+            h = next;
         }
         return norm.call(h);
     }

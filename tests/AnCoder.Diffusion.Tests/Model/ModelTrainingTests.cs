@@ -113,6 +113,31 @@ public sealed class ModelTrainingTests
         foreach (var p in model.parameters()) Assert.Equal(ScalarType.Float32, p.dtype); // fp32 master weights
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Inference_with_per_layer_scopes_gives_the_same_logits_and_leaves_only_the_outputs(ScalarType computeType)
+    {
+        manual_seed(5);
+        using var model = DiffusionModel.Create(Micro() with { NumHiddenLayers = 3, DenoiserLayers = 2 });
+        model.ComputeType = computeType;
+        using var scope = NewDisposeScope();
+        var (_, noisy) = Batch(model.Config);
+        var withGrad = model.Forward(noisy);
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        ModelOutput inference;
+        using (no_grad())
+        {
+            using var inner = NewDisposeScope();
+            inference = model.Forward(noisy);
+            inference.DenoiserLogits.MoveToOuterDisposeScope();
+            inference.AnchorLogits!.MoveToOuterDisposeScope();
+        }
+        Assert.Equal(before + 2, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Assert.Equal(0f, (inference.DenoiserLogits - withGrad.DenoiserLogits.detach()).abs().max().item<float>());
+        Assert.Equal(0f, (inference.AnchorLogits! - withGrad.AnchorLogits!.detach()).abs().max().item<float>());
+    }
+
     [Fact]
     public void Explicit_attention_used_for_bf16_equals_scaled_dot_product_attention()
     {

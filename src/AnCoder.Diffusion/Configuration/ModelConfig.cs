@@ -54,6 +54,50 @@ public sealed record ModelConfig
 
     [JsonIgnore] public int ResolvedHeadDim => HeadDim > 0 ? HeadDim : HiddenSize / NumAttentionHeads;
 
+    /// <summary>
+    /// Parameters of one Qwen2 decoder layer: q (with bias), k and v (grouped, with bias), o (no bias), the three
+    /// SwiGLU matrices and the two RMSNorm weights.
+    /// </summary>
+    public long LayerParameterCount()
+    {
+        long d = HiddenSize, queryWidth = (long)NumAttentionHeads * ResolvedHeadDim, kvWidth = (long)NumKeyValueHeads * ResolvedHeadDim;
+        long attention = d * queryWidth + queryWidth + 2 * (d * kvWidth + kvWidth) + queryWidth * d;
+        long mlp = 3 * d * IntermediateSize;
+        return attention + mlp + 2 * d;
+    }
+
+    /// <summary>One network with a tied embedding: E [V, d], the layers, the final norm.</summary>
+    public long NetworkParameterCount(int layers) => (long)VocabSize * HiddenSize + layers * LayerParameterCount() + HiddenSize;
+
+    /// <summary>
+    /// The model's parameter count, computed from the shape alone (no allocation): MDLM = one network; anchored =
+    /// φ + ψ (+ the V→d linear of the <c>linear</c> denoiser input). ancoder-809m: 494M + 315M.
+    /// </summary>
+    public long ParameterCount() => Architecture switch
+    {
+        Architecture.Mdlm => NetworkParameterCount(NumHiddenLayers),
+        _ => NetworkParameterCount(NumHiddenLayers) + NetworkParameterCount(DenoiserLayers)
+             + (DenoiserInput == DenoiserInput.Linear ? (long)VocabSize * HiddenSize + HiddenSize : 0),
+    };
+
+    /// <summary>
+    /// Forward FLOPs per token for sequences of <paramref name="length"/> (multiply-add = 2 FLOPs): 2 × the weights
+    /// used in matmuls (every layer's projections; each network's tied output h·Eᵀ; ψ's input softmax(a)·E_ψ or
+    /// the linear V→d) plus attention's QKᵀ and AV, 4·L·heads·head_dim per layer. Training (forward + backward)
+    /// is 3× this. Norms, RoPE, softmaxes and the loss are not counted.
+    /// </summary>
+    public double ForwardFlopsPerToken(int length)
+    {
+        long layerMatmulWeights = LayerParameterCount() - 2L * HiddenSize
+            - (long)(NumAttentionHeads + 2 * NumKeyValueHeads) * ResolvedHeadDim; // minus norms and biases
+        long embedding = (long)VocabSize * HiddenSize;
+        int layers = Architecture == Architecture.Mdlm ? NumHiddenLayers : NumHiddenLayers + DenoiserLayers;
+        long matmulWeights = layers * layerMatmulWeights + embedding
+            + (Architecture == Architecture.Mdlm ? 0 : 2 * embedding); // ψ's input and ψ's output
+        double attention = 4.0 * length * NumAttentionHeads * ResolvedHeadDim * layers;
+        return 2.0 * matmulWeights + attention;
+    }
+
     /// <summary>Problems with this config, each naming the field; empty when it is usable.</summary>
     public IReadOnlyList<string> Validate()
     {

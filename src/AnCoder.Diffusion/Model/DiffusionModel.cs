@@ -98,17 +98,20 @@ public sealed class AnchoredModel : DiffusionModel
     {
         var mask = AttentionMask(keyMask);
         var anchorHidden = anchor.call(anchor.Embed(noisyIds, ComputeType), mask);
-        var anchorLogits = anchor.Unembed(anchorHidden).to(ScalarType.Float32);
+        // a in the compute dtype feeds ψ directly: in bf16 it comes out of a bf16 matmul, so a round trip through
+        // fp32 would add nothing but two casts of a [B, L, V] tensor (the bf16 softmax accumulates in fp32).
+        var anchorRaw = anchor.Unembed(anchorHidden);
+        var anchorLogits = anchorRaw.to(ScalarType.Float32);
 
-        var denoiserEmbedding = denoiser.EmbeddingMatrix.to(ComputeType);
+        var denoiserEmbedding = denoiser.EmbeddingMatrix.to(ComputeType); // cast once, used for ψ's input and output
         var firstState = Config.DenoiserInput switch
         {
-            DenoiserInput.Softmax => matmul(anchorLogits.softmax(-1).to(ComputeType), denoiserEmbedding),
-            DenoiserInput.Logits => matmul(anchorLogits.to(ComputeType), denoiserEmbedding),
-            _ => denoiser_input!.call(anchorLogits.to(ComputeType)),
+            DenoiserInput.Softmax => matmul(anchorRaw.softmax(-1), denoiserEmbedding),
+            DenoiserInput.Logits => matmul(anchorRaw, denoiserEmbedding),
+            _ => denoiser_input!.call(anchorRaw),
         };
         var hidden = denoiser.call(firstState, mask);
-        var logits = denoiser.Unembed(hidden).to(ScalarType.Float32);
+        var logits = denoiser.Unembed(hidden, denoiserEmbedding).to(ScalarType.Float32);
         return new ModelOutput(MaybeShift(logits), MaybeShift(anchorLogits));
     }
 }

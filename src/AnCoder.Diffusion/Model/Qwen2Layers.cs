@@ -30,6 +30,17 @@ public sealed class CastingLinear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) =>
         F.linear(input, weight.to(input.dtype), bias?.to(input.dtype));
+
+    /// <summary>
+    /// The linears applied to the same input as one matmul: [x·W₁ᵀ+b₁ | x·W₂ᵀ+b₂ | …] along the last axis. All must
+    /// agree on having a bias. Concatenating and casting the (small) weights costs far less than the saved kernels.
+    /// </summary>
+    public static Tensor Fused(CastingLinear[] linears, Tensor input)
+    {
+        var weight = cat(linears.Select(l => (Tensor)l.weight).ToArray(), 0).to(input.dtype);
+        var bias = linears[0].bias is null ? null : cat(linears.Select(l => (Tensor)l.bias!).ToArray(), 0).to(input.dtype);
+        return F.linear(input, weight, bias);
+    }
 }
 
 /// <summary>RMSNorm computed in fp32 (Qwen2RMSNorm): w · x / sqrt(mean(x²) + eps), returned in x's dtype.</summary>
@@ -86,12 +97,12 @@ public sealed class RotaryEmbedding
         return (cos[..(int)length], sin![..(int)length]);
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin for x of shape [B, heads, L, headDim].</summary>
+    /// <summary>x·cos + rotate_half(x)·sin; x's last axis is headDim and cos/sin [L, (1,) headDim] broadcast.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         long half = x.shape[^1] / 2;
-        var x1 = x[.., .., .., ..(int)half];
-        var x2 = x[.., .., .., (int)half..];
+        var x1 = x[TensorIndex.Ellipsis, ..(int)half];
+        var x2 = x[TensorIndex.Ellipsis, (int)half..];
         var rotated = cat([-x2, x1], dim: -1);
         return x * cos + rotated * sin;
     }
@@ -117,24 +128,39 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// softmax(q·kᵀ/√d, masked)·v written out. For bf16 training it beats libtorch's CPU flash attention (measured
+    /// here, B 8 × 4 heads × L 256 × 64, forward+backward: 56–75 ms vs 104–139 ms); in fp32 SDPA is faster (105–120
+    /// vs 158–183 ms), so fp32 keeps SDPA. The bf16 softmax accumulates in fp32 like Hugging Face's.
+    /// </summary>
+    internal static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v, Tensor? keyMask)
+    {
+        var scores = matmul(q * (1.0 / Math.Sqrt(q.shape[^1])), k.transpose(-2, -1));
+        if (keyMask is not null) scores = scores.masked_fill(keyMask.logical_not(), double.NegativeInfinity);
+        return matmul(scores.softmax(-1), v);
+    }
+
     /// <param name="hidden">[B, L, d]</param>
     /// <param name="keyMask">optional bool [B, 1, 1, L]: true where a key may be attended (padding excluded)</param>
     public override Tensor forward(Tensor hidden, Tensor? keyMask)
     {
         long batch = hidden.shape[0], length = hidden.shape[1];
-        var q = q_proj.call(hidden).view(batch, length, heads, headDim).transpose(1, 2);
-        var k = k_proj.call(hidden).view(batch, length, kvHeads, headDim).transpose(1, 2);
-        var v = v_proj.call(hidden).view(batch, length, kvHeads, headDim).transpose(1, 2);
+        int groups = heads / kvHeads;
+        // One matmul for q, k and v (their weights concatenated per call; the parameters stay separate, named as
+        // Hugging Face's), then one RoPE over the q and k heads together: fewer, larger kernels.
+        var qkv = CastingLinear.Fused([q_proj, k_proj, v_proj], hidden).view(batch, length, heads + 2 * kvHeads, headDim);
         var (cos, sin) = rotary.Tables(length, hidden.dtype);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
-        if (heads != kvHeads)
-        {
-            k = k.repeat_interleave(heads / kvHeads, dim: 1);
-            v = v.repeat_interleave(heads / kvHeads, dim: 1);
-        }
-        var attended = F.scaled_dot_product_attention(q, k, v, attn_mask: keyMask, is_casual: false);
-        return o_proj.call(attended.transpose(1, 2).reshape(batch, length, heads * headDim));
+        var qk = RotaryEmbedding.Apply(qkv[.., .., ..(heads + kvHeads)], cos.unsqueeze(1), sin.unsqueeze(1));
+        // Grouped-query attention without repeating k and v: attention rows are independent and there is no causal
+        // mask, so the `groups` query heads that share a kv head are stacked along the sequence axis
+        // (HF repeat_kv: query head h uses kv head h / groups).
+        var q = qk[.., .., ..heads].transpose(1, 2).reshape(batch, kvHeads, groups * length, headDim);
+        var k = qk[.., .., heads..].transpose(1, 2);
+        var v = qkv[.., .., (heads + kvHeads)..].transpose(1, 2);
+        var attended = q.dtype == ScalarType.BFloat16
+            ? ExplicitAttention(q, k, v, keyMask)
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: keyMask, is_casual: false);
+        return o_proj.call(attended.view(batch, heads, length, headDim).transpose(1, 2).reshape(batch, length, heads * headDim));
     }
 }
 
@@ -151,7 +177,11 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => down_proj.call(F.silu(gate_proj.call(x)) * up_proj.call(x));
+    public override Tensor forward(Tensor x)
+    {
+        var gateUp = CastingLinear.Fused([gate_proj, up_proj], x).chunk(2, -1); // one matmul for gate and up
+        return down_proj.call(F.silu(gateUp[0]) * gateUp[1]);
+    }
 }
 
 /// <summary>Pre-norm block: x + Attn(RMSNorm(x)), then + MLP(RMSNorm(·)).</summary>
@@ -208,10 +238,27 @@ public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor states, Tensor? keyMask)
     {
         var h = states;
-        foreach (var layer in layers) h = layer.call(h, keyMask);
+        bool inference = !is_grad_enabled();
+        foreach (var layer in layers)
+        {
+            if (!inference)
+            {
+                h = layer.call(h, keyMask);
+                continue;
+            }
+            // Without autograd nothing refers back to a layer's intermediates: free them as each layer ends
+            // (TORCHSHARP.md §5: inference RSS ~1.5 GB → ~0.35 GB). The caller's input stays alive.
+            Tensor next;
+            using (NewDisposeScope()) next = layer.call(h, keyMask).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(h, states)) h.Dispose(); // the previous layer's output, now consumed
+            h = next;
+        }
         return norm.call(h);
     }
 
     /// <summary>Tied output projection: h·Eᵀ, [B, L, V], in h's dtype.</summary>
-    public Tensor Unembed(Tensor hidden) => matmul(hidden, EmbeddingMatrix.to(hidden.dtype).t());
+    public Tensor Unembed(Tensor hidden) => Unembed(hidden, EmbeddingMatrix.to(hidden.dtype));
+
+    /// <summary>h·Eᵀ with E already cast to h's dtype (callers that use E twice cast it once).</summary>
+    public Tensor Unembed(Tensor hidden, Tensor castEmbedding) => matmul(hidden, castEmbedding.t());
 }

@@ -41,7 +41,50 @@ public static class TorchRuntime
                     $"TorchSharp could not load its native library from {AppContext.BaseDirectory}: " +
                     $"{Innermost(e).Message} (try `ldd` on {NativeLibraryName} to see the real cause)", e);
             }
+            AllocatorTuning = KeepFreedPagesInJemalloc();
             _initialized = true;
+        }
+    }
+
+    /// <summary>What <see cref="Initialize"/> did to the allocator (for benchmark and diagnostics output).</summary>
+    public static string AllocatorTuning { get; private set; } = "not initialized";
+
+    private delegate int MallctlFunction(string name, IntPtr oldValue, IntPtr oldLength, IntPtr newValue, nuint newLength);
+
+    /// <summary>
+    /// When jemalloc is preloaded (the launcher and CI do it), stops it from returning freed pages to the kernel
+    /// (dirty and muzzy decay −1). A training step frees and re-allocates the same large tensors (B×L×V logits:
+    /// tens of MB each); with the default 10 s decay jemalloc hands them back and every re-allocation page-faults
+    /// and zeroes them again: measured 2.4M → 0.23M page faults over 14 tiny training steps, ~40 % of the step's
+    /// time. RSS stays at the step's peak instead of following it down. MALLOC_CONF set by the user wins.
+    /// </summary>
+    public static string KeepFreedPagesInJemalloc()
+    {
+        if (Environment.GetEnvironmentVariable("MALLOC_CONF") is { Length: > 0 } conf) return $"jemalloc MALLOC_CONF={conf} (user's)";
+        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(
+                System.Runtime.InteropServices.NativeLibrary.GetMainProgramHandle(), "mallctl", out var address))
+            return "glibc malloc (jemalloc not preloaded)";
+        var mallctl = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<MallctlFunction>(address);
+        var value = System.Runtime.InteropServices.Marshal.AllocHGlobal(sizeof(long));
+        var length = System.Runtime.InteropServices.Marshal.AllocHGlobal(sizeof(long));
+        try
+        {
+            // "arenas.*" sets the default for arenas created later; existing ones are set one by one.
+            System.Runtime.InteropServices.Marshal.WriteInt64(length, sizeof(uint));
+            uint arenas = mallctl("arenas.narenas", value, length, IntPtr.Zero, 0) == 0
+                ? (uint)System.Runtime.InteropServices.Marshal.ReadInt32(value) : 0;
+            var names = new List<string> { "arenas.dirty_decay_ms", "arenas.muzzy_decay_ms" };
+            for (uint arena = 0; arena < arenas; arena++)
+                names.AddRange([$"arena.{arena}.dirty_decay_ms", $"arena.{arena}.muzzy_decay_ms"]);
+            System.Runtime.InteropServices.Marshal.WriteInt64(value, -1);
+            // Arenas that were never initialised reject the setting (EFAULT); the "arenas.*" default covers them.
+            var failed = names.Where(name => mallctl(name, IntPtr.Zero, IntPtr.Zero, value, sizeof(long)) != 0).ToList();
+            return $"jemalloc, freed pages kept (decay -1 on {names.Count - failed.Count} of {names.Count} settings)";
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeHGlobal(value);
+            System.Runtime.InteropServices.Marshal.FreeHGlobal(length);
         }
     }
 

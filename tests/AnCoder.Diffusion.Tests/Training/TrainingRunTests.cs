@@ -1,0 +1,142 @@
+using System.Text.Json;
+using AnCoder.Diffusion.Checkpoints;
+using AnCoder.Diffusion.Training;
+
+namespace AnCoder.Diffusion.Tests.Training;
+
+[Collection(TorchCollection.Name)]
+public sealed class TrainingRunTests : IDisposable
+{
+    private readonly ToyRun _toy = new();
+
+    public void Dispose() => _toy.Dispose();
+
+    private static byte[] FinalWeights(TrainingConfig config) =>
+        File.ReadAllBytes(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName));
+
+    [Fact]
+    public void Loss_falls_on_a_toy_corpus_and_metrics_have_the_agreed_keys()
+    {
+        var config = _toy.Config("falls", 60) with { ValidationInterval = 30, LogInterval = 10, LearningRate = 1e-2 };
+        var observer = new StopAtStep(-1, new CancellationTokenSource());
+        var summary = TrainingRun.Run(config, observer);
+
+        Assert.Equal(TrainingStatus.Completed, summary.Status);
+        var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsLog.FileName));
+        Assert.Equal(6, lines.Length);
+        var first = JsonDocument.Parse(lines[0]).RootElement;
+        var last = JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.True(last.GetProperty("loss").GetDouble() < 0.7 * first.GetProperty("loss").GetDouble(),
+            $"loss {first.GetProperty("loss")} → {last.GetProperty("loss")}");
+        string[] keys = ["step", "tokens", "wall_seconds", "lr", "loss", "denoiser_nll", "anchor_nll", "grad_norm", "tokens_per_second", "strategy"];
+        Assert.Equal(keys, first.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(keys.Take(9).Append("valid_nelbo").Append("strategy"), last.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(60, last.GetProperty("step").GetInt64());
+        Assert.Equal("anchortree", last.GetProperty("strategy").GetString());
+        Assert.True(File.Exists(Path.Combine(config.Output!, TrainingRun.ConfigFileName)));
+        Assert.Equal(config.ToJson(), TrainingConfig.Load(Path.Combine(config.Output!, TrainingRun.ConfigFileName)).ToJson());
+    }
+
+    [Fact]
+    public void Resume_after_an_interruption_gives_bitwise_the_same_weights()
+    {
+        var straight = _toy.Config("straight", 8);
+        Assert.Equal(TrainingStatus.Completed, TrainingRun.Run(straight).Status);
+
+        var split = _toy.Config("split", 8) with { CheckpointInterval = 3 };
+        using var cancel = new CancellationTokenSource();
+        var first = TrainingRun.Run(split, new StopAtStep(4, cancel), cancel.Token);
+        Assert.Equal(TrainingStatus.Interrupted, first.Status);
+        Assert.Equal(4, first.Steps);
+        Assert.EndsWith("step-0000004", first.LastCheckpoint);
+
+        var second = TrainingRun.Run(split, resume: true);
+        Assert.Equal(TrainingStatus.Completed, second.Status);
+        Assert.Equal(8, second.Steps);
+        Assert.Equal(FinalWeights(straight), FinalWeights(split));
+        var steps = File.ReadAllLines(Path.Combine(split.Output!, MetricsLog.FileName))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), steps);
+    }
+
+    [Theory]
+    [InlineData("delete-checksum")]
+    [InlineData("corrupt-optimizer")]
+    [InlineData("staging-only")]
+    public void A_checkpoint_without_a_valid_checksum_is_never_loaded(string damage)
+    {
+        var straight = _toy.Config("straight", 8);
+        TrainingRun.Run(straight);
+
+        var split = _toy.Config("split", 8) with { CheckpointInterval = 2 };
+        using var cancel = new CancellationTokenSource();
+        TrainingRun.Run(split, new StopAtStep(4, cancel), cancel.Token);
+        string newest = Path.Combine(TrainingCheckpoints.Root(split.Output!), "step-0000004");
+        switch (damage)
+        {
+            case "delete-checksum":
+                File.Delete(Path.Combine(newest, TrainingCheckpoints.ChecksumFile));
+                break;
+            case "corrupt-optimizer":
+                string optimizer = Path.Combine(newest, TrainingCheckpoints.OptimizerFile);
+                var bytes = File.ReadAllBytes(optimizer);
+                bytes[^5] ^= 0x40;
+                File.WriteAllBytes(optimizer, bytes);
+                break;
+            default:
+                // What a kill -9 during saving leaves: a hidden staging folder, never renamed into place.
+                Directory.Move(newest, Path.Combine(TrainingCheckpoints.Root(split.Output!), ".step-0000004.tmp-0123"));
+                break;
+        }
+        var warnings = new List<string>();
+        var found = TrainingCheckpoints.FindLatestValid(split.Output!, warnings.Add);
+        Assert.Equal(2, found!.Value.Step);
+        Assert.Equal(damage == "staging-only" ? 0 : 1, warnings.Count);
+
+        var observer = new StopAtStep(-1, new CancellationTokenSource());
+        var resumed = TrainingRun.Run(split, observer, resume: true);
+        Assert.Equal(TrainingStatus.Completed, resumed.Status);
+        Assert.Equal(FinalWeights(straight), FinalWeights(split));
+        Assert.False(Directory.Exists(Path.Combine(TrainingCheckpoints.Root(split.Output!), ".step-0000004.tmp-0123")));
+    }
+
+    [Fact]
+    public void Mdlm_with_accumulation_bf16_and_ema_runs_and_keeps_the_last_k_checkpoints()
+    {
+        var config = _toy.Config("mdlm", 6) with
+        {
+            Strategy = "mdlm", GradientAccumulation = 2, Precision = "bf16", EmaDecay = 0.9, CheckpointInterval = 1, KeepLast = 2,
+        };
+        var summary = TrainingRun.Run(config);
+        Assert.Equal(TrainingStatus.Completed, summary.Status);
+        Assert.Equal(["step-0000006", "step-0000005"], TrainingCheckpoints.List(config.Output!).Select(c => Path.GetFileName(c.Path)));
+        Assert.True(File.Exists(Path.Combine(config.Output!, TrainingRun.EmaModelDirectory, ModelCheckpoint.WeightsFileName)));
+        var model = ModelCheckpoint.Load(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory));
+        Assert.Equal(Configuration.Architecture.Mdlm, model.Config.Architecture);
+        Assert.Equal(config.TokensPerStep * 6, summary.Tokens + CountPadding(summary));
+    }
+
+    private static long CountPadding(TrainingSummary summary) => 0;
+
+    [Fact]
+    public void Divergence_stops_with_a_clear_message_and_no_checkpoint()
+    {
+        var config = _toy.Config("nan", 4) with { LearningRate = 1e30, WarmupRatio = 0, CheckpointInterval = 1 };
+        var summary = TrainingRun.Run(config);
+        Assert.Equal(TrainingStatus.Diverged, summary.Status);
+        Assert.Contains("NaN", summary.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Refuses_to_overwrite_a_run_without_resume_and_reports_missing_data()
+    {
+        var config = _toy.Config("twice", 2) with { CheckpointInterval = 1 };
+        TrainingRun.Run(config);
+        var again = Assert.Throws<TrainingException>(() => TrainingRun.Run(config));
+        Assert.Contains("--resume", again.Message);
+
+        var missing = _toy.Config("missing", 2) with { Data = Path.Combine(_toy.Root, "nowhere") };
+        var error = Assert.Throws<TrainingException>(() => TrainingRun.Run(missing));
+        Assert.Contains("manifest.json", error.Message);
+    }
+}

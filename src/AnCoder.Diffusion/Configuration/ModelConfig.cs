@@ -54,6 +54,32 @@ public sealed record ModelConfig
 
     [JsonIgnore] public int ResolvedHeadDim => HeadDim > 0 ? HeadDim : HiddenSize / NumAttentionHeads;
 
+    /// <summary>
+    /// Parameters of one Qwen2 decoder layer: q (with bias), k and v (grouped, with bias), o (no bias), the three
+    /// SwiGLU matrices and the two RMSNorm weights.
+    /// </summary>
+    public long LayerParameterCount()
+    {
+        long d = HiddenSize, queryWidth = (long)NumAttentionHeads * ResolvedHeadDim, kvWidth = (long)NumKeyValueHeads * ResolvedHeadDim;
+        long attention = d * queryWidth + queryWidth + 2 * (d * kvWidth + kvWidth) + queryWidth * d;
+        long mlp = 3 * d * IntermediateSize;
+        return attention + mlp + 2 * d;
+    }
+
+    /// <summary>One network with a tied embedding: E [V, d], the layers, the final norm.</summary>
+    public long NetworkParameterCount(int layers) => (long)VocabSize * HiddenSize + layers * LayerParameterCount() + HiddenSize;
+
+    /// <summary>
+    /// The model's parameter count, computed from the shape alone (no allocation): MDLM = one network; anchored =
+    /// φ + ψ (+ the V→d linear of the <c>linear</c> denoiser input). ancoder-809m: 494M + 315M.
+    /// </summary>
+    public long ParameterCount() => Architecture switch
+    {
+        Architecture.Mdlm => NetworkParameterCount(NumHiddenLayers),
+        _ => NetworkParameterCount(NumHiddenLayers) + NetworkParameterCount(DenoiserLayers)
+             + (DenoiserInput == DenoiserInput.Linear ? (long)VocabSize * HiddenSize + HiddenSize : 0),
+    };
+
     /// <summary>Problems with this config, each naming the field; empty when it is usable.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -5,11 +5,9 @@ using AnCoder.Diffusion.Training;
 namespace AnCoder.Diffusion.Tests.Training;
 
 [Collection(TorchCollection.Name)]
-public sealed class TrainingRunTests : IDisposable
+public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
 {
-    private readonly ToyRun _toy = new();
-
-    public void Dispose() => _toy.Dispose();
+    private readonly ToyCorpus _toy = toy;
 
     private static byte[] FinalWeights(TrainingConfig config) =>
         File.ReadAllBytes(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName));
@@ -17,17 +15,19 @@ public sealed class TrainingRunTests : IDisposable
     [Fact]
     public void Loss_falls_on_a_toy_corpus_and_metrics_have_the_agreed_keys()
     {
-        var config = _toy.Config("falls", 60) with { ValidationInterval = 30, LogInterval = 10, LearningRate = 1e-2 };
-        var observer = new StopAtStep(-1, new CancellationTokenSource());
-        var summary = TrainingRun.Run(config, observer);
+        var config = _toy.Config("falls", 60) with { ValidationInterval = 30, LogInterval = 10 };
+        var summary = TrainingRun.Run(config);
 
         Assert.Equal(TrainingStatus.Completed, summary.Status);
         var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsLog.FileName));
         Assert.Equal(6, lines.Length);
         var first = JsonDocument.Parse(lines[0]).RootElement;
         var last = JsonDocument.Parse(lines[^1]).RootElement;
-        Assert.True(last.GetProperty("loss").GetDouble() < 0.7 * first.GetProperty("loss").GetDouble(),
-            $"loss {first.GetProperty("loss")} → {last.GetProperty("loss")}");
+        double firstLoss = first.GetProperty("loss").GetDouble();
+        double lateLoss = lines[^3..].Average(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble());
+        Assert.True(lateLoss < 0.6 * firstLoss, $"loss {firstLoss} → {lateLoss}");
+        // A uniform guess over the 64 ids has NELBO ln 64 = 4.16 (∫ w(t)(1 − α_t) dt = 1); the data uses 8 ids.
+        Assert.InRange(last.GetProperty("valid_nelbo").GetDouble(), 0, 0.75 * Math.Log(ToyCorpus.Vocab));
         string[] keys = ["step", "tokens", "wall_seconds", "lr", "loss", "denoiser_nll", "anchor_nll", "grad_norm", "tokens_per_second", "strategy"];
         Assert.Equal(keys, first.EnumerateObject().Select(p => p.Name));
         Assert.Equal(keys.Take(9).Append("valid_nelbo").Append("strategy"), last.EnumerateObject().Select(p => p.Name));
@@ -59,45 +59,41 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), steps);
     }
 
-    [Theory]
-    [InlineData("delete-checksum")]
-    [InlineData("corrupt-optimizer")]
-    [InlineData("staging-only")]
-    public void A_checkpoint_without_a_valid_checksum_is_never_loaded(string damage)
+    [Fact]
+    public void A_checkpoint_without_a_valid_checksum_is_never_loaded()
     {
         var straight = _toy.Config("straight", 8);
         TrainingRun.Run(straight);
 
         var split = _toy.Config("split", 8) with { CheckpointInterval = 2 };
         using var cancel = new CancellationTokenSource();
-        TrainingRun.Run(split, new StopAtStep(4, cancel), cancel.Token);
-        string newest = Path.Combine(TrainingCheckpoints.Root(split.Output!), "step-0000004");
-        switch (damage)
-        {
-            case "delete-checksum":
-                File.Delete(Path.Combine(newest, TrainingCheckpoints.ChecksumFile));
-                break;
-            case "corrupt-optimizer":
-                string optimizer = Path.Combine(newest, TrainingCheckpoints.OptimizerFile);
-                var bytes = File.ReadAllBytes(optimizer);
-                bytes[^5] ^= 0x40;
-                File.WriteAllBytes(optimizer, bytes);
-                break;
-            default:
-                // What a kill -9 during saving leaves: a hidden staging folder, never renamed into place.
-                Directory.Move(newest, Path.Combine(TrainingCheckpoints.Root(split.Output!), ".step-0000004.tmp-0123"));
-                break;
-        }
+        TrainingRun.Run(split, new StopAtStep(6, cancel), cancel.Token);
+        string root = TrainingCheckpoints.Root(split.Output!);
+        // step 6: what a kill -9 while saving leaves (a hidden staging folder, never renamed into place);
+        // step 5: a copy of step 2 with one flipped byte in optimizer.bin; step 4: its checksum file is missing.
+        Directory.Move(Path.Combine(root, "step-0000006"), Path.Combine(root, ".step-0000006.tmp-0123"));
+        File.Delete(Path.Combine(root, "step-0000004", TrainingCheckpoints.ChecksumFile));
+        Directory.CreateDirectory(Path.Combine(root, "step-0000005"));
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(root, "step-0000002")))
+            File.Copy(file, Path.Combine(root, "step-0000005", Path.GetFileName(file)));
+        string optimizer = Path.Combine(root, "step-0000005", TrainingCheckpoints.OptimizerFile);
+        var bytes = File.ReadAllBytes(optimizer);
+        bytes[^5] ^= 0x40;
+        File.WriteAllBytes(optimizer, bytes);
+
         var warnings = new List<string>();
         var found = TrainingCheckpoints.FindLatestValid(split.Output!, warnings.Add);
         Assert.Equal(2, found!.Value.Step);
-        Assert.Equal(damage == "staging-only" ? 0 : 1, warnings.Count);
+        Assert.Collection(warnings,
+            w => Assert.Contains("step-0000005: optimizer.bin does not match its checksum", w),
+            w => Assert.Contains("step-0000004: no checksums.sha256", w));
 
-        var observer = new StopAtStep(-1, new CancellationTokenSource());
+        var observer = new StopAtStep(-1);
         var resumed = TrainingRun.Run(split, observer, resume: true);
         Assert.Equal(TrainingStatus.Completed, resumed.Status);
+        Assert.Contains(observer.Messages, m => m.Contains("ignoring checkpoint") && m.Contains("step-0000005"));
         Assert.Equal(FinalWeights(straight), FinalWeights(split));
-        Assert.False(Directory.Exists(Path.Combine(TrainingCheckpoints.Root(split.Output!), ".step-0000004.tmp-0123")));
+        Assert.False(Directory.Exists(Path.Combine(root, ".step-0000006.tmp-0123")));
     }
 
     [Fact]
@@ -118,12 +114,17 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
-    public void Divergence_stops_with_a_clear_message_and_no_checkpoint()
+    public void Divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint()
     {
-        var config = _toy.Config("nan", 4) with { LearningRate = 1e30, WarmupRatio = 0, CheckpointInterval = 1 };
+        var config = _toy.Config("nan", 6) with { LearningRate = 1e30, WarmupRatio = 0, CheckpointInterval = 1 };
         var summary = TrainingRun.Run(config);
         Assert.Equal(TrainingStatus.Diverged, summary.Status);
-        Assert.Contains("NaN", summary.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"stopped at step {summary.Steps + 1}:", summary.Message);
+        Assert.Contains(summary.LastCheckpoint ?? "last good checkpoint: none", summary.Message);
+        // Nothing was saved from the diverged step: the newest checkpoint is the last completed step, and it verifies.
+        var newest = TrainingCheckpoints.FindLatestValid(config.Output!);
+        Assert.Equal(summary.Steps, newest?.Step ?? 0);
+        Assert.False(Directory.Exists(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory)));
     }
 
     [Fact]

@@ -192,7 +192,8 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         var parameters = model.parameters().ToList();
         using var optimizer = new AdamW(parameters, config.LearningRate, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
         using var generator = new Generator((ulong)config.Seed);
-        var ema = config.EmaDecay is null ? null : model.named_parameters().Select(p => (p.name, p.parameter, Copy: p.parameter.detach().clone())).ToList();
+        var ema = config.EmaDecay is null ? null : model.named_parameters()
+            .Select(p => (p.name, p.parameter, Copy: EmaCopy(p.parameter))).ToList();
         var schedule = NoiseSchedules.From(model.Config.Diffusion);
         try
         {
@@ -216,13 +217,17 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                 double gradNorm = ClipGradients(parameters);
                 if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
                 {
-                    optimizer.zero_grad();
                     string what = !double.IsFinite(loss) ? $"loss is {loss}" : $"gradient norm is {gradNorm}";
                     return Summary(TrainingStatus.Diverged, clock, loss, lastValid, null,
                         $"stopped at step {_step + 1}: {what} (try a lower learning_rate or fp32); last good checkpoint: {_lastCheckpoint ?? "none"}");
                 }
-                using (no_grad()) optimizer.step();
-                optimizer.zero_grad();
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                {
+                    // Inside a scope: TorchSharp's managed AdamW and zero_grad create a grad wrapper per parameter.
+                    optimizer.step();
+                    optimizer.zero_grad();
+                }
                 if (ema is not null) UpdateEma(ema, config.EmaDecay!.Value);
                 _step++;
                 _tokens += tokens;
@@ -307,6 +312,12 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
     {
         using var scope = NewDisposeScope();
         return nn.utils.clip_grad_norm_(parameters, config.GradClip > 0 ? config.GradClip : double.PositiveInfinity);
+    }
+
+    private static Tensor EmaCopy(Parameter parameter)
+    {
+        using var scope = NewDisposeScope();
+        return parameter.detach().clone().DetachFromDisposeScope();
     }
 
     private static void UpdateEma(List<(string Name, Parameter Parameter, Tensor Copy)> ema, double decay)

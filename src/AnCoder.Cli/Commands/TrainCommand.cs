@@ -102,7 +102,7 @@ public static class TrainCommand
                 {
                     Output = outDir ?? config.Output ?? Path.Combine("runs", $"{config.Strategy}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
-                config.Validated(baseFile ?? "ancoder train");
+                config.Validated(baseFile);
                 return Train(config, resuming);
             }
             catch (ConfigException e)

@@ -174,11 +174,11 @@ public sealed record TrainingConfig
         return problems;
     }
 
-    /// <summary>Throws a <see cref="ConfigException"/> listing every problem (prefixed with <paramref name="source"/>).</summary>
-    public TrainingConfig Validated(string source = "training config")
+    /// <summary>Throws a <see cref="ConfigException"/> listing every problem (prefixed with <paramref name="source"/> when given).</summary>
+    public TrainingConfig Validated(string? source = null)
     {
         var problems = Validate();
-        if (problems.Count > 0) throw new ConfigException($"{source}: " + string.Join("; ", problems));
+        if (problems.Count > 0) throw new ConfigException((source is null ? "" : $"{source}: ") + string.Join("; ", problems));
         return this;
     }
 }

@@ -14,7 +14,10 @@ public enum TrainingStatus
     Diverged,
 }
 
-/// <summary>What a run did. <see cref="ModelDirectory"/> is the final model folder (null unless completed).</summary>
+/// <summary>
+/// What a run did. <see cref="ModelDirectory"/>: a folder <c>ModelCheckpoint.Load</c> reads: the final model when
+/// completed, the checkpoint just written when interrupted, null when diverged.
+/// </summary>
 public sealed record TrainingSummary(TrainingStatus Status, long Steps, long TotalSteps, long Tokens, double WallSeconds,
     double LastLoss, double? LastValidNelbo, string OutputDirectory, string? LastCheckpoint, string? ModelDirectory, string Message);
 

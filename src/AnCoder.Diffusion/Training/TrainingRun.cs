@@ -258,7 +258,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             {
                 if (_lastCheckpoint is null || !_lastCheckpoint.EndsWith(TrainingCheckpoints.FolderName(_step), StringComparison.Ordinal))
                     SaveCheckpoint(optimizer, generator, ema, prefetcher.ConsumedPosition, _wallBefore + clock.Elapsed.TotalSeconds);
-                return Summary(TrainingStatus.Interrupted, clock, lastLoss, lastValid, null,
+                return Summary(TrainingStatus.Interrupted, clock, lastLoss, lastValid, _lastCheckpoint,
                     $"interrupted after step {_step} of {_totalSteps}; checkpoint {_lastCheckpoint}; continue with --resume");
             }
             string modelDirectory = Path.Combine(output, TrainingRun.FinalModelDirectory);

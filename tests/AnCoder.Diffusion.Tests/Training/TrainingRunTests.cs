@@ -49,6 +49,8 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         Assert.Equal(TrainingStatus.Interrupted, first.Status);
         Assert.Equal(4, first.Steps);
         Assert.EndsWith("step-0000004", first.LastCheckpoint);
+        Assert.Equal(first.LastCheckpoint, first.ModelDirectory);
+        using (var partial = ModelCheckpoint.Load(first.ModelDirectory!)) Assert.Equal(Configuration.Architecture.Anchored, partial.Config.Architecture);
 
         var second = TrainingRun.Run(split, resume: true);
         Assert.Equal(TrainingStatus.Completed, second.Status);

@@ -25,6 +25,9 @@ public static class TrainCommand
         var rho = new Option<double?>("--rho") { Description = "AnchorTree depth decay ρ (default 0.8)." };
         var d0 = new Option<int?>("--d0") { Description = "AnchorTree depth offset d0 (default 2)." };
         var schedule = new Option<string?>("--schedule") { Description = "Noise schedule: cosine2 (default), cosine, md4cosine, loglinear." };
+        var anchorLossOn = new Option<string?>("--anchor-loss-on") { Description = "all (default: every valid position, as ADLM) or masked: where the anchor term applies." };
+        var anchorWarmup = new Option<bool?>("--anchor-warmup") { Description = "ADLM's γ warm-up γ_eff = min(λ, step / max_steps)." };
+        var packing = new Option<string?>("--packing") { Description = "pack (default: samples concatenated with end-of-text) or truncate (one sample per row)." };
         var data = new Option<string?>("--data") { Description = "Folder written by `ancoder prepare` (default <repo>/data/prepared)." };
         var context = new Option<int?>("--context") { Description = "Context length in tokens (default 256)." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "Rows per forward/backward pass (default 8)." };
@@ -51,7 +54,7 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
 
         var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
-        Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, data, context, microBatch, accumulation, steps, tokens,
+        Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
             lr, warmup, minLr, weightDecay, gradClip, precision, ema, seed, threads, logInterval, validInterval, validBatches,
             checkpointInterval, keepLast, output, init, initQwen, resume];
         foreach (var option in all) command.Options.Add(option);
@@ -75,6 +78,9 @@ public static class TrainCommand
                     AnchorRho = parse.GetValue(rho) ?? config.AnchorRho,
                     AnchorD0 = parse.GetValue(d0) ?? config.AnchorD0,
                     Schedule = parse.GetValue(schedule) ?? config.Schedule,
+                    AnchorLossOn = parse.GetValue(anchorLossOn) ?? config.AnchorLossOn,
+                    AnchorWarmup = parse.GetValue(anchorWarmup) ?? config.AnchorWarmup,
+                    Packing = parse.GetValue(packing) ?? config.Packing,
                     Data = parse.GetValue(data) ?? config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data", "prepared"),
                     ContextLength = parse.GetValue(context) ?? config.ContextLength,
                     MicroBatch = parse.GetValue(microBatch) ?? config.MicroBatch,

@@ -42,7 +42,8 @@ public interface ITrainingObserver
 /// <summary>
 /// One line of <c>metrics.jsonl</c>. Keys (snake_case, exactly): step, tokens, wall_seconds, lr, loss, denoiser_nll,
 /// anchor_nll, grad_norm, tokens_per_second, valid_nelbo (validation steps only, else absent), strategy.
-/// Losses and grad_norm are means over the steps since the previous line.
+/// Losses and grad_norm are means over the steps since the previous line; tokens_per_second is their valid tokens over
+/// the wall time since the previous line (validation and checkpoint time included).
 /// </summary>
 public sealed record MetricsRecord(long Step, long Tokens, double WallSeconds, double Lr, double Loss, double DenoiserNll,
     double AnchorNll, double GradNorm, double TokensPerSecond, double? ValidNelbo, string Strategy)

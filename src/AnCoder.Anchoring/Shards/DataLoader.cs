@@ -68,6 +68,23 @@ public sealed class DataLoader
     public long RowCount => _rowCount;
     public int Epoch => Math.Max(0, _epoch);
 
+    /// <summary>
+    /// Where the next batch starts: (epoch, row cursor within it); (-1, 0) before the first batch. Setting a value
+    /// read earlier makes the following batches identical to those that followed it (exact resume).
+    /// </summary>
+    public (int Epoch, long Cursor) Position
+    {
+        get => (_epoch, _cursor);
+        set
+        {
+            if (value.Epoch < -1 || value.Cursor < 0 || value.Cursor > _rowCount || (value.Epoch == -1 && value.Cursor != 0))
+                throw new ArgumentOutOfRangeException(nameof(value), $"loader position {value} is outside epoch >= 0, cursor in [0, {_rowCount}]");
+            _epoch = value.Epoch - 1;
+            if (value.Epoch >= 0) NewEpoch();
+            _cursor = value.Cursor;
+        }
+    }
+
     /// <summary>The next batch; rows continue into the next epoch (new order) when one ends.</summary>
     public Batch NextBatch()
     {

@@ -18,6 +18,7 @@ public static class BenchCommand
         var bench = new Command("bench", "Benchmarks (throughput against a reference implementation).");
         bench.Subcommands.Add(CreateParse());
         bench.Subcommands.Add(BenchModelCommand.Create());
+        bench.Subcommands.Add(BenchTrainCommand.Create());
         return bench;
     }
 

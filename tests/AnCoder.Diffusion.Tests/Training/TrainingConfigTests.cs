@@ -1,0 +1,67 @@
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Training;
+
+namespace AnCoder.Diffusion.Tests.Training;
+
+public sealed class TrainingConfigTests
+{
+    private static readonly TrainingConfig Good = new() { Data = "data", Output = "run", MaxSteps = 10 };
+
+    [Fact]
+    public void Defaults_follow_the_paper()
+    {
+        Assert.Empty(Good.Validate());
+        Assert.Equal(3e-4, Good.LearningRate);
+        Assert.Equal(0.01, Good.WarmupRatio);
+        Assert.Equal((0.9, 0.999, 1e-8), (Good.Beta1, Good.Beta2, Good.AdamEpsilon));
+        Assert.Equal(1.0, Good.GradClip);
+        Assert.Equal(0.0, Good.WeightDecay);
+        var weights = Good.AnchorWeights;
+        Assert.Equal((0.03, 0.8, 2), (weights.Lambda, weights.Rho, weights.D0));
+        Assert.Equal((0.1, 1.0, 0), ((Good with { Strategy = "keyword" }).AnchorWeights.Lambda, (Good with { Strategy = "keyword" }).AnchorWeights.Rho, 0));
+        Assert.Equal(0.5, (Good with { AnchorRho = 0.5 }).AnchorWeights.Rho);
+    }
+
+    [Theory]
+    [InlineData("micro_batch", "{\"micro_batch\": 0}")]
+    [InlineData("strategy", "{\"strategy\": \"anchors\"}")]
+    [InlineData("precision", "{\"precision\": \"fp16\"}")]
+    [InlineData("warmup_ratio", "{\"warmup_ratio\": 1.5}")]
+    [InlineData("anchor_rho", "{\"anchor_rho\": 0}")]
+    [InlineData("model", "{\"model\": \"huge\"}")]
+    [InlineData("max_steps or max_tokens", "{\"max_steps\": null}")]
+    [InlineData("init and init_qwen", "{\"init\": \"a\", \"init_qwen\": \"b\"}")]
+    public void Validation_errors_name_the_field(string field, string patch)
+    {
+        var patched = Merge(Good.ToJson(), patch);
+        var error = Assert.Throws<ConfigException>(() => TrainingConfig.FromJson(patched, "my.json").Validated("my.json"));
+        Assert.StartsWith("my.json: ", error.Message);
+        Assert.Contains(field, error.Message);
+    }
+
+    [Fact]
+    public void Unknown_or_mistyped_fields_are_named()
+    {
+        var unknown = Assert.Throws<ConfigException>(() => TrainingConfig.FromJson("{\"learning_rat\": 1}", "cfg.json"));
+        Assert.Contains("learning_rat", unknown.Message);
+        var mistyped = Assert.Throws<ConfigException>(() => TrainingConfig.FromJson("{\"micro_batch\": \"eight\"}", "cfg.json"));
+        Assert.Contains("micro_batch", mistyped.Message);
+    }
+
+    [Fact]
+    public void Json_round_trips_and_tokens_set_the_step_count()
+    {
+        var config = Good with { MaxSteps = null, MaxTokens = 10_000, MicroBatch = 4, GradientAccumulation = 2, ContextLength = 128 };
+        Assert.Equal(config, TrainingConfig.FromJson(config.ToJson()));
+        Assert.Contains("\"gradient_accumulation\": 2", config.ToJson());
+        Assert.Equal(10, config.TotalSteps); // ⌈10000 / 1024⌉
+    }
+
+    private static string Merge(string json, string patch)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse(patch)!.AsObject())
+            node[key] = value?.DeepClone();
+        return node.ToJsonString();
+    }
+}

@@ -27,9 +27,9 @@ public sealed class SamplerStatisticsTests
         var fake = FakeDenoiser.Uniformly(RowLogits, 200);
         var observer = new RecordingObserver();
         var sampler = new DiffusionSampler(fake, new SamplerOptions { Steps = steps, Remask = RemaskOptions.None });
-        sampler.Sample(AllMasked(12, 200, seed: 7), observer);
+        sampler.Sample(AllMasked(40, 200, seed: 7), observer);
 
-        int masked = 12 * 200;
+        int masked = 40 * 200;
         double dt = (1 - 1e-5) / steps;
         for (int k = 0; k < steps; k++)
         {

@@ -17,6 +17,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Benchmarks (throughput against a reference implementation).");
         bench.Subcommands.Add(CreateParse());
+        bench.Subcommands.Add(BenchSampleCommand.Create());
         return bench;
     }
 

@@ -143,6 +143,17 @@ public sealed class DiffusionSampler
             var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b]).ToArray();
             if (rows.Length == 0) return false;
             var watch = Stopwatch.StartNew();
+            // The forward pass's own scope: freeing its activations is part of the network's cost.
+            using (var scope = NewDisposeScope()) RunNetwork(rows);
+            _calls++;
+            _rows += rows.Length;
+            _networkSeconds += watch.Elapsed.TotalSeconds;
+            Array.Fill(_dirty, false);
+            return true;
+        }
+
+        private void RunNetwork(int[] rows)
+        {
             var ids = new long[rows.Length * _width];
             var valid = new bool[rows.Length * _width];
             bool padded = false;
@@ -182,11 +193,6 @@ public sealed class DiffusionSampler
                     for (int i = 0; i < target.Length; i++) target[i] = (int)argmax[r * _width + i];
                 }
             }
-            _calls++;
-            _rows += rows.Length;
-            _networkSeconds += watch.Elapsed.TotalSeconds;
-            Array.Fill(_dirty, false);
-            return true;
         }
 
         private void Step(StepTimes step)

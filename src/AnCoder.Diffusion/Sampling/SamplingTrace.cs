@@ -48,7 +48,9 @@ public static class SamplingTraces
     {
         var initial = recorder.Initial[index];
         var labelled = LabelledSource.Create(text.Bytes, tokenizer);
-        var labels = labelled.Labels;
+        // A text that does not parse has no AnchorTree labels (γ = 0, ALGORITHMS.md §6.4); for display only, its
+        // keyword/identifier flags then come from a lexical scan.
+        var labels = labelled.Parsed ? labelled.Labels : LexicalAnchors.Label(text.Bytes);
         var kept = text.Tokens.ToDictionary(t => t.Position);
         var positions = new List<TracePosition>(initial.Length);
         var finalIds = (int[])initial.Ids.Clone();

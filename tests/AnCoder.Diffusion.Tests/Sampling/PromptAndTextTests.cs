@@ -66,3 +66,15 @@ public sealed class PromptAndTextTests
         Assert.Equal("1", text.Completion);
     }
 }
+
+public sealed class LexicalAnchorTests
+{
+    [Fact]
+    public void Names_outside_strings_and_comments_are_flagged_keywords_by_keyword_iskeyword()
+    {
+        const string source = "def f(x): # if\n    return 'while' + x1 + rb\"else\" + 2e5 + match\n";
+        var labels = LexicalAnchors.Label(System.Text.Encoding.UTF8.GetBytes(source));
+        var words = labels.Select(l => (source[l.Start..l.End], l.Keyword, l.Identifier)).ToList();
+        Assert.Equal([("def", true, false), ("f", false, true), ("x", false, true), ("return", true, false), ("x1", false, true), ("match", false, true)], words);
+    }
+}

@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(AnchorsCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ImportQwenCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -19,6 +19,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreateParse());
         bench.Subcommands.Add(BenchModelCommand.Create());
         bench.Subcommands.Add(BenchTrainCommand.Create());
+        bench.Subcommands.Add(BenchSampleCommand.Create());
         return bench;
     }
 

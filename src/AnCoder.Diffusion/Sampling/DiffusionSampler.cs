@@ -1,0 +1,402 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnCoder.Diffusion.Sampling;
+
+/// <summary>A position whose token changed in a step: <see cref="To"/> is the mask id when it was remasked.</summary>
+/// <param name="Probability">p of the drawn token (after temperature/top-p); NaN for a remask.</param>
+public readonly record struct TokenChange(int Position, int From, int To, double Probability);
+
+/// <summary>
+/// What happened in one step, for every canvas. <see cref="Times"/> is null for the final argmax pass.
+/// <see cref="AnchorPredictions"/>: per canvas, φ's argmax at every position from the probabilities the step used
+/// (only when the observer asks for them and the model is anchored; else null).
+/// </summary>
+public sealed record StepRecord(StepTimes? Times, bool NetworkRan, IReadOnlyList<IReadOnlyList<TokenChange>> Changes,
+    IReadOnlyList<int[]>? AnchorPredictions);
+
+/// <summary>Receives every step of a sampling run (traces, terminal display).</summary>
+public interface ISamplingObserver
+{
+    bool WantsAnchorPredictions => false;
+    void OnStart(IReadOnlyList<Canvas> canvases) { }
+    void OnStep(StepRecord step);
+}
+
+/// <summary>Counters of one <see cref="DiffusionSampler.Sample"/> run.</summary>
+public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds)
+{
+    /// <summary>Share of wall time spent outside the network forward passes (the sampler's own overhead).</summary>
+    public double OverheadShare => TotalSeconds <= 0 ? 0 : Math.Max(0, 1 - NetworkSeconds / TotalSeconds);
+}
+
+/// <summary>
+/// The reverse process of ALGORITHMS.md §7 over a batch of canvases: T steps on the time grid, each an MDLM or ReMDM
+/// step, then a final argmax pass. Each canvas draws from its own <see cref="System.Random"/> seeded with
+/// <see cref="Canvas.Seed"/> (branch per position in float64, tokens in float64 only where a token is needed), so a
+/// canvas gives the same tokens alone or in any batch. Canvases of different lengths are right-padded and the pad
+/// keys are masked out of attention: every canvas keeps the absolute positions it has when sampled alone.
+/// </summary>
+public sealed class DiffusionSampler
+{
+    private readonly IDenoiser _denoiser;
+    private readonly Func<double, double> _alpha;
+
+    public DiffusionSampler(IDenoiser denoiser, SamplerOptions options)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+        _denoiser = denoiser;
+        Options = options;
+        _alpha = ScheduleStandIn.Alpha(options.Schedule, options.ScheduleEpsilon);
+    }
+
+    public SamplerOptions Options { get; }
+    public SamplingStatistics? LastRun { get; private set; }
+
+    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null)
+    {
+        if (canvases.Count == 0) return [];
+        var run = new Run(this, canvases, observer);
+        return run.Execute();
+    }
+
+    /// <summary>The state of one sampling call.</summary>
+    private sealed class Run
+    {
+        private readonly DiffusionSampler _sampler;
+        private readonly IDenoiser _denoiser;
+        private readonly SamplerOptions _options;
+        private readonly ISamplingObserver? _observer;
+        private readonly int _batch, _width, _vocab, _maskId;
+        private readonly int[][] _ids;
+        private readonly bool[][] _frozen;
+        private readonly double[][] _confidence;
+        private readonly System.Random[] _random;
+        private readonly bool[] _dirty;
+        private readonly int[][]? _anchorPredictions;
+        private Tensor? _logProbs; // [B, width, V] fp32, outside any dispose scope
+        private long _calls, _rows;
+        private double _networkSeconds;
+
+        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer)
+        {
+            _sampler = sampler;
+            _denoiser = sampler._denoiser;
+            _options = sampler.Options;
+            _observer = observer;
+            _batch = canvases.Count;
+            _width = canvases.Max(c => c.Length);
+            _vocab = _denoiser.VocabSize;
+            _maskId = _denoiser.MaskId;
+            _ids = canvases.Select(c => (int[])c.Ids.Clone()).ToArray();
+            _frozen = canvases.Select(c => (bool[])c.Frozen.Clone()).ToArray();
+            _confidence = canvases.Select(c => Enumerable.Repeat(double.NaN, c.Length).ToArray()).ToArray();
+            _random = canvases.Select(c => new System.Random(c.Seed)).ToArray();
+            _dirty = Enumerable.Repeat(true, _batch).ToArray();
+            if (observer?.WantsAnchorPredictions == true) _anchorPredictions = canvases.Select(c => new int[c.Length]).ToArray();
+            foreach (var canvas in canvases)
+            {
+                if (canvas.Frozen.Length != canvas.Ids.Length) throw new ArgumentException("canvas: Frozen and Ids differ in length");
+                for (int i = 0; i < canvas.Length; i++)
+                {
+                    if (canvas.Frozen[i] && canvas.Ids[i] == _maskId) throw new ArgumentException($"canvas: frozen position {i} holds the mask token");
+                    if (canvas.Ids[i] < 0 || canvas.Ids[i] >= _vocab) throw new ArgumentException($"canvas: id {canvas.Ids[i]} at {i} is outside the vocabulary");
+                }
+            }
+        }
+
+        public int[][] Execute()
+        {
+            var clock = Stopwatch.StartNew();
+            _observer?.OnStart(_ids.Select((ids, b) => new Canvas((int[])ids.Clone(), _frozen[b], 0)).ToList());
+            var grid = TimeGrid.Create(_options.Steps, _sampler._alpha, _options.Remask, _options.FinalTime);
+            try
+            {
+                foreach (var step in grid)
+                {
+                    using var scope = NewDisposeScope();
+                    Step(step);
+                }
+                using (var scope = NewDisposeScope()) FinalPass();
+            }
+            finally
+            {
+                _logProbs?.Dispose();
+                _logProbs = null;
+            }
+            _sampler.LastRun = new SamplingStatistics(grid.Length, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds);
+            return _ids;
+        }
+
+        private bool AnyMasked(int b)
+        {
+            foreach (int id in _ids[b]) if (id == _maskId) return true;
+            return false;
+        }
+
+        /// <summary>Runs the network on the canvases whose probabilities are stale; returns whether it ran.</summary>
+        private bool Refresh()
+        {
+            if (!_options.Caching) Array.Fill(_dirty, true);
+            var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b]).ToArray();
+            if (rows.Length == 0) return false;
+            var watch = Stopwatch.StartNew();
+            // The forward pass's own scope: freeing its activations is part of the network's cost.
+            using (var scope = NewDisposeScope()) RunNetwork(rows);
+            _calls++;
+            _rows += rows.Length;
+            _networkSeconds += watch.Elapsed.TotalSeconds;
+            Array.Fill(_dirty, false);
+            return true;
+        }
+
+        private void RunNetwork(int[] rows)
+        {
+            var ids = new long[rows.Length * _width];
+            var valid = new bool[rows.Length * _width];
+            bool padded = false;
+            for (int r = 0; r < rows.Length; r++)
+            {
+                var canvas = _ids[rows[r]];
+                for (int i = 0; i < _width; i++)
+                {
+                    bool inside = i < canvas.Length;
+                    ids[r * _width + i] = inside ? canvas[i] : _maskId;
+                    valid[r * _width + i] = inside;
+                    padded |= !inside;
+                }
+            }
+            using var idTensor = tensor(ids, [rows.Length, _width]);
+            using var keyMask = padded ? tensor(valid, [rows.Length, _width]) : null;
+            var output = _denoiser.Predict(idTensor, keyMask);
+            var logProbs = output.LogProbabilities;
+            if (logProbs.dtype != ScalarType.Float32) logProbs = logProbs.to(ScalarType.Float32);
+            if (_logProbs is null || rows.Length == _batch)
+            {
+                _logProbs?.Dispose();
+                _logProbs = rows.Length == _batch ? logProbs.contiguous().DetachFromDisposeScope()
+                    : zeros([_batch, _width, _vocab]).DetachFromDisposeScope();
+            }
+            if (rows.Length != _batch)
+            {
+                using var index = tensor(rows.Select(r => (long)r).ToArray());
+                _logProbs.index_copy_(0, index, logProbs);
+            }
+            if (_anchorPredictions != null && output.AnchorLogits is Tensor anchors)
+            {
+                var argmax = anchors.argmax(-1).to(ScalarType.Int64).data<long>().ToArray();
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    var target = _anchorPredictions[rows[r]];
+                    for (int i = 0; i < target.Length; i++) target[i] = (int)argmax[r * _width + i];
+                }
+            }
+        }
+
+        private void Step(StepTimes step)
+        {
+            bool anythingMasked = false;
+            for (int b = 0; b < _batch && !anythingMasked; b++) anythingMasked = AnyMasked(b);
+            bool remasks = _options.Remask.Strategy != RemaskStrategy.None && ReverseStep.Sigma(_options.Remask, step) > 0;
+            if (!anythingMasked && !remasks)
+            {
+                Report(step, false, NoChanges());
+                return;
+            }
+            bool ran = Refresh();
+            double sigma = ReverseStep.Sigma(_options.Remask, step);
+            var unmask = new List<int>[_batch];
+            var remask = new List<int>[_batch];
+            for (int b = 0; b < _batch; b++)
+            {
+                (unmask[b], remask[b]) = Branches(b, step, sigma);
+                if (_options.Order != UnmaskOrder.Random && unmask[b].Count > 0) unmask[b] = ChooseByScore(b, unmask[b].Count);
+            }
+            var changes = DrawTokens(unmask);
+            for (int b = 0; b < _batch; b++)
+            {
+                foreach (int i in remask[b])
+                {
+                    changes[b].Add(new TokenChange(i, _ids[b][i], _maskId, double.NaN));
+                    _ids[b][i] = _maskId;
+                    _confidence[b][i] = double.NaN;
+                }
+                changes[b].Sort((x, y) => x.Position.CompareTo(y.Position));
+                if (changes[b].Count > 0) _dirty[b] = true;
+            }
+            Report(step, ran, changes);
+        }
+
+        /// <summary>Per position, one float64 uniform decides the branch: unmask (masked) or remask (decoded, not frozen).</summary>
+        private (List<int> Unmask, List<int> Remask) Branches(int b, in StepTimes step, double sigma)
+        {
+            var ids = _ids[b];
+            var frozen = _frozen[b];
+            var random = _random[b];
+            var unmask = new List<int>();
+            var remask = new List<int>();
+            double maskedSigma = _options.Remask.Strategy == RemaskStrategy.Conf ? 0 : sigma;
+            double unmaskProbability = ReverseStep.UnmaskProbability(step.AlphaS, step.AlphaT, maskedSigma);
+            double[]? perToken = null;
+            List<int>? decoded = null;
+            if (_options.Remask.Strategy == RemaskStrategy.Conf && sigma > 0)
+            {
+                decoded = Enumerable.Range(0, ids.Length).Where(i => !frozen[i] && ids[i] != _maskId).ToList();
+                var sigmas = ReverseStep.ConfidenceSigmas(decoded.Select(i => double.IsNaN(_confidence[b][i]) ? 1.0 : _confidence[b][i]).ToList(), sigma);
+                perToken = new double[ids.Length];
+                for (int k = 0; k < decoded.Count; k++) perToken[decoded[k]] = sigmas[k];
+            }
+            for (int i = 0; i < ids.Length; i++)
+            {
+                if (frozen[i]) continue;
+                if (ids[i] == _maskId)
+                {
+                    if (random.NextDouble() < unmaskProbability) unmask.Add(i);
+                }
+                else
+                {
+                    double remaskProbability = perToken?[i] ?? sigma;
+                    if (remaskProbability > 0 && random.NextDouble() < remaskProbability) remask.Add(i);
+                }
+            }
+            return (unmask, remask);
+        }
+
+        /// <summary>The <paramref name="count"/> masked positions of canvas b with the highest order score.</summary>
+        private List<int> ChooseByScore(int b, int count)
+        {
+            var masked = Enumerable.Range(0, _ids[b].Length).Where(i => _ids[b][i] == _maskId && !_frozen[b][i]).ToList();
+            using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
+            var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
+            Tensor score = _options.Order switch
+            {
+                UnmaskOrder.Confidence => probabilities.max(-1).values,
+                UnmaskOrder.Margin => Margin(probabilities),
+                _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
+            };
+            var scores = score.data<double>().ToArray();
+            return Enumerable.Range(0, masked.Count).OrderByDescending(k => scores[k]).ThenBy(k => masked[k])
+                .Take(count).Select(k => masked[k]).Order().ToList();
+
+            static Tensor Margin(Tensor p)
+            {
+                var top = p.topk(2, -1).values;
+                return top[.., 0] - top[.., 1];
+            }
+        }
+
+        /// <summary>softmax(log p / τ) in the dtype of the input (τ = 0: the input's softmax, used only by argmax paths).</summary>
+        private Tensor Probabilities(Tensor logProbs) =>
+            (_options.Temperature > 0 ? logProbs / _options.Temperature : logProbs).softmax(-1);
+
+        /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
+        private List<TokenChange>[] DrawTokens(List<int>[] unmask)
+        {
+            var changes = Enumerable.Range(0, _batch).Select(_ => new List<TokenChange>()).ToArray();
+            int total = unmask.Sum(u => u.Count);
+            if (total == 0) return changes;
+            var flat = new long[total];
+            int n = 0;
+            for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) flat[n++] = b * _width + i;
+            using var index = tensor(flat);
+            var rows = _logProbs!.view(-1, _vocab).index_select(0, index);
+            if (_options.Temperature == 0)
+            {
+                var best = rows.argmax(-1).data<long>().ToArray();
+                n = 0;
+                for (int b = 0; b < _batch; b++)
+                    foreach (int i in unmask[b]) Apply(b, i, (int)best[n++], 1.0, changes);
+                return changes;
+            }
+            var probabilities = Probabilities(rows.to(ScalarType.Float64)).data<double>().ToArray();
+            n = 0;
+            for (int b = 0; b < _batch; b++)
+            {
+                foreach (int i in unmask[b])
+                {
+                    var row = new ReadOnlySpan<double>(probabilities, n++ * _vocab, _vocab);
+                    var (token, p) = Categorical.Draw(row, _options.TopP, _random[b]);
+                    Apply(b, i, token, p, changes);
+                }
+            }
+            return changes;
+        }
+
+        private void Apply(int b, int i, int token, double probability, List<TokenChange>[] changes)
+        {
+            changes[b].Add(new TokenChange(i, _ids[b][i], token, probability));
+            _ids[b][i] = token;
+            _confidence[b][i] = probability;
+        }
+
+        /// <summary>After the last step: argmax fills every position still masked (ALGORITHMS.md §7).</summary>
+        private void FinalPass()
+        {
+            var masked = Enumerable.Range(0, _batch).Select(b => Enumerable.Range(0, _ids[b].Length).Where(i => _ids[b][i] == _maskId).ToList()).ToArray();
+            if (masked.All(m => m.Count == 0))
+            {
+                Report(null, false, NoChanges());
+                return;
+            }
+            bool ran = Refresh();
+            var flat = masked.SelectMany((m, b) => m.Select(i => (long)(b * _width + i))).ToArray();
+            using var index = tensor(flat);
+            var best = _logProbs!.view(-1, _vocab).index_select(0, index).argmax(-1).data<long>().ToArray();
+            var changes = NoChanges();
+            int n = 0;
+            for (int b = 0; b < _batch; b++) foreach (int i in masked[b]) Apply(b, i, (int)best[n++], double.NaN, changes);
+            Report(null, ran, changes);
+        }
+
+        private List<TokenChange>[] NoChanges() => Enumerable.Range(0, _batch).Select(_ => new List<TokenChange>()).ToArray();
+
+        private void Report(StepTimes? step, bool ran, List<TokenChange>[] changes)
+        {
+            if (_observer is null) return;
+            var anchors = _anchorPredictions?.Select(a => (int[])a.Clone()).ToList();
+            _observer.OnStep(new StepRecord(step, ran, changes, anchors));
+        }
+    }
+}
+
+/// <summary>Categorical draws in float64 by inverse CDF, with optional nucleus (top-p) truncation.</summary>
+public static class Categorical
+{
+    /// <summary>Returns the drawn index and its probability after truncation and renormalisation.</summary>
+    public static (int Token, double Probability) Draw(ReadOnlySpan<double> probabilities, double topP, System.Random random)
+    {
+        if (topP >= 1)
+        {
+            double total = 0;
+            foreach (double p in probabilities) total += p;
+            double u = random.NextDouble() * total, cumulative = 0;
+            int last = -1;
+            for (int v = 0; v < probabilities.Length; v++)
+            {
+                if (probabilities[v] <= 0) continue;
+                last = v;
+                cumulative += probabilities[v];
+                if (u < cumulative) return (v, probabilities[v] / total);
+            }
+            return (last, probabilities[last] / total);
+        }
+        var order = new int[probabilities.Length];
+        for (int v = 0; v < order.Length; v++) order[v] = v;
+        var keys = probabilities.ToArray();
+        for (int v = 0; v < keys.Length; v++) keys[v] = -keys[v];
+        Array.Sort(keys, order); // descending probability; stable enough: ties broken by the sort, deterministic
+        double sum = 0, kept = 0;
+        foreach (double p in probabilities) sum += p;
+        int count = 0;
+        while (count < order.Length && kept < topP * sum) kept += probabilities[order[count++]];
+        double draw = random.NextDouble() * kept, running = 0;
+        for (int k = 0; k < count; k++)
+        {
+            running += probabilities[order[k]];
+            if (draw < running) return (order[k], probabilities[order[k]] / kept);
+        }
+        return (order[count - 1], probabilities[order[count - 1]] / kept);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+
+namespace AnCoder.Diffusion.Sampling;
+
+/// <summary>ReMDM remasking strategies (ALGORITHMS.md §7). <see cref="None"/> is the MDLM step (σ = 0).</summary>
+public enum RemaskStrategy { None, Cap, Rescale, Conf, Loop }
+
+/// <summary>
+/// Remasking settings. <c>cap</c>: σ_t = min(η, (1 − α_s)/α_t); <c>rescale</c>: σ_t = η·σ_max; <c>conf</c>: per
+/// decoded token σ = softmax(−ψ)·σ_max over the remaskable decoded tokens, ψ = the probability the token had when it
+/// was drawn (ReMDM's η_conf); <c>loop</c>: MDLM steps until the schedule reaches α_on at t_on, then α is held at α_on
+/// and tokens are remasked with the cap rule (η) until t_off, then MDLM steps to the end (ReMDM-loop).
+/// </summary>
+public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, double LoopOn = 0.55, double LoopOff = 0.05, double LoopAlpha = 0.9)
+{
+    public static readonly RemaskOptions None = new(RemaskStrategy.None);
+    /// <summary>The paper's "remask rate 0.1" for AnCoder.</summary>
+    public static readonly RemaskOptions PaperDefault = new(RemaskStrategy.Cap, 0.1);
+
+    /// <summary>
+    /// Parses <c>none</c>, <c>cap:η</c>, <c>rescale:η</c>, <c>conf</c>, <c>loop:η[:t_on:t_off:α_on]</c>; throws
+    /// <see cref="FormatException"/> with the accepted forms.
+    /// </summary>
+    public static RemaskOptions Parse(string text)
+    {
+        var parts = text.Trim().ToLowerInvariant().Split(':');
+        double Number(int index, double fallback)
+        {
+            if (parts.Length <= index) return fallback;
+            if (!double.TryParse(parts[index], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value < 0)
+                throw new FormatException($"--remask '{text}': '{parts[index]}' is not a non-negative number");
+            return value;
+        }
+        var options = parts[0] switch
+        {
+            "none" or "mdlm" or "0" => None,
+            "cap" => new RemaskOptions(RemaskStrategy.Cap, Number(1, 0.1)),
+            "rescale" => new RemaskOptions(RemaskStrategy.Rescale, Number(1, 0.1)),
+            "conf" => new RemaskOptions(RemaskStrategy.Conf, 1),
+            "loop" => new RemaskOptions(RemaskStrategy.Loop, Number(1, 0.1), Number(2, 0.55), Number(3, 0.05), Number(4, 0.9)),
+            _ => throw new FormatException($"--remask '{text}': expected none, cap:η, rescale:η, conf or loop:η[:t_on:t_off:α_on]"),
+        };
+        if (options.Strategy == RemaskStrategy.Rescale && options.Eta > 1)
+            throw new FormatException($"--remask '{text}': rescale η must be in [0, 1]");
+        if (options.Strategy == RemaskStrategy.Loop && !(options.LoopOff < options.LoopOn && options.LoopOn < 1 && options.LoopAlpha is > 0 and < 1))
+            throw new FormatException($"--remask '{text}': loop needs 0 ≤ t_off < t_on < 1 and 0 < α_on < 1");
+        return options;
+    }
+
+    public override string ToString() => Strategy switch
+    {
+        RemaskStrategy.None => "none",
+        RemaskStrategy.Conf => "conf",
+        RemaskStrategy.Loop => FormattableString.Invariant($"loop:{Eta}:{LoopOn}:{LoopOff}:{LoopAlpha}"),
+        _ => FormattableString.Invariant($"{Strategy.ToString().ToLowerInvariant()}:{Eta}"),
+    };
+}
+
+/// <summary>
+/// Which masked positions a step unmasks. <see cref="Random"/> is the paper's (each masked position independently);
+/// the others first draw how many to unmask the same way, then take that many masked positions with the highest
+/// score: max probability (<see cref="Confidence"/>), top-1 minus top-2 probability (<see cref="Margin"/>) or lowest
+/// entropy (<see cref="Entropy"/>), as peers (LLaDA, Dream) do.
+/// </summary>
+public enum UnmaskOrder { Random, Confidence, Margin, Entropy }
+
+/// <summary>Every sampling knob; defaults are the paper's (ALGORITHMS.md §7, §10).</summary>
+public sealed record SamplerOptions
+{
+    /// <summary>Number of reverse steps T.</summary>
+    public int Steps { get; init; } = 128;
+    /// <summary>τ; 0 means greedy (argmax).</summary>
+    public double Temperature { get; init; } = 0.8;
+    /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches P (1 = off).</summary>
+    public double TopP { get; init; } = 1.0;
+    public RemaskOptions Remask { get; init; } = RemaskOptions.PaperDefault;
+    public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
+    /// <summary>Noise schedule name; must be the one the model was trained with.</summary>
+    public string Schedule { get; init; } = "cosine2";
+    public double ScheduleEpsilon { get; init; } = 1e-3;
+    /// <summary>Reuse the previous probabilities after a step that changed nothing (and for canvases that did not change).</summary>
+    public bool Caching { get; init; } = true;
+    /// <summary>The grid's last s (ALGORITHMS.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
+    public double FinalTime { get; init; } = TimeGrid.FinalTime;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (Steps < 1) problems.Add($"steps ({Steps}) must be at least 1");
+        if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
+        if (FinalTime is < 0 or >= 1) problems.Add($"final time ({FinalTime}) must be in [0, 1)");
+        if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
+        return problems;
+    }
+}

@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(PrepareCommand.Create());
         root.Subcommands.Add(AnchorsCommand.Create());
+        root.Subcommands.Add(PlotCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

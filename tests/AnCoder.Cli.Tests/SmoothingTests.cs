@@ -35,3 +35,21 @@ public sealed class SmoothingTests
         public int GetHashCode(double obj) => 0;
     }
 }
+
+public sealed class LogTickTests
+{
+    [Fact]
+    public void LabelsOneTwoFivePerDecadeOverAShortRange()
+    {
+        var ticks = FigureRenderer.LogTicks(0.12, 8);
+        Assert.Equal(["0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50"], ticks.Where(t => t.Label != null).Select(t => t.Label));
+        Assert.Equal(27, ticks.Count); // 1..9 × 10^-1, 10^0, 10^1
+    }
+
+    [Fact]
+    public void LabelsOnlyPowersOfTenOverManyDecadesInExponentForm()
+    {
+        var ticks = FigureRenderer.LogTicks(2e-6, 3e-2);
+        Assert.Equal(["1e-6", "1e-5", "1e-4", "0.001", "0.01", "0.1"], ticks.Where(t => t.Label != null).Select(t => t.Label));
+    }
+}

@@ -4,7 +4,7 @@ namespace AnCoder.Cli.Plotting;
 
 /// <summary>A training run folder as the plots see it: its name, strategy (config.json's "strategy", else the metrics'
 /// "strategy") and its metrics.</summary>
-public sealed record RunData(string Directory, string Name, string Strategy, MetricsLog Metrics, IReadOnlyList<string> Warnings)
+public sealed record RunData(string Directory, string Name, string Strategy, RunMetrics Metrics, IReadOnlyList<string> Warnings)
 {
     public const string ConfigFile = "config.json";
 
@@ -18,12 +18,12 @@ public sealed record RunData(string Directory, string Name, string Strategy, Met
     public static RunData Load(string directory)
     {
         string trimmed = Path.TrimEndingDirectorySeparator(directory);
-        if (File.Exists(trimmed)) throw new PlotException($"{directory} is a file; give the run folder that holds {MetricsLog.FileName}");
+        if (File.Exists(trimmed)) throw new PlotException($"{directory} is a file; give the run folder that holds {RunMetrics.FileName}");
         if (!System.IO.Directory.Exists(trimmed)) throw new PlotException($"run folder not found: {directory}");
-        string metricsPath = Path.Combine(trimmed, MetricsLog.FileName);
+        string metricsPath = Path.Combine(trimmed, RunMetrics.FileName);
         if (!File.Exists(metricsPath))
-            throw new PlotException($"{directory} has no {MetricsLog.FileName} (is it a training run folder? `ancoder train` writes one per run)");
-        var metrics = MetricsLog.Read(metricsPath);
+            throw new PlotException($"{directory} has no {RunMetrics.FileName} (is it a training run folder? `ancoder train` writes one per run)");
+        var metrics = RunMetrics.Read(metricsPath);
         var warnings = new List<string>(metrics.Warnings);
         string? strategy = ReadConfigStrategy(Path.Combine(trimmed, ConfigFile), warnings)
                         ?? metrics.Records.Select(r => r.Strategy).LastOrDefault(s => !string.IsNullOrEmpty(s));

@@ -4,7 +4,7 @@ namespace AnCoder.Cli.Plotting;
 
 /// <summary>The records of one <c>metrics.jsonl</c>, sorted by step with one record per step, plus the warnings met
 /// while reading (a truncated last line from a killed run, steps repeated by a resumed run).</summary>
-public sealed record MetricsLog(string Path, IReadOnlyList<MetricRecord> Records, IReadOnlyList<string> Warnings)
+public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records, IReadOnlyList<string> Warnings)
 {
     public const string FileName = "metrics.jsonl";
 
@@ -12,7 +12,7 @@ public sealed record MetricsLog(string Path, IReadOnlyList<MetricRecord> Records
     /// for a missing or empty file and for any malformed line except an unterminated last one, which a process killed
     /// mid-write leaves behind: that one is skipped with a warning. A step logged twice (a resumed run replays the
     /// steps after its last checkpoint) keeps the record written last.</summary>
-    public static MetricsLog Read(string path)
+    public static RunMetrics Read(string path)
     {
         if (!File.Exists(path)) throw new PlotException($"{path} not found");
         string text;
@@ -28,7 +28,7 @@ public sealed record MetricsLog(string Path, IReadOnlyList<MetricRecord> Records
     }
 
     /// <summary>Parses the text of a metrics file; <paramref name="path"/> only names it in messages.</summary>
-    public static MetricsLog Parse(string text, string path)
+    public static RunMetrics Parse(string text, string path)
     {
         if (string.IsNullOrWhiteSpace(text)) throw new PlotException($"{path} is empty: no metrics were logged yet");
         var warnings = new List<string>();
@@ -76,7 +76,7 @@ public sealed record MetricsLog(string Path, IReadOnlyList<MetricRecord> Records
         if (replaced > 0)
             warnings.Add($"{path}: {replaced} step(s) logged more than once (resumed run); kept the last record of each");
         order.Sort();
-        return new MetricsLog(path, order.Select(step => byStep[step]).ToList(), warnings);
+        return new RunMetrics(path, order.Select(step => byStep[step]).ToList(), warnings);
     }
 
     private sealed class LineException(string message) : Exception(message);

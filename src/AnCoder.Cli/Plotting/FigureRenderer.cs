@@ -47,7 +47,8 @@ public static class FigureRenderer
         plot.Title(figure.Title);
         plot.XLabel(figure.XLabel);
         plot.YLabel(figure.YLabel);
-        if (figure.LabelledSeries.Any()) plot.ShowLegend(Alignment.UpperRight);
+        // Outside the data area: a legend inside would hide the curves of short runs and the LR warm-up peak.
+        if (figure.LabelledSeries.Any()) plot.ShowLegend(Edge.Bottom);
         return plot;
     }
 

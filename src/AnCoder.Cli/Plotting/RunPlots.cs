@@ -72,7 +72,8 @@ public static class RunPlots
     {
         try
         {
-            return SkiaSharp.SKFontManager.Default.FontFamilyCount > 0;
+            // Without any font file SkiaSharp still lists one (empty) family; its default typeface then has no glyphs.
+            return SkiaSharp.SKTypeface.Default.GlyphCount > 0;
         }
         catch (Exception)
         {

@@ -112,3 +112,23 @@ public sealed class RunPlotsTests : IDisposable
         Assert.Equal("--smooth must be at least 1 (1 = no smoothing), not 0", error.Message);
     }
 }
+
+public sealed class LiveRunTests : IDisposable
+{
+    private readonly SyntheticRun runs = new();
+
+    public void Dispose() => runs.Dispose();
+
+    [Fact]
+    public void ARunStillBeingWrittenCanBePlotted()
+    {
+        string run = runs.Create("live", steps: 5);
+        // Opened the way the trainer appends (FileShare.Read), mid-line as if the process were writing right now.
+        using var writer = new StreamWriter(new FileStream(Path.Combine(run, "metrics.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read));
+        writer.Write("{\"step\":6,\"tok");
+        writer.Flush();
+        var loaded = RunData.Load(run);
+        Assert.Equal(5, loaded.Records.Count);
+        Assert.Contains(loaded.Warnings, w => w.Contains(":6: ignored the unfinished last line"));
+    }
+}

@@ -40,8 +40,8 @@ public static class PlotCommand
                 foreach (string warning in result.Warnings)
                     Console.Error.WriteLine($"ancoder plot: warning: {warning}");
                 foreach (var run in result.Runs)
-                    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(run.Label)}[/]: {run.Records.Count} steps logged (last step {run.Records[^1].Step}), "
-                        + $"{run.Records.Count(r => r.HasValidation)} validations");
+                    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(run.Label)}[/]: {run.Records.Count} records up to step {run.Records[^1].Step}, "
+                        + $"{run.Records.Count(r => r.HasValidation)} with validation");
                 foreach (string file in result.Files)
                     AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(file)}[/]");
                 if (parse.GetValue(compare)) Compare(result.Runs, outDir);

@@ -22,7 +22,7 @@ public static class FigureRenderer
                 LineStyle.Dotted => LinePattern.Dotted,
                 _ => LinePattern.Solid,
             };
-            if (series.Markers)
+            if (series.Markers || series.X.Length == 1) // a lone point has no line to show it
             {
                 scatter.MarkerShape = MarkerShape.FilledCircle;
                 scatter.MarkerSize = 6;

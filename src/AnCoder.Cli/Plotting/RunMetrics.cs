@@ -18,7 +18,10 @@ public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            // ReadWrite sharing: a live run keeps the file open for appending while we plot it.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+            text = reader.ReadToEnd();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

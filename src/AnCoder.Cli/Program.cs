@@ -12,9 +12,9 @@ public static class Program
         root.Subcommands.Add(ParseCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PlotCommand.Create());
         root.Subcommands.Add(PrepareCommand.Create());
         root.Subcommands.Add(AnchorsCommand.Create());
-        root.Subcommands.Add(PlotCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

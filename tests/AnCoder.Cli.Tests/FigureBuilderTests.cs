@@ -44,10 +44,12 @@ public sealed class FigureBuilderTests : IDisposable
             Assert.Equal([0, 1], figure.Series.Select(s => s.Run));
         }
         Assert.Equal([30, 50], Figure(figures, "lr").Series.Select(s => s.X.Length));
-        // Loss: both runs' totals and denoiser parts; the MDLM run's all-zero anchor NLL is left out.
+        // Loss: both runs' totals, the anchored run's parts; the MDLM run's parts (anchor NLL 0, denoiser NLL = loss)
+        // are left out.
         var loss = Figure(figures, "loss");
-        Assert.Equal(["mdlm (mdlm-1): training loss", "mdlm (mdlm-1): denoiser NLL", "anchortree (at-1): training loss",
+        Assert.Equal(["mdlm (mdlm-1): training loss", "anchortree (at-1): training loss",
             "anchortree (at-1): denoiser NLL", "anchortree (at-1): anchor NLL"], loss.Series.Select(s => s.Label));
+        Assert.Equal(2, loss.Series.Count(s => s.Metric == "loss"));
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class RunPlotsTests : IDisposable
         Assert.Equal((6L, 3.25, 4.0, 6L, 3.0, 4L),
             (summary.LastStep, Math.Round(summary.FinalLoss, 12), summary.FinalValidNelbo, summary.FinalValidStep, summary.MinValidNelbo, summary.MinValidStep));
         string[] md = RunComparison.Markdown([summary]).Split('\n');
-        Assert.Equal("| run | strategy | last step | tokens | wall time | final train loss | final valid NELBO | min valid NELBO | min at step |", md[0]);
+        Assert.Equal("| run | strategy | step | tokens | time | train loss | valid NELBO | min valid | min at |", md[0]);
         Assert.Equal("| cmp | keyword | 6 | 24.6 K | 3s | 3.2500 | 4.0000 | 3.0000 | 4 |", md[2]);
     }
 

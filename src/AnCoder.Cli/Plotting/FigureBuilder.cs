@@ -37,6 +37,8 @@ public static class FigureBuilder
         return figures;
     }
 
+    private static bool SameValue(double a, double b) => Math.Abs(a - b) <= 1e-9 * Math.Max(1, Math.Abs(b));
+
     private static IEnumerable<SeriesModel> SeriesFor(RunData run, int runIndex, MetricSpec metric, XAxisScale axis, bool severalRuns,
         bool severalMetrics, int window, bool markers, bool logY)
     {
@@ -49,8 +51,10 @@ public static class FigureBuilder
             xs.Add(xValue);
             ys.Add(yValue);
         }
-        // An MDLM run logs anchor_nll = 0 (there is no anchor network): a flat zero curve would only add clutter.
+        // An MDLM run logs anchor_nll = 0 (there is no anchor network) and so denoiser_nll = loss: those curves would
+        // only add clutter (a flat zero, a copy of the loss).
         if (xs.Count == 0 || (metric.Key == Anchor.Key && ys.All(y => y == 0))) yield break;
+        if (metric.Key == Denoiser.Key && run.Records.All(r => !double.IsFinite(r.DenoiserNll) || SameValue(r.DenoiserNll, r.Loss))) yield break;
         string label = (severalRuns, severalMetrics) switch
         {
             (true, true) => $"{run.Label}: {metric.Name}",

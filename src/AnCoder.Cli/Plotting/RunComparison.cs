@@ -10,13 +10,14 @@ public sealed record RunSummary(
     double FinalValidNelbo, long? FinalValidStep, double MinValidNelbo, long? MinValidStep);
 
 /// <summary>The table of <c>ancoder plot --compare</c>: final and minimum validation NELBO per run, also written as
-/// compare.md (reused by the experiments report).</summary>
+/// compare.md (reused by the experiments report). Columns: run folder, strategy, last step, training tokens, wall time,
+/// final training loss, final validation NELBO, minimum validation NELBO and the step where it was reached.</summary>
 public static class RunComparison
 {
     public const string FileName = "compare.md";
 
     public static readonly string[] Headers =
-        ["run", "strategy", "last step", "tokens", "wall time", "final train loss", "final valid NELBO", "min valid NELBO", "min at step"];
+        ["run", "strategy", "step", "tokens", "time", "train loss", "valid NELBO", "min valid", "min at"];
 
     public static RunSummary Summarize(RunData run)
     {

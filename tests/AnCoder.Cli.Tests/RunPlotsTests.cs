@@ -46,9 +46,20 @@ public sealed class RunPlotsTests : IDisposable
     public void TheTrainerCallWritesIntoTheRunFolder()
     {
         string run = runs.Create("at-2", steps: 12, validEvery: 4);
-        var result = RunPlots.Write([run], Path.Combine(run, "plots"), PlotOptions.Default);
+        var result = RunPlots.WriteIntoRun(run);
         Assert.Equal((1000, 600), PngSize(File.ReadAllBytes(Path.Combine(run, "plots", "loss.png"))));
         Assert.Equal(5, result.Files.Count);
+    }
+
+    [Fact]
+    public void AnXAxisNoRecordHasGivesAWarningNotAnEmptyFigure()
+    {
+        string text = string.Join('\n', Enumerable.Range(1, 3).Select(s => $"{{\"step\":{s},\"loss\":{s}}}")) + "\n";
+        string run = runs.CreateRaw("no-tokens", text);
+        var result = RunPlots.Write([run], Path.Combine(run, "plots"), PlotOptions.Default with { X = XAxis.Tokens });
+        Assert.Empty(result.Figures);
+        Assert.Contains(result.Warnings, w => w.StartsWith("nothing to plot: no record has both a finite tokens value"));
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(run, "plots", "metrics.csv")).Length);
     }
 
     [Fact]

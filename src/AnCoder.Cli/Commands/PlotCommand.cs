@@ -35,7 +35,7 @@ public static class PlotCommand
             {
                 var options = new PlotOptions(PlotOptions.ParseXAxis(parse.GetValue(xAxis)!), parse.GetValue(smooth), parse.GetValue(logY),
                     parse.GetValue(width), parse.GetValue(height));
-                string outDir = parse.GetValue(output) ?? (runDirs.Length == 1 ? Path.Combine(runDirs[0], "plots") : "plots");
+                string outDir = parse.GetValue(output) ?? (runDirs.Length == 1 ? Path.Combine(runDirs[0], RunPlots.RunPlotsFolder) : "plots");
                 var result = RunPlots.Write(runDirs, outDir, options);
                 foreach (string warning in result.Warnings)
                     Console.Error.WriteLine($"ancoder plot: warning: {warning}");

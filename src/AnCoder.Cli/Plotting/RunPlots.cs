@@ -6,10 +6,17 @@ public sealed record PlotResult(IReadOnlyList<RunData> Runs, IReadOnlyList<Figur
 /// <summary>
 /// The plots of one or more training runs: loss (with its denoiser and anchor parts), validation NELBO, learning rate and
 /// gradient norm, as one PNG per metric with every run overlaid, plus metrics.csv. Used by <c>ancoder plot</c> and by
-/// the trainer at the end of a run: <c>RunPlots.Write([runDir], Path.Combine(runDir, "plots"), PlotOptions.Default)</c>.
+/// the trainer at the end of a run: <c>RunPlots.WriteIntoRun(runDir)</c> (= <c>Write([runDir], runDir/plots, PlotOptions.Default)</c>).
 /// </summary>
 public static class RunPlots
 {
+    /// <summary>Folder inside a run where <see cref="WriteIntoRun"/> (and <c>ancoder plot RUN_DIR</c>) put the plots.</summary>
+    public const string RunPlotsFolder = "plots";
+
+    /// <summary>The end-of-training call: the default plots of one run into RUN_DIR/plots.</summary>
+    public static PlotResult WriteIntoRun(string runDir, PlotOptions? options = null) =>
+        Write([runDir], Path.Combine(runDir, RunPlotsFolder), options ?? PlotOptions.Default);
+
     /// <summary>Loads every run (see <see cref="RunData.Load"/>); runs whose folder names collide are named by the
     /// path as given so the legend tells them apart.</summary>
     public static IReadOnlyList<RunData> LoadRuns(IReadOnlyList<string> runDirs)
@@ -30,6 +37,8 @@ public static class RunPlots
         var runs = LoadRuns(runDirs);
         var figures = FigureBuilder.Build(runs, options);
         var warnings = runs.SelectMany(r => r.Warnings).ToList();
+        if (figures.Count == 0)
+            warnings.Add($"nothing to plot: no record has both a finite {options.X.ToString().ToLowerInvariant()} value and a metric value");
         if (!FontsAvailable())
             warnings.Add("no fonts found (SkiaSharp looks in /usr/share/fonts): the plots will have no text; install fonts-dejavu-core");
         try

@@ -101,7 +101,7 @@ public sealed class FigureBuilderTests : IDisposable
     [Fact]
     public void LogYLeavesOutNonPositiveValues()
     {
-        var run = RunData.Load(runs.Create("r", steps: 20)); // lr is 0 at no step, but anchor NLL of an MDLM run is
+        // Step 3's loss is negative: a log axis cannot show it.
         var text = string.Join('\n', Enumerable.Range(1, 5).Select(s => SyntheticRun.Line(s, loss: s == 3 ? -1 : 2))) + "\n";
         var negative = RunData.Load(runs.CreateRaw("neg", text));
         var loss = Figure(FigureBuilder.Build([negative], PlotOptions.Default with { LogY = true }), "loss");

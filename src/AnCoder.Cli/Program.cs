@@ -12,6 +12,7 @@ public static class Program
         root.Subcommands.Add(ParseCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PlotCommand.Create());
         root.Subcommands.Add(PrepareCommand.Create());
         root.Subcommands.Add(AnchorsCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

@@ -156,7 +156,7 @@ internal sealed class LoadedModel
                 if (!Directory.Exists(source)) { error = $"--model {source}: no such folder"; return false; }
                 foreach (var file in new[] { "config.json", "model.safetensors" })
                     if (!File.Exists(Path.Combine(source, file))) { error = $"--model {source}: {file} is missing"; return false; }
-                model = ModelFolder.Load(source);
+                model = AnCoder.Diffusion.Checkpoints.ModelCheckpoint.Load(source);
                 bool hasTokenizer = File.Exists(Path.Combine(source, HfTokenizerFiles.TokenizerJson)) || File.Exists(Path.Combine(source, HfTokenizerFiles.VocabJson));
                 tokenizer = hasTokenizer ? HfTokenizerFiles.Load(source) : DefaultTokenizer.Load();
             }
@@ -170,7 +170,7 @@ internal sealed class LoadedModel
             loaded = new LoadedModel { Model = model, Tokenizer = tokenizer, Name = source };
             return true;
         }
-        catch (Exception e) when (e is ConfigException or IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
         {
             error = $"--model {source}: {e.Message}";
             return false;
@@ -221,10 +221,4 @@ internal sealed class LoadedModel
         string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }
-}
-
-/// <summary>Loads a model folder (stand-in until Checkpoints.ModelCheckpoint lands on main).</summary>
-internal static class ModelFolder
-{
-    public static DiffusionModel Load(string directory) => ModelLoadingStandIn.Load(directory);
 }

@@ -169,10 +169,27 @@ public static class TrainCommand
                 return 1;
             case TrainingStatus.Interrupted:
                 Console.WriteLine($"{summary.Message} ({summary.WallSeconds:F0} s)");
+                WritePlots(summary.OutputDirectory);
                 return 0;
             default:
                 Console.WriteLine($"{summary.Message}; last loss {summary.LastLoss:F4}{valid}; {summary.WallSeconds:F0} s, {summary.Tokens / Math.Max(1e-9, summary.WallSeconds):N0} tokens/s; run folder {summary.OutputDirectory}");
+                WritePlots(summary.OutputDirectory);
                 return 0;
+        }
+    }
+
+    /// <summary>The loss curves of the run into RUN/plots; a plotting problem never fails a finished training run.</summary>
+    private static void WritePlots(string runDirectory)
+    {
+        try
+        {
+            var result = Plotting.RunPlots.WriteIntoRun(runDirectory);
+            foreach (var warning in result.Warnings) Console.Error.WriteLine($"ancoder train: plots: {warning}");
+            Console.WriteLine($"plots: {Path.Combine(runDirectory, Plotting.RunPlots.RunPlotsFolder)} ({result.Files.Count} files; `ancoder plot` overlays several runs)");
+        }
+        catch (Exception e) when (e is Plotting.PlotException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ancoder train: plots not written: {e.Message}");
         }
     }
 

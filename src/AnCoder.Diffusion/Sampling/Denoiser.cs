@@ -30,6 +30,6 @@ public sealed class ModelDenoiser(DiffusionModel model) : IDenoiser
     {
         using var noGrad = no_grad();
         var output = Model.Forward(noisyIds, keyMask);
-        return new DenoiserOutput(SubsLogProbabilities.Compute(output.DenoiserLogits, noisyIds, MaskId), output.AnchorLogits);
+        return new DenoiserOutput(Losses.Subs.LogProbabilities(output.DenoiserLogits, noisyIds, MaskId), output.AnchorLogits);
     }
 }

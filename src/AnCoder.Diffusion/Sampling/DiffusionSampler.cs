@@ -49,7 +49,7 @@ public sealed class DiffusionSampler
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
         _denoiser = denoiser;
         Options = options;
-        _alpha = ScheduleStandIn.Alpha(options.Schedule, options.ScheduleEpsilon);
+        _alpha = Schedules.NoiseSchedules.Create(options.Schedule, options.ScheduleEpsilon).Alpha;
     }
 
     public SamplerOptions Options { get; }

@@ -57,17 +57,24 @@ public sealed record MetricsRecord(long Step, long Tokens, double WallSeconds, d
             json.WriteNumber("step", Step);
             json.WriteNumber("tokens", Tokens);
             json.WriteNumber("wall_seconds", Math.Round(WallSeconds, 3));
-            json.WriteNumber("lr", Lr);
-            json.WriteNumber("loss", Loss);
-            json.WriteNumber("denoiser_nll", DenoiserNll);
-            json.WriteNumber("anchor_nll", AnchorNll);
-            json.WriteNumber("grad_norm", GradNorm);
+            WriteFinite(json, "lr", Lr);
+            WriteFinite(json, "loss", Loss);
+            WriteFinite(json, "denoiser_nll", DenoiserNll);
+            WriteFinite(json, "anchor_nll", AnchorNll);
+            WriteFinite(json, "grad_norm", GradNorm);
             json.WriteNumber("tokens_per_second", Math.Round(TokensPerSecond, 1));
-            if (ValidNelbo is { } valid) json.WriteNumber("valid_nelbo", valid);
+            if (ValidNelbo is { } valid) WriteFinite(json, "valid_nelbo", valid);
             json.WriteString("strategy", Strategy);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>JSON has no NaN or infinity (Utf8JsonWriter throws on them): a non-finite value is written as null.</summary>
+    private static void WriteFinite(Utf8JsonWriter json, string name, double value)
+    {
+        if (double.IsFinite(value)) json.WriteNumber(name, value);
+        else json.WriteNull(name);
     }
 }
 

@@ -1,0 +1,244 @@
+using System.CommandLine;
+using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Cli.Traces;
+using AnCoder.Diffusion.Runtime;
+using AnCoder.Diffusion.Sampling;
+using AnCoder.Diffusion.Training;
+using Spectre.Console;
+
+namespace AnCoder.Cli.Commands;
+
+/// <summary>
+/// <c>ancoder demo</c>: on a fresh clone, prepares the corpus from python3's standard library, trains a <c>tiny</c>
+/// AnchorTree model for a few minutes (reused on later runs), completes the paper's <c>find_max</c> prompt and a few
+/// others while printing the denoising, and writes an HTML trace.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>Signature + docstring of examples/find_max.py, the paper's Figure 1 example.</summary>
+    public const string FindMaxPrompt = "def find_max(numbers):\n    \"\"\"Return the largest number in the list numbers.\"\"\"\n";
+
+    private static readonly string[] OtherPrompts =
+    [
+        "def is_even(n):\n    \"\"\"Return True if n is even.\"\"\"\n",
+        "class Stack:\n    def __init__(self):\n",
+        "def add(a, b):\n    return <|mask:6|>\n\n\ndef sub(a, b):\n    return a - b\n",
+    ];
+
+    public static string DefaultDirectory => Environment.GetEnvironmentVariable("ANCODER_DEMO_DIR") is { Length: > 0 } dir ? dir
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ancoder", "demo");
+
+    public static Command Create()
+    {
+        var directory = new Option<string?>("--dir") { Description = "Demo folder: corpus in data/, training run in run/, model in model/. Default: $ANCODER_DEMO_DIR or ~/.cache/ancoder/demo." };
+        var minutes = new Option<double>("--minutes") { Description = "Training time budget when no model exists yet.", DefaultValueFactory = _ => 5.0 };
+        var retrain = new Option<bool>("--retrain") { Description = "Train a new model even if the demo folder already holds one." };
+        var steps = new Option<int>("--steps") { Description = "Reverse steps T.", DefaultValueFactory = _ => 64 };
+        var length = new Option<int>("--length") { Description = "Generated tokens per prompt (G).", DefaultValueFactory = _ => 48 };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
+        var trace = new Option<string?>("--trace") { Description = "HTML trace path. Default: <dir>/demo-trace.html." };
+        var command = new Command("demo", "Train a tiny AnCoder on python3's stdlib (first run only, a few minutes), then watch it complete find_max and other prompts; writes an HTML trace.");
+        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace }) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            string dir = Path.GetFullPath(parse.GetValue(directory) ?? DefaultDirectory);
+            TorchRuntime.Initialize();
+            try
+            {
+                string? model = EnsureModel(dir, parse.GetValue(minutes), parse.GetValue(retrain));
+                if (model is null) return 2;
+                return Show(model, parse.GetValue(steps), parse.GetValue(length), parse.GetValue(seed), parse.GetValue(trace) ?? Path.Combine(dir, "demo-trace.html"));
+            }
+            catch (Exception e) when (e is TrainingException or IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"ancoder demo: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The demo model folder: reused when complete, else the corpus is prepared and a model trained.</summary>
+    private static string? EnsureModel(string dir, double minutes, bool retrain)
+    {
+        string modelDir = Path.Combine(dir, "model"), runDir = Path.Combine(dir, "run"), dataDir = Path.Combine(dir, "data");
+        if (!retrain && File.Exists(Path.Combine(modelDir, "model.safetensors")) && File.Exists(Path.Combine(modelDir, "config.json")))
+        {
+            AnsiConsole.MarkupLine($"[green]reusing[/] the demo model in {Markup.Escape(modelDir)} (--retrain trains a new one)");
+            return modelDir;
+        }
+        if (!PrepareCorpus(dataDir)) return null;
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        var config = new TrainingConfig
+        {
+            Model = "tiny", Strategy = "anchortree", Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
+            // Training stops on the time budget; a long nominal run keeps the learning rate near its peak meanwhile.
+            MaxSteps = 100_000, LearningRate = 1e-3, WarmupRatio = 0.0002, ValidationInterval = 0, ValidationBatches = 0,
+            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = "bf16",
+        };
+        TrainingSummary? summary = null;
+        using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
+        AnsiConsole.MarkupLine($"training a [bold]tiny[/] AnchorTree model for {minutes:0.#} minutes on {Markup.Escape(dataDir)} → {Markup.Escape(runDir)}");
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("training", maxValue: minutes * 60);
+                summary = TrainingRun.Run(config, new ProgressObserver(task), budget.Token);
+                task.Value = task.MaxValue;
+            });
+        var result = summary!;
+        if (result.Status == TrainingStatus.Diverged)
+        {
+            Console.Error.WriteLine($"ancoder demo: training diverged: {result.Message}");
+            return null;
+        }
+        string source = result.ModelDirectory ?? result.LastCheckpoint
+            ?? TrainingCheckpoints.FindLatestValid(runDir)?.Path
+            ?? throw new TrainingException($"training stopped without a checkpoint in {runDir}");
+        Directory.CreateDirectory(modelDir);
+        foreach (var file in new[] { "config.json", "model.safetensors", HfTokenizerFiles.TokenizerJson })
+        {
+            string from = Path.Combine(source, file);
+            if (File.Exists(from)) File.Copy(from, Path.Combine(modelDir, file), overwrite: true);
+        }
+        AnsiConsole.MarkupLine($"trained {result.Steps} steps ({result.Tokens:N0} tokens) in {result.WallSeconds / 60:F1} min, last loss {result.LastLoss:F2} → {Markup.Escape(modelDir)}");
+        return modelDir;
+    }
+
+    private static bool PrepareCorpus(string dataDir)
+    {
+        string? stdlib = RepositoryPaths.PythonStdlib();
+        if (stdlib is null)
+        {
+            Console.Error.WriteLine("ancoder demo: python3's standard library was not found (the demo trains on it)");
+            return false;
+        }
+        var options = new PrepareOptions
+        {
+            SourceDirectory = stdlib, OutputDirectory = dataDir, Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name,
+            ContextLength = 256,
+        };
+        var files = CorpusFiles.Enumerate(stdlib);
+        if (CorpusBuilder.IsUpToDate(options, files, out _))
+        {
+            AnsiConsole.MarkupLine($"[green]corpus ready[/] in {Markup.Escape(dataDir)}");
+            return true;
+        }
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask($"preparing the corpus from {stdlib}", maxValue: files.Count);
+                CorpusBuilder.Build(options with { Force = true }, p => task.Value = p.FilesDone);
+            });
+        return true;
+    }
+
+    private sealed class ProgressObserver(ProgressTask task) : ITrainingObserver
+    {
+        public void OnStep(TrainingProgress progress)
+        {
+            task.Value = Math.Min(task.MaxValue, progress.Elapsed.TotalSeconds);
+            task.Description = $"training: step {progress.Step}, loss {progress.Loss:F2}, {progress.TokensPerSecond:F0} tokens/s";
+        }
+    }
+
+    private static int Show(string modelDir, int steps, int length, int seed, string tracePath)
+    {
+        if (!LoadedModel.TryLoad(modelDir, "fp32", out var loaded, out string? error))
+        {
+            Console.Error.WriteLine($"ancoder demo: {error}");
+            return 2;
+        }
+        using var _ = loaded!.Model;
+        var generation = new GenerationOptions { Length = length, Seed = seed, Record = true, StopSequences = ["\ndef ", "\nclass ", "\nif __name__"] };
+        var paper = loaded.DefaultOptions(null) with { Steps = steps };
+        var confident = paper with { Order = UnmaskOrder.Confidence };
+        var samples = new List<(string Title, SampleTrace Trace)>();
+        var allTraces = new List<SampleTrace>();
+
+        void Run(string title, IReadOnlyList<string> prompts, SamplerOptions options)
+        {
+            var generated = loaded.Generate(prompts, options, generation, out var sampler);
+            var document = loaded.Trace(generated, options);
+            foreach (var trace in document.Samples) samples.Add((title, trace));
+            allTraces.AddRange(document.Samples);
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(SampleCommand.Totals(sampler.Runs, generated))}[/]");
+        }
+
+        AnsiConsole.Write(new Rule("[bold]find_max[/] — the paper's order (random positions, remask cap 0.1)"));
+        Run("find_max, random order", [FindMaxPrompt], paper);
+        ShowDenoising(samples[^1].Trace);
+        AnsiConsole.Write(new Rule("[bold]find_max[/] — confidence order (most certain positions first)"));
+        Run("find_max, confidence order", [FindMaxPrompt], confident);
+        ShowDenoising(samples[^1].Trace);
+        AnsiConsole.Write(new Rule("[bold]more prompts[/] (the last one infills <|mask:6|>)"));
+        Run("others", OtherPrompts, paper);
+        foreach (var (_, trace) in samples.Skip(2)) ShowFinal(trace);
+
+        var anchors = AnchorSummary(samples.Select(s => s.Trace));
+        AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");
+        var traceDocument = new TraceDocument(modelDir, $"T={steps} G={length} seed={seed}; samples 0 and 1: find_max in the paper's random order and in confidence order",
+            loaded.Trace([], paper).AnchorStrategy, allTraces);
+        TraceFiles.Write(tracePath, traceDocument);
+        AnsiConsole.MarkupLine($"HTML trace (open in a browser, no network needed): [link]{Markup.Escape(tracePath)}[/]");
+        return 0;
+    }
+
+    private static (double Anchor, double Other) AnchorSummary(IEnumerable<SampleTrace> traces)
+    {
+        double anchorSum = 0, otherSum = 0;
+        int anchors = 0, others = 0;
+        foreach (var t in traces)
+        {
+            if (t.Summary.Anchors > 0) { anchorSum += t.Summary.AnchorMeanRevealFraction * t.Summary.Anchors; anchors += t.Summary.Anchors; }
+            if (t.Summary.Others > 0) { otherSum += t.Summary.OtherMeanRevealFraction * t.Summary.Others; others += t.Summary.Others; }
+        }
+        return (anchors == 0 ? double.NaN : anchorSum / anchors, others == 0 ? double.NaN : otherSum / others);
+    }
+
+    /// <summary>Prints the canvas after ~¼, ½, ¾ of the steps and at the end: masked ░, keywords blue, identifiers yellow.</summary>
+    private static void ShowDenoising(SampleTrace trace)
+    {
+        var tokens = trace.InitialTokens.ToArray();
+        int total = trace.Steps.Count;
+        var marks = new SortedSet<int> { total / 4, total / 2, 3 * total / 4, total - 1 };
+        for (int k = 0; k < total; k++)
+        {
+            foreach (var change in trace.Steps[k].Changes) tokens[change.Position] = change.Text;
+            if (!marks.Contains(k)) continue;
+            int masked = tokens.Count(t => t is null);
+            AnsiConsole.MarkupLine($"[grey]── step {k + 1}/{total}: {masked} masked ──[/]");
+            AnsiConsole.MarkupLine(Render(trace, tokens, final: k == total - 1));
+        }
+        var s = trace.Summary;
+        AnsiConsole.MarkupLine($"[grey]mean reveal time: keywords + identifiers {Format(s.AnchorMeanRevealFraction)} ({s.Anchors}), other tokens {Format(s.OtherMeanRevealFraction)} ({s.Others})"
+            + (trace.Parsed ? "" : "; the final text does not parse, so it has no anchor labels") + "[/]");
+    }
+
+    private static void ShowFinal(SampleTrace trace)
+    {
+        AnsiConsole.MarkupLine("[grey]──[/]");
+        var tokens = trace.InitialTokens.ToArray();
+        foreach (var step in trace.Steps) foreach (var change in step.Changes) tokens[change.Position] = change.Text;
+        AnsiConsole.MarkupLine(Render(trace, tokens, final: true));
+    }
+
+    private static string Format(double value) => double.IsNaN(value) ? "–" : value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Tokens dropped by end-of-text handling show grey until the final state, which leaves them out.</summary>
+    private static string Render(SampleTrace trace, string?[] tokens, bool final)
+    {
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            var position = trace.Positions[i];
+            if (tokens[i] is null) { text.Append("[grey]░[/]"); continue; }
+            if (!position.Kept && final) continue;
+            string escaped = Markup.Escape(tokens[i]!);
+            string? style = position.Frozen || !position.Kept ? "grey" : position.Keyword ? "bold blue" : position.Identifier ? "yellow" : null;
+            text.Append(style is null ? escaped : $"[{style}]{escaped}[/]");
+        }
+        return text.ToString();
+    }
+}

@@ -5,6 +5,7 @@ using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;
 
 namespace AnCoder.Cli.Commands;
@@ -17,11 +18,6 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class BenchTrainCommand
 {
-    /// <summary>2 cores × 2.1 GHz × 64 fp32 FLOP/cycle (two AVX-512 FMA units × 16 lanes × 2).</summary>
-    public const double Fp32PeakFlops = 2 * 2.1e9 * 64;
-    /// <summary>2 cores × 2.1 GHz × 1024 bf16 FLOP/cycle (AMX TMUL), ≈ 4.3 TFLOP/s (TORCHSHARP.md §4).</summary>
-    public const double Bf16PeakFlops = 2 * 2.1e9 * 1024;
-
     private sealed record Measurement(double TokensPerSecond, double PeakRssMb);
 
     public static Command Create()
@@ -73,7 +69,8 @@ public static class BenchTrainCommand
             return 2;
         }
         Console.WriteLine($"batch {shape.Batch} × context {shape.Context}, {shape.Warmup} warm-up + {shape.Steps} timed steps, {shape.Threads} threads, {rounds} alternating rounds (medians)");
-        Console.WriteLine($"peak: fp32 {Fp32PeakFlops / 1e9:F0} GFLOP/s (2 cores × 2.1 GHz × 64 FLOP/cycle AVX-512 FMA), bf16 {Bf16PeakFlops / 1e12:F1} TFLOP/s (AMX, 1024 FLOP/cycle)");
+        var cpuPeak = CpuPeak.ForThisMachine(shape.Threads);
+        Console.WriteLine($"peak (from /proc/cpuinfo, {shape.Threads} threads): {cpuPeak.Describe()}");
         Console.WriteLine("model FLOPs/token = 6 × matmul weights (incl. unembeddings and softmax(a)·E_ψ) + 12 × L × heads × head_dim × layers");
         Console.WriteLine();
         Console.WriteLine($"{"model",-6} {"prec",-5} {"params",10} {"ours tok/s",11} {"GFLOP/s",8} {"%peak",6} {"RSS MB",7} | {"torch tok/s",11} {"GFLOP/s",8} {"%peak",6} {"RSS MB",7} | {"ratio",6}");
@@ -102,7 +99,7 @@ public static class BenchTrainCommand
                             theirs.Add(their);
                         }
                     }
-                    double peak = precision == "bf16" ? Bf16PeakFlops : Fp32PeakFlops;
+                    double peak = cpuPeak.PeakFlops(precision);
                     string Cells(List<Measurement> list)
                     {
                         if (list.Count == 0) return $"{"-",11} {"-",8} {"-",6} {"-",7}";

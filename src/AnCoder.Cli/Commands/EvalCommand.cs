@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using AnCoder.Cli.Generation;
+using AnCoder.Diffusion.Runtime;
 using AnCoder.Evaluation.Benchmarks;
 using AnCoder.Evaluation.Execution;
 using AnCoder.Evaluation.Scoring;
@@ -30,21 +32,35 @@ public static class EvalCommand
         var postprocess = new Option<bool>("--postprocess") { Description = "Apply the ALGORITHMS.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
         var timeout = new Option<double>("--timeout") { Description = "Wall-clock seconds per program.", DefaultValueFactory = _ => 3.0 };
         var workers = new Option<int>("--workers") { Description = "Programs run in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var resume = new Option<bool>("--resume") { Description = "Keep the samples already in results.jsonl and score only the rest." };
+        var resume = new Option<bool>("--resume") { Description = "Keep the samples already in results.jsonl and score only the rest (--model always resumes)." };
+        var steps = new Option<int>("--steps") { Description = "--model: reverse steps T.", DefaultValueFactory = _ => 128 };
+        var length = new Option<int>("--length") { Description = "--model: generation length G (masked tokens appended to each prompt).", DefaultValueFactory = _ => 128 };
+        var remask = new Option<string?>("--remask") { Description = "--model: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
+        var limit = new Option<int?>("--limit") { Description = "--model: only the first K problems (quick runs)." };
+        var seed = new Option<int>("--seed") { Description = "--model: sampling seed; sample j of problem p uses the stream derived from (seed, p, j).", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "--model: canvases per forward pass (a problem's samples are batched).", DefaultValueFactory = _ => 20 };
+        var precision = new Option<string>("--precision") { Description = "--model: activation dtype fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity (our parser), execution in a sandbox, pass@k.");
-        foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume })
+        foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
+                     steps, length, remask, limit, seed, batch, precision, threads })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
             parse.GetValue(data), parse.GetValue(output), parse.GetValue(mbppTestSplit), parse.GetValue(postprocess),
-            parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume))));
+            parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
+            new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
+                parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision)!, parse.GetValue(threads)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
 
     private sealed record Settings(string Benchmark, string? Samples, bool Canonical, string? Model, int? N, string? Data,
-        string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume);
+        string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
+
+    private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, string Precision, int Threads);
 
     private static int Run(Settings settings)
     {
@@ -60,13 +76,7 @@ public static class EvalCommand
             var dataDirectory = DatasetLocator.Require(settings.Data);
             var benchmark = BenchmarkLoader.Load(kind, dataDirectory, settings.MbppTestSplit);
             if (settings.Model is not null)
-            {
-                // The ICompletionGenerator seam (AnCoder.Evaluation.Generation) and GenerationRun's resumable
-                // journal are ready; the diffusion sampler that implements the seam is not part of the repository yet.
-                Console.Error.WriteLine($"ancoder eval --model: generation arrives with the sampler (not implemented yet). " +
-                    $"Score another model's completions with --samples FILE.jsonl; n would be {settings.N ?? benchmark.DefaultSamplesPerProblem} per problem.");
-                return 3;
-            }
+                return RunModel(settings, benchmark);
             List<Sample> samples;
             string sourceName;
             if (settings.Canonical)
@@ -118,11 +128,57 @@ public static class EvalCommand
             Console.WriteLine($"results: {journal.Path}\nsummary: {summaryPath}");
             return 0;
         }
-        catch (Exception e) when (e is SampleFileException or BenchmarkDataException or SandboxUnavailableException)
+        catch (Exception e) when (e is SampleFileException or BenchmarkDataException or SandboxUnavailableException or ModelEvalException)
         {
             Console.Error.WriteLine($"ancoder eval: {e.Message}");
             return 2;
         }
+    }
+
+    /// <summary>--model: generate with our sampler (resumable: results already in --out are kept), score, summarise.</summary>
+    private static int RunModel(Settings settings, Benchmark benchmark)
+    {
+        var flags = settings.Generation;
+        var evalSettings = new ModelEvalSettings
+        {
+            SamplesPerProblem = settings.N ?? benchmark.DefaultSamplesPerProblem, Steps = flags.Steps, Length = flags.Length,
+            Temperature = flags.Temperature, Remask = flags.Remask, Limit = flags.Limit, Seed = flags.Seed, BatchSize = flags.Batch,
+        };
+        var invalid = evalSettings.Validate();
+        if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));
+        TorchRuntime.Initialize();
+        if (flags.Threads > 0) TorchSharp.torch.set_num_threads(flags.Threads);
+        if (!LoadedModel.TryLoad(settings.Model!, flags.Precision, out var loaded, out var error)) throw new ModelEvalException(error!);
+        using var _ = loaded!.Model;
+        string modelName = settings.Model!.StartsWith("random:", StringComparison.Ordinal) ? settings.Model! : Path.GetFullPath(settings.Model!);
+        string label = settings.Model!.StartsWith("random:", StringComparison.Ordinal) ? settings.Model!.Replace(':', '-')
+            : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Model!)));
+        var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{label}");
+        using var sandbox = PythonSandbox.Create(new SandboxOptions
+        {
+            Workers = Math.Max(1, settings.Workers),
+            Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(settings.Timeout) },
+        });
+        int problems = ModelEvaluation.Limit(benchmark, flags.Limit).Problems.Count;
+        int total = problems * evalSettings.SamplesPerProblem;
+        var clock = Stopwatch.StartNew();
+        EvaluationSummary? summary = null;
+        int before = -1;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var bar = context.AddTask($"{benchmark.Name}: {problems} problems × {evalSettings.SamplesPerProblem} samples", maxValue: total);
+                summary = ModelEvaluation.Run(loaded, modelName, benchmark, evalSettings, flags.Precision, outputDirectory, sandbox, done =>
+                {
+                    if (before < 0) before = done;
+                    bar.Value = done;
+                });
+                bar.Value = total;
+            });
+        PrintSummary(summary!, parserMissing: false, clock.Elapsed, total - Math.Max(0, before));
+        Console.WriteLine($"results: {Path.Combine(outputDirectory, ModelEvaluation.ResultsFileName)}\nsummary: {Path.Combine(outputDirectory, ModelEvaluation.SummaryFileName)}");
+        return 0;
     }
 
     private static void PrintSummary(EvaluationSummary summary, bool parserMissing, TimeSpan elapsed, int executed)

@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using AnCoder.Cli.Generation;
+using AnCoder.Cli.Repro;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Runtime;
+using AnCoder.Diffusion.Training;
+using AnCoder.Evaluation.Execution;
+using Spectre.Console;
+
+namespace AnCoder.Cli.Commands;
+
+/// <summary>
+/// <c>ancoder repro [--budget MINUTES] [--seeds K] [--out DIR] [--config FILE]</c>: the paper's comparison at CPU
+/// scale (MDLM against the anchored variants, equal compute and data order, K seeds), T-scaling, the λ ablation and
+/// the AnchorTree ρ/d0 sweep, evaluated on HumanEval/MBPP, written up as OUT/REPORT.md. Resumable: run the same
+/// command again after an interruption.
+/// </summary>
+public static class ReproCommand
+{
+    public static Command Create()
+    {
+        var budget = new Option<double?>("--budget") { Description = "Wall-clock budget in minutes; the training share (train_share, default 0.6) is split evenly over the runs after timing a few steps (default 120)." };
+        var seeds = new Option<int?>("--seeds") { Description = "Seeds per variant (default 3)." };
+        var output = new Option<string>("--out") { Description = "Experiment folder: config.json, plan.json, runs/, results.json, plots/, REPORT.md.", DefaultValueFactory = _ => "repro" };
+        var config = new Option<string?>("--config") { Description = "Experiment config JSON (snake_case fields: preset, variants, steps, eval problems and n, t_scaling, lambda_ablation, rho_d0_sweep, ...; see docs in README); flags override it." };
+        var steps = new Option<long?>("--steps") { Description = "Steps per training run (instead of deriving them from --budget)." };
+        var data = new Option<string?>("--data") { Description = "Prepared corpus folder (default: the config's, else <repo>/data/prepared)." };
+        var benchmarkData = new Option<string?>("--benchmark-data") { Description = "HumanEval/MBPP folder (default: $ANCODER_DATA, else shared/datasets beside the repository)." };
+        var command = new Command("repro", "Reproduce the paper's findings at CPU scale: train MDLM and the anchored variants with equal compute over K seeds, ablations, evaluate on HumanEval/MBPP, write REPORT.md.");
+        foreach (var option in new Option[] { budget, seeds, output, config, steps, data, benchmarkData }) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            ReproConfig experiment;
+            try
+            {
+                experiment = parse.GetValue(config) is { } file ? ReproConfig.Load(file) : new ReproConfig();
+                experiment = experiment with
+                {
+                    BudgetMinutes = parse.GetValue(budget) ?? experiment.BudgetMinutes,
+                    Seeds = parse.GetValue(seeds) ?? experiment.Seeds,
+                    Steps = parse.GetValue(steps) ?? experiment.Steps,
+                    Data = parse.GetValue(data) ?? experiment.Data,
+                };
+                var problems = experiment.Validate();
+                if (problems.Count > 0) throw new ConfigException((parse.GetValue(config) is { } f ? $"{f}: " : "") + string.Join("; ", problems));
+            }
+            catch (ConfigException e)
+            {
+                Console.Error.WriteLine($"ancoder repro: {e.Message}");
+                return 2;
+            }
+            string commandLine = "ancoder " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
+            return Run(experiment, parse.GetValue(output)!, commandLine, parse.GetValue(benchmarkData));
+        });
+        return command;
+    }
+
+    private static int Run(ReproConfig config, string output, string commandLine, string? benchmarkData)
+    {
+        try
+        {
+            TorchRuntime.Initialize();
+        }
+        catch (TorchUnavailableException e)
+        {
+            Console.Error.WriteLine($"ancoder repro: {e.Message}");
+            return 1;
+        }
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancellation.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancellation.Cancel();
+        });
+        try
+        {
+            ReproOutcome outcome = ReproOutcome.Completed;
+            if (Console.IsOutputRedirected)
+                outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData);
+            else
+                AnsiConsole.Progress().AutoClear(true)
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                    .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData));
+            if (outcome == ReproOutcome.Interrupted)
+            {
+                Console.WriteLine($"interrupted: run the same command again to continue ({output})");
+                return 0;
+            }
+            Console.WriteLine($"report: {Path.Combine(output, ReproReport.FileName)}");
+            return 0;
+        }
+        catch (Exception e) when (e is ConfigException or TrainingException or ModelEvalException or SandboxUnavailableException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ancoder repro: {e.Message}");
+            return 2;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static string Quote(string argument) =>
+        argument.Length > 0 && argument.All(c => char.IsLetterOrDigit(c) || "-_./=:,".Contains(c)) ? argument : "'" + argument.Replace("'", "'\\''") + "'";
+
+    private sealed class BarProgress(ProgressContext context) : IReproProgress
+    {
+        private ProgressTask? _task;
+
+        public void Message(string line) => AnsiConsole.MarkupLine(Markup.Escape(line));
+        public void Begin(string description, long total) => _task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(1, total));
+        public void Advance(long done) { if (_task is not null) _task.Value = done; }
+        public void End()
+        {
+            if (_task is null) return;
+            _task.Value = _task.MaxValue;
+            _task.StopTask();
+            _task = null;
+        }
+    }
+
+    /// <summary>Output redirected (a log file): one line per phase and message.</summary>
+    private sealed class PlainProgress : IReproProgress
+    {
+        private string? _phase;
+        private DateTime _started;
+
+        public void Message(string line) => Console.WriteLine(line);
+        public void Begin(string description, long total)
+        {
+            (_phase, _started) = (description, DateTime.UtcNow);
+            Console.WriteLine($"{description} ({total})");
+        }
+        public void Advance(long done) { }
+        public void End()
+        {
+            if (_phase is not null) Console.WriteLine($"{_phase}: done in {(DateTime.UtcNow - _started).TotalSeconds:F0} s");
+            _phase = null;
+        }
+    }
+}

@@ -1,0 +1,345 @@
+using System.Globalization;
+using System.Text;
+using AnCoder.Cli.Plotting;
+
+namespace AnCoder.Cli.Repro;
+
+/// <summary>One paper claim checked against our numbers.</summary>
+/// <param name="Agrees">true agrees, false does not agree, null not measured here.</param>
+public sealed record ClaimCheck(string Statement, string Paper, string Ours, bool? Agrees);
+
+/// <summary>A variant's Table 1 cells (fractions in [0, 1]; NELBO in nats per token).</summary>
+public sealed record VariantScores(MeanWithError ValidNelbo, MeanWithError HumanEvalSyntax, MeanWithError HumanEvalPass1,
+    MeanWithError MbppSyntax, MeanWithError MbppPass1);
+
+/// <summary>What <see cref="ReproReport.Write"/> produced.</summary>
+public sealed record ReportOutput(string ReportPath, IReadOnlyList<string> Files, IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// OUT/REPORT.md in the paper's layout: Table 1 (variant × HumanEval/MBPP syntax validity and pass@1, mean ± standard
+/// error over seeds, the paper's 809M numbers beside ours), the T-scaling tables (2–3), the λ ablation (Table 5), the
+/// AnchorTree ρ/d0 sweep, loss-curve overlays, the exact command and config, and the paper's claims checked one by one.
+/// </summary>
+public static class ReproReport
+{
+    public const string FileName = "REPORT.md";
+    public const string PlotsFolder = "plots";
+
+    /// <summary>The paper's Table 1 (809M, T max; ALGORITHMS.md §10), percent. Missing cells are not reported there.</summary>
+    public static readonly IReadOnlyDictionary<string, (double? HumanEvalSyntax, double? HumanEvalPass1, double? MbppSyntax, double? MbppPass1)> Paper =
+        new Dictionary<string, (double?, double?, double?, double?)>
+        {
+            ["mdlm"] = (65.58, 3.29, 74.46, 6.34),
+            ["null"] = (72.24, 4.80, null, null),
+            ["keyword"] = (73.05, 4.57, null, null),
+            ["identifier"] = (72.65, 4.73, null, null),
+            ["anchortree"] = (74.72, 5.45, 80.12, 9.10),
+        };
+
+    private static readonly string[] PaperOrder = ["mdlm", "null", "keyword", "identifier", "anchortree"];
+
+    public static ReportOutput Write(string output, ReproConfig config, ReproPlan plan, ReproResults results, string commandLine)
+    {
+        var warnings = new List<string>();
+        var files = new List<string>();
+        string plots = Path.Combine(output, PlotsFolder);
+        Directory.CreateDirectory(plots);
+
+        var mainDirs = config.Variants.SelectMany(plan.MainRuns)
+            .Select(r => Path.Combine(output, ReproRunner.RunsFolder, r.Name))
+            .Where(d => File.Exists(Path.Combine(d, "metrics.jsonl"))).ToList();
+        var lossPlots = new List<string>();
+        if (mainDirs.Count > 0)
+        {
+            try
+            {
+                var written = RunPlots.Write(mainDirs, plots, PlotOptions.Default);
+                warnings.AddRange(written.Warnings);
+                files.AddRange(written.Files);
+                lossPlots.AddRange(written.Files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)).Select(Path.GetFileName)!);
+            }
+            catch (PlotException e)
+            {
+                warnings.Add("loss curves not plotted: " + e.Message);
+            }
+        }
+        foreach (var figure in Figures(config, plan, results))
+        {
+            string path = Path.Combine(plots, figure.Name + ".png");
+            RunPlots.WriteAtomically(path, FigureRenderer.RenderPng(figure, 900, 560));
+            files.Add(path);
+        }
+
+        string markdown = Markdown(config, plan, results, commandLine, lossPlots, files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)).Select(Path.GetFileName).ToList()!);
+        string reportPath = Path.Combine(output, FileName);
+        File.WriteAllText(reportPath, markdown);
+        files.Add(reportPath);
+        return new ReportOutput(reportPath, files, warnings);
+    }
+
+    /// <summary>Table 1 cells of one variant at T over its main runs (one per seed).</summary>
+    public static VariantScores Scores(ReproPlan plan, ReproResults results, string variant, int steps) =>
+        ScoresOf(plan.MainRuns(variant), results, steps);
+
+    private static VariantScores ScoresOf(IReadOnlyList<PlannedRun> runs, ReproResults results, int steps) => new(
+        ReproStatistics.Summarize(runs.Select(r => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN)),
+        Syntax(runs, results, "humaneval", steps), Pass1(runs, results, "humaneval", steps),
+        Syntax(runs, results, "mbpp", steps), Pass1(runs, results, "mbpp", steps));
+
+    private static MeanWithError Syntax(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
+        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.SyntaxValidity ?? double.NaN));
+
+    private static MeanWithError Pass1(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
+        ReproStatistics.PassAtKOverSeeds(runs
+            .Select(r => results.Eval(r.Name, benchmark, steps))
+            .Where(e => e is { Problems.Count: > 0 })
+            .Select(e => (IReadOnlyList<(int N, int C)>)e!.Problems.Select(p => (p.N, p.C)).ToList()).ToList(), 1);
+
+    /// <summary>
+    /// The paper's claims against our numbers. A claim "A beats B" agrees when our mean of A is above B's; the ours
+    /// column gives the difference with its standard error and says whether it exceeds two standard errors.
+    /// </summary>
+    public static List<ClaimCheck> Claims(IReadOnlyDictionary<string, VariantScores> table1,
+        IReadOnlyDictionary<string, (double SyntaxSlope, double Pass1Slope)> tScalingSlopes,
+        IReadOnlyDictionary<string, (double PaperLambda, IReadOnlyList<double> BestLambdas)> lambdaBest)
+    {
+        var claims = new List<ClaimCheck>();
+        void Beats(string a, string b, string metric, Func<VariantScores, MeanWithError> ours, double? paperA, double? paperB)
+        {
+            if (paperA is null || paperB is null) return;
+            string statement = $"{a} beats {b} on {metric}";
+            string paper = Inv($"{paperA:0.00} vs {paperB:0.00}");
+            if (!table1.TryGetValue(a, out var sa) || !table1.TryGetValue(b, out var sb) || ours(sa).Count == 0 || ours(sb).Count == 0)
+            {
+                if (table1.ContainsKey(a) && table1.ContainsKey(b)) claims.Add(new ClaimCheck(statement, paper, "not measured", null));
+                return;
+            }
+            var (ma, mb) = (ours(sa), ours(sb));
+            double difference = ma.Mean - mb.Mean;
+            double? error = ReproStatistics.DifferenceError(ma, mb);
+            string note = error is { } se
+                ? Inv($"{100 * difference:+0.00;-0.00;0.00} ± {100 * se:0.00} points, {(Math.Abs(difference) > 2 * se ? "beyond" : "within")} 2 standard errors")
+                : Inv($"{100 * difference:+0.00;-0.00;0.00} points, one seed: no error bar");
+            claims.Add(new ClaimCheck(statement, paper, $"{ma.Format(100)} vs {mb.Format(100)} ({note})", difference == 0 ? null : difference > 0));
+        }
+        foreach (var anchored in new[] { "null", "keyword", "identifier", "anchortree" })
+        {
+            Beats(anchored, "mdlm", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[anchored].HumanEvalSyntax, Paper["mdlm"].HumanEvalSyntax);
+            Beats(anchored, "mdlm", "HumanEval pass@1", s => s.HumanEvalPass1, Paper[anchored].HumanEvalPass1, Paper["mdlm"].HumanEvalPass1);
+        }
+        Beats("anchortree", "mdlm", "MBPP syntax validity", s => s.MbppSyntax, Paper["anchortree"].MbppSyntax, Paper["mdlm"].MbppSyntax);
+        Beats("anchortree", "mdlm", "MBPP pass@1", s => s.MbppPass1, Paper["anchortree"].MbppPass1, Paper["mdlm"].MbppPass1);
+        Beats("anchortree", "null", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper["anchortree"].HumanEvalSyntax, Paper["null"].HumanEvalSyntax);
+        Beats("anchortree", "null", "HumanEval pass@1", s => s.HumanEvalPass1, Paper["anchortree"].HumanEvalPass1, Paper["null"].HumanEvalPass1);
+
+        var measured = table1.Where(kv => Paper.ContainsKey(kv.Key) && kv.Value.HumanEvalSyntax.Count > 0).ToList();
+        if (table1.ContainsKey("anchortree") && measured.Count >= 2)
+        {
+            double top = measured.Max(kv => kv.Value.HumanEvalSyntax.Mean);
+            var best = measured.Where(kv => kv.Value.HumanEvalSyntax.Mean == top).Select(kv => kv.Key).ToList();
+            claims.Add(new ClaimCheck("AnchorTree has the highest HumanEval syntax validity of the variants", "74.72, the highest of five",
+                $"highest here: {string.Join(", ", best)} ({100 * top:0.00} %)", best.Count > 1 && best.Contains("anchortree") ? null : best.SequenceEqual(["anchortree"])));
+        }
+
+        if (tScalingSlopes.TryGetValue("mdlm", out var mdlmSlope))
+            foreach (var (variant, slope) in tScalingSlopes.Where(kv => kv.Key != "mdlm"))
+            {
+                if (!double.IsFinite(slope.SyntaxSlope) || !double.IsFinite(mdlmSlope.SyntaxSlope)) continue;
+                claims.Add(new ClaimCheck($"more steps T help {variant} more than MDLM (HumanEval syntax validity per doubling of T)",
+                    "anchored models gain more from larger T (Tables 2–3)",
+                    Inv($"{variant} {100 * slope.SyntaxSlope:+0.00;-0.00;0.00} vs mdlm {100 * mdlmSlope.SyntaxSlope:+0.00;-0.00;0.00} points per doubling"),
+                    slope.SyntaxSlope == mdlmSlope.SyntaxSlope ? null : slope.SyntaxSlope > mdlmSlope.SyntaxSlope));
+            }
+
+        foreach (var (strategy, (paperLambda, bestLambdas)) in lambdaBest)
+            claims.Add(new ClaimCheck($"λ = {Inv($"{paperLambda}")} (the paper's choice) is the best λ for {strategy} (HumanEval syntax validity)",
+                "the defaults come from the ablation (Table 5)",
+                bestLambdas.Count == 0 ? "not measured" : "best here: λ = " + string.Join(", ", bestLambdas.Select(l => Inv($"{l}"))),
+                bestLambdas.Count == 0 || (bestLambdas.Count > 1 && bestLambdas.Contains(paperLambda)) ? null : bestLambdas.SequenceEqual([paperLambda])));
+        return claims;
+    }
+
+    internal static string Markdown(ReproConfig config, ReproPlan plan, ReproResults results, string commandLine,
+        IReadOnlyList<string> lossPlots, IReadOnlyList<string> allPlots)
+    {
+        var md = new StringBuilder();
+        long tokensPerRun = results.StepsPerRun * config.MicroBatch * config.ContextLength;
+        md.AppendLine("# AnCoder at CPU scale: MDLM against anchored variants").AppendLine();
+        md.AppendLine(Inv($"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `ancoder repro`. Preset `{config.Preset}`, {results.StepsPerRun} steps per run "))
+          .AppendLine(Inv($"({tokensPerRun:N0} tokens: {config.MicroBatch} × {config.ContextLength} per step), the same data order and initialisation seed for every variant of a seed; "))
+          .AppendLine(Inv($"{config.Seeds} seed(s) per variant. Evaluation: the first {config.HumanevalProblems} HumanEval problems × {config.HumanevalN} samples and the first "))
+          .AppendLine(Inv($"{config.MbppProblems} MBPP problems × {config.MbppN} samples, T = {config.EvalSteps}, G = {config.EvalLength} tokens, τ = {config.Temperature}, "))
+          .AppendLine($"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM. All percentages are mean ± standard error over seeds")
+          .AppendLine("(n − 1 standard deviation / √seeds; no error bar with one seed). The paper's numbers are its 809M models (Qwen2.5-Coder")
+          .AppendLine("initialisation, GPU scale): compare trends, not absolute values.").AppendLine();
+
+        md.AppendLine("## Table 1: main comparison").AppendLine();
+        md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var table1 = new Dictionary<string, VariantScores>();
+        foreach (var variant in config.Variants)
+        {
+            var s = Scores(plan, results, variant, config.EvalSteps);
+            table1[variant] = s;
+            var paper = Paper.GetValueOrDefault(variant);
+            md.AppendLine($"| {variant} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
+                          + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} |");
+        }
+        md.AppendLine();
+
+        var slopes = new Dictionary<string, (double, double)>();
+        var tValues = config.TScaling.Distinct().OrderBy(t => t).ToList();
+        var tVariants = config.TScalingVariants.Where(config.Variants.Contains).ToList();
+        if (tValues.Count > 0 && tVariants.Count > 0)
+        {
+            foreach (var (benchmark, title) in new[] { ("humaneval", "Table 2: T-scaling on HumanEval"), ("mbpp", "Table 3: T-scaling on MBPP") })
+            {
+                if (benchmark == "humaneval" ? config.HumanevalProblems == 0 : config.MbppProblems == 0) continue;
+                md.AppendLine($"## {title} (syntax % / pass@1 %)").AppendLine();
+                md.AppendLine("| variant | " + string.Join(" | ", tValues.Select(t => $"T = {t}")) + " |");
+                md.AppendLine("|---|" + string.Concat(tValues.Select(_ => "---:|")));
+                foreach (var variant in tVariants)
+                {
+                    var runs = plan.MainRuns(variant);
+                    var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)}");
+                    md.AppendLine($"| {variant} | {string.Join(" | ", cells)} |");
+                    if (benchmark == "humaneval")
+                    {
+                        var log2T = tValues.Select(t => Math.Log2(t)).ToList();
+                        slopes[variant] = (ReproStatistics.Slope(log2T, tValues.Select(t => Syntax(runs, results, benchmark, t).Mean).ToList()),
+                            ReproStatistics.Slope(log2T, tValues.Select(t => Pass1(runs, results, benchmark, t).Mean).ToList()));
+                    }
+                }
+                md.AppendLine();
+            }
+            md.AppendLine("Plots: `plots/t_scaling_syntax.png`, `plots/t_scaling_pass1.png`.").AppendLine();
+        }
+
+        var lambdaBest = new Dictionary<string, (double, IReadOnlyList<double>)>();
+        var lambdas = config.LambdaAblation.Distinct().OrderBy(l => l).ToList();
+        if (lambdas.Count > 0 && config.LambdaStrategies.Length > 0)
+        {
+            md.AppendLine(Inv($"## Table 5: anchor-weight λ ablation ({config.AblationSeeds} seed(s), T = {config.EvalSteps})")).AppendLine();
+            md.AppendLine("| strategy | λ | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var strategy in config.LambdaStrategies)
+            {
+                var bySyntax = new List<(double Lambda, double Syntax)>();
+                foreach (var lambda in lambdas)
+                {
+                    var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find(strategy, seed, lambda, null, null)).OfType<PlannedRun>().ToList();
+                    var s = ScoresOf(runs, results, config.EvalSteps);
+                    if (s.HumanEvalSyntax.Count > 0) bySyntax.Add((lambda, s.HumanEvalSyntax.Mean));
+                    md.AppendLine(Inv($"| {strategy} | {lambda} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} |"));
+                }
+                double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+                if (lambdas.Contains(paperLambda))
+                    lambdaBest[strategy] = (paperLambda, bySyntax.Where(x => x.Syntax == bySyntax.Max(y => y.Syntax)).Select(x => x.Lambda).ToList());
+            }
+            md.AppendLine().AppendLine("Plot: `plots/lambda_ablation.png`.").AppendLine();
+        }
+
+        if (config.RhoD0Sweep.Length > 0)
+        {
+            md.AppendLine(Inv($"## AnchorTree ρ / d0 sweep ({config.AblationSeeds} seed(s), λ = 0.03, T = {config.EvalSteps}; the paper's values are lost)")).AppendLine();
+            md.AppendLine("| ρ | d0 | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+            var rows = new List<(RhoD0 Point, VariantScores Scores)>();
+            foreach (var point in config.RhoD0Sweep.Distinct())
+            {
+                var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find("anchortree", seed, null, point.Rho, point.D0)).OfType<PlannedRun>().ToList();
+                var s = ScoresOf(runs, results, config.EvalSteps);
+                rows.Add((point, s));
+                md.AppendLine(Inv($"| {point.Rho} | {point.D0} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} |"));
+            }
+            var ranked = rows.Where(r => r.Scores.HumanEvalSyntax.Count > 0)
+                .OrderByDescending(r => r.Scores.HumanEvalSyntax.Mean).ThenBy(r => r.Scores.ValidNelbo.Count > 0 ? r.Scores.ValidNelbo.Mean : double.MaxValue).ToList();
+            md.AppendLine();
+            if (ranked.Count > 0)
+                md.AppendLine(Inv($"Best here by HumanEval syntax validity (ties: lower NELBO): ρ = {ranked[0].Point.Rho}, d0 = {ranked[0].Point.D0}.")).AppendLine();
+        }
+
+        md.AppendLine("## Training runs").AppendLine();
+        md.AppendLine("| run | strategy | seed | status | steps | final loss | valid NELBO | min valid NELBO | time |");
+        md.AppendLine("|---|---|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var run in results.Runs)
+            md.AppendLine(Inv($"| {run.Name} | {run.Strategy} | {run.Seed} | {run.Status.ToString().ToLowerInvariant()} | {run.Steps} | {F(run.FinalLoss)} | {F(run.FinalValidNelbo)} | {F(run.MinValidNelbo)} | {(double.IsFinite(run.WallSeconds) ? $"{run.WallSeconds:F0} s" : "–")} |"));
+        md.AppendLine();
+
+        if (lossPlots.Count > 0)
+        {
+            md.AppendLine("## Loss curves (main runs overlaid)").AppendLine();
+            foreach (var plot in lossPlots) md.AppendLine($"![{Path.GetFileNameWithoutExtension(plot)}]({PlotsFolder}/{plot})");
+            md.AppendLine();
+        }
+        foreach (var plot in allPlots.Except(lossPlots))
+            md.AppendLine($"![{Path.GetFileNameWithoutExtension(plot)}]({PlotsFolder}/{plot})");
+        if (allPlots.Except(lossPlots).Any()) md.AppendLine();
+
+        md.AppendLine("## Agreement with the paper").AppendLine();
+        var claims = Claims(table1, slopes, lambdaBest);
+        if (claims.Count == 0) md.AppendLine("Nothing to compare: the experiment has no MDLM baseline or no anchored variant.");
+        foreach (var claim in claims)
+        {
+            string verdict = claim.Agrees switch { true => "agrees", false => "does not agree", null => "undecided (tie or not measured)" };
+            md.AppendLine($"- **{verdict}**: {claim.Statement}. Paper: {claim.Paper}. Here: {claim.Ours}.");
+        }
+        md.AppendLine();
+        md.AppendLine($"{claims.Count(c => c.Agrees == true)} of {claims.Count(c => c.Agrees is not null)} measured claims agree in direction; a difference within two standard errors is not evidence either way.").AppendLine();
+
+        md.AppendLine("## How this was made").AppendLine();
+        md.AppendLine("```bash").AppendLine(commandLine).AppendLine("```").AppendLine();
+        md.AppendLine("Config (`config.json` in this folder; `ancoder repro --config config.json --out DIR` runs it again, and the same command resumes an interrupted experiment):").AppendLine();
+        md.AppendLine("```json").AppendLine(config.ToJson()).AppendLine("```").AppendLine();
+        md.AppendLine("Per run: `runs/<variant>-s<seed>/` (training `config.json`, `metrics.jsonl`, `model/`), its evaluations in "
+                      + "`runs/<run>/eval/<benchmark>-T<T>/` (`results.jsonl` one line per sample, `summary.json`, `generation.json`); all numbers in `results.json`.");
+        return md.ToString();
+    }
+
+    private static IEnumerable<FigureModel> Figures(ReproConfig config, ReproPlan plan, ReproResults results)
+    {
+        var tValues = config.TScaling.Distinct().OrderBy(t => t).ToList();
+        var tVariants = config.TScalingVariants.Where(config.Variants.Contains).ToList();
+        if (tValues.Count > 0 && tVariants.Count > 0)
+        {
+            foreach (var (name, title, metric) in new[] { ("t_scaling_syntax", "Syntax validity vs T", "syntax"), ("t_scaling_pass1", "pass@1 vs T", "pass1") })
+            {
+                var series = new List<SeriesModel>();
+                for (int v = 0; v < tVariants.Count; v++)
+                {
+                    var runs = plan.MainRuns(tVariants[v]);
+                    foreach (var (benchmark, style) in new[] { ("humaneval", LineStyle.Solid), ("mbpp", LineStyle.Dashed) })
+                    {
+                        var points = tValues.Select(t => (T: (double)t, Y: metric == "syntax" ? Syntax(runs, results, benchmark, t).Mean : Pass1(runs, results, benchmark, t).Mean))
+                            .Where(p => double.IsFinite(p.Y)).ToList();
+                        if (points.Count == 0) continue;
+                        series.Add(new SeriesModel(v, metric, $"{tVariants[v]} {benchmark}", points.Select(p => p.T).ToArray(),
+                            points.Select(p => 100 * p.Y).ToArray(), style, false, true));
+                    }
+                }
+                if (series.Count > 0) yield return new FigureModel(name, title, "reverse steps T", "%", false, series);
+            }
+        }
+        var lambdas = config.LambdaAblation.Distinct().Where(l => l > 0).OrderBy(l => l).ToList();
+        if (lambdas.Count > 0)
+        {
+            var series = new List<SeriesModel>();
+            for (int s = 0; s < config.LambdaStrategies.Length; s++)
+            {
+                string strategy = config.LambdaStrategies[s];
+                var points = lambdas.Select(l => (X: Math.Log10(l), Y: Syntax(Enumerable.Range(0, config.AblationSeeds)
+                        .Select(seed => plan.Find(strategy, seed, l, null, null)).OfType<PlannedRun>(), results, "humaneval", config.EvalSteps).Mean))
+                    .Where(p => double.IsFinite(p.Y)).ToList();
+                if (points.Count > 0)
+                    series.Add(new SeriesModel(s, "syntax", strategy, points.Select(p => p.X).ToArray(), points.Select(p => 100 * p.Y).ToArray(), LineStyle.Solid, false, true));
+            }
+            if (series.Count > 0) yield return new FigureModel("lambda_ablation", "HumanEval syntax validity vs anchor weight λ", "log10 λ", "%", false, series);
+        }
+    }
+
+    private static string P(double? paper) => paper is { } p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–";
+
+    private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "–";
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -13,7 +13,7 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
     private ReproConfig Config() => new()
     {
         Preset = "tiny", Data = corpus.Data, Variants = ["mdlm", "anchortree"], Seeds = 1, Steps = 6, ContextLength = 64, MicroBatch = 4,
-        Threads = 2, ValidationBatches = 2, LogInterval = 1, HumanevalProblems = 2, HumanevalN = 2, MbppProblems = 1, MbppN = 2,
+        Threads = 1, ValidationBatches = 2, LogInterval = 1, HumanevalProblems = 2, HumanevalN = 2, MbppProblems = 1, MbppN = 2,
         EvalSteps = 8, EvalLength = 24, TScaling = [4, 8], LambdaAblation = [], RhoD0Sweep = [],
     };
 
@@ -70,7 +70,7 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
     public void An_interrupted_run_resumes_from_its_checkpoint()
     {
         string output = Path.Combine(corpus.Root, "interrupted");
-        var config = Config() with { Variants = ["anchortree"], TScaling = [], HumanevalProblems = 1, HumanevalN = 1, MbppProblems = 0, CheckpointInterval = 2 };
+        var config = Config() with { Variants = ["anchortree"], TScaling = [], HumanevalProblems = 0, MbppProblems = 0, CheckpointInterval = 2 };
         using (var cancellation = new CancellationTokenSource())
         {
             var stopper = new RecordingProgress { CancelAtStep = (3, cancellation) };

@@ -41,11 +41,13 @@ public static class ReproRunner
         var problems = config.Validate();
         if (problems.Count > 0) throw new ConfigException(string.Join("; ", problems));
         string output = Path.GetFullPath(outputDirectory);
-        Directory.CreateDirectory(output);
         string data = Path.GetFullPath(config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data", "prepared"));
         if (CorpusBuilder.TryReadManifest(data) is null)
             throw new ConfigException($"data: {data} holds no {CorpusBuilder.ManifestFile} (run `ancoder prepare`, or set \"data\" in the config)");
+        Directory.CreateDirectory(output);
         config = config with { Data = data };
+        // Evaluation runs in this process after training: same thread count (TrainingRun sets it only for runs it trains).
+        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
         File.WriteAllText(Path.Combine(output, ConfigFileName), config.ToJson() + "\n");
 
         // Benchmarks first: a missing dataset should stop the experiment before hours of training, not after.
@@ -59,6 +61,7 @@ public static class ReproRunner
             if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
             if (!Train(config, run, steps, output, progress, cancellation)) return ReproOutcome.Interrupted;
         }
+        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
 
         using (var sandbox = PythonSandbox.Create(new SandboxOptions
         {
@@ -287,9 +290,17 @@ public static class ReproRunner
 
         public void OnMetrics(MetricsRecord record) => _wall.Add(record.WallSeconds);
 
-        public double SecondsPerStep => _wall.Count >= 2
-            ? (_wall[^1] - _wall[0]) / (_wall.Count - 1)
-            : _wall.Count == 1 ? _wall[0] : throw new TrainingException("calibration run wrote no metrics");
+        /// <summary>The median step interval: robust to a slow first step and to a step that another process slowed down.</summary>
+        public double SecondsPerStep
+        {
+            get
+            {
+                if (_wall.Count == 0) throw new TrainingException("calibration run wrote no metrics");
+                if (_wall.Count == 1) return _wall[0];
+                var intervals = _wall.Zip(_wall.Skip(1), (a, b) => b - a).Order().ToList();
+                return intervals.Count % 2 == 1 ? intervals[intervals.Count / 2] : (intervals[intervals.Count / 2 - 1] + intervals[intervals.Count / 2]) / 2;
+            }
+        }
     }
 
     private sealed class StepForwarder(IReproProgress progress) : ITrainingObserver

@@ -86,7 +86,7 @@ public static class ReproCommand
             if (Console.IsOutputRedirected)
                 outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData);
             else
-                AnsiConsole.Progress().AutoClear(true)
+                AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
                     .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                     .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData));
             if (outcome == ReproOutcome.Interrupted)

@@ -171,7 +171,8 @@ public static class ReproReport
           .AppendLine(Inv($"{config.MbppProblems} MBPP problems × {config.MbppN} samples, T = {config.EvalSteps}, G = {config.EvalLength} tokens, τ = {config.Temperature}, "))
           .AppendLine($"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM. All percentages are mean ± standard error over seeds")
           .AppendLine("(n − 1 standard deviation / √seeds; no error bar with one seed). The paper's numbers are its 809M models (Qwen2.5-Coder")
-          .AppendLine("initialisation, GPU scale): compare trends, not absolute values.").AppendLine();
+          .AppendLine("initialisation, GPU scale): compare trends, not absolute values. A canvas is the whole prompt plus G masks, so it")
+          .AppendLine(Inv($"can be longer than the training context ({config.ContextLength} tokens); prompts are not truncated.")).AppendLine();
 
         md.AppendLine("## Table 1: main comparison").AppendLine();
         md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper |");

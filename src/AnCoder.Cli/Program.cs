@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(ImportQwenCommand.Create());
         root.Subcommands.Add(SampleCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(ProbeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -29,6 +29,11 @@ public static class ProbePlot
             fill.FillColor = palette.GetColor(i).WithAlpha(0.2);
             fill.LineColor = Colors.Transparent;
         }
+        // Hints are whole numbers: one labelled tick per k.
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (double k in panel.Curves.SelectMany(c => c.Hints).Distinct().Order())
+            ticks.AddMajor(k, k.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        plot.Axes.Bottom.TickGenerator = ticks;
         return plot;
     }
 

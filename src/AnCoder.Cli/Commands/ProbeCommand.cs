@@ -15,7 +15,8 @@ namespace AnCoder.Cli.Commands;
 /// <c>ancoder probe --model DIR</c>: the AST probe of the paper's §4.2 / Figure 5 (ALGORITHMS.md §8): on held-out
 /// samples, mask an identifier and its ancestor chain, reveal k = 0..K hints in-out, out-in or at random, and record
 /// the model's probability and argmax accuracy of the true identifier token. Writes probe.csv, probe.png
-/// (probability), probe-accuracy.png and probe.json (settings and counts).
+/// (probability), probe-accuracy.png, probe-paired.csv (in-out − out-in and out-in − random on the same
+/// noise draws) and probe.json (settings and counts).
 /// </summary>
 public static class ProbeCommand
 {
@@ -71,8 +72,12 @@ public static class ProbeCommand
                 var observations = Run(loaded, queries, options);
                 var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
                 string outDir = parse.GetValue(output)!;
+                var differences = ProbeResults.PairedDifferences(observations, options.TimeGrid, options.K);
                 var written = Write(outDir, rows, options, summary, mismatched, loaded.Name, dataDir ?? filesDir!);
+                RunPlots.WriteAtomically(Path.Combine(outDir, "probe-paired.csv"), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
+                written.Add(Path.Combine(outDir, "probe-paired.csv"));
                 PrintSummary(rows, options, summary, mismatched);
+                PrintDifferences(differences);
                 foreach (string file in written) AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(file)}[/]");
                 return 0;
             }
@@ -164,6 +169,18 @@ public static class ProbeCommand
                 table.AddRow(cells.Select(Markup.Escape).ToArray());
             }
             AnsiConsole.Write(table);
+        }
+    }
+
+    /// <summary>One line per comparison and t: the paired differences for k = 1..K−1 (k = K reveals the same set in both chain orders).</summary>
+    private static void PrintDifferences(List<ProbeDifference> differences)
+    {
+        AnsiConsole.MarkupLine("paired differences of p(target) on the same noise draw (mean ± SE), k = 1, 2, …:");
+        foreach (var group in differences.GroupBy(d => (d.Better, d.Worse, d.T)))
+        {
+            string cells = string.Join("  ", group.OrderBy(d => d.Hints).Select(d =>
+                string.Create(CultureInfo.InvariantCulture, $"k={d.Hints}: {d.MeanDifference:+0.0000;-0.0000} ± {d.StandardError:0.0000}")));
+            Console.WriteLine($"  {ProbeSelection.Name(group.Key.Better)} − {ProbeSelection.Name(group.Key.Worse)} at t = {group.Key.T.ToString(CultureInfo.InvariantCulture)}: {cells}");
         }
     }
 

@@ -27,7 +27,7 @@ public static class ProbeRunner
             for (int r = 0; r < rows; r++)
             {
                 var query = batch[r];
-                observations.Add(new ProbeObservation(query.TimeIndex, query.Order, query.Hints, probabilities[r], predicted[r] == query.TrueId));
+                observations.Add(new ProbeObservation(query.Sample, query.TimeIndex, query.Order, query.Hints, probabilities[r], predicted[r] == query.TrueId));
             }
             progress?.Invoke(start + rows);
         }

@@ -22,10 +22,10 @@ public sealed class ProbeStatisticsTests
     {
         ProbeObservation[] observations =
         [
-            new(0, null, 0, 0.2, false), new(0, null, 0, 0.4, true),
-            new(0, RevealOrder.InOut, 1, 0.5, true), new(0, RevealOrder.InOut, 1, 0.7, true),
-            new(0, RevealOrder.OutIn, 1, 0.3, false), new(0, RevealOrder.OutIn, 1, 0.1, false),
-            new(0, RevealOrder.Random, 1, 0.25, true), new(0, RevealOrder.Random, 1, 0.25, false),
+            new(0, 0, null, 0, 0.2, false), new(1, 0, null, 0, 0.4, true),
+            new(0, 0, RevealOrder.InOut, 1, 0.5, true), new(1, 0, RevealOrder.InOut, 1, 0.7, true),
+            new(0, 0, RevealOrder.OutIn, 1, 0.3, false), new(1, 0, RevealOrder.OutIn, 1, 0.1, false),
+            new(0, 0, RevealOrder.Random, 1, 0.25, true), new(1, 0, RevealOrder.Random, 1, 0.25, false),
         ];
         var rows = ProbeResults.Aggregate(observations, [0.5], k: 1);
         Assert.Equal(6, rows.Count);
@@ -43,6 +43,31 @@ public sealed class ProbeStatisticsTests
         var random = rows.Single(r => r.Order == RevealOrder.Random && r.Hints == 1);
         Assert.Equal(0.0, random.ProbabilityError, 12);
         Assert.Equal(0.5, random.AccuracyError, 12); // values 1, 0: s² = 0.5, SE = √(0.5/2)
+    }
+
+    [Fact]
+    public void Paired_differences_are_taken_within_each_draw()
+    {
+        // Draw 0: in-out 0.5, out-in 0.3, random 0.25; draw 1: 0.7, 0.1, 0.25.
+        // in-out − out-in: 0.2, 0.6 → mean 0.4, s² = 0.08, SE = √(0.08/2) = 0.2.
+        // out-in − random: 0.05, −0.15 → mean −0.05, s² = 0.02, SE = 0.1.
+        ProbeObservation[] observations =
+        [
+            new(0, 0, RevealOrder.InOut, 1, 0.5, true), new(1, 0, RevealOrder.InOut, 1, 0.7, true),
+            new(0, 0, RevealOrder.OutIn, 1, 0.3, false), new(1, 0, RevealOrder.OutIn, 1, 0.1, false),
+            new(0, 0, RevealOrder.Random, 1, 0.25, true), new(1, 0, RevealOrder.Random, 1, 0.25, false),
+        ];
+        var differences = ProbeResults.PairedDifferences(observations, [0.5], k: 1);
+        Assert.Equal(2, differences.Count);
+        var first = differences.Single(d => d.Better == RevealOrder.InOut);
+        Assert.Equal((RevealOrder.OutIn, 2), (first.Worse, first.N));
+        Assert.Equal(0.4, first.MeanDifference, 12);
+        Assert.Equal(0.2, first.StandardError, 12);
+        var second = differences.Single(d => d.Better == RevealOrder.OutIn);
+        Assert.Equal(RevealOrder.Random, second.Worse);
+        Assert.Equal(-0.05, second.MeanDifference, 12);
+        Assert.Equal(0.1, second.StandardError, 12);
+        Assert.StartsWith(ProbeResults.PairedCsvHeader + "\n0.5,1,in-out,out-in,2,0.4,0.2\n", ProbeResults.ToPairedCsv(differences));
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public static class ProbeCommand
         foreach (var group in differences.GroupBy(d => (d.Better, d.Worse, d.T)))
         {
             string cells = string.Join("  ", group.OrderBy(d => d.Hints).Select(d =>
-                string.Create(CultureInfo.InvariantCulture, $"k={d.Hints}: {d.MeanDifference:+0.0000;-0.0000} ± {d.StandardError:0.0000}")));
+                string.Create(CultureInfo.InvariantCulture, $"k={d.Hints}: {(d.MeanDifference >= 0 ? "+" : "")}{d.MeanDifference:0.0000} ± {d.StandardError:0.0000}")));
             Console.WriteLine($"  {ProbeSelection.Name(group.Key.Better)} − {ProbeSelection.Name(group.Key.Worse)} at t = {group.Key.T.ToString(CultureInfo.InvariantCulture)}: {cells}");
         }
     }

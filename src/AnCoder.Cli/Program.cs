@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(SampleCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(ReproCommand.Create());
+        root.Subcommands.Add(ProbeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

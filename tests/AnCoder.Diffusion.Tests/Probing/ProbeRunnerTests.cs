@@ -1,0 +1,72 @@
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Model;
+using AnCoder.Diffusion.Probing;
+using AnCoder.Diffusion.Schedules;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnCoder.Diffusion.Tests.Probing;
+
+[Collection(TorchCollection.Name)]
+public sealed class ProbeRunnerTests
+{
+    private static readonly string[] Snippets = ["if a:\n    b = c + d\n", "def f(x):\n    g(x)\n"];
+
+    [Fact]
+    public void An_untrained_tiny_model_over_two_snippets_gives_every_csv_row()
+    {
+        torch.manual_seed(0);
+        using var model = DiffusionModel.Create(ModelPresets.Tiny);
+        model.eval();
+        var options = new ProbeOptions { K = 2, TimeGrid = [0.9, 1.0], Samples = 10, BatchSize = 5 };
+        var samples = ProbeSamples.FromTexts(Snippets, DefaultTokenizer.Load());
+        var (queries, summary) = ProbePlan.Build(samples, options, NoiseSchedules.From(model.Config.Diffusion), model.Config.MaskTokenId);
+        Assert.Equal(2, summary.SamplesUsed);
+        Assert.Equal([0, 0], summary.SkippedDraws);
+
+        var observations = ProbeRunner.Run(model, queries, options.BatchSize);
+        Assert.Equal(queries.Count, observations.Count);
+        Assert.All(observations, o => Assert.InRange(o.Probability, 0.0, 1.0));
+
+        var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
+        string[] lines = ProbeResults.ToCsv(rows).TrimEnd('\n').Split('\n');
+        Assert.Equal(1 + 2 * 3 * 3, lines.Length); // header + t × order × k = 0..2
+        Assert.Equal(ProbeResults.CsvHeader, lines[0]);
+        Assert.Equal("0.9,in-out,0,2", string.Join(',', lines[1].Split(',')[..4]));
+        Assert.Equal("1,random,2,2", string.Join(',', lines[^1].Split(',')[..4]));
+        Assert.All(rows, r => Assert.Equal(2, r.N));
+        // k = 0 is one query shared by the three orders.
+        foreach (var group in rows.Where(r => r.Hints == 0).GroupBy(r => r.T))
+            Assert.Single(group.Select(r => r.MeanProbability).Distinct());
+    }
+
+    [Fact]
+    public void The_probability_is_the_softmax_without_the_mask_column_at_the_target()
+    {
+        torch.manual_seed(1);
+        using var model = DiffusionModel.Create(ModelPresets.Tiny);
+        model.eval();
+        int mask = model.Config.MaskTokenId;
+        // Two queries of different lengths (the shorter is padded and its padding not attended).
+        var queries = new[]
+        {
+            new ProbeQuery(0, 0, null, 0, [40, mask, 41, mask, 42], 1, 77),
+            new ProbeQuery(1, 0, null, 0, [50, 51, mask], 2, 88),
+        };
+        var (probabilities, predicted) = ProbeRunner.PredictTargets(model, queries, mask, model.Config.PadTokenId);
+        for (int q = 0; q < queries.Length; q++)
+        {
+            // Reference: the query alone (no padding), plain softmax over the vocabulary with the mask id left out.
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var ids = tensor(queries[q].NoisyIds.Select(i => (long)i).ToArray(), [1, queries[q].NoisyIds.Length]);
+            float[] row = model.Forward(ids).DenoiserLogits[0, queries[q].Target].data<float>().ToArray();
+            double max = row.Where((_, v) => v != mask).Max();
+            double total = row.Select((l, v) => v == mask ? 0 : Math.Exp(l - max)).Sum();
+            Assert.Equal(Math.Exp(row[queries[q].TrueId] - max) / total, probabilities[q], 5);
+            int argmax = Enumerable.Range(0, row.Length).Where(v => v != mask).MaxBy(v => row[v]);
+            Assert.Equal(argmax, predicted[q]);
+        }
+    }
+}

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using AnCoder.Cli.Generation;
 using AnCoder.Cli.Repro;
 using AnCoder.Diffusion.Configuration;
@@ -67,19 +66,8 @@ public static class ReproCommand
             Console.Error.WriteLine($"ancoder repro: {e.Message}");
             return 1;
         }
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancellation.IsCancellationRequested) return;
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            cancellation.Cancel();
-        });
+        using var stopSignals = StopSignals.Listen();
+        var cancellation = stopSignals.Source;
         try
         {
             ReproOutcome outcome = ReproOutcome.Completed;
@@ -101,10 +89,6 @@ public static class ReproCommand
         {
             Console.Error.WriteLine($"ancoder repro: {e.Message}");
             return 2;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 

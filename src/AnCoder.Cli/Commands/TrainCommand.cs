@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;
@@ -131,20 +130,8 @@ public static class TrainCommand
             Console.Error.WriteLine($"ancoder train: {e.Message}");
             return 1;
         }
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // First Ctrl+C: finish the step and checkpoint. A second one ends the process (checkpoints are atomic).
-            if (cancellation.IsCancellationRequested) return;
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            cancellation.Cancel();
-        });
+        using var stopSignals = StopSignals.Listen();
+        var cancellation = stopSignals.Source;
         TrainingSummary summary;
         try
         {
@@ -156,10 +143,6 @@ public static class TrainCommand
         {
             Console.Error.WriteLine($"ancoder train: {e.Message}");
             return 2;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
         string valid = summary.LastValidNelbo is { } v ? $", valid NELBO {v:F4}" : "";
         switch (summary.Status)

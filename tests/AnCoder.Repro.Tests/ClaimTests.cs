@@ -46,4 +46,37 @@ public sealed class ClaimTests
         Assert.False(claims.Single(c => c.Statement.Contains("best λ for anchortree")).Agrees);
         Assert.True(claims.Single(c => c.Statement.Contains("best λ for keyword")).Agrees);
     }
+
+    private static ProbeResult Probe(string strategy, int seed, double inOutMinusOutIn, double outInMinusRandom) =>
+        new($"{strategy}-s{seed}", strategy, seed,
+        [
+            // k = 1, 2 at one t: the chain orders are compared only below K = 2, so the k = 2 gap of in-out − out-in is ignored.
+            new(0.5, 1, "in-out", "out-in", 10, inOutMinusOutIn, 0.01),
+            new(0.5, 2, "in-out", "out-in", 10, 99, 0.01),
+            new(0.5, 1, "out-in", "random", 10, outInMinusRandom, 0.01),
+            new(0.5, 2, "out-in", "random", 10, outInMinusRandom + 0.02, 0.01),
+        ]);
+
+    [Fact]
+    public void Probe_claims_average_each_model_over_k_then_take_mean_and_error_over_seeds()
+    {
+        var claims = ReproReport.ProbeClaims([Probe("anchortree", 0, 0.03, -0.01), Probe("anchortree", 1, 0.01, -0.03)], k: 2);
+        var chain = claims.Single(c => c.Statement == "probe: revealing hints in-out helps anchortree more than out-in");
+        // Seeds 0.03 and 0.01: mean 0.02, s = 0.01414, SE = 0.01 (the k = K gap of 99 is left out).
+        Assert.True(chain.Agrees);
+        Assert.Equal("+20.000 ± 10.000 × 10⁻³ in p(target) over 2 seeds, within 2 standard errors", chain.Ours);
+        // out-in − random per seed: mean of (−0.01, 0.01) = 0 and of (−0.03, −0.01) = −0.02 → −0.01 ± 0.01.
+        var random = claims.Single(c => c.Statement == "probe: revealing hints out-in helps anchortree more than random");
+        Assert.False(random.Agrees);
+        Assert.Equal("-10.000 ± 10.000 × 10⁻³ in p(target) over 2 seeds, within 2 standard errors", random.Ours);
+    }
+
+    [Fact]
+    public void Best_lambda_is_the_highest_syntax_validity_with_ties_broken_by_valid_lines()
+    {
+        Assert.Equal([0.1], ReproReport.Best([(0.01, 0.0, 0.30), (0.03, 0.0, 0.25), (0.1, 0.0, 0.31)]));
+        Assert.Equal([0.03], ReproReport.Best([(0.01, 0.0, 0.30), (0.03, 0.05, 0.10)]));
+        Assert.Equal([0.01, 0.03], ReproReport.Best([(0.01, 0.0, double.NaN), (0.03, 0.0, double.NaN)]));
+        Assert.Empty(ReproReport.Best([]));
+    }
 }

@@ -14,7 +14,7 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
     {
         Preset = "tiny", Data = corpus.Data, Variants = ["mdlm", "anchortree"], Seeds = 1, Steps = 6, ContextLength = 64, MicroBatch = 4,
         Threads = 1, ValidationBatches = 2, LogInterval = 1, HumanevalProblems = 2, HumanevalN = 2, MbppProblems = 1, MbppN = 2,
-        EvalSteps = 8, EvalLength = 24, TScaling = [4, 8], LambdaAblation = [], RhoD0Sweep = [],
+        EvalSteps = 8, EvalLength = 24, TScaling = [4, 8], LambdaAblation = [], RhoD0Sweep = [], ProbeSamples = 8, ProbeK = 2,
     };
 
     [Fact]
@@ -45,6 +45,11 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         Assert.Contains("## Agreement with the paper", report);
         Assert.Contains("ancoder repro --test", report);
         Assert.Contains("![loss](plots/loss.png)", report);
+        Assert.Contains("HumanEval valid lines %", report);
+        Assert.Contains("## AST probe", report);
+        Assert.Contains("probe: revealing hints in-out helps anchortree more than out-in", report);
+        Assert.True(File.Exists(Path.Combine(output, "plots", "probe_anchortree.png")));
+        Assert.True(File.Exists(Path.Combine(output, "plots", "t_scaling_valid_lines.png")));
 
         var results = ReproResults.FromJson(File.ReadAllText(Path.Combine(output, ReproResults.FileName)));
         Assert.Equal(6, results.StepsPerRun);
@@ -54,6 +59,10 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         Assert.Equal(2, humanEval.Problems.Count);
         Assert.All(humanEval.Problems, p => Assert.Equal(2, p.N));
         Assert.NotNull(humanEval.SyntaxValidity);
+        Assert.InRange(humanEval.ValidLines!.Value, 0, 1);
+        Assert.Equal(["anchortree-s0", "mdlm-s0"], results.Probes!.Select(p => p.Run).Order());
+        // K = 2: in-out − out-in and out-in − random at k = 1, 2 for each of the three default noise levels.
+        Assert.All(results.Probes!, p => Assert.Equal(2 * 3 * 2, p.Gaps.Count));
 
         // Again: nothing is trained or sampled twice; the journals are untouched.
         var journal = Path.Combine(output, "runs", "mdlm-s0", "eval", "humaneval-T8", "results.jsonl");
@@ -63,6 +72,7 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         Assert.Contains("mdlm-s0: trained (model exists), skipped", again.Lines);
         Assert.Contains("anchortree-s0: trained (model exists), skipped", again.Lines);
         Assert.DoesNotContain(again.Lines, l => l.StartsWith("train "));
+        Assert.DoesNotContain(again.Lines, l => l.StartsWith("probe "));
         Assert.Equal(before, File.ReadAllText(journal));
     }
 

@@ -5,11 +5,12 @@ namespace AnCoder.Repro.Tests;
 
 /// <summary>
 /// A prepared corpus of a few small generated Python files (default tokenizer, real AnchorTree labels), with files in
-/// both the train and valid splits; built once per test class in a temporary folder.
+/// the train, valid and test splits (the probe reads the test split); built once per test class in a temporary folder.
 /// </summary>
 public sealed class TinyCorpus : IDisposable
 {
     private const double ValidFraction = 0.25;
+    private const double TestFraction = 0.25;
 
     public TinyCorpus()
     {
@@ -21,14 +22,14 @@ public sealed class TinyCorpus : IDisposable
         // The split is a seeded hash of the file name: take the first seed that puts files in both splits.
         int seed = Enumerable.Range(0, 100).First(s =>
         {
-            var splits = names.Select(n => CorpusBuilder.SplitOf(n, s, ValidFraction, 0)).ToList();
-            return splits.Contains(Splits.Valid) && splits.Contains(Splits.Train);
+            var splits = names.Select(n => CorpusBuilder.SplitOf(n, s, ValidFraction, TestFraction)).ToList();
+            return splits.Contains(Splits.Valid) && splits.Contains(Splits.Train) && splits.Contains(Splits.Test);
         });
         for (int i = 0; i < names.Count; i++) File.WriteAllText(Path.Combine(source, names[i]), Program(i));
         CorpusBuilder.Build(new PrepareOptions
         {
             SourceDirectory = source, OutputDirectory = Data, Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name,
-            ContextLength = 64, Seed = seed, ValidFraction = ValidFraction, TestFraction = 0,
+            ContextLength = 64, Seed = seed, ValidFraction = ValidFraction, TestFraction = TestFraction,
         });
     }
 

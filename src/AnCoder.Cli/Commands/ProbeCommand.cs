@@ -58,27 +58,25 @@ public static class ProbeCommand
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
             if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
-            var config = loaded.Config;
-            if (options.ContextLength > config.MaxPositionEmbeddings) options = options with { ContextLength = config.MaxPositionEmbeddings };
             try
             {
-                int mismatched = 0;
-                var sources = dataDir is not null
-                    ? ProbeSamples.FromPrepared(dataDir, loaded.Tokenizer, options.Seed, () => mismatched++)
-                    : ProbeSamples.FromFiles(filesDir!, loaded.Tokenizer, options.Seed);
-                var (queries, summary) = ProbePlan.Build(sources, options, NoiseSchedules.From(config.Diffusion), config.MaskTokenId);
-                if (queries.Count == 0)
+                ProbeOutcome? outcome = null;
+                AnsiConsole.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(context =>
+                    {
+                        ProgressTask? task = null;
+                        outcome = Measure(loaded, dataDir, filesDir, options, parse.GetValue(output)!, (done, total) =>
+                        {
+                            task ??= context.AddTask($"probing ({total} queries)", maxValue: total);
+                            task.Value = done;
+                        });
+                    });
+                if (outcome is null)
                     return Fail($"no sample had an identifier with {options.K} ancestors (and enough noise) — try a smaller --k or a higher t");
-                var observations = Run(loaded, queries, options);
-                var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
-                string outDir = parse.GetValue(output)!;
-                var differences = ProbeResults.PairedDifferences(observations, options.TimeGrid, options.K);
-                var written = Write(outDir, rows, options, summary, mismatched, loaded.Name, dataDir ?? filesDir!);
-                RunPlots.WriteAtomically(Path.Combine(outDir, "probe-paired.csv"), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
-                written.Add(Path.Combine(outDir, "probe-paired.csv"));
-                PrintSummary(rows, options, summary, mismatched);
-                PrintDifferences(differences);
-                foreach (string file in written) AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(file)}[/]");
+                PrintSummary(outcome.Rows, options, outcome.Summary, outcome.Mismatched);
+                PrintDifferences(outcome.Differences);
+                foreach (string file in outcome.Files) AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(file)}[/]");
                 return 0;
             }
             catch (Exception e) when (e is ShardFormatException or IOException or UnauthorizedAccessException)
@@ -98,17 +96,32 @@ public static class ProbeCommand
         return parts.Length > 0;
     }
 
-    private static List<ProbeObservation> Run(LoadedModel loaded, List<ProbeQuery> queries, ProbeOptions options)
+    /// <summary>What one probe of one model produced (also written to its output folder).</summary>
+    internal sealed record ProbeOutcome(List<ProbeRow> Rows, List<ProbeDifference> Differences, ProbePlanSummary Summary, int Mismatched, List<string> Files);
+
+    /// <summary>
+    /// Probes one model on the test split of a prepared corpus (or on *.py files) and writes probe.csv, probe-paired.csv,
+    /// probe.png, probe-accuracy.png and probe.json into <paramref name="outDir"/>; null when no sample had a target.
+    /// <paramref name="progress"/> receives (queries done, queries in all).
+    /// </summary>
+    internal static ProbeOutcome? Measure(LoadedModel loaded, string? dataDir, string? filesDir, ProbeOptions options, string outDir,
+        Action<int, int>? progress = null)
     {
-        List<ProbeObservation>? observations = null;
-        AnsiConsole.Progress().AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask($"probing ({queries.Count} queries)", maxValue: queries.Count);
-                observations = ProbeRunner.Run(loaded.Model, queries, options.BatchSize, done => task.Value = done);
-            });
-        return observations!;
+        var config = loaded.Config;
+        if (options.ContextLength > config.MaxPositionEmbeddings) options = options with { ContextLength = config.MaxPositionEmbeddings };
+        int mismatched = 0;
+        var sources = dataDir is not null
+            ? ProbeSamples.FromPrepared(dataDir, loaded.Tokenizer, options.Seed, () => mismatched++)
+            : ProbeSamples.FromFiles(filesDir!, loaded.Tokenizer, options.Seed);
+        var (queries, summary) = ProbePlan.Build(sources, options, NoiseSchedules.From(config.Diffusion), config.MaskTokenId);
+        if (queries.Count == 0) return null;
+        var observations = ProbeRunner.Run(loaded.Model, queries, options.BatchSize, done => progress?.Invoke(done, queries.Count));
+        var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
+        var differences = ProbeResults.PairedDifferences(observations, options.TimeGrid, options.K);
+        var written = Write(outDir, rows, options, summary, mismatched, loaded.Name, dataDir ?? filesDir!);
+        RunPlots.WriteAtomically(Path.Combine(outDir, "probe-paired.csv"), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
+        written.Add(Path.Combine(outDir, "probe-paired.csv"));
+        return new ProbeOutcome(rows, differences, summary, mismatched, written);
     }
 
     /// <summary>The figure's panels, one per t, from the CSV rows (probability or accuracy).</summary>

@@ -79,6 +79,13 @@ public sealed record ReproConfig
     /// <summary>Seeds of the ablation and sweep runs (they are evaluated at T = eval_steps).</summary>
     public int AblationSeeds { get; init; } = 1;
 
+    /// <summary>Variants whose main runs (every seed) get the AST probe (§4.2, ALGORITHMS.md §8); empty = skip.</summary>
+    public string[] ProbeVariants { get; init; } = ["mdlm", "anchortree"];
+    /// <summary>Held-out samples per probe (the test split of the prepared corpus; the same samples for every model).</summary>
+    public int ProbeSamples { get; init; } = 100;
+    /// <summary>Chain length K of the probe.</summary>
+    public int ProbeK { get; init; } = 4;
+
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -117,13 +124,15 @@ public sealed record ReproConfig
         void AtLeast(string name, double value, double min) { if (!(value >= min)) problems.Add($"{name} must be at least {min} (got {value})"); }
         if (!ModelPresets.All.ContainsKey(Preset)) problems.Add($"preset '{Preset}' is not one of {string.Join(", ", ModelPresets.All.Keys)}");
         if (Variants.Length == 0) problems.Add("variants must name at least one of " + string.Join(", ", DiffusionSettings.Strategies));
-        foreach (var list in new[] { ("variants", Variants), ("t_scaling_variants", TScalingVariants), ("lambda_strategies", LambdaStrategies) })
+        foreach (var list in new[] { ("variants", Variants), ("t_scaling_variants", TScalingVariants), ("lambda_strategies", LambdaStrategies), ("probe_variants", ProbeVariants) })
             foreach (var v in list.Item2.Where(v => !DiffusionSettings.Strategies.Contains(v)))
                 problems.Add($"{list.Item1}: '{v}' is not one of {string.Join(", ", DiffusionSettings.Strategies)}");
         if (Variants.Distinct().Count() != Variants.Length) problems.Add("variants lists a variant twice");
         foreach (var v in LambdaStrategies.Where(v => v is "mdlm" or "null"))
             problems.Add($"lambda_strategies: '{v}' has no anchor weight to ablate");
         AtLeast("seeds", Seeds, 1);
+        AtLeast("probe_samples", ProbeSamples, 0);
+        AtLeast("probe_k", ProbeK, 1);
         AtLeast("ablation_seeds", AblationSeeds, 1);
         if (Steps is { } steps) AtLeast("steps", steps, 1);
         else AtLeast("budget_minutes", BudgetMinutes, 0.01);

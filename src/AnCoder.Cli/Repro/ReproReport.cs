@@ -8,9 +8,16 @@ namespace AnCoder.Cli.Repro;
 /// <param name="Agrees">true agrees, false does not agree, null not measured here.</param>
 public sealed record ClaimCheck(string Statement, string Paper, string Ours, bool? Agrees);
 
-/// <summary>A variant's Table 1 cells (fractions in [0, 1]; NELBO in nats per token).</summary>
+/// <summary>
+/// A variant's Table 1 cells (fractions in [0, 1]; NELBO in nats per token). The valid-line fractions
+/// (<see cref="AnCoder.Evaluation.Scoring.ValidPrefix"/>) are our finer syntax measure; null when not computed.
+/// </summary>
 public sealed record VariantScores(MeanWithError ValidNelbo, MeanWithError HumanEvalSyntax, MeanWithError HumanEvalPass1,
-    MeanWithError MbppSyntax, MeanWithError MbppPass1);
+    MeanWithError MbppSyntax, MeanWithError MbppPass1, MeanWithError? HumanEvalLines = null, MeanWithError? MbppLines = null)
+{
+    /// <summary>The mean of the two benchmarks' valid-line fractions (NaN when neither was computed).</summary>
+    public double MeanLines => new[] { HumanEvalLines, MbppLines }.Where(m => m is { Count: > 0 }).Select(m => m!.Mean).DefaultIfEmpty(double.NaN).Average();
+}
 
 /// <summary>What <see cref="ReproReport.Write"/> produced.</summary>
 public sealed record ReportOutput(string ReportPath, IReadOnlyList<string> Files, IReadOnlyList<string> Warnings);
@@ -63,6 +70,16 @@ public static class ReproReport
                 warnings.Add("loss curves not plotted: " + e.Message);
             }
         }
+        foreach (var probe in (results.Probes ?? []).GroupBy(p => p.Strategy))
+        {
+            // The first seed's probe plot stands for the variant (every seed's is in runs/RUN/probe/).
+            var first = probe.OrderBy(p => p.Seed).First();
+            string source = Path.Combine(output, ReproRunner.RunsFolder, first.Run, ReproRunner.ProbeFolder, "probe.png");
+            if (!File.Exists(source)) continue;
+            string target = Path.Combine(plots, $"probe_{probe.Key}.png");
+            File.Copy(source, target, overwrite: true);
+            files.Add(target);
+        }
         foreach (var figure in Figures(config, plan, results))
         {
             string path = Path.Combine(plots, figure.Name + ".png");
@@ -84,7 +101,14 @@ public static class ReproReport
     private static VariantScores ScoresOf(IReadOnlyList<PlannedRun> runs, ReproResults results, int steps) => new(
         ReproStatistics.Summarize(runs.Select(r => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN)),
         Syntax(runs, results, "humaneval", steps), Pass1(runs, results, "humaneval", steps),
-        Syntax(runs, results, "mbpp", steps), Pass1(runs, results, "mbpp", steps));
+        Syntax(runs, results, "mbpp", steps), Pass1(runs, results, "mbpp", steps),
+        Lines(runs, results, "humaneval", steps), Lines(runs, results, "mbpp", steps));
+
+    private static MeanWithError Empty(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
+        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.EmptyShare ?? double.NaN));
+
+    private static MeanWithError Lines(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
+        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.ValidLines ?? double.NaN));
 
     private static MeanWithError Syntax(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
         ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.SyntaxValidity ?? double.NaN));
@@ -122,11 +146,19 @@ public static class ReproReport
                 : Inv($"{100 * difference:+0.00;-0.00;0.00} points, one seed: no error bar");
             claims.Add(new ClaimCheck(statement, paper, $"{ma.Format(100)} vs {mb.Format(100)} ({note})", difference == 0 ? null : difference > 0));
         }
+        var none = new MeanWithError(double.NaN, null, 0);
         foreach (var anchored in new[] { "null", "keyword", "identifier", "anchortree" })
         {
             Beats(anchored, "mdlm", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[anchored].HumanEvalSyntax, Paper["mdlm"].HumanEvalSyntax);
             Beats(anchored, "mdlm", "HumanEval pass@1", s => s.HumanEvalPass1, Paper[anchored].HumanEvalPass1, Paper["mdlm"].HumanEvalPass1);
+            // Our finer proxy for syntax validity (paper column: its syntax validity); only when it was computed.
+            if (table1.Values.Any(v => v.HumanEvalLines is { Count: > 0 }))
+                Beats(anchored, "mdlm", "HumanEval valid-line fraction (our proxy for syntax validity)", s => s.HumanEvalLines ?? none,
+                    Paper[anchored].HumanEvalSyntax, Paper["mdlm"].HumanEvalSyntax);
         }
+        if (table1.Values.Any(v => v.MbppLines is { Count: > 0 }))
+            Beats("anchortree", "mdlm", "MBPP valid-line fraction (our proxy for syntax validity)", s => s.MbppLines ?? none,
+                Paper["anchortree"].MbppSyntax, Paper["mdlm"].MbppSyntax);
         Beats("anchortree", "mdlm", "MBPP syntax validity", s => s.MbppSyntax, Paper["anchortree"].MbppSyntax, Paper["mdlm"].MbppSyntax);
         Beats("anchortree", "mdlm", "MBPP pass@1", s => s.MbppPass1, Paper["anchortree"].MbppPass1, Paper["mdlm"].MbppPass1);
         Beats("anchortree", "null", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper["anchortree"].HumanEvalSyntax, Paper["null"].HumanEvalSyntax);
@@ -175,8 +207,8 @@ public static class ReproReport
           .AppendLine(Inv($"can be longer than the training context ({config.ContextLength} tokens); prompts are not truncated.")).AppendLine();
 
         md.AppendLine("## Table 1: main comparison").AppendLine();
-        md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper | HumanEval valid lines % | MBPP valid lines % |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var table1 = new Dictionary<string, VariantScores>();
         foreach (var variant in config.Variants)
         {
@@ -184,9 +216,17 @@ public static class ReproReport
             table1[variant] = s;
             var paper = Paper.GetValueOrDefault(variant);
             md.AppendLine($"| {variant} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
-                          + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} |");
+                          + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} "
+                          + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
         }
         md.AppendLine();
+        md.AppendLine("*Valid lines* (not in the paper): the share of a completion's lines before the first line that cannot be kept, i.e. "
+                      + "k / L for the longest k-line prefix that parses in context (1 when the whole completion parses), averaged over samples. "
+                      + "It moves long before whole-program syntax validity does, so it can separate variants that are all at 0 % validity.").AppendLine();
+        md.AppendLine("Empty completions (after the end-of-text and stop-sequence cut) count as syntactically valid on HumanEval, where the prompt alone "
+                      + "parses, and as valid lines on both benchmarks. Their share, % of samples at T = " + Inv($"{config.EvalSteps}") + ": "
+                      + string.Join("; ", config.Variants.Select(v =>
+                          $"{v} HumanEval {Empty(plan.MainRuns(v), results, "humaneval", config.EvalSteps).Format(100, 1)}, MBPP {Empty(plan.MainRuns(v), results, "mbpp", config.EvalSteps).Format(100, 1)}")) + ".").AppendLine();
 
         var slopes = new Dictionary<string, (double, double)>();
         var tValues = config.TScaling.Distinct().OrderBy(t => t).ToList();
@@ -196,13 +236,13 @@ public static class ReproReport
             foreach (var (benchmark, title) in new[] { ("humaneval", "Table 2: T-scaling on HumanEval"), ("mbpp", "Table 3: T-scaling on MBPP") })
             {
                 if (benchmark == "humaneval" ? config.HumanevalProblems == 0 : config.MbppProblems == 0) continue;
-                md.AppendLine($"## {title} (syntax % / pass@1 %)").AppendLine();
+                md.AppendLine($"## {title} (syntax % / pass@1 % / valid lines %)").AppendLine();
                 md.AppendLine("| variant | " + string.Join(" | ", tValues.Select(t => $"T = {t}")) + " |");
                 md.AppendLine("|---|" + string.Concat(tValues.Select(_ => "---:|")));
                 foreach (var variant in tVariants)
                 {
                     var runs = plan.MainRuns(variant);
-                    var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)}");
+                    var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)} / {Lines(runs, results, benchmark, t).Format(100, 1)}");
                     md.AppendLine($"| {variant} | {string.Join(" | ", cells)} |");
                     if (benchmark == "humaneval")
                     {
@@ -213,51 +253,88 @@ public static class ReproReport
                 }
                 md.AppendLine();
             }
-            md.AppendLine("Plots: `plots/t_scaling_syntax.png`, `plots/t_scaling_pass1.png`.").AppendLine();
+            md.AppendLine("Plots: `plots/t_scaling_syntax.png`, `plots/t_scaling_pass1.png`, `plots/t_scaling_valid_lines.png`.").AppendLine();
         }
 
         var lambdaBest = new Dictionary<string, (double, IReadOnlyList<double>)>();
-        var lambdas = config.LambdaAblation.Distinct().OrderBy(l => l).ToList();
-        if (lambdas.Count > 0 && config.LambdaStrategies.Length > 0)
+        if (config.LambdaAblation.Length > 0 && config.LambdaStrategies.Length > 0)
         {
             md.AppendLine(Inv($"## Table 5: anchor-weight λ ablation ({config.AblationSeeds} seed(s), T = {config.EvalSteps})")).AppendLine();
-            md.AppendLine("| strategy | λ | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| strategy | λ | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var strategy in config.LambdaStrategies)
             {
-                var bySyntax = new List<(double Lambda, double Syntax)>();
-                foreach (var lambda in lambdas)
+                double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+                var ranked = new List<(double Lambda, double Syntax, double Lines)>();
+                foreach (var lambda in LambdaValues(config, plan, strategy))
                 {
                     var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find(strategy, seed, lambda, null, null)).OfType<PlannedRun>().ToList();
                     var s = ScoresOf(runs, results, config.EvalSteps);
-                    if (s.HumanEvalSyntax.Count > 0) bySyntax.Add((lambda, s.HumanEvalSyntax.Mean));
-                    md.AppendLine(Inv($"| {strategy} | {lambda} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} |"));
+                    if (s.HumanEvalSyntax.Count > 0) ranked.Add((lambda, s.HumanEvalSyntax.Mean, s.MeanLines));
+                    string label = lambda == paperLambda ? Inv($"{lambda} (paper)") : Inv($"{lambda}");
+                    md.AppendLine($"| {strategy} | {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
+                                  + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
                 }
-                double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
-                if (lambdas.Contains(paperLambda))
-                    lambdaBest[strategy] = (paperLambda, bySyntax.Where(x => x.Syntax == bySyntax.Max(y => y.Syntax)).Select(x => x.Lambda).ToList());
+                if (ranked.Any(r => r.Lambda == paperLambda))
+                    lambdaBest[strategy] = (paperLambda, Best(ranked.Select(r => (r.Lambda, r.Syntax, r.Lines)).ToList()));
             }
-            md.AppendLine().AppendLine("Plot: `plots/lambda_ablation.png`.").AppendLine();
+            md.AppendLine().AppendLine("The best λ of a strategy: highest HumanEval syntax validity, ties broken by the mean valid-line fraction of both benchmarks. "
+                                       + "Plots: `plots/lambda_ablation.png`, `plots/lambda_ablation_valid_lines.png`.").AppendLine();
         }
 
         if (config.RhoD0Sweep.Length > 0)
         {
             md.AppendLine(Inv($"## AnchorTree ρ / d0 sweep ({config.AblationSeeds} seed(s), λ = 0.03, T = {config.EvalSteps}; the paper's values are lost)")).AppendLine();
-            md.AppendLine("| ρ | d0 | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % |");
-            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| ρ | d0 | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var rows = new List<(RhoD0 Point, VariantScores Scores)>();
-            foreach (var point in config.RhoD0Sweep.Distinct())
+            var defaults = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorStrategy.AnchorTree);
+            var points = config.RhoD0Sweep.Distinct().ToList();
+            if (config.Variants.Contains("anchortree") && !points.Contains(new RhoD0(defaults.Rho, defaults.D0))) points.Insert(0, new RhoD0(defaults.Rho, defaults.D0));
+            foreach (var point in points)
             {
                 var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find("anchortree", seed, null, point.Rho, point.D0)).OfType<PlannedRun>().ToList();
                 var s = ScoresOf(runs, results, config.EvalSteps);
                 rows.Add((point, s));
-                md.AppendLine(Inv($"| {point.Rho} | {point.D0} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} |"));
+                string label = point == new RhoD0(defaults.Rho, defaults.D0) ? Inv($"{point.Rho} | {point.D0} (default)") : Inv($"{point.Rho} | {point.D0}");
+                md.AppendLine($"| {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
+                              + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
             }
             var ranked = rows.Where(r => r.Scores.HumanEvalSyntax.Count > 0)
-                .OrderByDescending(r => r.Scores.HumanEvalSyntax.Mean).ThenBy(r => r.Scores.ValidNelbo.Count > 0 ? r.Scores.ValidNelbo.Mean : double.MaxValue).ToList();
+                .OrderByDescending(r => r.Scores.HumanEvalSyntax.Mean)
+                .ThenByDescending(r => double.IsFinite(r.Scores.MeanLines) ? r.Scores.MeanLines : double.MinValue)
+                .ThenBy(r => r.Scores.ValidNelbo.Count > 0 ? r.Scores.ValidNelbo.Mean : double.MaxValue).ToList();
             md.AppendLine();
             if (ranked.Count > 0)
-                md.AppendLine(Inv($"Best here by HumanEval syntax validity (ties: lower NELBO): ρ = {ranked[0].Point.Rho}, d0 = {ranked[0].Point.D0}.")).AppendLine();
+                md.AppendLine(Inv($"Best here by HumanEval syntax validity (ties: higher mean valid-line fraction, then lower NELBO): ρ = {ranked[0].Point.Rho}, d0 = {ranked[0].Point.D0}.")).AppendLine();
+        }
+
+        var probeClaims = new List<ClaimCheck>();
+        if (results.Probes is { Count: > 0 } probes)
+        {
+            md.AppendLine(Inv($"## AST probe (§4.2, Figure 5; {config.ProbeSamples} held-out samples, K = {config.ProbeK}, the same samples and noise draws for every model)")).AppendLine();
+            md.AppendLine("Paired differences of p(target) between reveal orders on the same noise draw, each model's mean over draws, then mean ± "
+                          + "standard error over seeds. k = hints revealed; at k = K both chain orders reveal the same set, so in-out − out-in stops at K − 1.").AppendLine();
+            md.AppendLine("| variant | t | comparison (× 10⁻³) | " + string.Join(" | ", Enumerable.Range(1, config.ProbeK).Select(k => $"k = {k}")) + " |");
+            md.AppendLine("|---|---:|---|" + string.Concat(Enumerable.Range(1, config.ProbeK).Select(_ => "---:|")));
+            foreach (var variant in probes.Select(p => p.Strategy).Distinct())
+            {
+                var ofVariant = probes.Where(p => p.Strategy == variant).ToList();
+                foreach (var t in ofVariant.SelectMany(p => p.Gaps).Select(g => g.T).Distinct().OrderBy(t => t))
+                    foreach (var (better, worse) in new[] { ("in-out", "out-in"), ("out-in", "random") })
+                    {
+                        var cells = Enumerable.Range(1, config.ProbeK).Select(k =>
+                        {
+                            if (better == "in-out" && k == config.ProbeK) return "–";
+                            var m = ReproStatistics.Summarize(ofVariant.Select(p => p.Gaps.FirstOrDefault(g => g.T == t && g.Hints == k && g.Better == better && g.Worse == worse)?.Mean ?? double.NaN));
+                            return m.Format(1000, 2);
+                        });
+                        md.AppendLine(Inv($"| {variant} | {t} | {better} − {worse} | {string.Join(" | ", cells)} |"));
+                    }
+            }
+            md.AppendLine();
+            md.AppendLine("Plots: " + string.Join(", ", probes.Select(p => p.Strategy).Distinct().Select(v => $"`plots/probe_{v}.png`")) + " (first seed; p(target) against k with ± SE bands).").AppendLine();
+            probeClaims = ProbeClaims(probes, config.ProbeK);
         }
 
         md.AppendLine("## Training runs").AppendLine();
@@ -279,6 +356,7 @@ public static class ReproReport
 
         md.AppendLine("## Agreement with the paper").AppendLine();
         var claims = Claims(table1, slopes, lambdaBest);
+        claims.AddRange(probeClaims);
         if (claims.Count == 0) md.AppendLine("Nothing to compare: the experiment has no MDLM baseline or no anchored variant.");
         foreach (var claim in claims)
         {
@@ -303,7 +381,7 @@ public static class ReproReport
         var tVariants = config.TScalingVariants.Where(config.Variants.Contains).ToList();
         if (tValues.Count > 0 && tVariants.Count > 0)
         {
-            foreach (var (name, title, metric) in new[] { ("t_scaling_syntax", "Syntax validity vs T", "syntax"), ("t_scaling_pass1", "pass@1 vs T", "pass1") })
+            foreach (var (name, title, metric) in new[] { ("t_scaling_syntax", "Syntax validity vs T", "syntax"), ("t_scaling_pass1", "pass@1 vs T", "pass1"), ("t_scaling_valid_lines", "Valid-line fraction vs T", "lines") })
             {
                 var series = new List<SeriesModel>();
                 for (int v = 0; v < tVariants.Count; v++)
@@ -311,7 +389,12 @@ public static class ReproReport
                     var runs = plan.MainRuns(tVariants[v]);
                     foreach (var (benchmark, style) in new[] { ("humaneval", LineStyle.Solid), ("mbpp", LineStyle.Dashed) })
                     {
-                        var points = tValues.Select(t => (T: (double)t, Y: metric == "syntax" ? Syntax(runs, results, benchmark, t).Mean : Pass1(runs, results, benchmark, t).Mean))
+                        var points = tValues.Select(t => (T: (double)t, Y: metric switch
+                            {
+                                "syntax" => Syntax(runs, results, benchmark, t).Mean,
+                                "lines" => Lines(runs, results, benchmark, t).Mean,
+                                _ => Pass1(runs, results, benchmark, t).Mean,
+                            }))
                             .Where(p => double.IsFinite(p.Y)).ToList();
                         if (points.Count == 0) continue;
                         series.Add(new SeriesModel(v, metric, $"{tVariants[v]} {benchmark}", points.Select(p => p.T).ToArray(),
@@ -321,21 +404,76 @@ public static class ReproReport
                 if (series.Count > 0) yield return new FigureModel(name, title, "reverse steps T", "%", false, series);
             }
         }
-        var lambdas = config.LambdaAblation.Distinct().Where(l => l > 0).OrderBy(l => l).ToList();
-        if (lambdas.Count > 0)
+        if (config.LambdaAblation.Length > 0)
         {
-            var series = new List<SeriesModel>();
-            for (int s = 0; s < config.LambdaStrategies.Length; s++)
+            foreach (var (name, title, lines) in new[] { ("lambda_ablation", "HumanEval syntax validity vs anchor weight λ", false),
+                         ("lambda_ablation_valid_lines", "HumanEval valid-line fraction vs anchor weight λ", true) })
             {
-                string strategy = config.LambdaStrategies[s];
-                var points = lambdas.Select(l => (X: Math.Log10(l), Y: Syntax(Enumerable.Range(0, config.AblationSeeds)
-                        .Select(seed => plan.Find(strategy, seed, l, null, null)).OfType<PlannedRun>(), results, "humaneval", config.EvalSteps).Mean))
-                    .Where(p => double.IsFinite(p.Y)).ToList();
-                if (points.Count > 0)
-                    series.Add(new SeriesModel(s, "syntax", strategy, points.Select(p => p.X).ToArray(), points.Select(p => 100 * p.Y).ToArray(), LineStyle.Solid, false, true));
+                var series = new List<SeriesModel>();
+                for (int s = 0; s < config.LambdaStrategies.Length; s++)
+                {
+                    string strategy = config.LambdaStrategies[s];
+                    var points = LambdaValues(config, plan, strategy).Where(l => l > 0).Select(l =>
+                        {
+                            var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find(strategy, seed, l, null, null)).OfType<PlannedRun>().ToList();
+                            return (X: Math.Log10(l), Y: (lines ? Lines(runs, results, "humaneval", config.EvalSteps) : Syntax(runs, results, "humaneval", config.EvalSteps)).Mean);
+                        })
+                        .Where(p => double.IsFinite(p.Y)).ToList();
+                    if (points.Count > 0)
+                        series.Add(new SeriesModel(s, lines ? "lines" : "syntax", strategy, points.Select(p => p.X).ToArray(), points.Select(p => 100 * p.Y).ToArray(), LineStyle.Solid, false, true));
+                }
+                if (series.Count > 0) yield return new FigureModel(name, title, "log10 λ", "%", false, series);
             }
-            if (series.Count > 0) yield return new FigureModel("lambda_ablation", "HumanEval syntax validity vs anchor weight λ", "log10 λ", "%", false, series);
         }
+    }
+
+    private static readonly MeanWithError None = new(double.NaN, null, 0);
+
+    /// <summary>
+    /// The probe's claims (§4.2): in-out beats out-in, and out-in beats random. Per model, the mean paired difference over
+    /// t and k (k &lt; K for the chain orders, which reveal the same set at k = K); then mean ± standard error over seeds.
+    /// </summary>
+    public static List<ClaimCheck> ProbeClaims(IReadOnlyList<ProbeResult> probes, int k)
+    {
+        var claims = new List<ClaimCheck>();
+        foreach (var variant in probes.Select(p => p.Strategy).Distinct())
+            foreach (var (better, worse, maxHints) in new[] { ("in-out", "out-in", k - 1), ("out-in", "random", k) })
+            {
+                var perSeed = probes.Where(p => p.Strategy == variant).Select(p =>
+                {
+                    var gaps = p.Gaps.Where(g => g.Better == better && g.Worse == worse && g.Hints >= 1 && g.Hints <= maxHints && double.IsFinite(g.Mean)).ToList();
+                    return gaps.Count == 0 ? double.NaN : gaps.Average(g => g.Mean);
+                }).ToList();
+                var m = ReproStatistics.Summarize(perSeed);
+                if (m.Count == 0) continue;
+                string note = m.StandardError is { } se
+                    ? Inv($"{1000 * m.Mean:+0.000;-0.000;0.000} ± {1000 * se:0.000} × 10⁻³ in p(target) over {m.Count} seeds, {(Math.Abs(m.Mean) > 2 * se ? "beyond" : "within")} 2 standard errors")
+                    : Inv($"{1000 * m.Mean:+0.000;-0.000;0.000} × 10⁻³ in p(target), one seed: no error bar");
+                claims.Add(new ClaimCheck($"probe: revealing hints {better} helps {variant} more than {worse}",
+                    "in-out > out-in > random (Figure 5)", note, m.Mean == 0 ? null : m.Mean > 0));
+            }
+        return claims;
+    }
+
+    /// <summary>The λ rows of a strategy: the ablation's values plus the paper's default when the main runs train it.</summary>
+    internal static List<double> LambdaValues(ReproConfig config, ReproPlan plan, string strategy)
+    {
+        double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+        var values = config.LambdaAblation.ToList();
+        if (plan.Find(strategy, 0, paperLambda, null, null) is not null) values.Add(paperLambda);
+        return values.Distinct().OrderBy(l => l).ToList();
+    }
+
+    /// <summary>The λ values ranked first: highest syntax validity, ties broken by the higher valid-line fraction (NaN ranks last).</summary>
+    public static IReadOnlyList<double> Best(IReadOnlyList<(double Lambda, double Syntax, double Lines)> rows)
+    {
+        if (rows.Count == 0) return [];
+        double topSyntax = rows.Max(r => r.Syntax);
+        var tied = rows.Where(r => r.Syntax == topSyntax).ToList();
+        var finite = tied.Where(r => double.IsFinite(r.Lines)).ToList();
+        if (finite.Count == 0) return tied.Select(r => r.Lambda).ToList();
+        double topLines = finite.Max(r => r.Lines);
+        return finite.Where(r => r.Lines == topLines).Select(r => r.Lambda).ToList();
     }
 
     private static string P(double? paper) => paper is { } p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–";

@@ -13,12 +13,23 @@ public sealed record RunResult(string Name, string Strategy, int Seed, RunStatus
 /// <summary>Per-problem sample counts of one evaluation: n samples, c passed, v syntactically valid.</summary>
 public sealed record ProblemCount(string TaskId, int N, int C, int V);
 
-/// <summary>One evaluation's figures (fractions in [0, 1]; null when the evaluation did not run).</summary>
+/// <summary>
+/// One evaluation's figures (fractions in [0, 1]; null when the evaluation did not run). <paramref name="ValidLines"/>:
+/// the mean over samples of <see cref="AnCoder.Evaluation.Scoring.ValidPrefix.LineFraction"/> (null when not computed);
+/// <paramref name="EmptyShare"/>: the share of samples whose completion is empty after post-processing.
+/// </summary>
 public sealed record EvalResult(string Run, string Benchmark, int Steps, double? SyntaxValidity, double? PassAt1,
-    IReadOnlyList<ProblemCount> Problems);
+    IReadOnlyList<ProblemCount> Problems, double? ValidLines = null, double? EmptyShare = null);
+
+/// <summary>One paired probe difference of one model: mean over noise draws of p(target | order A) − p(target | order B).</summary>
+public sealed record ProbeGap(double T, int Hints, string Better, string Worse, int N, double Mean, double StandardError);
+
+/// <summary>The AST probe of one main run's model (runs/RUN/probe/probe-paired.csv).</summary>
+public sealed record ProbeResult(string Run, string Strategy, int Seed, IReadOnlyList<ProbeGap> Gaps);
 
 /// <summary>Everything the report is computed from; saved as OUT/results.json.</summary>
-public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Runs, IReadOnlyList<EvalResult> Evals)
+public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Runs, IReadOnlyList<EvalResult> Evals,
+    IReadOnlyList<ProbeResult>? Probes = null)
 {
     public const string FileName = "results.json";
 

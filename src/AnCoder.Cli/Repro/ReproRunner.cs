@@ -76,8 +76,14 @@ public static class ReproRunner
             }
         }
         if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
+        foreach (var run in ProbeRuns(config, plan))
+        {
+            if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
+            Probe(config, run, output, progress);
+        }
+        if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
 
-        var results = Collect(plan, steps, output);
+        var results = Collect(plan, steps, output, benchmarks);
         File.WriteAllText(Path.Combine(output, ReproResults.FileName), results.ToJson() + "\n");
         var written = ReproReport.Write(output, config, plan, results, commandLine);
         foreach (var warning in written.Warnings) progress.Message("report: " + warning);
@@ -247,8 +253,75 @@ public static class ReproRunner
         }
     }
 
-    /// <summary>Reads every run's metrics and every evaluation's summary back from the experiment folder.</summary>
-    public static ReproResults Collect(ReproPlan plan, long steps, string output)
+    public const string ProbeFolder = "probe";
+
+    /// <summary>The main runs the probe measures: every seed of each probe variant that is a main variant.</summary>
+    public static IEnumerable<PlannedRun> ProbeRuns(ReproConfig config, ReproPlan plan) =>
+        config.ProbeSamples <= 0 ? [] : config.ProbeVariants.Where(config.Variants.Contains).SelectMany(plan.MainRuns);
+
+    /// <summary>The AST probe of one run's final model into runs/RUN/probe (skipped when probe-paired.csv exists).</summary>
+    private static void Probe(ReproConfig config, PlannedRun run, string output, IReproProgress progress)
+    {
+        string runDirectory = Path.Combine(output, RunsFolder, run.Name);
+        string probeDirectory = Path.Combine(runDirectory, ProbeFolder);
+        if (File.Exists(Path.Combine(probeDirectory, "probe-paired.csv"))) return;
+        string modelDirectory = Path.Combine(runDirectory, TrainingRun.FinalModelDirectory);
+        if (!File.Exists(Path.Combine(modelDirectory, "model.safetensors"))) return;
+        if (!LoadedModel.TryLoad(modelDirectory, config.EvalPrecision, out var loaded, out var error))
+            throw new TrainingException(error!);
+        using var _ = loaded!.Model;
+        var options = new AnCoder.Diffusion.Probing.ProbeOptions { Samples = config.ProbeSamples, K = config.ProbeK, ContextLength = config.ContextLength };
+        progress.Begin($"probe {run.Name}", 1);
+        try
+        {
+            bool begun = false;
+            var outcome = ProbeCommand.Measure(loaded, config.Data, null, options, probeDirectory, (done, total) =>
+            {
+                if (!begun)
+                {
+                    progress.End();
+                    progress.Begin($"probe {run.Name} ({total} queries)", total);
+                    begun = true;
+                }
+                progress.Advance(done);
+            });
+            progress.Message(outcome is null ? $"{run.Name}: probe found no target (no identifier with {config.ProbeK} ancestors)" : $"{run.Name}: probed {outcome.Summary.SamplesUsed} samples");
+        }
+        finally
+        {
+            progress.End();
+        }
+    }
+
+    /// <summary>Reads runs/RUN/probe/probe-paired.csv; null when missing or malformed.</summary>
+    internal static IReadOnlyList<ProbeGap>? ReadProbeGaps(string csvPath)
+    {
+        if (!File.Exists(csvPath)) return null;
+        var gaps = new List<ProbeGap>();
+        foreach (string line in File.ReadLines(csvPath).Skip(1))
+        {
+            if (line.Length == 0) continue;
+            var f = line.Split(',');
+            if (f.Length != 7) return null;
+            static double D(string text) => double.Parse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                gaps.Add(new ProbeGap(D(f[0]), int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), f[2], f[3],
+                    int.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), D(f[5]), D(f[6])));
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+        return gaps;
+    }
+
+    /// <summary>
+    /// Reads every run's metrics and every evaluation's summary back from the experiment folder; with the benchmarks,
+    /// also each evaluation's valid-line fraction from its results.jsonl (computed here, so older experiments get it too).
+    /// </summary>
+    public static ReproResults Collect(ReproPlan plan, long steps, string output, IReadOnlyDictionary<string, Benchmark>? benchmarks = null)
     {
         var runs = new List<RunResult>();
         foreach (var run in plan.Runs)
@@ -272,15 +345,67 @@ public static class ReproRunner
                 summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, summary?.WallSeconds ?? double.NaN));
         }
         var evals = new List<EvalResult>();
+        var checker = new AnCoderSyntaxChecker();
         foreach (var eval in plan.Evals)
         {
             var summary = ModelEvaluation.ReadSummary(Path.Combine(output, eval.Folder));
             evals.Add(summary is null
                 ? new EvalResult(eval.Run, eval.Benchmark, eval.Steps, null, null, [])
                 : new EvalResult(eval.Run, eval.Benchmark, eval.Steps, summary.SyntaxValidity, summary.PassAtK.GetValueOrDefault("pass@1"),
-                    summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList()));
+                    summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(),
+                    benchmarks?.GetValueOrDefault(eval.Benchmark) is { } benchmark ? ValidLines(eval, benchmark, output, checker) : null,
+                    EmptyShare(eval, output)));
         }
-        return new ReproResults(steps, runs, evals);
+        var probes = new List<ProbeResult>();
+        foreach (var run in plan.Runs)
+            if (ReadProbeGaps(Path.Combine(output, RunsFolder, run.Name, ProbeFolder, "probe-paired.csv")) is { } gaps)
+                probes.Add(new ProbeResult(run.Name, run.Strategy, run.Seed, gaps));
+        return new ReproResults(steps, runs, evals, probes);
+    }
+
+    /// <summary>
+    /// Share of the evaluation's samples whose completion is empty or whitespace after post-processing (an empty HumanEval
+    /// completion leaves the prompt, which parses: it counts as syntactically valid); null when there are none.
+    /// </summary>
+    internal static double? EmptyShare(PlannedEval eval, string output)
+    {
+        var samples = ReadSamples(eval, output, null);
+        return samples.Count == 0 ? null : samples.Count(s => string.IsNullOrWhiteSpace(s.Completion)) / (double)samples.Count;
+    }
+
+    /// <summary>The evaluation's samples of its first problems × n from results.jsonl (each task/index once; cut lines skipped).</summary>
+    private static List<SampleResult> ReadSamples(PlannedEval eval, string output, IReadOnlySet<string>? taskIds)
+    {
+        string path = Path.Combine(output, eval.Folder, ModelEvaluation.ResultsFileName);
+        var samples = new List<SampleResult>();
+        if (!File.Exists(path)) return samples;
+        var seen = new HashSet<(string, int)>();
+        foreach (string line in File.ReadLines(path))
+        {
+            SampleResult? sample;
+            try
+            {
+                sample = JsonSerializer.Deserialize<SampleResult>(line);
+            }
+            catch (JsonException)
+            {
+                continue; // a line a killed process cut short; the journal rewrites it on resume
+            }
+            if (sample is null || sample.SampleIndex >= eval.N || (taskIds is not null && !taskIds.Contains(sample.TaskId))
+                || !seen.Add((sample.TaskId, sample.SampleIndex))) continue;
+            samples.Add(sample);
+        }
+        return samples;
+    }
+
+    /// <summary>Mean valid-line fraction of the samples of the evaluation's first problems × n in its results.jsonl; null when none.</summary>
+    internal static double? ValidLines(PlannedEval eval, Benchmark benchmark, string output, ISyntaxChecker checker)
+    {
+        var problems = benchmark.Problems.Take(eval.Problems).ToDictionary(p => p.TaskId);
+        var fractions = new List<double>();
+        foreach (var sample in ReadSamples(eval, output, problems.Keys.ToHashSet()))
+            if (ValidPrefix.ForSample(benchmark, problems[sample.TaskId], sample.Completion, checker) is { } fraction) fractions.Add(fraction);
+        return fractions.Count == 0 ? null : fractions.Average();
     }
 
     /// <summary>Seconds per step from the metrics of the calibration run, the first (warm-up) step left out.</summary>

@@ -80,7 +80,7 @@ public static class ReproReport
             File.Copy(source, target, overwrite: true);
             files.Add(target);
         }
-        foreach (var figure in Figures(config, plan, results))
+        foreach (var figure in Figures(config, plan, results, output))
         {
             string path = Path.Combine(plots, figure.Name + ".png");
             RunPlots.WriteAtomically(path, FigureRenderer.RenderPng(figure, 900, 560));
@@ -375,8 +375,9 @@ public static class ReproReport
         return md.ToString();
     }
 
-    private static IEnumerable<FigureModel> Figures(ReproConfig config, ReproPlan plan, ReproResults results)
+    private static IEnumerable<FigureModel> Figures(ReproConfig config, ReproPlan plan, ReproResults results, string output)
     {
+        if (ValidNelboByVariant(config, plan, output) is { } byVariant) yield return byVariant;
         var tValues = config.TScaling.Distinct().OrderBy(t => t).ToList();
         var tVariants = config.TScalingVariants.Where(config.Variants.Contains).ToList();
         if (tValues.Count > 0 && tVariants.Count > 0)
@@ -428,6 +429,40 @@ public static class ReproReport
     }
 
     private static readonly MeanWithError None = new(double.NaN, null, 0);
+
+    /// <summary>Validation NELBO against step, one curve per variant (mean over its seeds, at the steps every seed has), seeds faint.</summary>
+    private static FigureModel? ValidNelboByVariant(ReproConfig config, ReproPlan plan, string output)
+    {
+        var series = new List<SeriesModel>();
+        for (int v = 0; v < config.Variants.Length; v++)
+        {
+            var seeds = new List<Dictionary<long, double>>();
+            foreach (var run in plan.MainRuns(config.Variants[v]))
+            {
+                string directory = Path.Combine(output, ReproRunner.RunsFolder, run.Name);
+                if (!File.Exists(Path.Combine(directory, "metrics.jsonl"))) continue;
+                try
+                {
+                    var points = RunData.Load(directory).Records.Where(r => r.HasValidation && double.IsFinite(r.ValidNelbo))
+                        .GroupBy(r => r.Step).ToDictionary(g => g.Key, g => g.Last().ValidNelbo);
+                    if (points.Count == 0) continue;
+                    seeds.Add(points);
+                    var ordered = points.OrderBy(p => p.Key).ToList();
+                    series.Add(new SeriesModel(v, "valid_nelbo", null, ordered.Select(p => (double)p.Key).ToArray(), ordered.Select(p => p.Value).ToArray(), LineStyle.Solid, true, false));
+                }
+                catch (PlotException)
+                {
+                    // unreadable metrics: the run is left out of the figure (the training table shows dashes)
+                }
+            }
+            if (seeds.Count == 0) continue;
+            var common = seeds.Skip(1).Aggregate(seeds[0].Keys.ToHashSet(), (set, s) => { set.IntersectWith(s.Keys); return set; }).Order().ToList();
+            if (common.Count == 0) continue;
+            series.Add(new SeriesModel(v, "valid_nelbo", $"{config.Variants[v]} (mean of {seeds.Count})", common.Select(x => (double)x).ToArray(),
+                common.Select(step => seeds.Average(s => s[step])).ToArray(), LineStyle.Solid, false, true));
+        }
+        return series.Count == 0 ? null : new FigureModel("valid_nelbo_by_variant", "Validation NELBO by variant (mean over seeds; seeds faint)", "step", "NELBO (nats/token)", false, series);
+    }
 
     /// <summary>
     /// The probe's claims (§4.2): in-out beats out-in, and out-in beats random. Per model, the mean paired difference over

@@ -213,7 +213,7 @@ public static class DemoCommand
         }
         var s = trace.Summary;
         AnsiConsole.MarkupLine($"[grey]mean reveal time: keywords + identifiers {Format(s.AnchorMeanRevealFraction)} ({s.Anchors}), other tokens {Format(s.OtherMeanRevealFraction)} ({s.Others})"
-            + (trace.Parsed ? "" : "; the final text does not parse, so it has no anchor labels") + "[/]");
+            + (trace.Parsed ? "" : "; the final text does not parse, so keywords and identifiers are told by the tokenizer alone (no AST depth)") + "[/]");
     }
 
     private static void ShowFinal(SampleTrace trace)

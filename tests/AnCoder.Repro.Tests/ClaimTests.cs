@@ -79,4 +79,20 @@ public sealed class ClaimTests
         Assert.Equal([0.01, 0.03], ReproReport.Best([(0.01, 0.0, double.NaN), (0.03, 0.0, double.NaN)]));
         Assert.Empty(ReproReport.Best([]));
     }
+
+    [Fact]
+    public void Paired_differences_match_runs_by_seed_and_cancel_the_shared_seed_effect()
+    {
+        var variant = new[] { new PlannedRun("at-s0", "anchortree", 0, 0.03, 0.8, 2), new PlannedRun("at-s1", "anchortree", 1, 0.03, 0.8, 2), new PlannedRun("at-s2", "anchortree", 2, 0.03, 0.8, 2) };
+        var baseline = new[] { new PlannedRun("m-s2", "mdlm", 2, 0, 1, 0), new PlannedRun("m-s0", "mdlm", 0, 0, 1, 0), new PlannedRun("m-s1", "mdlm", 1, 0, 1, 0) };
+        // Seeds move both variants together (6.6, 6.9, 6.7 vs 6.4, 6.6, 6.5): differences 0.2, 0.3, 0.2 → mean 0.2333,
+        // s = √((0.0011 + 0.0044 + 0.0011) / 2) = 0.05774, SE = 0.03333.
+        var value = new Dictionary<string, double> { ["at-s0"] = 6.6, ["at-s1"] = 6.9, ["at-s2"] = 6.7, ["m-s0"] = 6.4, ["m-s1"] = 6.6, ["m-s2"] = 6.5 };
+        var difference = ReproReport.PairedDifference(variant, baseline, r => value[r.Name]);
+        Assert.Equal(0.23333, difference.Mean, 4);
+        Assert.Equal(0.03333, difference.StandardError!.Value, 4);
+        Assert.Equal(3, difference.Count);
+        // A seed missing on one side is left out.
+        Assert.Equal(2, ReproReport.PairedDifference(variant, baseline.Take(2).ToList(), r => value[r.Name]).Count);
+    }
 }

@@ -223,6 +223,7 @@ public static class ReproReport
         md.AppendLine("*Valid lines* (not in the paper): the share of a completion's lines before the first line that cannot be kept, i.e. "
                       + "k / L for the longest k-line prefix that parses in context (1 when the whole completion parses), averaged over samples. "
                       + "It moves long before whole-program syntax validity does, so it can separate variants that are all at 0 % validity.").AppendLine();
+        AppendPairedDifferences(md, config, plan, results);
         md.AppendLine("Empty completions (after the end-of-text and stop-sequence cut) count as syntactically valid on HumanEval, where the prompt alone "
                       + "parses, and as valid lines on both benchmarks. Their share, % of samples at T = " + Inv($"{config.EvalSteps}") + ": "
                       + string.Join("; ", config.Variants.Select(v =>
@@ -429,6 +430,34 @@ public static class ReproReport
     }
 
     private static readonly MeanWithError None = new(double.NaN, null, 0);
+
+    /// <summary>
+    /// Variant − baseline per seed (the same seed means the same initialisation seed and data order), then mean ± standard
+    /// error of those differences over seeds: the seed-to-seed spread that both share cancels, unlike in Table 1's errors.
+    /// </summary>
+    public static MeanWithError PairedDifference(IReadOnlyList<PlannedRun> variantRuns, IReadOnlyList<PlannedRun> baselineRuns, Func<PlannedRun, double> value) =>
+        ReproStatistics.Summarize(variantRuns.Join(baselineRuns, r => r.Seed, r => r.Seed, (a, b) => value(a) - value(b)));
+
+    private static void AppendPairedDifferences(StringBuilder md, ReproConfig config, ReproPlan plan, ReproResults results)
+    {
+        var baselines = new[] { "mdlm", "null" }.Where(config.Variants.Contains).ToList();
+        if (baselines.Count == 0 || config.Variants.Length < 2) return;
+        md.AppendLine(Inv($"Paired differences (variant − baseline on the same seed, then mean ± standard error over the {config.Seeds} seeds; T = {config.EvalSteps}). "))
+          .AppendLine("NELBO: lower is better, so a negative difference favours the variant; percentages: points.").AppendLine();
+        md.AppendLine("| comparison | valid NELBO | HumanEval syntax | MBPP syntax | HumanEval valid lines | MBPP valid lines |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var baseline in baselines)
+            foreach (var variant in config.Variants.Where(v => v != baseline && !(baseline == "null" && v == "mdlm")))
+            {
+                var (a, b) = (plan.MainRuns(variant), plan.MainRuns(baseline));
+                double Nelbo(PlannedRun r) => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN;
+                Func<PlannedRun, double> Eval(string benchmark, bool lines) => r =>
+                    results.Eval(r.Name, benchmark, config.EvalSteps) is { } e ? (lines ? e.ValidLines : e.SyntaxValidity) ?? double.NaN : double.NaN;
+                md.AppendLine($"| {variant} − {baseline} | {PairedDifference(a, b, Nelbo).Format(1, 4)} | {PairedDifference(a, b, Eval("humaneval", false)).Format(100)} "
+                              + $"| {PairedDifference(a, b, Eval("mbpp", false)).Format(100)} | {PairedDifference(a, b, Eval("humaneval", true)).Format(100)} | {PairedDifference(a, b, Eval("mbpp", true)).Format(100)} |");
+            }
+        md.AppendLine();
+    }
 
     /// <summary>Validation NELBO against step, one curve per variant (mean over its seeds, at the steps every seed has), seeds faint.</summary>
     private static FigureModel? ValidNelboByVariant(ReproConfig config, ReproPlan plan, string output)

@@ -67,4 +67,18 @@ public sealed class ReproPlanTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void The_shipped_experiment_configs_load_and_validate_and_plan_the_documented_runs()
+    {
+        string root = AnCoder.Cli.RepositoryPaths.FindRoot() ?? throw new InvalidOperationException("repository root not found");
+        var main = ReproConfig.Load(Path.Combine(root, "docs", "repro", "main", "config.json"));
+        var ablations = ReproConfig.Load(Path.Combine(root, "docs", "repro", "ablations", "config.json"));
+        var minutes = ReproConfig.Load(Path.Combine(root, "examples", "repro-minutes.json"));
+        foreach (var config in new[] { main, ablations, minutes }) Assert.Empty(config.Validate());
+        // docs/results.md: 5 variants × 3 seeds; 3 defaults + 8 new λ points + 4 ρ/d0 points, seed 0.
+        Assert.Equal(15, new ReproPlan(main).Runs.Count);
+        Assert.Equal(3 + 8 + 4, new ReproPlan(ablations).Runs.Count);
+        Assert.Null(main.Data);
+    }
 }

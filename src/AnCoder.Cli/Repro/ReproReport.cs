@@ -265,7 +265,7 @@ public static class ReproReport
             md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var strategy in config.LambdaStrategies)
             {
-                double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+                double paperLambda = PaperLambda(strategy);
                 var ranked = new List<(double Lambda, double Syntax, double Lines)>();
                 foreach (var lambda in LambdaValues(config, plan, strategy))
                 {
@@ -519,10 +519,14 @@ public static class ReproReport
         return claims;
     }
 
+    /// <summary>The paper's λ for a strategy (ALGORITHMS.md §5).</summary>
+    private static double PaperLambda(string strategy) =>
+        AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+
     /// <summary>The λ rows of a strategy: the ablation's values plus the paper's default when the main runs train it.</summary>
     internal static List<double> LambdaValues(ReproConfig config, ReproPlan plan, string strategy)
     {
-        double paperLambda = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+        double paperLambda = PaperLambda(strategy);
         var values = config.LambdaAblation.ToList();
         if (plan.Find(strategy, 0, paperLambda, null, null) is not null) values.Add(paperLambda);
         return values.Distinct().OrderBy(l => l).ToList();

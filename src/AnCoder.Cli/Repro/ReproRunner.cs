@@ -349,12 +349,14 @@ public static class ReproRunner
         foreach (var eval in plan.Evals)
         {
             var summary = ModelEvaluation.ReadSummary(Path.Combine(output, eval.Folder));
-            evals.Add(summary is null
-                ? new EvalResult(eval.Run, eval.Benchmark, eval.Steps, null, null, [])
-                : new EvalResult(eval.Run, eval.Benchmark, eval.Steps, summary.SyntaxValidity, summary.PassAtK.GetValueOrDefault("pass@1"),
-                    summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(),
-                    benchmarks?.GetValueOrDefault(eval.Benchmark) is { } benchmark ? ValidLines(eval, benchmark, output, checker) : null,
-                    EmptyShare(eval, output)));
+            if (summary is null)
+            {
+                evals.Add(new EvalResult(eval.Run, eval.Benchmark, eval.Steps, null, null, []));
+                continue;
+            }
+            var (validLines, emptyShare) = SampleFigures(eval, benchmarks?.GetValueOrDefault(eval.Benchmark), output, checker);
+            evals.Add(new EvalResult(eval.Run, eval.Benchmark, eval.Steps, summary.SyntaxValidity, summary.PassAtK.GetValueOrDefault("pass@1"),
+                summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(), validLines, emptyShare));
         }
         var probes = new List<ProbeResult>();
         foreach (var run in plan.Runs)
@@ -364,13 +366,20 @@ public static class ReproRunner
     }
 
     /// <summary>
-    /// Share of the evaluation's samples whose completion is empty or whitespace after post-processing (an empty HumanEval
-    /// completion leaves the prompt, which parses: it counts as syntactically valid); null when there are none.
+    /// From one read of results.jsonl (the evaluation's first problems × n; all its samples when the benchmark is not
+    /// loaded): the mean valid-line fraction (<see cref="ValidPrefix"/>; null without the benchmark) and the share of
+    /// completions that are empty or whitespace after post-processing (an empty HumanEval completion leaves the prompt,
+    /// which parses, so it counts as syntactically valid). Both null when there are no samples.
     /// </summary>
-    internal static double? EmptyShare(PlannedEval eval, string output)
+    internal static (double? ValidLines, double? EmptyShare) SampleFigures(PlannedEval eval, Benchmark? benchmark, string output, ISyntaxChecker checker)
     {
-        var samples = ReadSamples(eval, output, null);
-        return samples.Count == 0 ? null : samples.Count(s => string.IsNullOrWhiteSpace(s.Completion)) / (double)samples.Count;
+        var problems = benchmark?.Problems.Take(eval.Problems).ToDictionary(p => p.TaskId);
+        var samples = ReadSamples(eval, output, problems?.Keys.ToHashSet());
+        if (samples.Count == 0) return (null, null);
+        double empty = samples.Count(s => string.IsNullOrWhiteSpace(s.Completion)) / (double)samples.Count;
+        if (problems is null) return (null, empty);
+        var fractions = samples.Select(s => ValidPrefix.ForSample(benchmark!, problems[s.TaskId], s.Completion, checker)).OfType<double>().ToList();
+        return (fractions.Count == 0 ? null : fractions.Average(), empty);
     }
 
     /// <summary>The evaluation's samples of its first problems × n from results.jsonl (each task/index once; cut lines skipped).</summary>
@@ -396,16 +405,6 @@ public static class ReproRunner
             samples.Add(sample);
         }
         return samples;
-    }
-
-    /// <summary>Mean valid-line fraction of the samples of the evaluation's first problems × n in its results.jsonl; null when none.</summary>
-    internal static double? ValidLines(PlannedEval eval, Benchmark benchmark, string output, ISyntaxChecker checker)
-    {
-        var problems = benchmark.Problems.Take(eval.Problems).ToDictionary(p => p.TaskId);
-        var fractions = new List<double>();
-        foreach (var sample in ReadSamples(eval, output, problems.Keys.ToHashSet()))
-            if (ValidPrefix.ForSample(benchmark, problems[sample.TaskId], sample.Completion, checker) is { } fraction) fractions.Add(fraction);
-        return fractions.Count == 0 ? null : fractions.Average();
     }
 
     /// <summary>Seconds per step from the metrics of the calibration run, the first (warm-up) step left out.</summary>

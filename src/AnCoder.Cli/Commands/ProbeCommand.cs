@@ -96,6 +96,9 @@ public static class ProbeCommand
         return parts.Length > 0;
     }
 
+    /// <summary>The paired differences a probe writes (and <c>repro</c> reads back).</summary>
+    public const string PairedCsvFileName = "probe-paired.csv";
+
     /// <summary>What one probe of one model produced (also written to its output folder).</summary>
     internal sealed record ProbeOutcome(List<ProbeRow> Rows, List<ProbeDifference> Differences, ProbePlanSummary Summary, int Mismatched, List<string> Files);
 
@@ -119,8 +122,8 @@ public static class ProbeCommand
         var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
         var differences = ProbeResults.PairedDifferences(observations, options.TimeGrid, options.K);
         var written = Write(outDir, rows, options, summary, mismatched, loaded.Name, dataDir ?? filesDir!);
-        RunPlots.WriteAtomically(Path.Combine(outDir, "probe-paired.csv"), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
-        written.Add(Path.Combine(outDir, "probe-paired.csv"));
+        RunPlots.WriteAtomically(Path.Combine(outDir, PairedCsvFileName), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
+        written.Add(Path.Combine(outDir, PairedCsvFileName));
         return new ProbeOutcome(rows, differences, summary, mismatched, written);
     }
 

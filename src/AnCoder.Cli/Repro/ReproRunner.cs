@@ -264,7 +264,7 @@ public static class ReproRunner
     {
         string runDirectory = Path.Combine(output, RunsFolder, run.Name);
         string probeDirectory = Path.Combine(runDirectory, ProbeFolder);
-        if (File.Exists(Path.Combine(probeDirectory, "probe-paired.csv"))) return;
+        if (File.Exists(Path.Combine(probeDirectory, ProbeCommand.PairedCsvFileName))) return;
         string modelDirectory = Path.Combine(runDirectory, TrainingRun.FinalModelDirectory);
         if (!File.Exists(Path.Combine(modelDirectory, "model.safetensors"))) return;
         if (!LoadedModel.TryLoad(modelDirectory, config.EvalPrecision, out var loaded, out var error))
@@ -293,7 +293,7 @@ public static class ReproRunner
         }
     }
 
-    /// <summary>Reads runs/RUN/probe/probe-paired.csv; null when missing or malformed.</summary>
+    /// <summary>Reads runs/RUN/probe/probe-paired.csv (<see cref="AnCoder.Diffusion.Probing.ProbeResults.PairedCsvHeader"/>); null when missing or malformed.</summary>
     internal static IReadOnlyList<ProbeGap>? ReadProbeGaps(string csvPath)
     {
         if (!File.Exists(csvPath)) return null;
@@ -360,7 +360,7 @@ public static class ReproRunner
         }
         var probes = new List<ProbeResult>();
         foreach (var run in plan.Runs)
-            if (ReadProbeGaps(Path.Combine(output, RunsFolder, run.Name, ProbeFolder, "probe-paired.csv")) is { } gaps)
+            if (ReadProbeGaps(Path.Combine(output, RunsFolder, run.Name, ProbeFolder, ProbeCommand.PairedCsvFileName)) is { } gaps)
                 probes.Add(new ProbeResult(run.Name, run.Strategy, run.Seed, gaps));
         return new ReproResults(steps, runs, evals, probes);
     }
@@ -386,25 +386,11 @@ public static class ReproRunner
     private static List<SampleResult> ReadSamples(PlannedEval eval, string output, IReadOnlySet<string>? taskIds)
     {
         string path = Path.Combine(output, eval.Folder, ModelEvaluation.ResultsFileName);
-        var samples = new List<SampleResult>();
-        if (!File.Exists(path)) return samples;
+        if (!File.Exists(path)) return [];
         var seen = new HashSet<(string, int)>();
-        foreach (string line in File.ReadLines(path))
-        {
-            SampleResult? sample;
-            try
-            {
-                sample = JsonSerializer.Deserialize<SampleResult>(line);
-            }
-            catch (JsonException)
-            {
-                continue; // a line a killed process cut short; the journal rewrites it on resume
-            }
-            if (sample is null || sample.SampleIndex >= eval.N || (taskIds is not null && !taskIds.Contains(sample.TaskId))
-                || !seen.Add((sample.TaskId, sample.SampleIndex))) continue;
-            samples.Add(sample);
-        }
-        return samples;
+        return ResultsJournal.Read(path)
+            .Where(s => s.SampleIndex < eval.N && (taskIds is null || taskIds.Contains(s.TaskId)) && seen.Add((s.TaskId, s.SampleIndex)))
+            .ToList();
     }
 
     /// <summary>Seconds per step from the metrics of the calibration run, the first (warm-up) step left out.</summary>

@@ -20,20 +20,7 @@ public sealed class ResultsJournal : IDisposable
             Directory.CreateDirectory(directory);
         if (resume && File.Exists(path))
         {
-            foreach (var line in File.ReadLines(path))
-            {
-                if (string.IsNullOrWhiteSpace(line))
-                    continue;
-                try
-                {
-                    if (JsonSerializer.Deserialize<SampleResult>(line) is { } result)
-                        _results.Add(result);
-                }
-                catch (JsonException)
-                {
-                    // Only a torn final line can be malformed; it is dropped and that sample is redone.
-                }
-            }
+            _results.AddRange(Read(path));
             File.WriteAllLines(path, _results.Select(r => JsonSerializer.Serialize(r, LineOptions)));
         }
         _writer = new StreamWriter(path, append: resume) { AutoFlush = true };
@@ -43,6 +30,27 @@ public sealed class ResultsJournal : IDisposable
     public IReadOnlyList<SampleResult> Results => _results;
 
     public static ResultsJournal Open(string path, bool resume) => new(path, resume);
+
+    /// <summary>The results in a journal file, read only; a torn final line (from a crash) is skipped.</summary>
+    public static List<SampleResult> Read(string path)
+    {
+        var results = new List<SampleResult>();
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            try
+            {
+                if (JsonSerializer.Deserialize<SampleResult>(line) is { } result)
+                    results.Add(result);
+            }
+            catch (JsonException)
+            {
+                // Only a torn final line can be malformed; a resumed run drops it and redoes that sample.
+            }
+        }
+        return results;
+    }
 
     public bool Contains(string taskId, int sampleIndex) => _results.Any(r => r.TaskId == taskId && r.SampleIndex == sampleIndex);
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Tokenization;
-using AnCoder.Cli.Traces;
+using AnCoder.Experiments.Traces;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Sampling;
 using AnCoder.Diffusion.Training;
@@ -159,7 +159,8 @@ public static class DemoCommand
 
         void Run(string title, IReadOnlyList<string> prompts, SamplerOptions options)
         {
-            var generated = loaded.Generate(prompts, options, generation, out var sampler);
+            var sampler = loaded.CreateSampler(options);
+            var generated = SampleCommand.GenerateWithProgress(sampler, prompts, generation);
             var document = loaded.Trace(generated, options);
             foreach (var trace in document.Samples) samples.Add((title, trace));
             allTraces.AddRange(document.Samples);

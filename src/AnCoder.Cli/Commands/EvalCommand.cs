@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using AnCoder.Cli.Generation;
+using AnCoder.Experiments.Generation;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Evaluation.Benchmarks;
 using AnCoder.Evaluation.Execution;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using AnCoder.Cli.Generation;
-using AnCoder.Cli.Repro;
+using AnCoder.Experiments.Generation;
+using AnCoder.Experiments.Repro;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;

@@ -166,11 +166,11 @@ public static class TrainCommand
     {
         try
         {
-            var result = Plotting.RunPlots.WriteIntoRun(runDirectory);
+            var result = AnCoder.Reporting.Plotting.RunPlots.WriteIntoRun(runDirectory);
             foreach (var warning in result.Warnings) Console.Error.WriteLine($"ancoder train: plots: {warning}");
-            Console.WriteLine($"plots: {Path.Combine(runDirectory, Plotting.RunPlots.RunPlotsFolder)} ({result.Files.Count} files; `ancoder plot` overlays several runs)");
+            Console.WriteLine($"plots: {Path.Combine(runDirectory, AnCoder.Reporting.Plotting.RunPlots.RunPlotsFolder)} ({result.Files.Count} files; `ancoder plot` overlays several runs)");
         }
-        catch (Exception e) when (e is Plotting.PlotException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is AnCoder.Reporting.Plotting.PlotException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"ancoder train: plots not written: {e.Message}");
         }

@@ -19,6 +19,10 @@ public static class RepositoryPaths
         return null;
     }
 
+    /// <summary>The default corpus folder of <c>prepare</c>, <c>train</c>, <c>probe</c> and <c>repro</c>: &lt;repo&gt;/data/prepared
+    /// (the current directory's data/prepared outside a clone).</summary>
+    public static string DefaultPreparedData => Path.Combine(FindRoot() ?? Environment.CurrentDirectory, "data", "prepared");
+
     /// <summary>The python3 standard library directory (<c>sysconfig.get_paths()['stdlib']</c>), or null if python3 is missing.</summary>
     public static string? PythonStdlib()
     {

@@ -16,7 +16,7 @@ public sealed class ProjectGraphTests
         ["AnCoder.Anchoring"] = ["AnCoder.Syntax"],
         ["AnCoder.Diffusion"] = ["AnCoder.Anchoring"],
         ["AnCoder.Evaluation"] = ["AnCoder.Syntax"],
-        ["AnCoder.Reporting"] = [],
+        ["AnCoder.Reporting"] = ["AnCoder.Anchoring"],
         ["AnCoder.Experiments"] = ["AnCoder.Diffusion", "AnCoder.Evaluation", "AnCoder.Reporting"],
         ["AnCoder.Cli"] = ["AnCoder.Syntax", "AnCoder.Anchoring", "AnCoder.Diffusion", "AnCoder.Evaluation", "AnCoder.Reporting", "AnCoder.Experiments"],
     };

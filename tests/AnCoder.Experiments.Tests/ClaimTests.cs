@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using AnCoder.Experiments.Repro;
 
 namespace AnCoder.Experiments.Tests;
@@ -10,13 +11,13 @@ public sealed class ClaimTests
     private static VariantScores HumanEval(double syntax, double? se, double pass1) =>
         new(None, new MeanWithError(syntax, se, se is null ? 1 : 3), new MeanWithError(pass1, se, se is null ? 1 : 3), None, None);
 
-    private static List<ClaimCheck> Claims(Dictionary<string, VariantScores> table) =>
-        ReproReport.Claims(table, new Dictionary<string, (double, double)>(), new Dictionary<string, (double, IReadOnlyList<double>)>());
+    private static List<ClaimCheck> Claims(Dictionary<AnchorStrategy, VariantScores> table) =>
+        ReproReport.Claims(table, new Dictionary<AnchorStrategy, (double, double)>(), new Dictionary<AnchorStrategy, (double, IReadOnlyList<double>)>());
 
     [Fact]
     public void A_higher_anchored_mean_agrees_and_the_note_gives_the_difference_with_its_error()
     {
-        var claims = Claims(new() { ["mdlm"] = HumanEval(0.50, 0.03, 0.02), ["anchortree"] = HumanEval(0.60, 0.04, 0.01) });
+        var claims = Claims(new() { [AnchorStrategy.Mdlm] = HumanEval(0.50, 0.03, 0.02), [AnchorStrategy.AnchorTree] = HumanEval(0.60, 0.04, 0.01) });
         var syntax = claims.Single(c => c.Statement == "anchortree beats mdlm on HumanEval syntax validity");
         Assert.True(syntax.Agrees);
         // Difference 10 points; error √(3² + 4²) = 5 points: exactly two standard errors is not beyond them.
@@ -29,7 +30,7 @@ public sealed class ClaimTests
     [Fact]
     public void A_tie_is_undecided_and_absent_variants_are_not_claimed()
     {
-        var claims = Claims(new() { ["mdlm"] = HumanEval(0.5, null, 0.0), ["anchortree"] = HumanEval(0.5, null, 0.0) });
+        var claims = Claims(new() { [AnchorStrategy.Mdlm] = HumanEval(0.5, null, 0.0), [AnchorStrategy.AnchorTree] = HumanEval(0.5, null, 0.0) });
         Assert.All(claims, c => Assert.Null(c.Agrees));
         Assert.DoesNotContain(claims, c => c.Statement.StartsWith("keyword"));
         // MBPP was not evaluated: its claims are listed as not measured.
@@ -39,9 +40,9 @@ public sealed class ClaimTests
     [Fact]
     public void T_scaling_and_lambda_claims_compare_slopes_and_best_values()
     {
-        var claims = ReproReport.Claims(new Dictionary<string, VariantScores>(),
-            new Dictionary<string, (double, double)> { ["mdlm"] = (0.01, 0), ["anchortree"] = (0.03, 0) },
-            new Dictionary<string, (double, IReadOnlyList<double>)> { ["anchortree"] = (0.03, [0.01]), ["keyword"] = (0.1, [0.1]) });
+        var claims = ReproReport.Claims(new Dictionary<AnchorStrategy, VariantScores>(),
+            new Dictionary<AnchorStrategy, (double, double)> { [AnchorStrategy.Mdlm] = (0.01, 0), [AnchorStrategy.AnchorTree] = (0.03, 0) },
+            new Dictionary<AnchorStrategy, (double, IReadOnlyList<double>)> { [AnchorStrategy.AnchorTree] = (0.03, [0.01]), [AnchorStrategy.Keyword] = (0.1, [0.1]) });
         Assert.True(claims.Single(c => c.Statement.StartsWith("more steps T help anchortree")).Agrees);
         Assert.False(claims.Single(c => c.Statement.Contains("best λ for anchortree")).Agrees);
         Assert.True(claims.Single(c => c.Statement.Contains("best λ for keyword")).Agrees);
@@ -83,8 +84,8 @@ public sealed class ClaimTests
     [Fact]
     public void Paired_differences_match_runs_by_seed_and_cancel_the_shared_seed_effect()
     {
-        var variant = new[] { new PlannedRun("at-s0", "anchortree", 0, 0.03, 0.8, 2), new PlannedRun("at-s1", "anchortree", 1, 0.03, 0.8, 2), new PlannedRun("at-s2", "anchortree", 2, 0.03, 0.8, 2) };
-        var baseline = new[] { new PlannedRun("m-s2", "mdlm", 2, 0, 1, 0), new PlannedRun("m-s0", "mdlm", 0, 0, 1, 0), new PlannedRun("m-s1", "mdlm", 1, 0, 1, 0) };
+        var variant = new[] { new PlannedRun("at-s0", AnchorStrategy.AnchorTree, 0, 0.03, 0.8, 2), new PlannedRun("at-s1", AnchorStrategy.AnchorTree, 1, 0.03, 0.8, 2), new PlannedRun("at-s2", AnchorStrategy.AnchorTree, 2, 0.03, 0.8, 2) };
+        var baseline = new[] { new PlannedRun("m-s2", AnchorStrategy.Mdlm, 2, 0, 1, 0), new PlannedRun("m-s0", AnchorStrategy.Mdlm, 0, 0, 1, 0), new PlannedRun("m-s1", AnchorStrategy.Mdlm, 1, 0, 1, 0) };
         // Seeds move both variants together (6.6, 6.9, 6.7 vs 6.4, 6.6, 6.5): differences 0.2, 0.3, 0.2 → mean 0.2333,
         // s = √((0.0011 + 0.0044 + 0.0011) / 2) = 0.05774, SE = 0.03333.
         var value = new Dictionary<string, double> { ["at-s0"] = 6.6, ["at-s1"] = 6.9, ["at-s2"] = 6.7, ["m-s0"] = 6.4, ["m-s1"] = 6.6, ["m-s2"] = 6.5 };

@@ -1,3 +1,4 @@
+using AnCoder.Diffusion.Configuration;
 using AnCoder.Experiments.Models;
 using AnCoder.Experiments.Generation;
 using AnCoder.Evaluation.Benchmarks;
@@ -17,7 +18,7 @@ public sealed class ModelEvaluationTests : IDisposable
 
     private static LoadedModel Load()
     {
-        Assert.True(LoadedModel.TryLoad("random:tiny", "fp32", out var loaded, out var error), error);
+        Assert.True(LoadedModel.TryLoad("random:tiny", Precision.Fp32, out var loaded, out var error), error);
         return loaded!;
     }
 
@@ -30,7 +31,7 @@ public sealed class ModelEvaluationTests : IDisposable
         string output = Path.Combine(_root, "he");
         string journal = Path.Combine(output, ModelEvaluation.ResultsFileName);
 
-        var summary = ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, "fp32", output, sandbox);
+        var summary = ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, Precision.Fp32, output, sandbox);
         Assert.Equal(4, File.ReadLines(journal).Count());
         Assert.Equal(4, summary.Samples);
         Assert.Equal(2, summary.ProblemsScored);
@@ -43,13 +44,13 @@ public sealed class ModelEvaluationTests : IDisposable
 
         // Complete: a second run samples nothing (the journal is unchanged).
         string complete = File.ReadAllText(journal);
-        ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, "fp32", output, sandbox);
+        ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, Precision.Fp32, output, sandbox);
         Assert.Equal(complete, File.ReadAllText(journal));
 
         // Interrupted after two samples: the missing two are made again, identical to the first time.
         var lines = File.ReadAllLines(journal);
         File.WriteAllLines(journal, lines.Take(2));
-        var resumed = ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, "fp32", output, sandbox);
+        var resumed = ModelEvaluation.Run(model, "random:tiny", HumanEval, Settings, Precision.Fp32, output, sandbox);
         Assert.Equal(4, resumed.Samples);
         Assert.Equal(lines.Select(Completion).Order(), File.ReadAllLines(journal).Select(Completion).Order());
     }
@@ -62,8 +63,8 @@ public sealed class ModelEvaluationTests : IDisposable
         using var sandbox = PythonSandbox.Create(new SandboxOptions { Workers = 1 });
         string output = Path.Combine(_root, "mismatch");
         var one = Settings with { Limit = 1, SamplesPerProblem = 1 };
-        ModelEvaluation.Run(model, "random:tiny", HumanEval, one, "fp32", output, sandbox);
-        var error = Assert.Throws<ModelEvalException>(() => ModelEvaluation.Run(model, "random:tiny", HumanEval, one with { Steps = 5 }, "fp32", output, sandbox));
+        ModelEvaluation.Run(model, "random:tiny", HumanEval, one, Precision.Fp32, output, sandbox);
+        var error = Assert.Throws<ModelEvalException>(() => ModelEvaluation.Run(model, "random:tiny", HumanEval, one with { Steps = 5 }, Precision.Fp32, output, sandbox));
         Assert.Contains("generation.json", error.Message);
         Assert.Contains("steps 4 there, 5 now", error.Message);
     }

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using System.Text.Json;
 using AnCoder.Experiments.Repro;
 
@@ -12,8 +13,8 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
 {
     private ReproConfig Config() => new()
     {
-        Preset = "tiny", Data = corpus.Data, Variants = ["mdlm", "anchortree"], Seeds = 1, Steps = 6, ContextLength = 64, MicroBatch = 4,
-        Threads = 1, ValidationBatches = 2, LogInterval = 1, HumanevalProblems = 2, HumanevalN = 2, MbppProblems = 1, MbppN = 2,
+        Training = new ReproConfig().Training with { Model = "tiny", Data = corpus.Data, ContextLength = 64, MicroBatch = 4, Threads = 1, ValidationBatches = 2, LogInterval = 1 },
+        Variants = [AnchorStrategy.Mdlm, AnchorStrategy.AnchorTree], Seeds = 1, Steps = 6, HumanevalProblems = 2, HumanevalN = 2, MbppProblems = 1, MbppN = 2,
         EvalSteps = 8, EvalLength = 24, TScaling = [4, 8], LambdaAblation = [], RhoD0Sweep = [], ProbeSamples = 8, ProbeK = 2,
     };
 
@@ -80,7 +81,8 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
     public void An_interrupted_run_resumes_from_its_checkpoint()
     {
         string output = Path.Combine(corpus.Root, "interrupted");
-        var config = Config() with { Variants = ["anchortree"], TScaling = [], HumanevalProblems = 0, MbppProblems = 0, CheckpointInterval = 2 };
+        var config = Config() with { Variants = [AnchorStrategy.AnchorTree], TScaling = [], HumanevalProblems = 0, MbppProblems = 0 };
+        config = config with { Training = config.Training with { CheckpointInterval = 2 } };
         using (var cancellation = new CancellationTokenSource())
         {
             var stopper = new RecordingProgress { CancelAtStep = (3, cancellation) };

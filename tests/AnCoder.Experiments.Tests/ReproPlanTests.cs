@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using AnCoder.Experiments.Repro;
 using AnCoder.Diffusion.Configuration;
 
@@ -12,11 +13,11 @@ public sealed class ReproPlanTests
         // Main: 5 variants × 3 seeds = 15. λ ablation at seed 0: 3 strategies × 5 λ, minus each strategy's default
         // λ (keyword 0.1, identifier 0.003, anchortree 0.03), which are main runs: 12. ρ/d0: 5 points minus (0.8, 2): 4.
         Assert.Equal(15 + 12 + 4, plan.Runs.Count);
-        Assert.Equal("anchortree-s0", plan.Find("anchortree", 0, 0.03, null, null)!.Name);
-        Assert.Equal("anchortree-s0", plan.Find("anchortree", 0, null, 0.8, 2)!.Name);
-        Assert.Equal("keyword-lam0.001-s0", plan.Find("keyword", 0, 0.001, null, null)!.Name);
-        Assert.Equal("anchortree-rho0.6-d2-s0", plan.Find("anchortree", 0, null, 0.6, 2)!.Name);
-        Assert.Null(plan.Find("keyword", 1, 0.001, null, null));
+        Assert.Equal("anchortree-s0", plan.Find(AnchorStrategy.AnchorTree, 0, 0.03, null, null)!.Name);
+        Assert.Equal("anchortree-s0", plan.Find(AnchorStrategy.AnchorTree, 0, null, 0.8, 2)!.Name);
+        Assert.Equal("keyword-lam0.001-s0", plan.Find(AnchorStrategy.Keyword, 0, 0.001, null, null)!.Name);
+        Assert.Equal("anchortree-rho0.6-d2-s0", plan.Find(AnchorStrategy.AnchorTree, 0, null, 0.6, 2)!.Name);
+        Assert.Null(plan.Find(AnchorStrategy.Keyword, 1, 0.001, null, null));
         // Seed-major: the first five runs are seed 0 of every variant.
         Assert.Equal(["mdlm-s0", "null-s0", "keyword-s0", "identifier-s0", "anchortree-s0"], plan.Runs.Take(5).Select(r => r.Name));
     }
@@ -44,8 +45,10 @@ public sealed class ReproPlanTests
     [Fact]
     public void Config_problems_name_the_field()
     {
-        var problems = new ReproConfig { Variants = ["mdlm", "anchortre"], Seeds = 0, LambdaStrategies = ["null"] }.Validate();
-        Assert.Contains(problems, p => p.Contains("variants: 'anchortre'"));
+        var misspelt = Assert.Throws<ConfigException>(() => ReproConfig.Parse("{\"variants\": [\"mdlm\", \"anchortre\"]}", "x.json"));
+        Assert.Contains("x.json: $.variants[1]: 'anchortre' is not one of mdlm, null, keyword, identifier or anchortree", misspelt.Message);
+        var problems = new ReproConfig { Variants = [AnchorStrategy.Mdlm, AnchorStrategy.Mdlm], Seeds = 0, LambdaStrategies = [AnchorStrategy.Null] }.Validate();
+        Assert.Contains(problems, p => p.Contains("variants lists a variant twice"));
         Assert.Contains(problems, p => p.StartsWith("seeds must be at least 1"));
         Assert.Contains(problems, p => p.Contains("lambda_strategies: 'null'"));
         Assert.Empty(new ReproConfig().Validate());
@@ -79,6 +82,8 @@ public sealed class ReproPlanTests
         // docs/results.md: 5 variants × 3 seeds; 3 defaults + 8 new λ points + 4 ρ/d0 points, seed 0.
         Assert.Equal(15, new ReproPlan(main).Runs.Count);
         Assert.Equal(3 + 8 + 4, new ReproPlan(ablations).Runs.Count);
-        Assert.Null(main.Data);
+        Assert.Null(main.Training.Data);
+        // The flat training keys of these files land in Training (docs/repro/main: lr 1e-3, bf16, one thread).
+        Assert.Equal((1e-3, Precision.Bf16, 1, "tiny"), (main.Training.LearningRate, main.Training.Precision, main.Training.Threads, main.Training.Model));
     }
 }

@@ -1,3 +1,5 @@
+using AnCoder.Anchoring.Labels;
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Tokenization;
@@ -72,10 +74,10 @@ public static class DemoCommand
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var config = new TrainingConfig
         {
-            Model = "tiny", Strategy = "anchortree", Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
+            Model = "tiny", Strategy = AnchorStrategy.AnchorTree, Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
             // Training stops on the time budget; a long nominal run keeps the learning rate near its peak meanwhile.
             MaxSteps = 100_000, LearningRate = 1e-3, WarmupRatio = 0.0002, ValidationInterval = 0, ValidationBatches = 0,
-            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = "bf16",
+            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = Precision.Bf16,
         };
         TrainingSummary? summary = null;
         using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
@@ -145,7 +147,7 @@ public static class DemoCommand
 
     private static int Show(string modelDir, int steps, int length, int seed, string tracePath)
     {
-        if (!LoadedModel.TryLoad(modelDir, "fp32", out var loaded, out string? error))
+        if (!LoadedModel.TryLoad(modelDir, Precision.Fp32, out var loaded, out string? error))
         {
             Console.Error.WriteLine($"ancoder demo: {error}");
             return 2;

@@ -1,3 +1,4 @@
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -32,8 +33,7 @@ public static class ProbeCommand
         var output = new Option<string>("--out") { Description = "Output folder for probe.csv, probe.png, probe-accuracy.png, probe.json.", DefaultValueFactory = _ => "probe" };
         var context = new Option<int>("--context") { Description = "Tokens of a sample shown to the model (longer samples are cut; targets lie inside).", DefaultValueFactory = _ => 256 };
         var batch = new Option<int>("--batch") { Description = "Queries per forward pass.", DefaultValueFactory = _ => 32 };
-        var precision = new Option<string>("--precision") { Description = "Activation dtype: fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = SettingOption.Create("--precision", "Activation dtype:", Precision.Fp32);
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("probe", "AST probe (paper §4.2, Figure 5): does revealing a token's AST ancestors nearest-first (in-out) help predict it more than farthest-first (out-in) or random hints?");
         foreach (var option in new Option[] { model, data, files, samples, k, tGrid, seed, output, context, batch, precision, threads })
@@ -51,12 +51,12 @@ public static class ProbeCommand
             string? filesDir = parse.GetValue(files), dataDir = parse.GetValue(data);
             if (filesDir is not null && dataDir is not null) return Fail("give either --data or --files, not both");
             if (filesDir is not null && !Directory.Exists(filesDir)) return Fail($"--files {filesDir}: no such folder");
-            dataDir ??= filesDir is null ? "data/prepared" : null;
+            dataDir ??= filesDir is null ? RepositoryPaths.DefaultPreparedData : null;
             if (dataDir is not null && !File.Exists(Path.Combine(dataDir, "manifest.json")))
                 return Fail($"--data {dataDir}: no manifest.json (run `ancoder prepare`, or give --files DIR)");
             TorchRuntime.Initialize();
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
-            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
+            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
             try
             {

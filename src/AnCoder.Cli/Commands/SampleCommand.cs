@@ -29,13 +29,11 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = new Option<string>("--order") { Description = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy.", DefaultValueFactory = _ => "random" };
-        order.AcceptOnlyFromAmong("random", "confidence", "margin", "entropy");
+        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's):", UnmaskOrder.Random);
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
-        var precision = new Option<string>("--precision") { Description = "Activation dtype: fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = SettingOption.Create("--precision", "Activation dtype:", Precision.Fp32);
         var stop = new Option<string[]>("--stop") { Description = "Stop sequence that ends a completion (repeatable), e.g. --stop $'\\ndef '." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run the networks every step even when the previous step changed nothing." };
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
@@ -57,7 +55,7 @@ public static class SampleCommand
             if (parse.GetValue(batch) < 1) return Fail("--batch must be at least 1");
             TorchRuntime.Initialize();
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
-            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
+            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
             SamplerOptions options;
             try
@@ -65,7 +63,7 @@ public static class SampleCommand
                 options = loaded.DefaultOptions(parse.GetValue(remask)) with
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
-                    Order = Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Caching = !parse.GetValue(noCache),
+                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache),
                 };
             }
             catch (FormatException e)

@@ -1,4 +1,6 @@
 using System.Globalization;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Diffusion.Configuration;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AnCoder.Experiments.Models;
@@ -98,7 +100,7 @@ public static class ModelEvaluation
     /// <paramref name="samplesDone"/> receives the number of wanted samples done (synchronously).
     /// </summary>
     public static EvaluationSummary Run(LoadedModel model, string modelName, Benchmark fullBenchmark, ModelEvalSettings settings,
-        string precision, string outputDirectory, PythonSandbox sandbox, Action<int>? samplesDone = null, CancellationToken cancellationToken = default)
+        Precision precision, string outputDirectory, PythonSandbox sandbox, Action<int>? samplesDone = null, CancellationToken cancellationToken = default)
     {
         var invalid = settings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));
@@ -106,7 +108,7 @@ public static class ModelEvaluation
         var benchmark = Limit(fullBenchmark, settings.Limit);
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
-            options.Remask.ToString(), options.Schedule, settings.Seed, precision);
+            options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision));
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Model;
@@ -21,7 +22,7 @@ public sealed class LoadedModel
     /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
     /// default tokenizer) or <c>random:&lt;preset&gt;</c>. Errors come back as one line naming the file.
     /// </summary>
-    public static bool TryLoad(string source, string precision, out LoadedModel? loaded, out string? error)
+    public static bool TryLoad(string source, Precision precision, out LoadedModel? loaded, out string? error)
     {
         loaded = null;
         error = null;
@@ -50,7 +51,7 @@ public sealed class LoadedModel
                 return false;
             }
             model.eval();
-            model.ComputeType = precision == "bf16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+            model.ComputeType = precision.ScalarType();
             loaded = new LoadedModel { Model = model, Tokenizer = tokenizer, Name = source };
             return true;
         }
@@ -81,17 +82,16 @@ public sealed class LoadedModel
     public AnchorWeightOptions AnchorOptions()
     {
         var settings = Config.Diffusion;
-        var strategy = AnchorWeightOptions.Parse(settings.Strategy);
-        return strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null
+        return settings.Strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null
             ? AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree)
-            : new AnchorWeightOptions(strategy, settings.AnchorLambda, settings.AnchorRho, settings.AnchorD0);
+            : settings.AnchorWeights;
     }
 
     public TraceDocument Trace(IReadOnlyList<GeneratedSample> samples, SamplerOptions options)
     {
         var anchors = AnchorOptions();
         var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
-        string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
+        string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }
 }

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Training;
 
@@ -18,12 +21,15 @@ public sealed record RhoD0(
 /// </summary>
 public sealed record ReproConfig
 {
-    /// <summary>Model preset (tiny, small).</summary>
-    public string Preset { get; init; } = "tiny";
-    /// <summary>Folder written by <c>ancoder prepare</c>; null = the repository's data/prepared.</summary>
-    public string? Data { get; init; }
+    /// <summary>The training settings every run shares (a <see cref="TrainingConfig"/>; strategy, λ ρ d0, seed, steps
+    /// and output folder are set per run). Defaults: the tiny preset at a CPU-scale learning rate, bf16.</summary>
+    public TrainingConfig Training { get; init; } = new()
+    {
+        Model = "tiny", LearningRate = 1e-3, Precision = Precision.Bf16, ValidationInterval = 0, ValidationBatches = 16,
+        CheckpointInterval = 200, KeepLast = 1,
+    };
     /// <summary>The main comparison (Table 1).</summary>
-    public string[] Variants { get; init; } = ["mdlm", "null", "keyword", "identifier", "anchortree"];
+    public AnchorStrategy[] Variants { get; init; } = Enum.GetValues<AnchorStrategy>();
     /// <summary>Seeds per variant (training seeds 0..K−1).</summary>
     public int Seeds { get; init; } = 3;
     /// <summary>Optimizer steps per run; null = derived from the budget (see <see cref="TrainShare"/>) by timing a few steps.</summary>
@@ -34,18 +40,6 @@ public sealed record ReproConfig
     public double TrainShare { get; init; } = 0.6;
     /// <summary>Steps timed to derive the step count from the budget.</summary>
     public int CalibrationSteps { get; init; } = 6;
-    public int ContextLength { get; init; } = 256;
-    public int MicroBatch { get; init; } = 8;
-    public double LearningRate { get; init; } = 1e-3;
-    public double WarmupRatio { get; init; } = 0.01;
-    public string Precision { get; init; } = "bf16";
-    /// <summary>Torch threads (0 = all cores).</summary>
-    public int Threads { get; init; }
-    /// <summary>Validation NELBO every this many steps (0 = only at the end).</summary>
-    public int ValidationInterval { get; init; }
-    public int ValidationBatches { get; init; } = 16;
-    public int LogInterval { get; init; } = 10;
-    public int CheckpointInterval { get; init; } = 200;
 
     /// <summary>First K HumanEval problems evaluated (0 = skip HumanEval).</summary>
     public int HumanevalProblems { get; init; } = 40;
@@ -63,39 +57,62 @@ public sealed record ReproConfig
     public string AnchoredRemask { get; init; } = "cap:0.1";
     public int EvalSeed { get; init; }
     public int EvalBatch { get; init; } = 20;
-    public string EvalPrecision { get; init; } = "fp32";
+    public Precision EvalPrecision { get; init; } = Precision.Fp32;
     /// <summary>Seconds per program in the sandbox.</summary>
     public double Timeout { get; init; } = 3.0;
 
     /// <summary>T values of the T-scaling tables (Tables 2–3); empty = skip.</summary>
     public int[] TScaling { get; init; } = [16, 32, 64, 128];
     /// <summary>Variants the T-scaling evaluates (every seed).</summary>
-    public string[] TScalingVariants { get; init; } = ["mdlm", "anchortree"];
+    public AnchorStrategy[] TScalingVariants { get; init; } = [AnchorStrategy.Mdlm, AnchorStrategy.AnchorTree];
     /// <summary>λ values of the anchor-weight ablation (Table 5); empty = skip.</summary>
     public double[] LambdaAblation { get; init; } = [0.001, 0.003, 0.01, 0.03, 0.1];
-    public string[] LambdaStrategies { get; init; } = ["keyword", "identifier", "anchortree"];
+    public AnchorStrategy[] LambdaStrategies { get; init; } = [AnchorStrategy.Keyword, AnchorStrategy.Identifier, AnchorStrategy.AnchorTree];
     /// <summary>AnchorTree ρ/d0 points (the paper's values are lost); empty = skip.</summary>
     public RhoD0[] RhoD0Sweep { get; init; } = [new(0.8, 2), new(0.6, 2), new(0.9, 2), new(0.8, 1), new(0.8, 3)];
     /// <summary>Seeds of the ablation and sweep runs (they are evaluated at T = eval_steps).</summary>
     public int AblationSeeds { get; init; } = 1;
 
     /// <summary>Variants whose main runs (every seed) get the AST probe (§4.2, ALGORITHMS.md §8); empty = skip.</summary>
-    public string[] ProbeVariants { get; init; } = ["mdlm", "anchortree"];
+    public AnchorStrategy[] ProbeVariants { get; init; } = [AnchorStrategy.Mdlm, AnchorStrategy.AnchorTree];
     /// <summary>Held-out samples per probe (the test split of the prepared corpus; the same samples for every model).</summary>
     public int ProbeSamples { get; init; } = 100;
     /// <summary>Chain length K of the probe.</summary>
     public int ProbeK { get; init; } = 4;
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
+    public string ToJson() => JsonSerializer.Serialize(this, SettingsJson.Options);
+
+    /// <summary>Keys that configs written before <see cref="Training"/> existed held at the top level (the
+    /// committed docs/repro/*/config.json are such files); <see cref="Parse"/> moves them into "training".</summary>
+    private static readonly Dictionary<string, string> FlatTrainingKeys = new()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ["preset"] = "model", ["data"] = "data", ["context_length"] = "context_length", ["micro_batch"] = "micro_batch",
+        ["learning_rate"] = "learning_rate", ["warmup_ratio"] = "warmup_ratio", ["precision"] = "precision", ["threads"] = "threads",
+        ["validation_interval"] = "validation_interval", ["validation_batches"] = "validation_batches",
+        ["log_interval"] = "log_interval", ["checkpoint_interval"] = "checkpoint_interval",
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>Parses a config (fields missing from "training" keep this type's defaults); a malformed file or an
+    /// unknown field is a <see cref="ConfigException"/> naming the file.</summary>
+    public static ReproConfig Parse(string text, string source)
+    {
+        try
+        {
+            var root = JsonNode.Parse(text) as JsonObject ?? throw new ConfigException($"{source}: expected a JSON object");
+            var training = JsonSerializer.SerializeToNode(new ReproConfig().Training, SettingsJson.Options)!.AsObject();
+            if (root["training"] is JsonObject given)
+                foreach (var (key, value) in given.ToList()) training[key] = value?.DeepClone();
+            foreach (var (flat, key) in FlatTrainingKeys)
+                if (root.Remove(flat, out var value)) training[key] = value?.DeepClone();
+            root["training"] = training;
+            return SettingsJson.Parse<ReproConfig>(root.ToJsonString(), source);
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            throw new ConfigException(e is FormatException ? e.Message : $"{source}: {e.Message}");
+        }
+    }
 
-    /// <summary>Parses a config; a malformed file or unknown field is a <see cref="ConfigException"/> naming the file.</summary>
     public static ReproConfig Load(string path)
     {
         string text;
@@ -107,14 +124,7 @@ public sealed record ReproConfig
         {
             throw new ConfigException($"{path}: cannot read ({e.Message})");
         }
-        try
-        {
-            return JsonSerializer.Deserialize<ReproConfig>(text, JsonOptions) ?? throw new ConfigException($"{path}: empty config");
-        }
-        catch (JsonException e)
-        {
-            throw new ConfigException($"{path}: {e.Message}");
-        }
+        return Parse(text, path);
     }
 
     /// <summary>Problems with this config, each naming its field; empty when usable.</summary>
@@ -122,14 +132,10 @@ public sealed record ReproConfig
     {
         var problems = new List<string>();
         void AtLeast(string name, double value, double min) { if (!(value >= min)) problems.Add($"{name} must be at least {min} (got {value})"); }
-        if (!ModelPresets.All.ContainsKey(Preset)) problems.Add($"preset '{Preset}' is not one of {string.Join(", ", ModelPresets.All.Keys)}");
-        if (Variants.Length == 0) problems.Add("variants must name at least one of " + string.Join(", ", DiffusionSettings.Strategies));
-        foreach (var list in new[] { ("variants", Variants), ("t_scaling_variants", TScalingVariants), ("lambda_strategies", LambdaStrategies), ("probe_variants", ProbeVariants) })
-            foreach (var v in list.Item2.Where(v => !DiffusionSettings.Strategies.Contains(v)))
-                problems.Add($"{list.Item1}: '{v}' is not one of {string.Join(", ", DiffusionSettings.Strategies)}");
+        if (Variants.Length == 0) problems.Add("variants must name at least one of " + SettingNames.Choices<AnchorStrategy>());
         if (Variants.Distinct().Count() != Variants.Length) problems.Add("variants lists a variant twice");
-        foreach (var v in LambdaStrategies.Where(v => v is "mdlm" or "null"))
-            problems.Add($"lambda_strategies: '{v}' has no anchor weight to ablate");
+        foreach (var v in LambdaStrategies.Where(v => v is AnchorStrategy.Mdlm or AnchorStrategy.Null))
+            problems.Add($"lambda_strategies: '{SettingNames.Name(v)}' has no anchor weight to ablate");
         AtLeast("seeds", Seeds, 1);
         AtLeast("probe_samples", ProbeSamples, 0);
         AtLeast("probe_k", ProbeK, 1);
@@ -138,11 +144,9 @@ public sealed record ReproConfig
         else AtLeast("budget_minutes", BudgetMinutes, 0.01);
         if (!(TrainShare > 0 && TrainShare <= 1)) problems.Add($"train_share must be in (0, 1] (got {TrainShare})");
         AtLeast("calibration_steps", CalibrationSteps, 1);
-        AtLeast("context_length", ContextLength, 8);
-        AtLeast("micro_batch", MicroBatch, 1);
-        if (!(LearningRate > 0)) problems.Add($"learning_rate must be positive (got {LearningRate})");
-        if (!TrainingConfig.Precisions.Contains(Precision)) problems.Add($"precision '{Precision}' is not one of fp32, bf16");
-        if (!TrainingConfig.Precisions.Contains(EvalPrecision)) problems.Add($"eval_precision '{EvalPrecision}' is not one of fp32, bf16");
+        AtLeast("training.context_length", Training.ContextLength, 8);
+        problems.AddRange(Training.Validate().Where(p => !p.StartsWith("max_steps", StringComparison.Ordinal) && !p.StartsWith("data ", StringComparison.Ordinal)
+                                                       && !p.StartsWith("output ", StringComparison.Ordinal)).Select(p => "training." + p));
         AtLeast("humaneval_problems", HumanevalProblems, 0);
         AtLeast("mbpp_problems", MbppProblems, 0);
         AtLeast("humaneval_n", HumanevalN, 1);

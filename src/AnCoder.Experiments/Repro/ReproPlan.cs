@@ -4,7 +4,7 @@ using AnCoder.Anchoring.Labels;
 namespace AnCoder.Experiments.Repro;
 
 /// <summary>One training run: a strategy with its resolved λ, ρ, d0 and a training seed; trained into runs/<see cref="Name"/>.</summary>
-public sealed record PlannedRun(string Name, string Strategy, int Seed, double Lambda, double Rho, int D0);
+public sealed record PlannedRun(string Name, AnchorStrategy Strategy, int Seed, double Lambda, double Rho, int D0);
 
 /// <summary>One evaluation: a run's final model on the first <see cref="Problems"/> problems, n samples, T steps.</summary>
 public sealed record PlannedEval(string Run, string Benchmark, int Steps, int Problems, int N)
@@ -21,7 +21,7 @@ public sealed record PlannedEval(string Run, string Benchmark, int Steps, int Pr
 /// </summary>
 public sealed class ReproPlan
 {
-    private readonly Dictionary<(string Strategy, int Seed, double Lambda, double Rho, int D0), PlannedRun> _byKey = new();
+    private readonly Dictionary<(AnchorStrategy Strategy, int Seed, double Lambda, double Rho, int D0), PlannedRun> _byKey = new();
     private readonly List<PlannedRun> _runs = [];
     private readonly List<PlannedEval> _evals = [];
     private readonly HashSet<string> _evalFolders = [];
@@ -42,7 +42,7 @@ public sealed class ReproPlan
                 foreach (var lambda in config.LambdaAblation)
                     Add(strategy, seed, lambda, null, null);
             foreach (var point in config.RhoD0Sweep)
-                Add("anchortree", seed, null, point.Rho, point.D0);
+                Add(AnchorStrategy.AnchorTree, seed, null, point.Rho, point.D0);
         }
 
         foreach (var run in _runs)
@@ -60,30 +60,30 @@ public sealed class ReproPlan
     }
 
     /// <summary>The main runs of a variant, one per seed.</summary>
-    public IReadOnlyList<PlannedRun> MainRuns(string variant) =>
+    public IReadOnlyList<PlannedRun> MainRuns(AnchorStrategy variant) =>
         Enumerable.Range(0, Config.Seeds).Select(seed => Find(variant, seed, null, null, null)!).ToList();
 
     /// <summary>The run with these settings (null λ/ρ/d0 = the strategy's defaults), or null when the plan has none.</summary>
-    public PlannedRun? Find(string strategy, int seed, double? lambda, double? rho, int? d0) =>
+    public PlannedRun? Find(AnchorStrategy strategy, int seed, double? lambda, double? rho, int? d0) =>
         _byKey.GetValueOrDefault(Key(strategy, seed, lambda, rho, d0));
 
     /// <summary>Folder names: variant-sSEED, or with the changed settings: keyword-lam0.01-s0, anchortree-rho0.6-d1-s0.</summary>
-    public static string RunName(string strategy, int seed, double? lambda, double? rho, int? d0)
+    public static string RunName(AnchorStrategy strategy, int seed, double? lambda, double? rho, int? d0)
     {
-        string name = strategy;
+        string name = AnchorWeightOptions.Name(strategy);
         if (lambda is { } l) name += "-lam" + l.ToString("R", CultureInfo.InvariantCulture);
         if (rho is { } r) name += "-rho" + r.ToString("R", CultureInfo.InvariantCulture);
         if (d0 is { } d) name += "-d" + d.ToString(CultureInfo.InvariantCulture);
         return name + "-s" + seed.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static (string, int, double, double, int) Key(string strategy, int seed, double? lambda, double? rho, int? d0)
+    private static (AnchorStrategy, int, double, double, int) Key(AnchorStrategy strategy, int seed, double? lambda, double? rho, int? d0)
     {
-        var resolved = AnchorWeightOptions.Defaults(AnchorWeightOptions.Parse(strategy), lambda, rho, d0);
+        var resolved = AnchorWeightOptions.Defaults(strategy, lambda, rho, d0);
         return (strategy, seed, resolved.Lambda, resolved.Rho, resolved.D0);
     }
 
-    private void Add(string strategy, int seed, double? lambda, double? rho, int? d0)
+    private void Add(AnchorStrategy strategy, int seed, double? lambda, double? rho, int? d0)
     {
         var key = Key(strategy, seed, lambda, rho, d0);
         if (_byKey.ContainsKey(key)) return;

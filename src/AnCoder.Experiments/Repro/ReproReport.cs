@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using System.Globalization;
 using System.Text;
 using AnCoder.Reporting.Plotting;
@@ -33,17 +34,19 @@ public static class ReproReport
     public const string PlotsFolder = "plots";
 
     /// <summary>The paper's Table 1 (809M, T max; ALGORITHMS.md §10), percent. Missing cells are not reported there.</summary>
-    public static readonly IReadOnlyDictionary<string, (double? HumanEvalSyntax, double? HumanEvalPass1, double? MbppSyntax, double? MbppPass1)> Paper =
-        new Dictionary<string, (double?, double?, double?, double?)>
+    public static readonly IReadOnlyDictionary<AnchorStrategy, (double? HumanEvalSyntax, double? HumanEvalPass1, double? MbppSyntax, double? MbppPass1)> Paper =
+        new Dictionary<AnchorStrategy, (double?, double?, double?, double?)>
         {
-            ["mdlm"] = (65.58, 3.29, 74.46, 6.34),
-            ["null"] = (72.24, 4.80, null, null),
-            ["keyword"] = (73.05, 4.57, null, null),
-            ["identifier"] = (72.65, 4.73, null, null),
-            ["anchortree"] = (74.72, 5.45, 80.12, 9.10),
+            [AnchorStrategy.Mdlm] = (65.58, 3.29, 74.46, 6.34),
+            [AnchorStrategy.Null] = (72.24, 4.80, null, null),
+            [AnchorStrategy.Keyword] = (73.05, 4.57, null, null),
+            [AnchorStrategy.Identifier] = (72.65, 4.73, null, null),
+            [AnchorStrategy.AnchorTree] = (74.72, 5.45, 80.12, 9.10),
         };
 
-    private static readonly string[] PaperOrder = ["mdlm", "null", "keyword", "identifier", "anchortree"];
+    private static string N(AnchorStrategy strategy) => AnchorWeightOptions.Name(strategy);
+
+    private static readonly AnchorStrategy[] PaperOrder = [AnchorStrategy.Mdlm, AnchorStrategy.Null, AnchorStrategy.Keyword, AnchorStrategy.Identifier, AnchorStrategy.AnchorTree];
 
     public static ReportOutput Write(string output, ReproConfig config, ReproPlan plan, ReproResults results, string commandLine)
     {
@@ -95,7 +98,7 @@ public static class ReproReport
     }
 
     /// <summary>Table 1 cells of one variant at T over its main runs (one per seed).</summary>
-    public static VariantScores Scores(ReproPlan plan, ReproResults results, string variant, int steps) =>
+    public static VariantScores Scores(ReproPlan plan, ReproResults results, AnchorStrategy variant, int steps) =>
         ScoresOf(plan.MainRuns(variant), results, steps);
 
     private static VariantScores ScoresOf(IReadOnlyList<PlannedRun> runs, ReproResults results, int steps) => new(
@@ -123,15 +126,15 @@ public static class ReproReport
     /// The paper's claims against our numbers. A claim "A beats B" agrees when our mean of A is above B's; the ours
     /// column gives the difference with its standard error and says whether it exceeds two standard errors.
     /// </summary>
-    public static List<ClaimCheck> Claims(IReadOnlyDictionary<string, VariantScores> table1,
-        IReadOnlyDictionary<string, (double SyntaxSlope, double Pass1Slope)> tScalingSlopes,
-        IReadOnlyDictionary<string, (double PaperLambda, IReadOnlyList<double> BestLambdas)> lambdaBest)
+    public static List<ClaimCheck> Claims(IReadOnlyDictionary<AnchorStrategy, VariantScores> table1,
+        IReadOnlyDictionary<AnchorStrategy, (double SyntaxSlope, double Pass1Slope)> tScalingSlopes,
+        IReadOnlyDictionary<AnchorStrategy, (double PaperLambda, IReadOnlyList<double> BestLambdas)> lambdaBest)
     {
         var claims = new List<ClaimCheck>();
-        void Beats(string a, string b, string metric, Func<VariantScores, MeanWithError> ours, double? paperA, double? paperB)
+        void Beats(AnchorStrategy a, AnchorStrategy b, string metric, Func<VariantScores, MeanWithError> ours, double? paperA, double? paperB)
         {
             if (paperA is null || paperB is null) return;
-            string statement = $"{a} beats {b} on {metric}";
+            string statement = $"{N(a)} beats {N(b)} on {metric}";
             string paper = Inv($"{paperA:0.00} vs {paperB:0.00}");
             if (!table1.TryGetValue(a, out var sa) || !table1.TryGetValue(b, out var sb) || ours(sa).Count == 0 || ours(sb).Count == 0)
             {
@@ -147,44 +150,44 @@ public static class ReproReport
             claims.Add(new ClaimCheck(statement, paper, $"{ma.Format(100)} vs {mb.Format(100)} ({note})", difference == 0 ? null : difference > 0));
         }
         var none = new MeanWithError(double.NaN, null, 0);
-        foreach (var anchored in new[] { "null", "keyword", "identifier", "anchortree" })
+        foreach (var anchored in new[] { AnchorStrategy.Null, AnchorStrategy.Keyword, AnchorStrategy.Identifier, AnchorStrategy.AnchorTree })
         {
-            Beats(anchored, "mdlm", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[anchored].HumanEvalSyntax, Paper["mdlm"].HumanEvalSyntax);
-            Beats(anchored, "mdlm", "HumanEval pass@1", s => s.HumanEvalPass1, Paper[anchored].HumanEvalPass1, Paper["mdlm"].HumanEvalPass1);
+            Beats(anchored, AnchorStrategy.Mdlm, "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[anchored].HumanEvalSyntax, Paper[AnchorStrategy.Mdlm].HumanEvalSyntax);
+            Beats(anchored, AnchorStrategy.Mdlm, "HumanEval pass@1", s => s.HumanEvalPass1, Paper[anchored].HumanEvalPass1, Paper[AnchorStrategy.Mdlm].HumanEvalPass1);
             // Our finer proxy for syntax validity (paper column: its syntax validity); only when it was computed.
             if (table1.Values.Any(v => v.HumanEvalLines is { Count: > 0 }))
-                Beats(anchored, "mdlm", "HumanEval valid-line fraction (our proxy for syntax validity)", s => s.HumanEvalLines ?? none,
-                    Paper[anchored].HumanEvalSyntax, Paper["mdlm"].HumanEvalSyntax);
+                Beats(anchored, AnchorStrategy.Mdlm, "HumanEval valid-line fraction (our proxy for syntax validity)", s => s.HumanEvalLines ?? none,
+                    Paper[anchored].HumanEvalSyntax, Paper[AnchorStrategy.Mdlm].HumanEvalSyntax);
         }
         if (table1.Values.Any(v => v.MbppLines is { Count: > 0 }))
-            Beats("anchortree", "mdlm", "MBPP valid-line fraction (our proxy for syntax validity)", s => s.MbppLines ?? none,
-                Paper["anchortree"].MbppSyntax, Paper["mdlm"].MbppSyntax);
-        Beats("anchortree", "mdlm", "MBPP syntax validity", s => s.MbppSyntax, Paper["anchortree"].MbppSyntax, Paper["mdlm"].MbppSyntax);
-        Beats("anchortree", "mdlm", "MBPP pass@1", s => s.MbppPass1, Paper["anchortree"].MbppPass1, Paper["mdlm"].MbppPass1);
-        Beats("anchortree", "null", "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper["anchortree"].HumanEvalSyntax, Paper["null"].HumanEvalSyntax);
-        Beats("anchortree", "null", "HumanEval pass@1", s => s.HumanEvalPass1, Paper["anchortree"].HumanEvalPass1, Paper["null"].HumanEvalPass1);
+            Beats(AnchorStrategy.AnchorTree, AnchorStrategy.Mdlm, "MBPP valid-line fraction (our proxy for syntax validity)", s => s.MbppLines ?? none,
+                Paper[AnchorStrategy.AnchorTree].MbppSyntax, Paper[AnchorStrategy.Mdlm].MbppSyntax);
+        Beats(AnchorStrategy.AnchorTree, AnchorStrategy.Mdlm, "MBPP syntax validity", s => s.MbppSyntax, Paper[AnchorStrategy.AnchorTree].MbppSyntax, Paper[AnchorStrategy.Mdlm].MbppSyntax);
+        Beats(AnchorStrategy.AnchorTree, AnchorStrategy.Mdlm, "MBPP pass@1", s => s.MbppPass1, Paper[AnchorStrategy.AnchorTree].MbppPass1, Paper[AnchorStrategy.Mdlm].MbppPass1);
+        Beats(AnchorStrategy.AnchorTree, AnchorStrategy.Null, "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[AnchorStrategy.AnchorTree].HumanEvalSyntax, Paper[AnchorStrategy.Null].HumanEvalSyntax);
+        Beats(AnchorStrategy.AnchorTree, AnchorStrategy.Null, "HumanEval pass@1", s => s.HumanEvalPass1, Paper[AnchorStrategy.AnchorTree].HumanEvalPass1, Paper[AnchorStrategy.Null].HumanEvalPass1);
 
         var measured = table1.Where(kv => Paper.ContainsKey(kv.Key) && kv.Value.HumanEvalSyntax.Count > 0).ToList();
-        if (table1.ContainsKey("anchortree") && measured.Count >= 2)
+        if (table1.ContainsKey(AnchorStrategy.AnchorTree) && measured.Count >= 2)
         {
             double top = measured.Max(kv => kv.Value.HumanEvalSyntax.Mean);
             var best = measured.Where(kv => kv.Value.HumanEvalSyntax.Mean == top).Select(kv => kv.Key).ToList();
             claims.Add(new ClaimCheck("AnchorTree has the highest HumanEval syntax validity of the variants", "74.72, the highest of five",
-                $"highest here: {string.Join(", ", best)} ({100 * top:0.00} %)", best.Count > 1 && best.Contains("anchortree") ? null : best.SequenceEqual(["anchortree"])));
+                $"highest here: {string.Join(", ", best.Select(N))} ({100 * top:0.00} %)", best.Count > 1 && best.Contains(AnchorStrategy.AnchorTree) ? null : best.SequenceEqual([AnchorStrategy.AnchorTree])));
         }
 
-        if (tScalingSlopes.TryGetValue("mdlm", out var mdlmSlope))
-            foreach (var (variant, slope) in tScalingSlopes.Where(kv => kv.Key != "mdlm"))
+        if (tScalingSlopes.TryGetValue(AnchorStrategy.Mdlm, out var mdlmSlope))
+            foreach (var (variant, slope) in tScalingSlopes.Where(kv => kv.Key != AnchorStrategy.Mdlm))
             {
                 if (!double.IsFinite(slope.SyntaxSlope) || !double.IsFinite(mdlmSlope.SyntaxSlope)) continue;
-                claims.Add(new ClaimCheck($"more steps T help {variant} more than MDLM (HumanEval syntax validity per doubling of T)",
+                claims.Add(new ClaimCheck($"more steps T help {N(variant)} more than MDLM (HumanEval syntax validity per doubling of T)",
                     "anchored models gain more from larger T (Tables 2–3)",
-                    Inv($"{variant} {100 * slope.SyntaxSlope:+0.00;-0.00;0.00} vs mdlm {100 * mdlmSlope.SyntaxSlope:+0.00;-0.00;0.00} points per doubling"),
+                    Inv($"{N(variant)} {100 * slope.SyntaxSlope:+0.00;-0.00;0.00} vs mdlm {100 * mdlmSlope.SyntaxSlope:+0.00;-0.00;0.00} points per doubling"),
                     slope.SyntaxSlope == mdlmSlope.SyntaxSlope ? null : slope.SyntaxSlope > mdlmSlope.SyntaxSlope));
             }
 
         foreach (var (strategy, (paperLambda, bestLambdas)) in lambdaBest)
-            claims.Add(new ClaimCheck($"λ = {Inv($"{paperLambda}")} (the paper's choice) is the best λ for {strategy} (HumanEval syntax validity)",
+            claims.Add(new ClaimCheck($"λ = {Inv($"{paperLambda}")} (the paper's choice) is the best λ for {N(strategy)} (HumanEval syntax validity)",
                 "the defaults come from the ablation (Table 5)",
                 bestLambdas.Count == 0 ? "not measured" : "best here: λ = " + string.Join(", ", bestLambdas.Select(l => Inv($"{l}"))),
                 bestLambdas.Count == 0 || (bestLambdas.Count > 1 && bestLambdas.Contains(paperLambda)) ? null : bestLambdas.SequenceEqual([paperLambda])));
@@ -195,27 +198,27 @@ public static class ReproReport
         IReadOnlyList<string> lossPlots, IReadOnlyList<string> allPlots)
     {
         var md = new StringBuilder();
-        long tokensPerRun = results.StepsPerRun * config.MicroBatch * config.ContextLength;
+        long tokensPerRun = results.StepsPerRun * config.Training.MicroBatch * config.Training.ContextLength;
         md.AppendLine("# AnCoder at CPU scale: MDLM against anchored variants").AppendLine();
-        md.AppendLine(Inv($"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `ancoder repro`. Preset `{config.Preset}`, {results.StepsPerRun} steps per run "))
-          .AppendLine(Inv($"({tokensPerRun:N0} tokens: {config.MicroBatch} × {config.ContextLength} per step), the same data order and initialisation seed for every variant of a seed; "))
+        md.AppendLine(Inv($"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `ancoder repro`. Preset `{config.Training.Model}`, {results.StepsPerRun} steps per run "))
+          .AppendLine(Inv($"({tokensPerRun:N0} tokens: {config.Training.MicroBatch} × {config.Training.ContextLength} per step), the same data order and initialisation seed for every variant of a seed; "))
           .AppendLine(Inv($"{config.Seeds} seed(s) per variant. Evaluation: the first {config.HumanevalProblems} HumanEval problems × {config.HumanevalN} samples and the first "))
           .AppendLine(Inv($"{config.MbppProblems} MBPP problems × {config.MbppN} samples, T = {config.EvalSteps}, G = {config.EvalLength} tokens, τ = {config.Temperature}, "))
           .AppendLine($"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM. All percentages are mean ± standard error over seeds")
           .AppendLine("(n − 1 standard deviation / √seeds; no error bar with one seed). The paper's numbers are its 809M models (Qwen2.5-Coder")
           .AppendLine("initialisation, GPU scale): compare trends, not absolute values. A canvas is the whole prompt plus G masks, so it")
-          .AppendLine(Inv($"can be longer than the training context ({config.ContextLength} tokens); prompts are not truncated.")).AppendLine();
+          .AppendLine(Inv($"can be longer than the training context ({config.Training.ContextLength} tokens); prompts are not truncated.")).AppendLine();
 
         md.AppendLine("## Table 1: main comparison").AppendLine();
         md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper | HumanEval valid lines % | MBPP valid lines % |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        var table1 = new Dictionary<string, VariantScores>();
+        var table1 = new Dictionary<AnchorStrategy, VariantScores>();
         foreach (var variant in config.Variants)
         {
             var s = Scores(plan, results, variant, config.EvalSteps);
             table1[variant] = s;
             var paper = Paper.GetValueOrDefault(variant);
-            md.AppendLine($"| {variant} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
+            md.AppendLine($"| {N(variant)} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
                           + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} "
                           + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
         }
@@ -227,9 +230,9 @@ public static class ReproReport
         md.AppendLine("Empty completions (after the end-of-text and stop-sequence cut) count as syntactically valid on HumanEval, where the prompt alone "
                       + "parses, and as valid lines on both benchmarks. Their share, % of samples at T = " + Inv($"{config.EvalSteps}") + ": "
                       + string.Join("; ", config.Variants.Select(v =>
-                          $"{v} HumanEval {Empty(plan.MainRuns(v), results, "humaneval", config.EvalSteps).Format(100, 1)}, MBPP {Empty(plan.MainRuns(v), results, "mbpp", config.EvalSteps).Format(100, 1)}")) + ".").AppendLine();
+                          $"{N(v)} HumanEval {Empty(plan.MainRuns(v), results, "humaneval", config.EvalSteps).Format(100, 1)}, MBPP {Empty(plan.MainRuns(v), results, "mbpp", config.EvalSteps).Format(100, 1)}")) + ".").AppendLine();
 
-        var slopes = new Dictionary<string, (double, double)>();
+        var slopes = new Dictionary<AnchorStrategy, (double, double)>();
         var tValues = config.TScaling.Distinct().OrderBy(t => t).ToList();
         var tVariants = config.TScalingVariants.Where(config.Variants.Contains).ToList();
         if (tValues.Count > 0 && tVariants.Count > 0)
@@ -244,7 +247,7 @@ public static class ReproReport
                 {
                     var runs = plan.MainRuns(variant);
                     var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)} / {Lines(runs, results, benchmark, t).Format(100, 1)}");
-                    md.AppendLine($"| {variant} | {string.Join(" | ", cells)} |");
+                    md.AppendLine($"| {N(variant)} | {string.Join(" | ", cells)} |");
                     if (benchmark == "humaneval")
                     {
                         var log2T = tValues.Select(t => Math.Log2(t)).ToList();
@@ -257,7 +260,7 @@ public static class ReproReport
             md.AppendLine("Plots: `plots/t_scaling_syntax.png`, `plots/t_scaling_pass1.png`, `plots/t_scaling_valid_lines.png`.").AppendLine();
         }
 
-        var lambdaBest = new Dictionary<string, (double, IReadOnlyList<double>)>();
+        var lambdaBest = new Dictionary<AnchorStrategy, (double, IReadOnlyList<double>)>();
         if (config.LambdaAblation.Length > 0 && config.LambdaStrategies.Length > 0)
         {
             md.AppendLine(Inv($"## Table 5: anchor-weight λ ablation ({config.AblationSeeds} seed(s), T = {config.EvalSteps})")).AppendLine();
@@ -273,7 +276,7 @@ public static class ReproReport
                     var s = ScoresOf(runs, results, config.EvalSteps);
                     if (s.HumanEvalSyntax.Count > 0) ranked.Add((lambda, s.HumanEvalSyntax.Mean, s.MeanLines));
                     string label = lambda == paperLambda ? Inv($"{lambda} (paper)") : Inv($"{lambda}");
-                    md.AppendLine($"| {strategy} | {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
+                    md.AppendLine($"| {N(strategy)} | {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
                                   + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
                 }
                 if (ranked.Any(r => r.Lambda == paperLambda))
@@ -291,10 +294,10 @@ public static class ReproReport
             var rows = new List<(RhoD0 Point, VariantScores Scores)>();
             var defaults = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorStrategy.AnchorTree);
             var points = config.RhoD0Sweep.Distinct().ToList();
-            if (config.Variants.Contains("anchortree") && !points.Contains(new RhoD0(defaults.Rho, defaults.D0))) points.Insert(0, new RhoD0(defaults.Rho, defaults.D0));
+            if (config.Variants.Contains(AnchorStrategy.AnchorTree) && !points.Contains(new RhoD0(defaults.Rho, defaults.D0))) points.Insert(0, new RhoD0(defaults.Rho, defaults.D0));
             foreach (var point in points)
             {
-                var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find("anchortree", seed, null, point.Rho, point.D0)).OfType<PlannedRun>().ToList();
+                var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find(AnchorStrategy.AnchorTree, seed, null, point.Rho, point.D0)).OfType<PlannedRun>().ToList();
                 var s = ScoresOf(runs, results, config.EvalSteps);
                 rows.Add((point, s));
                 string label = point == new RhoD0(defaults.Rho, defaults.D0) ? Inv($"{point.Rho} | {point.D0} (default)") : Inv($"{point.Rho} | {point.D0}");
@@ -399,7 +402,7 @@ public static class ReproReport
                             }))
                             .Where(p => double.IsFinite(p.Y)).ToList();
                         if (points.Count == 0) continue;
-                        series.Add(new SeriesModel(v, metric, $"{tVariants[v]} {benchmark}", points.Select(p => p.T).ToArray(),
+                        series.Add(new SeriesModel(v, metric, $"{N(tVariants[v])} {benchmark}", points.Select(p => p.T).ToArray(),
                             points.Select(p => 100 * p.Y).ToArray(), style, false, true));
                     }
                 }
@@ -414,7 +417,7 @@ public static class ReproReport
                 var series = new List<SeriesModel>();
                 for (int s = 0; s < config.LambdaStrategies.Length; s++)
                 {
-                    string strategy = config.LambdaStrategies[s];
+                    var strategy = config.LambdaStrategies[s];
                     var points = LambdaValues(config, plan, strategy).Where(l => l > 0).Select(l =>
                         {
                             var runs = Enumerable.Range(0, config.AblationSeeds).Select(seed => plan.Find(strategy, seed, l, null, null)).OfType<PlannedRun>().ToList();
@@ -422,7 +425,7 @@ public static class ReproReport
                         })
                         .Where(p => double.IsFinite(p.Y)).ToList();
                     if (points.Count > 0)
-                        series.Add(new SeriesModel(s, lines ? "lines" : "syntax", strategy, points.Select(p => p.X).ToArray(), points.Select(p => 100 * p.Y).ToArray(), LineStyle.Solid, false, true));
+                        series.Add(new SeriesModel(s, lines ? "lines" : "syntax", N(strategy), points.Select(p => p.X).ToArray(), points.Select(p => 100 * p.Y).ToArray(), LineStyle.Solid, false, true));
                 }
                 if (series.Count > 0) yield return new FigureModel(name, title, "log10 λ", "%", false, series);
             }
@@ -440,20 +443,20 @@ public static class ReproReport
 
     private static void AppendPairedDifferences(StringBuilder md, ReproConfig config, ReproPlan plan, ReproResults results)
     {
-        var baselines = new[] { "mdlm", "null" }.Where(config.Variants.Contains).ToList();
+        var baselines = new[] { AnchorStrategy.Mdlm, AnchorStrategy.Null }.Where(config.Variants.Contains).ToList();
         if (baselines.Count == 0 || config.Variants.Length < 2) return;
         md.AppendLine(Inv($"Paired differences (variant − baseline on the same seed, then mean ± standard error over the {config.Seeds} seeds; T = {config.EvalSteps}). "))
           .AppendLine("NELBO: lower is better, so a negative difference favours the variant; percentages: points.").AppendLine();
         md.AppendLine("| comparison | valid NELBO | HumanEval syntax | MBPP syntax | HumanEval valid lines | MBPP valid lines |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var baseline in baselines)
-            foreach (var variant in config.Variants.Where(v => v != baseline && !(baseline == "null" && v == "mdlm")))
+            foreach (var variant in config.Variants.Where(v => v != baseline && !(baseline == AnchorStrategy.Null && v == AnchorStrategy.Mdlm)))
             {
                 var (a, b) = (plan.MainRuns(variant), plan.MainRuns(baseline));
                 double Nelbo(PlannedRun r) => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN;
                 Func<PlannedRun, double> Eval(string benchmark, bool lines) => r =>
                     results.Eval(r.Name, benchmark, config.EvalSteps) is { } e ? (lines ? e.ValidLines : e.SyntaxValidity) ?? double.NaN : double.NaN;
-                md.AppendLine($"| {variant} − {baseline} | {PairedDifference(a, b, Nelbo).Format(1, 4)} | {PairedDifference(a, b, Eval("humaneval", false)).Format(100)} "
+                md.AppendLine($"| {N(variant)} − {N(baseline)} | {PairedDifference(a, b, Nelbo).Format(1, 4)} | {PairedDifference(a, b, Eval("humaneval", false)).Format(100)} "
                               + $"| {PairedDifference(a, b, Eval("mbpp", false)).Format(100)} | {PairedDifference(a, b, Eval("humaneval", true)).Format(100)} | {PairedDifference(a, b, Eval("mbpp", true)).Format(100)} |");
             }
         md.AppendLine();
@@ -487,7 +490,7 @@ public static class ReproReport
             if (seeds.Count == 0) continue;
             var common = seeds.Skip(1).Aggregate(seeds[0].Keys.ToHashSet(), (set, s) => { set.IntersectWith(s.Keys); return set; }).Order().ToList();
             if (common.Count == 0) continue;
-            series.Add(new SeriesModel(v, "valid_nelbo", $"{config.Variants[v]} (mean of {seeds.Count})", common.Select(x => (double)x).ToArray(),
+            series.Add(new SeriesModel(v, "valid_nelbo", $"{N(config.Variants[v])} (mean of {seeds.Count})", common.Select(x => (double)x).ToArray(),
                 common.Select(step => seeds.Average(s => s[step])).ToArray(), LineStyle.Solid, false, true));
         }
         return series.Count == 0 ? null : new FigureModel("valid_nelbo_by_variant", "Validation NELBO by variant (mean over seeds; seeds faint)", "step", "NELBO (nats/token)", false, series);
@@ -520,11 +523,11 @@ public static class ReproReport
     }
 
     /// <summary>The paper's λ for a strategy (ALGORITHMS.md §5).</summary>
-    private static double PaperLambda(string strategy) =>
-        AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorWeightOptions.Parse(strategy)).Lambda;
+    private static double PaperLambda(AnchorStrategy strategy) =>
+        AnchorWeightOptions.Defaults(strategy).Lambda;
 
     /// <summary>The λ rows of a strategy: the ablation's values plus the paper's default when the main runs train it.</summary>
-    internal static List<double> LambdaValues(ReproConfig config, ReproPlan plan, string strategy)
+    internal static List<double> LambdaValues(ReproConfig config, ReproPlan plan, AnchorStrategy strategy)
     {
         double paperLambda = PaperLambda(strategy);
         var values = config.LambdaAblation.ToList();

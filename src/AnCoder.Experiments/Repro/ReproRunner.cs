@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Experiments.Models;
 using AnCoder.Experiments.Probing;
 using AnCoder.Experiments.Generation;
@@ -42,13 +43,13 @@ public static class ReproRunner
         var problems = config.Validate();
         if (problems.Count > 0) throw new ConfigException(string.Join("; ", problems));
         string output = Path.GetFullPath(outputDirectory);
-        string data = Path.GetFullPath(config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data", "prepared"));
+        string data = Path.GetFullPath(config.Training.Data ?? RepositoryPaths.DefaultPreparedData);
         if (CorpusBuilder.TryReadManifest(data) is null)
             throw new ConfigException($"data: {data} holds no {CorpusBuilder.ManifestFile} (run `ancoder prepare`, or set \"data\" in the config)");
         Directory.CreateDirectory(output);
-        config = config with { Data = data };
+        config = config with { Training = config.Training with { Data = data } };
         // Evaluation runs in this process after training: same thread count (TrainingRun sets it only for runs it trains).
-        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
+        if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
         File.WriteAllText(Path.Combine(output, ConfigFileName), config.ToJson() + "\n");
 
         // Benchmarks first: a missing dataset should stop the experiment before hours of training, not after.
@@ -62,7 +63,7 @@ public static class ReproRunner
             if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
             if (!Train(config, run, steps, output, progress, cancellation)) return ReproOutcome.Interrupted;
         }
-        if (config.Threads > 0) TorchSharp.torch.set_num_threads(config.Threads);
+        if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
 
         using (var sandbox = PythonSandbox.Create(new SandboxOptions
         {
@@ -92,16 +93,12 @@ public static class ReproRunner
     }
 
     /// <summary>The training config of one planned run (everything but strategy, anchor settings and seed is shared).</summary>
-    public static TrainingConfig TrainingConfigFor(ReproConfig config, PlannedRun run, long steps, string output) => new()
+    public static TrainingConfig TrainingConfigFor(ReproConfig config, PlannedRun run, long steps, string output) => config.Training with
     {
-        Model = config.Preset, Strategy = run.Strategy, Data = config.Data, Output = Path.Combine(output, RunsFolder, run.Name),
-        AnchorLambda = run.Strategy is "mdlm" or "null" ? null : run.Lambda,
-        AnchorRho = run.Strategy == "anchortree" ? run.Rho : null,
-        AnchorD0 = run.Strategy == "anchortree" ? run.D0 : null,
-        ContextLength = config.ContextLength, MicroBatch = config.MicroBatch, MaxSteps = steps,
-        LearningRate = config.LearningRate, WarmupRatio = config.WarmupRatio, Precision = config.Precision, Threads = config.Threads,
-        ValidationInterval = config.ValidationInterval, ValidationBatches = config.ValidationBatches, LogInterval = config.LogInterval,
-        CheckpointInterval = config.CheckpointInterval, KeepLast = 1, Seed = run.Seed,
+        Strategy = run.Strategy, Output = Path.Combine(output, RunsFolder, run.Name), MaxSteps = steps, MaxTokens = null, Seed = run.Seed,
+        AnchorLambda = run.Strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null ? null : run.Lambda,
+        AnchorRho = run.Strategy == AnchorStrategy.AnchorTree ? run.Rho : null,
+        AnchorD0 = run.Strategy == AnchorStrategy.AnchorTree ? run.D0 : null,
     };
 
     /// <summary>
@@ -131,7 +128,7 @@ public static class ReproRunner
                 throw new ConfigException($"{planFile}: unreadable ({e.Message}); delete it to time the steps again");
             }
         }
-        string strategy = plan.Runs.Any(r => r.Strategy != "mdlm") ? plan.Runs.First(r => r.Strategy != "mdlm").Strategy : "mdlm";
+        var strategy = plan.Runs.Select(r => r.Strategy).FirstOrDefault(s => s != AnchorStrategy.Mdlm, AnchorStrategy.Mdlm);
         string calibration = Path.Combine(output, "calibration");
         if (Directory.Exists(calibration)) Directory.Delete(calibration, recursive: true);
         var probe = new PlannedRun("calibration", strategy, 0, 0.03, 0.8, 2);
@@ -140,7 +137,7 @@ public static class ReproRunner
             Output = calibration, LogInterval = 1, ValidationInterval = 0, ValidationBatches = 0, CheckpointInterval = 0,
         };
         var timer = new StepTimer();
-        progress.Begin($"timing {config.CalibrationSteps + 1} steps of {strategy}", config.CalibrationSteps + 1);
+        progress.Begin($"timing {config.CalibrationSteps + 1} steps of {AnchorWeightOptions.Name(strategy)}", config.CalibrationSteps + 1);
         TrainingRun.Run(calibrationConfig, timer, cancellation);
         progress.End();
         Directory.Delete(calibration, recursive: true);
@@ -271,12 +268,12 @@ public static class ReproRunner
         if (!LoadedModel.TryLoad(modelDirectory, config.EvalPrecision, out var loaded, out var error))
             throw new TrainingException(error!);
         using var _ = loaded!.Model;
-        var options = new AnCoder.Diffusion.Probing.ProbeOptions { Samples = config.ProbeSamples, K = config.ProbeK, ContextLength = config.ContextLength };
+        var options = new AnCoder.Diffusion.Probing.ProbeOptions { Samples = config.ProbeSamples, K = config.ProbeK, ContextLength = config.Training.ContextLength };
         progress.Begin($"probe {run.Name}", 1);
         try
         {
             bool begun = false;
-            var outcome = ProbeMeasurement.Measure(loaded, config.Data, null, options, probeDirectory, (done, total) =>
+            var outcome = ProbeMeasurement.Measure(loaded, config.Training.Data, null, options, probeDirectory, (done, total) =>
             {
                 if (!begun)
                 {
@@ -342,7 +339,7 @@ public static class ReproRunner
                 }
             }
             var status = completed ? RunStatus.Completed : summary is null ? RunStatus.Missing : RunStatus.Diverged;
-            runs.Add(new RunResult(run.Name, run.Strategy, run.Seed, status, summary?.LastStep ?? 0, summary?.FinalLoss ?? double.NaN,
+            runs.Add(new RunResult(run.Name, AnchorWeightOptions.Name(run.Strategy), run.Seed, status, summary?.LastStep ?? 0, summary?.FinalLoss ?? double.NaN,
                 summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, summary?.WallSeconds ?? double.NaN));
         }
         var evals = new List<EvalResult>();
@@ -362,7 +359,7 @@ public static class ReproRunner
         var probes = new List<ProbeResult>();
         foreach (var run in plan.Runs)
             if (ReadProbeGaps(Path.Combine(output, RunsFolder, run.Name, ProbeFolder, ProbeMeasurement.PairedCsvFileName)) is { } gaps)
-                probes.Add(new ProbeResult(run.Name, run.Strategy, run.Seed, gaps));
+                probes.Add(new ProbeResult(run.Name, AnchorWeightOptions.Name(run.Strategy), run.Seed, gaps));
         return new ReproResults(steps, runs, evals, probes);
     }
 

@@ -1,9 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Reporting.Anchors;

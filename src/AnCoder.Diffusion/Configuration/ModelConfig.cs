@@ -147,7 +147,7 @@ public sealed record ModelConfig
         return config;
     }
 
-    public static ModelConfig Load(string path) => FromJson(File.ReadAllText(path), path);
+    public static ModelConfig Load(string path) => FromJson(ConfigException.ReadFile(path), path);
 }
 
 /// <summary>Noise schedule, loss and anchoring switches (docs/algorithms.md §1–5); names match the doc's.</summary>
@@ -182,4 +182,18 @@ public sealed record DiffusionSettings
 }
 
 /// <summary>A config that cannot be used; the message names the file and field.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public sealed class ConfigException(string message) : Exception(message)
+{
+    /// <summary>The text of a config file; an unreadable file is a <see cref="ConfigException"/> naming it.</summary>
+    public static string ReadFile(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"{path}: cannot read ({e.Message})");
+        }
+    }
+}

@@ -109,19 +109,7 @@ public sealed record TrainingConfig
         }
     }
 
-    public static TrainingConfig Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"{path}: cannot read ({e.Message})");
-        }
-        return FromJson(text, path);
-    }
+    public static TrainingConfig Load(string path) => FromJson(ConfigException.ReadFile(path), path);
 
     /// <summary>λ, ρ, d0 with the strategy's defaults filled in.</summary>
     [JsonIgnore] public AnchorWeightOptions AnchorWeights => AnchorWeightOptions.Defaults(Strategy, AnchorLambda, AnchorRho, AnchorD0);

@@ -113,19 +113,7 @@ public sealed record ReproConfig
         }
     }
 
-    public static ReproConfig Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"{path}: cannot read ({e.Message})");
-        }
-        return Parse(text, path);
-    }
+    public static ReproConfig Load(string path) => Parse(ConfigException.ReadFile(path), path);
 
     /// <summary>Problems with this config, each naming its field; empty when usable.</summary>
     public IReadOnlyList<string> Validate()

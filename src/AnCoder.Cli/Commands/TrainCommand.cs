@@ -27,7 +27,8 @@ public static class TrainCommand
         var anchorLossOn = new Option<string?>("--anchor-loss-on") { Description = "all (default: every valid position, as ADLM) or masked: where the anchor term applies." };
         var anchorWarmup = new Option<bool?>("--anchor-warmup") { Description = "ADLM's γ warm-up γ_eff = min(λ, step / max_steps)." };
         var packing = new Option<string?>("--packing") { Description = "pack (default: samples concatenated with end-of-text) or truncate (one sample per row)." };
-        var data = new Option<string?>("--data") { Description = "Folder written by `ancoder prepare` (default <repo>/data/prepared)." };
+        var data = new Option<string?>("--data") { Description = "Folder written by `ancoder prepare` (default <repo>/data/prepared; with --sft <repo>/data/sft)." };
+        var sft = new Option<bool?>("--sft") { Description = "Supervised fine-tuning on pairs from `ancoder prepare --sft`: one pair per row, prompt never masked and without loss, loss on the completion and the end-of-text filling the row (docs/corpus.md)." };
         var context = new Option<int?>("--context") { Description = "Context length in tokens (default 256)." };
         var microBatch = new Option<int?>("--micro-batch") { Description = "Rows per forward/backward pass (default 8)." };
         var accumulation = new Option<int?>("--accumulation") { Description = "Micro-batches per optimizer step (effective batch = micro-batch × accumulation; default 1)." };
@@ -53,7 +54,7 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
 
         var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
-        Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
+        Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, sft, data, context, microBatch, accumulation, steps, tokens,
             lr, warmup, minLr, weightDecay, gradClip, precision, ema, seed, threads, logInterval, validInterval, validBatches,
             checkpointInterval, keepLast, output, init, initQwen, resume];
         foreach (var option in all) command.Options.Add(option);
@@ -80,7 +81,9 @@ public static class TrainCommand
                     AnchorLossOn = parse.GetValue(anchorLossOn) ?? config.AnchorLossOn,
                     AnchorWarmup = parse.GetValue(anchorWarmup) ?? config.AnchorWarmup,
                     Packing = parse.GetValue(packing) ?? config.Packing,
-                    Data = parse.GetValue(data) ?? config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data", "prepared"),
+                    Sft = parse.GetValue(sft) ?? config.Sft,
+                    Data = parse.GetValue(data) ?? config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data",
+                        (parse.GetValue(sft) ?? config.Sft) ? "sft" : "prepared"),
                     ContextLength = parse.GetValue(context) ?? config.ContextLength,
                     MicroBatch = parse.GetValue(microBatch) ?? config.MicroBatch,
                     GradientAccumulation = parse.GetValue(accumulation) ?? config.GradientAccumulation,

@@ -34,6 +34,12 @@ public sealed record TrainingConfig
     public string ValidSplit { get; init; } = "valid";
     /// <summary><c>pack</c> (concatenate samples with end-of-text) or <c>truncate</c> (one sample per row).</summary>
     public string Packing { get; init; } = "pack";
+    /// <summary>
+    /// Supervised fine-tuning on pairs from <c>ancoder prepare --sft</c>: one pair per row, the prompt conditioning
+    /// (never masked, no loss), loss on the completion and the end-of-text tokens that fill the row after it
+    /// (<see cref="AnCoder.Anchoring.Shards.PackingMode.Sft"/>; docs/corpus.md). <see cref="Packing"/> does not apply.
+    /// </summary>
+    public bool Sft { get; init; }
     public int ContextLength { get; init; } = 256;
     public int MicroBatch { get; init; } = 8;
     public int GradientAccumulation { get; init; } = 1;
@@ -143,6 +149,7 @@ public sealed record TrainingConfig
         OneOf("anchor_loss_on", AnchorLossOn, ["all", "masked"]);
         OneOf("precision", Precision, Precisions);
         OneOf("packing", Packing, PackingModes);
+        if (Sft && Packing != "pack") problems.Add($"packing '{Packing}' does not apply with sft (one pair per row)");
         if (AnchorLambda is { } lambda) NonNegative("anchor_lambda", lambda);
         if (AnchorRho is { } rho && !(rho > 0 && rho <= 1)) problems.Add($"anchor_rho must be in (0, 1] (got {rho})");
         if (AnchorD0 is { } d0) NonNegative("anchor_d0", d0);

@@ -131,4 +131,59 @@ public sealed class CorpusFilterTests : IDisposable
         var matches = decontaminator.Find("def check():\n    " + mbpp.Replace("\n", "\n    "));
         Assert.Contains(matches, m => m.TaskId == "MBPP/2" && m.Part == "tests" && m.Overlap == 1);
     }
+
+    /// <summary>
+    /// The planted-contamination check: 20 HumanEval functions (prompt + canonical solution) and 20 MBPP
+    /// solutions, drawn with a fixed seed, each embedded in the middle of an ordinary stdlib module; every other one
+    /// reformatted (indentation 4 → 2 spaces or tabs → 2 spaces, CRLF → LF, blank lines dropped, quotes swapped
+    /// where that still parses). Every planted file must be removed as contaminated, naming its own task.
+    /// </summary>
+    [Fact]
+    public void Every_planted_benchmark_solution_is_removed_and_named()
+    {
+        var texts = BenchmarkTexts.Load(DatasetsDirectory());
+        var random = new Random(15);
+        var humanEval = texts.Where(t => t.Part == "prompt+canonical_solution").OrderBy(_ => random.Next()).Take(20);
+        var mbpp = texts.Where(t => t.Part == "code" && Parses(t.Text.Replace("\r\n", "\n"))).OrderBy(_ => random.Next()).Take(20);
+        var planted = new Dictionary<string, string>();
+        int k = 0;
+        foreach (var task in humanEval.Concat(mbpp))
+        {
+            string solution = task.Text.Replace("\r\n", "\n");
+            if (k % 2 == 1) solution = Reformat(solution);
+            string host = OrdinaryModule(k % OrdinaryModules.Length);
+            int middle = host.IndexOf("\ndef ", host.Length / 2, StringComparison.Ordinal);
+            if (middle < 0) middle = host.Length - 1;
+            string content = host[..(middle + 1)] + "\n" + solution.TrimEnd() + "\n\n" + host[(middle + 1)..];
+            Assert.True(Parses(content), task.TaskId);
+            string name = $"planted/{task.TaskId.Replace('/', '_')}.py";
+            Write(name, content);
+            planted["made-up:" + name] = task.TaskId;
+            k++;
+        }
+        Write("clean/textwrap.py", OrdinaryModule(0));
+        var manifest = Build(decontaminate: true);
+        var removed = Removed();
+        foreach (var (file, task) in planted)
+        {
+            Assert.True(removed.TryGetValue(file, out var removal), $"{file} ({task}) was kept");
+            Assert.Equal(RemovalReasons.Contaminated, removal.Reason);
+            Assert.Contains(task + " ", removal.Detail);
+        }
+        Assert.Equal(["clean/textwrap.py"], manifest.KeptFiles!.Select(f => f.Path));
+    }
+
+    private static bool Parses(string source) => AnCoder.Syntax.PythonParser.Parse(source).Success;
+
+    private static string Reformat(string code)
+    {
+        static int Width(string line) => line[..(line.Length - line.TrimStart(' ', '\t').Length)].Replace("\t", "    ").Length;
+        var kept = code.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        // Each distinct indentation width is one level (MBPP mixes 1-, 2-, 4-, 5-space and tab indentation).
+        var widths = kept.Select(Width).Distinct().Order().ToList();
+        var lines = kept.Select(l => new string(' ', 2 * widths.IndexOf(Width(l))) + l.TrimStart(' ', '\t'));
+        string reindented = string.Join("\n", lines) + "\n";
+        string swapped = new string(reindented.Select(c => c == '\'' ? '"' : c == '"' ? '\'' : c).ToArray());
+        return Parses(swapped) ? swapped : reindented;
+    }
 }

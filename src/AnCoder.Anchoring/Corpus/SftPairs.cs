@@ -25,7 +25,7 @@ public static class SftPairs
     public static List<SftPair> Extract(SourceText text, Module module)
     {
         var pairs = new List<SftPair>();
-        var imports = module.Body.Where(s => s is Import or ImportFrom).ToList();
+        var imports = ModuleImports(module.Body).ToList();
         foreach (var statement in module.Body)
         {
             if (statement is FunctionDef or AsyncFunctionDef)
@@ -39,6 +39,28 @@ public static class SftPairs
             }
         }
         return pairs;
+    }
+
+    /// <summary>Imports at module level, also inside module-level <c>if</c>/<c>try</c> blocks (e.g. an optional import
+    /// guarded by <c>try: import x except ImportError</c>), in source order.</summary>
+    private static IEnumerable<StmtNode> ModuleImports(IEnumerable<StmtNode> statements)
+    {
+        foreach (var statement in statements)
+        {
+            switch (statement)
+            {
+                case Import or ImportFrom:
+                    yield return statement;
+                    break;
+                case If conditional:
+                    foreach (var inner in ModuleImports(conditional.Body.Concat(conditional.Orelse))) yield return inner;
+                    break;
+                case Try attempt:
+                    var blocks = attempt.Body.Concat(attempt.Handlers.OfType<ExceptHandler>().SelectMany(h => h.Body)).Concat(attempt.Orelse).Concat(attempt.Finalbody);
+                    foreach (var inner in ModuleImports(blocks)) yield return inner;
+                    break;
+            }
+        }
     }
 
     private static (string Name, List<StmtNode> Body, List<ExprNode> Decorators) Parts(StmtNode function) => function switch
@@ -62,7 +84,7 @@ public static class SftPairs
         {
             foreach (var b in owner.Bases) foreach (var n in Descendants(b).OfType<Name>()) used.Add(n.Id);
         }
-        foreach (string line in ImportLines(imports, used)) prompt.Append(line).Append('\n');
+        foreach (string line in ImportLines(imports, used).Distinct()) prompt.Append(line).Append('\n');
         if (prompt.Length > 0) prompt.Append("\n\n");
         int dedent = function.ColOffset;
         if (owner is not null)

@@ -84,6 +84,14 @@ public sealed class SftPairTests : IDisposable
     }
 
     [Fact]
+    public void Imports_guarded_by_try_or_if_at_module_level_are_context_too()
+    {
+        var pair = Assert.Single(Extract("try:\n    import json\nexcept ImportError:\n    json = None\nif True:\n    import os\n\n\n"
+            + "def dump(x):\n    \"\"\"Dump x.\"\"\"\n    return json.dumps(x)\n"));
+        Assert.Equal("import json\n\n\ndef dump(x):\n    \"\"\"Dump x.\"\"\"\n", pair.Prompt);
+    }
+
+    [Fact]
     public void A_pair_is_labelled_with_its_prompt_tokenized_alone()
     {
         var bpe = DefaultTokenizer.Load();

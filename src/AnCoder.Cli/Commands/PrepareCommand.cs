@@ -73,7 +73,7 @@ public static class PrepareCommand
             }
             if (parse.GetValue(bench)) return Benchmark(sources[0].Root, tokenizerDir, bpe);
             string root = RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory;
-            string outputDir = parse.GetValue(output) ?? Path.Combine(root, "data", parse.GetValue(sft) ? "sft" : "prepared");
+            string outputDir = parse.GetValue(output) ?? (parse.GetValue(sft) ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData);
             string? datasetsDir = null;
             if (!parse.GetValue(noDecontaminate))
             {

@@ -168,6 +168,7 @@ public sealed class PythonSandbox : IDisposable
         {
             ["id"] = id,
             ["uid"] = _options.UidBase + 2 * slot,
+            ["slot"] = slot,
             ["mode"] = job.Test is WholeProgramForBenchmark ? "whole" : "split",
             ["candidate"] = job.Candidate,
             ["test"] = test,

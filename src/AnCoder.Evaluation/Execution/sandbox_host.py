@@ -180,9 +180,19 @@ class Cgroups:
                     pass
 
     def create(self, name, memory_bytes, pids):
+        """The cgroups of one sandbox. v1: one folder per slot and side, reused run after run (a run's processes are
+        all gone before the next run of its slot starts; the peak is reset), since creating memory cgroups costs
+        more than the rest of a run's setup. v2: a fresh folder per run."""
         made = []
         for controller, base in self.bases.items():
             path = os.path.join(base, name)
+            if self.kind == "v1" and os.path.isdir(path):
+                made.append(path)
+                if controller == "memory":
+                    write(os.path.join(path, "memory.max_usage_in_bytes"), "0")
+                continue
+            if self.kind == "v2":
+                path += f"-{time.monotonic_ns()}"
             os.mkdir(path)
             made.append(path)
             if self.kind == "v2":
@@ -211,13 +221,15 @@ class Cgroups:
                     pass
         return None
 
-    def leave_and_remove(self, paths):
+    def leave_and_remove(self, paths, keep_reusable=True):
         for path in paths:
             parent = os.path.dirname(os.path.dirname(path))
             try:
                 write(os.path.join(parent, "cgroup.procs"), str(os.getpid()))
             except OSError:
                 pass
+            if keep_reusable and self.kind == "v1":
+                continue
             for _ in range(200):
                 try:
                     os.rmdir(path)
@@ -232,6 +244,12 @@ class Cgroups:
         for base in self.bases.values():
             while True:
                 try:
+                    for child in os.listdir(base):
+                        if os.path.isdir(os.path.join(base, child)):
+                            try:
+                                os.rmdir(os.path.join(base, child))
+                            except OSError:
+                                pass
                     os.rmdir(base)
                     break
                 except OSError:
@@ -685,6 +703,7 @@ def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
     mark("init")
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.alarm(max(1, int(deadline - time.monotonic()) + 2))
+    check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
     limit_ipc()
     build_root(config, spec, uid)
     mark("root")
@@ -765,7 +784,7 @@ def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
     os._exit(0)
 
 
-def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, name):
+def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, name, cancel_fd=None):
     """C: the supervisor of one sandbox, a child of M or Z. Puts itself in the run's cgroups, creates the namespaces,
     forks the init, waits for it, cleans the cgroups up, and forwards the init's report on result_fd."""
     MARKS.clear()
@@ -783,7 +802,7 @@ def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, resu
                 os.waitpid(init_pid, 0)
             except OSError:
                 pass
-        cgroups.leave_and_remove(paths)
+        cgroups.leave_and_remove(paths, keep_reusable=False)
         os._exit(1)
     signal.signal(signal.SIGTERM, stop)
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -792,7 +811,9 @@ def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, resu
         paths = cgroups.create(name, limits["memory_bytes"], limits["processes"] + 8)
         cgroups.enter(paths, os.getpid())
     mark("cgroup")
-    check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    # The mount namespace is the init's own (it pivots its root; this supervisor keeps the host's view, which it
+    # needs to remove the cgroups afterwards).
+    check(libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     mark("unshare")
     report_r, report_w = os.pipe()
     init_pid = os.fork()
@@ -811,6 +832,11 @@ def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, resu
     for fd in keep_fds:
         os.close(fd)
     try:
+        if cancel_fd is not None:
+            # M closes the other end once the tests have reported: the candidate is no longer needed.
+            ready, _, _ = select.select([report_r, cancel_fd], [], [])
+            if report_r not in ready:
+                raise EOFError
         report = receive_message(report_r)
     except (EOFError, OSError, ValueError):
         report = json.dumps({"timed_out": time.monotonic() >= deadline, "exit_code": None, "stdout": "",
@@ -840,13 +866,13 @@ def zygote_main(config, cgroups, control):
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 65536, 3)
+            message, fds, _, _ = socket.recv_fds(control, 65536, 4)
         except OSError:
             os._exit(0)
         if not message:
             os._exit(0)
         spec = json.loads(message)
-        channel_fd, source_fd, result_fd = fds
+        channel_fd, source_fd, result_fd, cancel_fd = fds
         if os.fork() == 0:
             control.close()
             source = read_all(source_fd).decode("utf-8")
@@ -854,7 +880,7 @@ def zygote_main(config, cgroups, control):
             mode = spec["mode"]
             run_sandbox(config, cgroups, spec, "candidate", spec["uid"], [channel_fd],
                         lambda: candidate_main(source, channel_fd, mode), spec["deadline"], result_fd,
-                        f"run-{spec['id']}-k")
+                        f"slot{spec['slot']}-k", cancel_fd)
         for fd in fds:
             os.close(fd)
 
@@ -914,6 +940,8 @@ def main():
             except (EOFError, OSError, ValueError):
                 runs[run_id][side] = {"error": f"{side} supervisor ended without a report"}
             os.close(fd)
+            if side == "test":
+                release_candidate(runs[run_id])
         for run_id, state in list(runs.items()):
             overdue = now > state["deadline"] + 3
             if overdue:
@@ -923,6 +951,7 @@ def main():
                         os.close(fd)
                         state.setdefault(side, {"timed_out": True})
             if "test" in state and ("candidate" in state or state["mode"] == "whole" or overdue):
+                release_candidate(state)
                 finish_run(state, out)
                 del runs[run_id]
     control.close()
@@ -937,15 +966,21 @@ def start_run(config, cgroups, control, request, runs, by_fd):
     state = {"id": run_id, "mode": mode, "deadline": deadline, "started": time.monotonic()}
     runs[run_id] = state
     uid_candidate = request["uid"]
-    spec = {"id": run_id, "mode": "whole" if mode == "whole" else "serve", "limits": limits, "deadline": deadline,
-            "uid": uid_candidate}
+    # The test side's deadline decides timeouts; the candidate side gets a second more so that it never dies first
+    # (a test waiting on a candidate that the deadline killed would report a failure, not a timeout). M ends the
+    # candidate side as soon as the tests have reported.
+    spec = {"id": run_id, "mode": "whole" if mode == "whole" else "serve", "limits": limits,
+            "deadline": deadline + (0 if mode == "whole" else 1.0), "uid": uid_candidate, "slot": request["slot"]}
     k_channel, t_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     source_r, source_w = os.pipe()
     k_result_r, k_result_w = os.pipe()
-    socket.send_fds(control, [json.dumps(spec).encode()], [k_channel.fileno(), source_r, k_result_w])
+    cancel_r, cancel_w = os.pipe()
+    socket.send_fds(control, [json.dumps(spec).encode()], [k_channel.fileno(), source_r, k_result_w, cancel_r])
     k_channel.close()
     os.close(source_r)
     os.close(k_result_w)
+    os.close(cancel_r)
+    state["cancel_fd"] = cancel_w
     data = request["candidate"].encode("utf-8")
     view = memoryview(data)
     while view:
@@ -965,14 +1000,24 @@ def start_run(config, cgroups, control, request, runs, by_fd):
         os.close(report_r)
         for fd in list(by_fd):
             os.close(fd)
+        for other in runs.values():
+            for key in ("cancel_fd", "report_fd"):
+                if key in other:
+                    os.close(other[key])
         control.close()
         run_sandbox(config, cgroups, dict(spec, mode="test"), "test", uid_candidate + 1, [t_fd, report_w],
-                    lambda: test_main(test, t_fd, report_w), deadline, t_result_w, f"run-{run_id}-t")
+                    lambda: test_main(test, t_fd, report_w), deadline, t_result_w, f"slot{request['slot']}-t")
     os.close(t_fd)
     os.close(report_w)
     os.close(t_result_w)
     state["report_fd"] = report_r
     by_fd[t_result_r] = (run_id, "test")
+
+
+def release_candidate(state):
+    fd = state.pop("cancel_fd", None)
+    if fd is not None:
+        os.close(fd)
 
 
 def finish_run(state, out):

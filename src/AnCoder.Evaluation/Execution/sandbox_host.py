@@ -422,12 +422,12 @@ def candidate_main(source, channel, mode):
         loaded = None
     except BaseException as e:  # noqa: BLE001 - any escape (SystemExit too) means the module did not load
         loaded = f"{type(e).__name__}: {e}"
+    flush_quietly()  # before anything is reported: M ends this sandbox as soon as the tests are done
     if mode == "whole":
         os._exit(0 if loaded is None else 1)
     encoder = Encoder()
     send_message(channel, json.dumps({"ready": loaded is None, "error": loaded}).encode())
     if loaded is not None:
-        flush_quietly()
         os._exit(1)
 
     class RefUnpickler(pickle.Unpickler):

@@ -89,7 +89,7 @@ public class ProxyTests(ProxySandbox fixture) : IClassFixture<ProxySandbox>
     public async Task Prompt_helpers_come_from_the_trusted_prompt()
     {
         // HumanEval 32/38/50 call helpers defined in the prompt; a candidate redefining them does not change the tests.
-        var prompt = "def encode(s):\n    return s[::-1]\n\ndef decode(s):\n";
+        var prompt = "def encode(s):\n    return s[::-1]\n\ndef decode(s):\n    \"\"\" Inverse of encode. \"\"\"\n";
         var result = await fixture.Sandbox.RunAsync(new SandboxJob(prompt + "    return s[::-1]\n\ndef encode(s):\n    return s\n",
             new CheckFunctionTest(prompt, "def check(candidate):\n    assert candidate(encode('abc')) == 'abc'\n", "decode")));
         Assert.True(result.Passed, result.Reason);

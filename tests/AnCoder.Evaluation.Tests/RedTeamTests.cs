@@ -301,7 +301,7 @@ public class RedTeamProcessAndNetworkTests(RedTeamSandboxC sandbox) : IClassFixt
 
     [Fact]
     public Task Replacing_stdout_to_swallow_everything() =>
-        sandbox.RunHostile("import os, sys\nos.close(1)\nsys.stdout = open(os.devnull, 'w')\ndef double(x):\n    return 2 * x\nassert double(2) == 4\n");
+        sandbox.RunHostile("import os, sys\nos.close(1)\nos.close(2)\nsys.stdout = sys.stderr = open(os.devnull, 'w')\ndef double(x):\n    return 3 * x\n");
 
     [Fact]
     public Task Reading_stdin_gets_nothing() => sandbox.RunHostile("value = input()\nassert value\n");

@@ -617,6 +617,7 @@ def build_root(config, spec, work_uid):
     installation and system libraries, /dev/{null,zero,random,urandom}, a fresh /proc, and /sandbox (the only
     writable place, a size-limited tmpfs owned by the run's uid). The host's file system is detached."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    os.umask(0o022)  # the directories leading to the read-only binds must be traversable by the run's uid
     root = config["root_dir"]
     mount("ancoder-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=512,mode=0755")
     for path in config["read_only"]:
@@ -691,6 +692,7 @@ def drop_privileges(uid, limits):
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     install_seccomp()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.umask(0o077)
     os.chdir("/sandbox")
     os.environ.clear()
     os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/sandbox", "TMPDIR": "/sandbox",

@@ -249,6 +249,9 @@ public static class EvalCommand
                 table.AddRow(row.Harness, row.Programs.ToString(), string.Join(" ", row.Passed), string.Join(" ", row.Seconds.Select(s => s.ToString("0.0"))),
                     $"{row.MedianSeconds:0.0}", $"{row.ProgramsPerSecond:0.0}", $"{reference.MedianSeconds / row.MedianSeconds:0.00}");
             AnsiConsole.Write(table);
+            Console.WriteLine("reference: one python3 per program, no isolation (openai/human-eval semantics); legacy sandbox: the harness before issue 19 " +
+                              "(unshare + two interpreters per program); hardened: warm forking host, candidate and tests in two sandboxes; " +
+                              "* the whole program in the candidate's sandbox, forgeable, only to price the proxy");
             var hardened = rows.Single(r => r.Harness == ThroughputBenchmark.Hardened);
             var noProxy = rows.Single(r => r.Harness == ThroughputBenchmark.HardenedNoProxy);
             Console.WriteLine($"throughput ratio hardened/reference = {reference.MedianSeconds / hardened.MedianSeconds:0.00} (median of {rounds}); " +

@@ -21,10 +21,10 @@ public sealed record ThroughputRow(string Harness, int Programs, IReadOnlyList<i
 /// </summary>
 public static class ThroughputBenchmark
 {
-    public const string Reference = "reference (python3 per program, no isolation)";
-    public const string Legacy = "legacy sandbox (before issue 19)";
-    public const string HardenedNoProxy = "hardened, one process (no proxy; not used to score)";
-    public const string Hardened = "hardened sandbox (candidate + test process)";
+    public const string Reference = "reference";
+    public const string Legacy = "legacy sandbox";
+    public const string HardenedNoProxy = "hardened, no proxy*";
+    public const string Hardened = "hardened sandbox";
 
     public static List<ThroughputRow> Measure(Benchmark humanEval, int samplesPerProblem, int workers, string referenceRunner,
         int rounds, Action<string, int, int>? progress = null)

@@ -58,7 +58,8 @@ internal static class Python
         try
         {
             File.WriteAllLines(input, programs.Select(p => JsonSerializer.Serialize(new { id = p.Id, program = p.Program })), new UTF8Encoding(false));
-            var summary = Run([Path.Combine(ReferenceDirectory, "reference_runner.py"), input, output, "--workers", workers.ToString()]);
+            // The full set (ANCODER_EVAL_FULL=1) takes the reference runner over 10 minutes on a busy 2-core machine.
+            var summary = Run([Path.Combine(ReferenceDirectory, "reference_runner.py"), input, output, "--workers", workers.ToString()], timeoutSeconds: 3600);
             seconds = JsonDocument.Parse(summary).RootElement.GetProperty("seconds").GetDouble();
             return File.ReadLines(output).Select(l => JsonDocument.Parse(l).RootElement)
                 .ToDictionary(e => e.GetProperty("id").GetString()!, e => e.GetProperty("passed").GetBoolean());

@@ -36,6 +36,24 @@ internal sealed partial class Parser
         Enter();
         Enter(); // _loop1
         var list = new List<StmtNode>();
+        if (_streaming && _level == 3)
+        {
+            // The top-level statements of a streaming parse (file -> statements -> _loop1): nothing is kept.
+            bool any = false;
+            while (Statement(list))
+            {
+                any = true;
+                DropFinishedStatements(list);
+            }
+            _level -= 2;
+            return any ? list : null;
+        }
+        if (_level == 3)
+        {
+            while (Statement(list)) AdvanceMemoWindow();
+            _level -= 2;
+            return list.Count == 0 ? null : list;
+        }
         while (Statement(list)) { }
         _level -= 2;
         return list.Count == 0 ? null : list;

@@ -21,7 +21,7 @@ public sealed class ParseResult
 }
 
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
-public static class PythonParser
+public static partial class PythonParser
 {
     /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
     private const int BigStackBytes = 256 * 1024 * 1024;

@@ -651,6 +651,24 @@ internal sealed partial class Parser
 
     private bool _streamingTooDeep;
 
+    /// <summary>
+    /// The first pass alone, for CPython's incomplete-input decision (<c>PyCF_ALLOW_INCOMPLETE_INPUT</c>, 3.11
+    /// <c>_PyPegen_run_parser</c>): when it fails, the input counts as incomplete iff the tokenizer had already
+    /// reached the end of the source (<c>_is_end_of_source</c>) — checked before any error pass reads further.
+    /// </summary>
+    public (Module? Module, bool ReachedEnd) FirstPass()
+    {
+        try
+        {
+            var module = File();
+            return (module, _tokenizer.ReachedEnd);
+        }
+        catch (ParseAbort)
+        {
+            return (null, _tokenizer.ReachedEnd);
+        }
+    }
+
     /// <summary>Called by the top-level statements loop of a streaming parse after each statement.</summary>
     private void DropFinishedStatements(List<StmtNode> finished)
     {

@@ -112,6 +112,10 @@ public sealed partial class PythonTokenizer
     /// <summary>The error that ended tokenizing (1-based line, CPython's 1-based character offset), or null.</summary>
     public PythonSyntaxError? Error { get; private set; }
 
+    /// <summary>True once reading went past the last line (CPython's <c>tok->done == E_EOF</c>, which an
+    /// unterminated string at the end also sets): the token stream ran into the end of the input.</summary>
+    public bool ReachedEnd { get; private set; }
+
     /// <summary>DeprecationWarnings issued so far (CPython's <c>parser_warn</c>).</summary>
     public IReadOnlyList<TokenizerWarning> Warnings => _warnings ?? (IReadOnlyList<TokenizerWarning>)Array.Empty<TokenizerWarning>();
 
@@ -193,6 +197,7 @@ public sealed partial class PythonTokenizer
     {
         if (_cur >= _length)
         {
+            ReachedEnd = true;
             return Eof;
         }
         _lineNo++;

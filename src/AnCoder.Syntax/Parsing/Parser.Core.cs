@@ -111,6 +111,8 @@ internal sealed partial class Parser
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
     {
+        Interlocked.Add(ref s_totalWork, _work);
+        _work = 0;
         if (_buffers == null) return;
         int n = _fill + 1;
         Array.Clear(_names, 0, Math.Min(n, _names.Length));
@@ -167,6 +169,7 @@ internal sealed partial class Parser
 
     private void FillOne()
     {
+        _work++;
         if (_fill == _tokens.Length)
         {
             Array.Resize(ref _tokens, _fill * 2);
@@ -289,8 +292,17 @@ internal sealed partial class Parser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Enter()
     {
+        _work++;
         if (++_level > MaxStack || (_level & 15) == 0) CheckDepth();
     }
+
+    /// <summary>Units of work of this parser: rule calls, tokens read, steps of backward token scans.</summary>
+    private long _work;
+    private static long s_totalWork;
+
+    /// <summary>Work done by every parser released so far in this process (f-string sub-parsers and error passes
+    /// included): a machine-independent measure of parsing cost, for the linear-work tests.</summary>
+    internal static long TotalWork => Interlocked.Read(ref s_totalWork);
 
     /// <summary>A pegen left-recursive rule: the rule function plus its _raw function.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -403,7 +415,11 @@ internal sealed partial class Parser
     {
         ref readonly var s = ref _tokens[start];
         int e = _mark - 1;
-        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind)) e--;
+        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind))
+        {
+            e--;
+            _work++;
+        }
         if (e < 0) e = 0;
         ref readonly var t = ref _tokens[e];
         node.Lineno = s.StartLine;

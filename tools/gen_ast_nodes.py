@@ -145,7 +145,8 @@ for base in BASES:
             if kind == 'node':
                 w(f'        visitor.Node("{fname}", {prop});')
             elif kind == 'nodes':
-                w(f'        visitor.Nodes("{fname}", {backing(prop)} ?? EmptyList<{cst[5:-1]}>.Instance);')
+                element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
+                w(f'        visitor.Nodes("{fname}", {backing(prop)} ?? EmptyList<{element}>.Instance);')
             elif kind == 'strings':
                 w(f'        visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);')
             elif typ == 'int':

@@ -805,7 +805,7 @@ public sealed partial class Dict : ExprNode
     private List<ExprNode>? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode?>.Instance);
         visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
     }
     internal override void PushChildren(ref NodeStack stack)
@@ -1619,7 +1619,7 @@ public sealed partial class Arguments : ArgumentsNode
         visitor.Nodes("args", _args ?? EmptyList<ArgNode>.Instance);
         visitor.Node("vararg", Vararg);
         visitor.Nodes("kwonlyargs", _kwonlyargs ?? EmptyList<ArgNode>.Instance);
-        visitor.Nodes("kw_defaults", _kwDefaults ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("kw_defaults", _kwDefaults ?? EmptyList<ExprNode?>.Instance);
         visitor.Node("kwarg", Kwarg);
         visitor.Nodes("defaults", _defaults ?? EmptyList<ExprNode>.Instance);
     }

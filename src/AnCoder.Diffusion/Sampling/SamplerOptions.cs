@@ -1,8 +1,9 @@
 using System.Globalization;
+using AnCoder.Diffusion.Configuration;
 
 namespace AnCoder.Diffusion.Sampling;
 
-/// <summary>ReMDM remasking strategies (ALGORITHMS.md §7). <see cref="None"/> is the MDLM step (σ = 0).</summary>
+/// <summary>ReMDM remasking strategies (docs/algorithms.md §7). <see cref="None"/> is the MDLM step (σ = 0).</summary>
 public enum RemaskStrategy { None, Cap, Rescale, Conf, Loop }
 
 /// <summary>
@@ -64,7 +65,7 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// </summary>
 public enum UnmaskOrder { Random, Confidence, Margin, Entropy }
 
-/// <summary>Every sampling knob; defaults are the paper's (ALGORITHMS.md §7, §10).</summary>
+/// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions
 {
     /// <summary>Number of reverse steps T.</summary>
@@ -75,12 +76,12 @@ public sealed record SamplerOptions
     public double TopP { get; init; } = 1.0;
     public RemaskOptions Remask { get; init; } = RemaskOptions.PaperDefault;
     public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
-    /// <summary>Noise schedule name; must be the one the model was trained with.</summary>
-    public string Schedule { get; init; } = "cosine2";
+    /// <summary>Noise schedule; must be the one the model was trained with.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine2;
     public double ScheduleEpsilon { get; init; } = 1e-3;
     /// <summary>Reuse the previous probabilities after a step that changed nothing (and for canvases that did not change).</summary>
     public bool Caching { get; init; } = true;
-    /// <summary>The grid's last s (ALGORITHMS.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
+    /// <summary>The grid's last s (docs/algorithms.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
     public double FinalTime { get; init; } = TimeGrid.FinalTime;
 
     public IReadOnlyList<string> Validate()

@@ -1,6 +1,8 @@
+using AnCoder.Anchoring.Runs;
 using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Configuration;
@@ -17,7 +19,7 @@ using static TorchSharp.torch;
 namespace AnCoder.Diffusion.Training;
 
 /// <summary>
-/// Trains a diffusion model (ALGORITHMS.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
+/// Trains a diffusion model (docs/algorithms.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
 /// clipping, fp32 or bf16 compute with fp32 master weights, optional EMA, periodic validation NELBO, atomic
 /// checkpoints with exact resume. One call = one run (or the rest of one, with <c>resume</c>).
 /// </summary>
@@ -61,14 +63,14 @@ public static class TrainingRun
                        ?? throw new TrainingException($"{config.Data}: no readable {CorpusBuilder.ManifestFile} (run `ancoder prepare`)");
         var settings = Settings(config);
         using var model = BuildModel(config, settings, manifest.Config);
-        if (config.Precision == "bf16") model.ComputeType = ScalarType.BFloat16;
+        model.ComputeType = config.Precision.ScalarType();
         CheckCompatible(config, model.Config, manifest.Config);
 
         var trainShards = OpenSplit(config.Data!, config.TrainSplit);
         var validShards = OpenSplit(config.Data!, config.ValidSplit, optional: true);
         try
         {
-            var mode = config.Packing == "truncate" ? PackingMode.Truncate : PackingMode.Pack;
+            var mode = config.Packing;
             var weights = config.AnchorWeights;
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);
@@ -99,7 +101,7 @@ public static class TrainingRun
         };
     }
 
-    public static Architecture ArchitectureOf(string strategy) => strategy == "mdlm" ? Architecture.Mdlm : Architecture.Anchored;
+    public static Architecture ArchitectureOf(AnchorStrategy strategy) => strategy == AnchorStrategy.Mdlm ? Architecture.Mdlm : Architecture.Anchored;
 
     /// <summary>From scratch (seeded), from our checkpoint (<c>init</c>) or from a Qwen2 folder (<c>init_qwen</c>).</summary>
     internal static DiffusionModel BuildModel(TrainingConfig config, DiffusionSettings settings, ManifestConfig data)
@@ -117,7 +119,7 @@ public static class TrainingRun
             {
                 var initConfig = ModelConfig.Load(Path.Combine(init, ModelCheckpoint.ConfigFileName));
                 if (initConfig.Architecture != architecture)
-                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{config.Strategy}`");
+                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
                 var fromCheckpoint = DiffusionModel.Create(initConfig with { Diffusion = settings });
                 ModelCheckpoint.LoadWeights(fromCheckpoint, Path.Combine(init, ModelCheckpoint.WeightsFileName));
                 return fromCheckpoint;
@@ -198,9 +200,9 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         try
         {
             if (checkpoint is { } from) Restore(from.Path, optimizer, generator, ema);
-            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), config.Strategy, checkpoint?.Path,
+            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), AnchorWeightOptions.Name(config.Strategy), checkpoint?.Path,
                 trainLoader.RowCount, validLoader?.RowCount ?? 0, threads));
-            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsLog.FileName} in {output}");
+            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsRecord.FileName} in {output}");
             using var prefetcher = new BatchPrefetcher(trainLoader);
             var clock = Stopwatch.StartNew();
             var window = new Window();
@@ -246,8 +248,8 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                     lastValid = valid = Validate(validLoader, schedule);
                 if (last || _step % config.LogInterval == 0 || valid is not null)
                 {
-                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, config.Strategy);
-                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsLog.FileName}");
+                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, AnchorWeightOptions.Name(config.Strategy));
+                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsRecord.FileName}");
                     observer.OnMetrics(record);
                 }
                 bool stopping = cancellation.IsCancellationRequested;
@@ -388,7 +390,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             if (state.TotalSteps != _totalSteps)
                 throw new TrainingException($"{directory}: the checkpoint belongs to a {state.TotalSteps}-step schedule, the config asks for {_totalSteps} steps");
             if (state.Strategy != config.Strategy)
-                throw new TrainingException($"{directory}: checkpoint strategy `{state.Strategy}`, config strategy `{config.Strategy}`");
+                throw new TrainingException($"{directory}: checkpoint strategy `{AnchorWeightOptions.Name(state.Strategy)}`, config strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
             ModelCheckpoint.LoadWeights(model, Path.Combine(directory, ModelCheckpoint.WeightsFileName));
             using (var stream = File.OpenRead(Path.Combine(directory, TrainingCheckpoints.OptimizerFile)))
             using (var reader = new BinaryReader(stream))

@@ -119,7 +119,7 @@ public static class TrainingRun
                 if (initConfig.Architecture != architecture)
                     throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{config.Strategy}`");
                 var fromCheckpoint = DiffusionModel.Create(initConfig with { Diffusion = settings });
-                ModelCheckpoint.LoadWeights(fromCheckpoint, Path.Combine(init, ModelCheckpoint.WeightsFileName));
+                ModelCheckpoint.LoadFolderWeights(fromCheckpoint, init);
                 return fromCheckpoint;
             }
             var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);

@@ -114,11 +114,12 @@ def metadata_for(config):
 def write_weights(directory, tensors, metadata, max_shard_bytes=None):
     """model.safetensors, or shards of at most max_shard_bytes each (whole tensors) plus the index."""
     total = sum(t.numel() * t.element_size() for t in tensors.values())
-    if max_shard_bytes is None or total + 64 * 1024 <= max_shard_bytes:
+    header_room = min(64 * 1024, max_shard_bytes // 4) if max_shard_bytes else 0
+    if max_shard_bytes is None or total + header_room <= max_shard_bytes:
         write_safetensors(os.path.join(directory, WEIGHTS_FILE), tensors, metadata)
         return [WEIGHTS_FILE]
     groups, current, size = [], {}, 0
-    budget = max_shard_bytes - 64 * 1024  # room for the header
+    budget = max_shard_bytes - header_room
     for name in sorted(tensors, key=lambda n: n.encode()):
         bytes_ = tensors[name].numel() * tensors[name].element_size()
         if bytes_ > budget:

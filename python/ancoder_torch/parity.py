@@ -1,4 +1,4 @@
-"""`python -m ancoder_torch.parity`: the hooks the C# parity tests call (tests/AnCoder.Diffusion.Tests/TorchEngine).
+"""`python -m ancoder_torch.parity`: the hooks the C# parity tests call (tests/AnCoder.Diffusion.Tests/PyTorchEngine).
 
   loss MODEL_DIR INPUTS OUT    loss and gradients for given weights, batch, t and z_t (fp32)
   roundtrip MODEL_DIR OUT_DIR  load a checkpoint folder and save it again with this package's writer
@@ -60,8 +60,9 @@ def rand(seed, b, length, out):
 
 def main(argv):
     command, rest = argv[0], argv[1:]
-    if command == "loss":
-        loss(*rest)
+    if command == "loss":  # MODEL_DIR INPUTS OUT, repeated
+        for k in range(0, len(rest), 3):
+            loss(*rest[k:k + 3])
     elif command == "roundtrip":
         roundtrip(*rest)
     elif command == "batches":

@@ -165,7 +165,7 @@ class Run:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(self, "stop_requested", True))
-        metrics = open(os.path.join(self.output, METRICS_FILE), "a") if self.rank == 0 else None
+        metrics = self.open_metrics(step) if self.rank == 0 else None
         start, window = time.time(), []
         last_checkpoint = checkpoint[1] if checkpoint else None
         status = "completed"
@@ -260,6 +260,22 @@ class Run:
             dist.barrier()
             dist.destroy_process_group()
         return 0 if status in ("completed", "time budget reached", "interrupted") else 1
+
+    def open_metrics(self, step):
+        """MetricsLog: keep the lines through the step the run (re)starts from, drop later and torn ones, append."""
+        path = os.path.join(self.output, METRICS_FILE)
+        kept = []
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    try:
+                        if json.loads(line)["step"] <= step:
+                            kept.append(line if line.endswith("\n") else line + "\n")
+                    except (ValueError, KeyError):
+                        pass
+        with open(path, "w") as f:
+            f.writelines(kept)
+        return open(path, "a")
 
     def max_shard_bytes(self):
         return None if self.args.max_shard_mb is None else int(self.args.max_shard_mb * 1024 * 1024)

@@ -50,12 +50,14 @@ public static class TrainCommand
         var output = new Option<string?>("--out") { Description = "Run folder: config.json, metrics.jsonl, checkpoints/, model/ (default runs/<strategy>-<time>)." };
         var init = new Option<string?>("--init") { Description = "Start from one of our checkpoints (a model folder or checkpoints/step-N)." };
         var initQwen = new Option<string?>("--init-qwen") { Description = "Start from a Hugging Face Qwen2 folder (the paper's start)." };
+        var engine = new Option<string?>("--engine") { Description = "csharp (default: TorchSharp, this process) or torch (PyTorch: python/ancoder_torch, DDP; README \"Scaling out\")." };
+        var nproc = new Option<int?>("--nproc") { Description = "With --engine torch: local processes (DDP over gloo on CPU, NCCL on CUDA; default 1)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
 
         var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
         Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
             lr, warmup, minLr, weightDecay, gradClip, precision, ema, seed, threads, logInterval, validInterval, validBatches,
-            checkpointInterval, keepLast, output, init, initQwen, resume];
+            checkpointInterval, keepLast, output, init, initQwen, resume, engine, nproc];
         foreach (var option in all) command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -108,7 +110,12 @@ public static class TrainCommand
                     Output = outDir ?? config.Output ?? Path.Combine("runs", $"{config.Strategy}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
-                return Train(config, resuming);
+                return parse.GetValue(engine) switch
+                {
+                    null or "csharp" => parse.GetValue(nproc) is null ? Train(config, resuming) : throw new ConfigException("--nproc needs --engine torch"),
+                    "torch" => TrainWithTorch(config, resuming, parse.GetValue(nproc) ?? 1),
+                    var other => throw new ConfigException($"--engine '{other}' must be csharp or torch"),
+                };
             }
             catch (ConfigException e)
             {
@@ -117,6 +124,20 @@ public static class TrainCommand
             }
         });
         return command;
+    }
+
+    private static int TrainWithTorch(TrainingConfig config, bool resume, int processes)
+    {
+        try
+        {
+            string root = RepositoryPaths.FindRoot() ?? throw new TrainingException("the repository (python/ancoder_torch) was not found");
+            return TorchEngine.Run(config, resume, processes, Path.Combine(root, "python"));
+        }
+        catch (TrainingException e)
+        {
+            Console.Error.WriteLine($"ancoder train: {e.Message}");
+            return 2;
+        }
     }
 
     private static int Train(TrainingConfig config, bool resume)

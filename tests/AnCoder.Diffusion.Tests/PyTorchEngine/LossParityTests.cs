@@ -6,7 +6,7 @@ using AnCoder.Diffusion.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace AnCoder.Diffusion.Tests.TorchEngine;
+namespace AnCoder.Diffusion.Tests.PyTorchEngine;
 
 /// <summary>
 /// The loss (docs/algorithms.md §1–5) and its gradients in the two engines: the same weights (saved by C#, loaded by
@@ -23,22 +23,35 @@ public sealed class LossParityTests : IDisposable
         try { Directory.Delete(root, recursive: true); } catch (IOException) { }
     }
 
-    public static TheoryData<string, string, bool, string, string> Cases => new()
-    {
+    private static readonly (string Architecture, string DenoiserInput, bool Shift, string Schedule, string AnchorLossOn)[] Cases =
+    [
         // architecture, denoiser input, shift, schedule, anchor loss on
-        { "mdlm", "softmax", false, "cosine2", "all" },
-        { "anchored", "softmax", false, "cosine2", "all" },       // AnchorTree, the paper's model
-        { "anchored", "logits", false, "loglinear", "masked" },
-        { "anchored", "linear", true, "md4cosine", "all" },
-        { "anchored", "softmax", true, "cosine", "masked" },
-    };
+        ("mdlm", "softmax", false, "cosine2", "all"),
+        ("anchored", "softmax", false, "cosine2", "all"),       // AnchorTree, the paper's model
+        ("anchored", "logits", false, "loglinear", "masked"),
+        ("anchored", "linear", true, "md4cosine", "all"),
+        ("anchored", "softmax", true, "cosine", "masked"),
+    ];
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void Loss_and_gradients_equal_the_PyTorch_engine(string architecture, string denoiserInput, bool shift, string schedule, string anchorLossOn)
+    /// <summary>All cases against one python process (its start-up, importing torch, costs seconds).</summary>
+    [Fact]
+    public void Loss_and_gradients_equal_the_PyTorch_engine()
     {
-        using var scope = NewDisposeScope();
-        Directory.CreateDirectory(root);
+        var cases = Cases.Select(c => ($"{c}", Prepare(c.Architecture, c.DenoiserInput, c.Shift, c.Schedule, c.AnchorLossOn))).ToList();
+        PythonTorch.Run("ancoder_torch.parity", ["loss", .. cases.SelectMany(c => new[] { c.Item2.ModelDir, c.Item2.Inputs, c.Item2.Result })]);
+        foreach (var (name, prepared) in cases)
+        {
+            Compare(name, prepared);
+            prepared.Model.Dispose();
+        }
+    }
+
+    private sealed record Prepared(DiffusionModel Model, double Loss, long ValidTokens, long MaskedTokens, string ModelDir, string Inputs, string Result);
+
+    private Prepared Prepare(string architecture, string denoiserInput, bool shift, string schedule, string anchorLossOn)
+    {
+        string caseDir = Path.Combine(root, $"{architecture}-{denoiserInput}-{shift}-{schedule}-{anchorLossOn}");
+        Directory.CreateDirectory(caseDir);
         var config = new ModelConfig
         {
             Architecture = architecture == "mdlm" ? Architecture.Mdlm : Architecture.Anchored, VocabSize = 64, HiddenSize = 32,
@@ -47,11 +60,12 @@ public sealed class LossParityTests : IDisposable
             Diffusion = new DiffusionSettings { Schedule = schedule, AnchorLossOn = anchorLossOn, Strategy = architecture == "mdlm" ? "mdlm" : "anchortree" },
         };
         manual_seed(7);
-        using var model = DiffusionModel.Create(config);
+        var model = DiffusionModel.Create(config); // outside the dispose scope: it outlives this method
+        using var scope = NewDisposeScope();
         using (no_grad())
             foreach (var (name, p) in model.named_parameters()) // larger than the N(0, 0.02) init: far-from-uniform softmaxes
                 if (!name.EndsWith("norm.weight")) p.copy_(randn(p.shape) * (name.Contains("embed") ? 0.5 : 1.0 / Math.Sqrt(p.shape[^1])));
-        string modelDir = Path.Combine(root, "model");
+        string modelDir = Path.Combine(caseDir, "model");
         ModelCheckpoint.Save(model, modelDir);
 
         const int rows = 3, length = 12;
@@ -71,27 +85,33 @@ public sealed class LossParityTests : IDisposable
         parts.Loss.backward();
         Assert.True(parts.MaskedTokens > 0 && (architecture == "mdlm" || parts.AnchorNll > 0), "the case must exercise both loss terms");
 
-        string inputs = Path.Combine(root, "inputs.safetensors"), result = Path.Combine(root, "result.safetensors");
+        string inputs = Path.Combine(caseDir, "inputs.safetensors"), result = Path.Combine(caseDir, "result.safetensors");
         Safetensors.Write(inputs, new Dictionary<string, Tensor>
         {
             ["ids"] = ids, ["weights"] = gamma, ["conditioning"] = conditioning.to(ScalarType.Int64), ["valid"] = valid.to(ScalarType.Int64),
             ["noisy"] = noisy, ["t"] = t,
         });
-        PythonTorch.Run("ancoder_torch.parity", ["loss", modelDir, inputs, result]);
-        var theirs = Safetensors.Read(result);
+        return new Prepared(model, parts.Loss.item<float>(), parts.ValidTokens, parts.MaskedTokens, modelDir, inputs, result);
+    }
 
-        double ours = parts.Loss.item<float>(), pytorch = theirs["loss"][0].item<float>();
-        Assert.True(Math.Abs(ours - pytorch) <= 1e-5 * Math.Abs(ours), $"loss: C# {ours:R}, PyTorch {pytorch:R}");
-        Assert.Equal([parts.ValidTokens, parts.MaskedTokens], theirs["counts"].data<long>().ToArray());
+    private static void Compare(string name, Prepared prepared)
+    {
+        using var scope = NewDisposeScope();
+        var theirs = Safetensors.Read(prepared.Result);
+        double ours = prepared.Loss, pytorch = theirs["loss"][0].item<float>();
+        Assert.True(Math.Abs(ours - pytorch) <= 1e-5 * Math.Abs(ours), $"{name}: loss: C# {ours:R}, PyTorch {pytorch:R}");
+        Assert.Equal([prepared.ValidTokens, prepared.MaskedTokens], theirs["counts"].data<long>().ToArray());
         int compared = 0;
-        foreach (var (name, p) in model.named_parameters())
+        var model = prepared.Model;
+        foreach (var (parameterName, p) in model.named_parameters())
         {
+            string name2 = $"{name}: {parameterName}";
             var grad = p.grad!;
-            var other = theirs["grad." + name];
+            var other = theirs["grad." + parameterName];
             double scale = grad.abs().max().item<float>();
             double difference = (grad - other).abs().max().item<float>();
-            Assert.True(scale > 0, $"{name}: zero gradient (the case does not reach this parameter)");
-            Assert.True(difference <= 1e-4 * scale, $"{name}: gradients differ by {difference:G3} (largest {scale:G3})");
+            Assert.True(scale > 0, $"{name2}: zero gradient (the case does not reach this parameter)");
+            Assert.True(difference <= 1e-4 * scale, $"{name2}: gradients differ by {difference:G3} (largest {scale:G3})");
             compared++;
         }
         Assert.Equal(model.named_parameters().Count(), compared);

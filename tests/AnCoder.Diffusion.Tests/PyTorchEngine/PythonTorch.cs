@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AnCoder.Diffusion.Tests.Model;
 
-namespace AnCoder.Diffusion.Tests.TorchEngine;
+namespace AnCoder.Diffusion.Tests.PyTorchEngine;
 
 /// <summary>
 /// Runs the PyTorch engine (python/ancoder_torch) with Debian's /usr/bin/python3 and python3-torch, which .ci/run

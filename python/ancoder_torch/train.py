@@ -223,10 +223,12 @@ class Run:
                 print(f"step {step}/{total} loss {loss_v:.4f} (denoiser {den_v:.4f}, anchor {anc_v:.4f}) lr {lr:.2e} "
                       f"grad {grad_norm:.3f} {step_tokens / max(1e-9, time.time() - step_start):,.0f} tok/s", file=sys.stderr, flush=True)
             last = step == total
+            over_budget = args.time_budget is not None and time.time() - start >= args.time_budget
+            stop = self.all_sum([1.0 if (self.stop_requested or over_budget) else 0.0])[0] > 0
             valid_nelbo = None
-            if valid_loader is not None and self.rank == 0 and (last or (tr["validation_interval"] > 0 and step % tr["validation_interval"] == 0)):
+            if valid_loader is not None and self.rank == 0 and (last or stop or (tr["validation_interval"] > 0 and step % tr["validation_interval"] == 0)):
                 valid_nelbo = self.validate(model, valid_loader, c)
-            if self.rank == 0 and (last or step % tr["log_interval"] == 0 or valid_nelbo is not None):
+            if self.rank == 0 and (last or stop or step % tr["log_interval"] == 0 or valid_nelbo is not None):
                 n = len(window)
                 record = {"step": step, "tokens": tokens, "wall_seconds": round(elapsed, 3), "lr": lr,
                           "loss": sum(w[0] for w in window) / n, "denoiser_nll": sum(w[1] for w in window) / n,
@@ -238,8 +240,6 @@ class Run:
                 metrics.write(json.dumps(record) + "\n")
                 metrics.flush()
                 window = []
-            over_budget = args.time_budget is not None and time.time() - start >= args.time_budget
-            stop = self.all_sum([1.0 if (self.stop_requested or over_budget) else 0.0])[0] > 0
             if last or stop or (tr["checkpoint_interval"] > 0 and step % tr["checkpoint_interval"] == 0):
                 last_checkpoint = self.save_checkpoint(model, optimizer, generator, loader, step, total, tokens, elapsed, lr)
             if args.exit_after_step is not None and step == args.exit_after_step:

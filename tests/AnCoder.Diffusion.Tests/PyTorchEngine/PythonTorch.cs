@@ -33,6 +33,7 @@ internal static class PythonTorch
         }
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.Environment["PYTHONPATH"] = PackageRoot;
+        start.Environment["PYTHON"] = Interpreter; // for tools/gpu/train.sh
         start.Environment.Remove("LD_PRELOAD"); // jemalloc is for TorchSharp; keep the python side plain
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -196,6 +196,23 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
     }
 
     [Fact]
+    public void The_GPU_script_dry_run_on_CPU_stops_at_its_budget_and_leaves_a_checkpoint_dotnet_loads()
+    {
+        string run = Path.Combine(toy.Root, "gpu-" + Guid.NewGuid().ToString("N")), export = run + "-export";
+        string output = PythonTorch.Run(null, [Path.Combine(PythonTorch.RepositoryRoot, "tools", "gpu", "train.sh"), "--data", toy.Data, "--out", run,
+            "--seconds", "2", "--max-steps", "100000", "--model-config", toy.ModelConfigFile, "--micro-batch", "4", "--context-length", "32",
+            "--threads", "1", "--quiet", "--max-shard-mb", "0.05", "--export", export], executable: "bash");
+        Assert.Contains("time budget reached", output);
+        var files = Directory.GetFiles(export, "*", SearchOption.AllDirectories);
+        Assert.InRange(files.Length, 5, 8); // config, tokenizer, index, ≥ 2 weight shards, metrics.jsonl
+        Assert.All(files, f => Assert.True(new FileInfo(f).Length <= 0.05 * 1024 * 1024 + 1024 || !f.EndsWith(".safetensors"), $"{f} is over the shard limit"));
+        var last = JsonDocument.Parse(File.ReadLines(Path.Combine(export, MetricsLog.FileName)).Last()).RootElement;
+        Assert.True(last.GetProperty("step").GetInt64() is > 0 and < 100000);
+        using var model = ModelCheckpoint.Load(Path.Combine(export, TrainingRun.FinalModelDirectory));
+        Assert.Equal(Architecture.Anchored, model.Config.Architecture);
+    }
+
+    [Fact]
     public void The_PyTorch_presets_are_the_CSharp_presets()
     {
         string file = Path.Combine(toy.Root, "presets.json");

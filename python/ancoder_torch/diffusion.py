@@ -67,8 +67,13 @@ def stratified_times(batch, time_eps, generator=None):
 
 def forward_mask(ids, t, schedule, eps, conditioning, mask_id, generator=None):
     """ForwardProcess.Mask: each non-conditioning position masked with probability 1 − α(t_b) (float64 draws)."""
-    probability = (1 - alpha(schedule, eps, t.double())).unsqueeze(1)
     draws = torch.rand(ids.shape, dtype=torch.float64, generator=generator)
+    return mask_with_draws(ids, t, draws, schedule, eps, conditioning, mask_id)
+
+
+def mask_with_draws(ids, t, draws, schedule, eps, conditioning, mask_id):
+    """z_t from given uniform draws [B, L]: masked where draw < 1 − α(t_b), never on conditioning positions."""
+    probability = (1 - alpha(schedule, eps, t.double())).unsqueeze(1)
     masked = (draws < probability) & ~conditioning
     return ids.masked_fill(masked, mask_id), masked
 

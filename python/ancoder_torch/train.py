@@ -22,7 +22,7 @@ from . import checkpoint as ckpt
 from .config import (ConfigError, PRESETS, MODEL_DEFAULTS, anchor_weight_options, diffusion_settings, learning_rate,
                      load_model_config, load_training_config, model_config, total_steps)
 from .data import DataLoader, ShardError, open_split, read_manifest
-from .diffusion import forward_mask, key_mask, loss_sums, stratified_times, warmup_scale
+from .diffusion import forward_mask, key_mask, loss_sums, mask_with_draws, stratified_times, warmup_scale
 from .model import DiffusionModel
 
 METRICS_FILE = "metrics.jsonl"
@@ -186,10 +186,8 @@ class Run:
                 t_all = stratified_times(tr["micro_batch"], c["diffusion"]["time_epsilon"], generator)
                 draws = torch.rand((tr["micro_batch"], tr["context_length"]), dtype=torch.float64, generator=generator)
                 t = t_all[local.start:local.stop]
-                from .diffusion import alpha
-                probability = (1 - alpha(c["diffusion"]["schedule"], c["diffusion"]["schedule_epsilon"], t.double())).unsqueeze(1)
-                masked = (draws[local.start:local.stop] < probability) & ~cond
-                noisy = ids.masked_fill(masked, c["mask_token_id"])
+                noisy, _ = mask_with_draws(ids, t, draws[local.start:local.stop], c["diffusion"]["schedule"],
+                                           c["diffusion"]["schedule_epsilon"], cond, c["mask_token_id"])
                 dev = lambda x: x.to(self.device, non_blocking=True)  # noqa: E731
                 ids_d, noisy_d, weights_d, cond_d, valid_d, t_d = map(dev, (ids, noisy, weights, cond, valid, t))
                 sync = (not self.distributed) or micro == accumulation - 1
@@ -200,14 +198,14 @@ class Run:
                     den, anc, n_valid, _ = loss_sums(denoiser_logits, anchor_logits, ids_d, weights_d, cond_d, valid_d, noisy_d,
                                                      t_d, c["diffusion"], c["mask_token_id"], scale)
                     anc_value = 0.0 if anc is None else float(anc)
-                    g_den, g_anc, g_valid = self.all_sum([float(den), anc_value, n_valid])
+                    g_den, g_anc, g_valid, g_rows_valid = self.all_sum([float(den), anc_value, n_valid, int(b.valid.sum())])
                     denominator = max(g_valid, 1.0)
                     local_loss = den if anc is None else den + anc
                     (local_loss * (self.world / denominator / accumulation)).backward()
                 loss_v += (g_den + g_anc) / denominator / accumulation
                 den_v += g_den / denominator / accumulation
                 anc_v += g_anc / denominator / accumulation
-                step_tokens += int(self.all_sum([int(b.valid.sum())])[0])
+                step_tokens += int(g_rows_valid)
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, tr["grad_clip"] if tr["grad_clip"] > 0 else float("inf")))
             if not (math.isfinite(loss_v) and math.isfinite(grad_norm)):
                 self.log(f"stopped at step {step + 1}: loss {loss_v}, gradient norm {grad_norm} (try a lower learning_rate or fp32); last good checkpoint: {last_checkpoint or 'none'}")

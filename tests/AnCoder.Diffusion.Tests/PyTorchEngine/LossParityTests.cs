@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Losses;
@@ -57,7 +58,11 @@ public sealed class LossParityTests : IDisposable
             Architecture = architecture == "mdlm" ? Architecture.Mdlm : Architecture.Anchored, VocabSize = 64, HiddenSize = 32,
             IntermediateSize = 48, NumHiddenLayers = 2, DenoiserLayers = 1, NumAttentionHeads = 4, NumKeyValueHeads = 2,
             MaxPositionEmbeddings = 64, DenoiserInput = Enum.Parse<DenoiserInput>(denoiserInput, ignoreCase: true), Shift = shift,
-            Diffusion = new DiffusionSettings { Schedule = schedule, AnchorLossOn = anchorLossOn, Strategy = architecture == "mdlm" ? "mdlm" : "anchortree" },
+            Diffusion = new DiffusionSettings
+            {
+                Schedule = Enum.Parse<ScheduleKind>(schedule, ignoreCase: true), AnchorLossOn = Enum.Parse<AnchorLossOn>(anchorLossOn, ignoreCase: true),
+                Strategy = architecture == "mdlm" ? AnchorStrategy.Mdlm : AnchorStrategy.AnchorTree,
+            },
         };
         manual_seed(7);
         var model = DiffusionModel.Create(config); // outside the dispose scope: it outlives this method

@@ -26,9 +26,10 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
     private const int Steps = 4;
 
     /// <summary>A C#-initialised model folder and a training config for it (the C# trainer writes it as run/config.json).</summary>
-    private (string Init, TrainingConfig Config) Start(string name, string strategy = "anchortree")
+    private (string Init, TrainingConfig Config) Start(string name, string strategyName = "anchortree")
     {
-        string init = Path.Combine(toy.Root, $"init-{strategy}");
+        var strategy = AnchorWeightOptions.Parse(strategyName);
+        string init = Path.Combine(toy.Root, $"init-{strategyName}");
         if (!Directory.Exists(init))
         {
             manual_seed(3);

@@ -1,0 +1,52 @@
+using AnCoder.Experiments.Models;
+using AnCoder.Experiments.Probing;
+using AnCoder.Diffusion.Sampling;
+using AnCoder.Evaluation.Generation;
+
+namespace AnCoder.Experiments.Generation;
+
+/// <summary>
+/// The <see cref="ICompletionGenerator"/> of our diffusion sampler (ALGORITHMS.md §7): a problem's samples are
+/// generated together in batches of <see cref="BatchSize"/> canvases (prompt tokens frozen, then G masks).
+/// Sample j of the problem at index p of the benchmark always uses the random stream derived from (seed, p, j), so
+/// a resumed run makes exactly the samples an uninterrupted run would have made. The seam only passes a prompt and
+/// a count; <paramref name="sampleIndices"/> tells which problem and which of its sample indices that call is for
+/// (GenerationRun asks for the missing indices in increasing order).
+/// </summary>
+public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions options, int generationLength, int seed, int batchSize,
+    Func<string, int, (int ProblemIndex, IReadOnlyList<int> SampleIndices)> sampleIndices) : ICompletionGenerator
+{
+    public IReadOnlyList<string> EndOfSequenceMarkers { get; } = ["<|endoftext|>"];
+
+    /// <summary>Seconds spent sampling and canvases sampled so far (for throughput lines).</summary>
+    public double SamplingSeconds { get; private set; }
+    public int SamplesGenerated { get; private set; }
+
+    /// <summary>The seed of sample <paramref name="sampleIndex"/> of problem <paramref name="problemIndex"/>.</summary>
+    public static int SampleSeed(int runSeed, int problemIndex, int sampleIndex) =>
+        SampleSeeds.Derive(SampleSeeds.Derive(runSeed, problemIndex), sampleIndex);
+
+    public Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken)
+    {
+        var (problemIndex, indices) = sampleIndices(prompt, count);
+        if (indices.Count != count)
+            throw new InvalidOperationException($"asked for {count} samples but {indices.Count} sample indices are missing for problem {problemIndex}");
+        // Plain token ids, not PromptTemplate: a benchmark prompt is literal text, never an infilling template.
+        var promptIds = model.Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompt));
+        var sampler = new DiffusionSampler(new ModelDenoiser(model.Model), options);
+        var completions = new List<string>(count);
+        for (int start = 0; start < count; start += Math.Max(1, batchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var canvases = indices.Skip(start).Take(Math.Max(1, batchSize))
+                .Select(j => Canvas.Completion(promptIds, generationLength, model.Config.MaskTokenId, SampleSeed(seed, problemIndex, j)))
+                .ToList();
+            var ids = sampler.Sample(canvases);
+            SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
+            for (int r = 0; r < canvases.Count; r++)
+                completions.Add(SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion);
+            SamplesGenerated += canvases.Count;
+        }
+        return Task.FromResult<IReadOnlyList<string>>(completions);
+    }
+}

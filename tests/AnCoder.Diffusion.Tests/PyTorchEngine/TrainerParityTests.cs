@@ -28,7 +28,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
     /// <summary>A C#-initialised model folder and a training config for it (the C# trainer writes it as run/config.json).</summary>
     private (string Init, TrainingConfig Config) Start(string name, string strategyName = "anchortree")
     {
-        var strategy = AnchorWeightOptions.Parse(strategyName);
+        var strategy = AnCoder.Anchoring.Settings.SettingNames.Parse<AnchorStrategy>(strategyName, "strategy");
         string init = Path.Combine(toy.Root, $"init-{strategyName}");
         if (!Directory.Exists(init))
         {

@@ -25,7 +25,7 @@ PRESETS = {
                          rms_norm_eps=1e-6, max_position_embeddings=32768),
 }
 
-# TrainingConfig.cs defaults (ALGORITHMS.md §10 / docs/algorithms.md §10).
+# TrainingConfig.cs defaults (docs/algorithms.md §10).
 TRAINING_DEFAULTS = {
     "model": "tiny", "model_config_file": None, "strategy": "anchortree", "anchor_lambda": None, "anchor_rho": None,
     "anchor_d0": None, "schedule": "cosine2", "anchor_loss_on": "all", "anchor_warmup": False, "data": None,

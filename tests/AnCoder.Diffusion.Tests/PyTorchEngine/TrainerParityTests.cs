@@ -116,7 +116,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
 
         double difference = MaxDifference(Weights(csharp.Output!), Weights(pytorch.Output!));
         Assert.True(difference < 1e-4, $"weights after {Steps} AdamW steps (lr 1e-2) differ by {difference:G3}");
-        double LossAt(TrainingConfig c, int step) => File.ReadLines(Path.Combine(c.Output!, MetricsLog.FileName))
+        double LossAt(TrainingConfig c, int step) => File.ReadLines(Path.Combine(c.Output!, AnCoder.Anchoring.Runs.MetricsRecord.FileName))
             .Select(l => JsonDocument.Parse(l).RootElement).First(e => e.GetProperty("step").GetInt64() == step).GetProperty("loss").GetDouble();
         double ours = LossAt(csharp, 1), theirs = LossAt(pytorch, 1);
         Assert.True(Math.Abs(ours - theirs) <= 1e-5 * ours, $"step-1 loss: C# {ours:R}, PyTorch {theirs:R}");
@@ -134,7 +134,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         double difference = MaxDifference(Weights(one.Output!), Weights(two.Output!));
         Assert.True(difference < 1e-5, $"1 vs 2 processes: weights differ by {difference:G3} after {Steps} steps");
         Assert.Single(Directory.GetDirectories(Path.Combine(two.Output!, TrainingRun.FinalModelDirectory, "..", "checkpoints"), "step-0000004"));
-        var lines = File.ReadAllLines(Path.Combine(two.Output!, MetricsLog.FileName));
+        var lines = File.ReadAllLines(Path.Combine(two.Output!, AnCoder.Anchoring.Runs.MetricsRecord.FileName));
         Assert.Equal(Steps, lines.Length); // rank 0 alone writes metrics
     }
 
@@ -150,7 +150,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
 
         string final = Path.Combine(TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName);
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight.Output!, final)), File.ReadAllBytes(Path.Combine(killed.Output!, final)));
-        var steps = File.ReadLines(Path.Combine(killed.Output!, MetricsLog.FileName))
+        var steps = File.ReadLines(Path.Combine(killed.Output!, AnCoder.Anchoring.Runs.MetricsRecord.FileName))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
         Assert.Equal([1L, 2, 3, 4], steps); // the killed run's step-3 line is replaced by the resumed one
     }
@@ -207,7 +207,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var files = Directory.GetFiles(export, "*", SearchOption.AllDirectories);
         Assert.InRange(files.Length, 5, 8); // config, tokenizer, index, ≥ 2 weight shards, metrics.jsonl
         Assert.All(files, f => Assert.True(new FileInfo(f).Length <= 0.05 * 1024 * 1024 + 1024 || !f.EndsWith(".safetensors"), $"{f} is over the shard limit"));
-        var last = JsonDocument.Parse(File.ReadLines(Path.Combine(export, MetricsLog.FileName)).Last()).RootElement;
+        var last = JsonDocument.Parse(File.ReadLines(Path.Combine(export, AnCoder.Anchoring.Runs.MetricsRecord.FileName)).Last()).RootElement;
         Assert.True(last.GetProperty("step").GetInt64() is > 0 and < 100000);
         using var model = ModelCheckpoint.Load(Path.Combine(export, TrainingRun.FinalModelDirectory));
         Assert.Equal(Architecture.Anchored, model.Config.Architecture);

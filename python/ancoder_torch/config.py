@@ -29,7 +29,7 @@ PRESETS = {
 TRAINING_DEFAULTS = {
     "model": "tiny", "model_config_file": None, "strategy": "anchortree", "anchor_lambda": None, "anchor_rho": None,
     "anchor_d0": None, "schedule": "cosine2", "anchor_loss_on": "all", "anchor_warmup": False, "data": None,
-    "train_split": "train", "valid_split": "valid", "packing": "pack", "context_length": 256, "micro_batch": 8,
+    "sft": False, "train_split": "train", "valid_split": "valid", "packing": "pack", "context_length": 256, "micro_batch": 8,
     "gradient_accumulation": 1, "max_steps": None, "max_tokens": None, "learning_rate": 3e-4, "warmup_ratio": 0.01,
     "min_lr_ratio": 0.1, "weight_decay": 0.0, "beta1": 0.9, "beta2": 0.999, "adam_epsilon": 1e-8, "grad_clip": 1.0,
     "precision": "fp32", "ema_decay": None, "seed": 0, "threads": 0, "log_interval": 10, "validation_interval": 200,
@@ -124,6 +124,8 @@ def training_config(raw, source="training config", overrides=None):
         problems.append(f"packing '{config['packing']}' must be pack or truncate")
     if config["init_qwen"] is not None:
         problems.append("init_qwen is not supported by the torch engine (import with `ancoder import-qwen`, then use init)")
+    if config["sft"]:
+        problems.append("sft is not supported by the torch engine yet (train SFT with the C# engine)")
     if config["ema_decay"] is not None:
         problems.append("ema_decay is not supported by the torch engine yet")
     for name in ("context_length", "micro_batch", "gradient_accumulation", "learning_rate", "log_interval", "keep_last"):

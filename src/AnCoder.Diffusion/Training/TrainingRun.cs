@@ -125,7 +125,7 @@ public static class TrainingRun
                 if (initConfig.Architecture != architecture)
                     throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
                 var fromCheckpoint = DiffusionModel.Create(initConfig with { Diffusion = settings });
-                ModelCheckpoint.LoadWeights(fromCheckpoint, Path.Combine(init, ModelCheckpoint.WeightsFileName));
+                ModelCheckpoint.LoadFolderWeights(fromCheckpoint, init);
                 return fromCheckpoint;
             }
             var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);

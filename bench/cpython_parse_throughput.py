@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """CPython's ast.parse throughput, measured in-process the way `ancoder bench parse` measures ours.
 
-Usage: cpython_parse_throughput.py [--rounds N] [--json] (DIR | --stdin-list)
+Usage: cpython_parse_throughput.py [--rounds N] [--json] [--small-source-hex HEX] (DIR | --stdin-list)
+       cpython_parse_throughput.py --peak-rss FILE
+
 
 Loads every .py file (bytes) into memory, parses all of them once as a warm-up, then `rounds` more times, timing
 each round; reports the best and median throughput in MB/s (1 MB = 1e6 bytes of source).
 With --stdin-list the files are NUL-separated paths on stdin (so both sides time exactly the same files).
+--small-source-hex adds ast.parse calls per second on that one small source (hex of its UTF-8 bytes).
+--peak-rss parses FILE once and prints seconds and this process's peak RSS (ru_maxrss) as JSON.
 """
 import argparse
 import ast
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -35,15 +40,42 @@ def parse_all(sources):
     return rejected
 
 
+def calls_per_second(source, seconds=1.0):
+    for _ in range(200):
+        ast.parse(source)
+    calls = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            ast.parse(source)
+        calls += 100
+    return calls / (time.perf_counter() - start)
+
+
+def peak_rss(path):
+    with open(path, "rb") as f:
+        source = f.read()
+    start = time.perf_counter()
+    ast.parse(source)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"bytes": len(source), "seconds": seconds,
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description="CPython ast.parse throughput")
     parser.add_argument("dir", nargs="?")
     parser.add_argument("--stdin-list", action="store_true")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--small-source-hex", help="also time ast.parse calls on this source (hex of UTF-8)")
+    parser.add_argument("--peak-rss", metavar="FILE", help="parse FILE once; print seconds and peak RSS")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sys.setrecursionlimit(100000)  # as Reference/ast_dump.py, the project's CPython reference
+    if args.peak_rss:
+        return peak_rss(args.peak_rss)
 
     if args.stdin_list:
         paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]
@@ -65,9 +97,11 @@ def main():
         seconds.append(time.perf_counter() - start)
     best = total_bytes / 1e6 / min(seconds)
     median = total_bytes / 1e6 / statistics.median(seconds)
+    small = calls_per_second(bytes.fromhex(args.small_source_hex)) if args.small_source_hex else None
     if args.json:
         print(json.dumps({"files": len(sources), "bytes": total_bytes, "rejected": rejected,
-                          "best_mb_per_s": best, "median_mb_per_s": median, "round_seconds": seconds}))
+                          "best_mb_per_s": best, "median_mb_per_s": median, "round_seconds": seconds,
+                          "small_calls_per_s": small}))
     else:
         print("CPython %s ast.parse: %d files, %.1f MB, %d rejected; best %.2f MB/s, median %.2f MB/s"
               % (sys.version.split()[0], len(sources), total_bytes / 1e6, rejected, best, median))

@@ -16,6 +16,9 @@ BASES = ['mod', 'stmt', 'expr', 'expr_context', 'boolop', 'operator', 'unaryop',
 NODE_TYPES = set(BASES)
 # The only node lists whose elements may be None (CPython: `{**d}` keys, kw-only args without default).
 NULLABLE_ELEMENTS = {('Dict', 'keys'), ('arguments', 'kw_defaults')}
+# Field-less node types whose instances carry no information: one shared instance each (as CPython's ast module has),
+# not visited by PushChildren (CPython's ast2obj does not count them as nesting levels either).
+SINGLETON_TYPES = {'expr_context', 'boolop', 'operator', 'unaryop', 'cmpop'}
 SCALARS = {'identifier': 'string', 'string': 'string', 'int': 'int', 'constant': 'object'}
 
 
@@ -35,6 +38,10 @@ def csharp_type(asdl_type, quant):
     if quant == '?' or cs == 'object':
         return cs + '?', 'scalar'
     return cs, 'scalar'
+
+
+def backing(prop):
+    return '_' + prop[0].lower() + prop[1:]
 
 
 def property_name(field, class_name):
@@ -122,9 +129,14 @@ for base in BASES:
             if (name, fname) in NULLABLE_ELEMENTS:
                 cst = cst.replace('>', '?>')
             prop = property_name(fname, cs_name)
-            init = ' = new();' if quant == '*' else (' = null!;' if kind == 'node' or (kind == 'scalar' and cst == 'string') else '')
             w(f'    /// <summary>CPython field <c>{fname}</c> ({typ}{quant}).</summary>')
-            w(f'    public {cst} {prop} {{ get; set; }}{init}')
+            if quant == '*':
+                # Allocated on first read: the parser assigns its own lists, and most nodes' optional lists stay empty.
+                w(f'    public {cst} {prop} {{ get => {backing(prop)} ??= new(); set => {backing(prop)} = value; }}')
+                w(f'    private {cst}? {backing(prop)};')
+            else:
+                init = ' = null!;' if kind == 'node' or (kind == 'scalar' and cst == 'string') else ''
+                w(f'    public {cst} {prop} {{ get; set; }}{init}')
         w('    public override void VisitFields(IFieldVisitor visitor)')
         w('    {')
         for fname, typ, quant in fields:
@@ -133,9 +145,10 @@ for base in BASES:
             if kind == 'node':
                 w(f'        visitor.Node("{fname}", {prop});')
             elif kind == 'nodes':
-                w(f'        visitor.Nodes("{fname}", {prop});')
+                element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
+                w(f'        visitor.Nodes("{fname}", {backing(prop)} ?? EmptyList<{element}>.Instance);')
             elif kind == 'strings':
-                w(f'        visitor.Strings("{fname}", {prop});')
+                w(f'        visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);')
             elif typ == 'int':
                 w(f'        visitor.Int("{fname}", {prop});')
             elif typ == 'constant':
@@ -143,6 +156,20 @@ for base in BASES:
             else:
                 w(f'        visitor.String("{fname}", {prop});')
         w('    }')
+        children = [(property_name(f, cs_name), k) for f, t, q in fields
+                    for _, k in [csharp_type(t, q)] if k in ('node', 'nodes') and t not in SINGLETON_TYPES]
+        if children:
+            w('    internal override void PushChildren(ref NodeStack stack)')
+            w('    {')
+            for prop, kind in children:
+                if kind == 'node':
+                    w(f'        stack.Push({prop});')
+                else:
+                    w(f'        if ({backing(prop)} != null) stack.PushAll({backing(prop)});')
+            w('    }')
+        if base in SINGLETON_TYPES:
+            w(f'    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>')
+            w(f'    public static readonly {cs_name} Instance = new();')
         w('}')
         w('')
 print('\n'.join(out))

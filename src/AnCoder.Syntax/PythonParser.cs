@@ -21,7 +21,7 @@ public sealed class ParseResult
 }
 
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
-public static class PythonParser
+public static partial class PythonParser
 {
     /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
     private const int BigStackBytes = 256 * 1024 * 1024;
@@ -40,28 +40,67 @@ public static class PythonParser
     /// <summary>Parses an already decoded source as <c>ast.parse(str)</c> does.</summary>
     public static ParseResult Parse(string source) => ParseText(SourceText.FromString(source), bytesSource: false);
 
-    private static ParseResult ParseText(SourceText text, bool bytesSource)
+    /// <summary>
+    /// The verdict of <see cref="Parse(byte[])"/> (null when accepted, else the same error) without keeping the tree:
+    /// top-level statements are checked and dropped as they are parsed, so memory stays at the size of the source
+    /// plus the largest top-level statement instead of growing with the tree. A rejected source is parsed once more
+    /// in full for CPython's exact message and location.
+    /// </summary>
+    public static PythonSyntaxError? Check(byte[] fileBytes)
+    {
+        if (!SourceText.TryDecode(fileBytes, out var text, out var error)) return error;
+        return CheckText(text!, bytesSource: true);
+    }
+
+    /// <summary><see cref="Check(byte[])"/> for an already decoded source (<c>ast.parse(str)</c>).</summary>
+    public static PythonSyntaxError? Check(string source) => CheckText(SourceText.FromString(source), bytesSource: false);
+
+    private static PythonSyntaxError? CheckText(SourceText text, bool bytesSource)
+    {
+        bool accepted = OnBigEnoughStack(() => StreamOnThisThread(text, bytesSource), tooDeep: false);
+        return accepted ? null : ParseText(text, bytesSource).Error;
+    }
+
+    private static bool StreamOnThisThread(SourceText text, bool bytesSource)
+    {
+        var parser = new Parser(text, bytesSource, streaming: true);
+        try
+        {
+            return parser.ParseFileStreaming();
+        }
+        finally
+        {
+            parser.Release();
+        }
+    }
+
+    private static ParseResult ParseText(SourceText text, bool bytesSource) =>
+        OnBigEnoughStack(() => ParseOnThisThread(text, bytesSource), new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)));
+
+    /// <summary>Runs <paramref name="parse"/> on this thread, or on a big-stack thread when the input nests too deep
+    /// for this one; <paramref name="tooDeep"/> when even that stack is not enough.</summary>
+    private static T OnBigEnoughStack<T>(Func<T> parse, T tooDeep)
     {
         try
         {
             Parser.SetStackBudget(CallerStackBudgetBytes);
-            return ParseOnThisThread(text, bytesSource);
+            return parse();
         }
         catch (Parser.StackNeeded)
         {
-            ParseResult? result = null;
+            T result = tooDeep;
             var thread = new Thread(() =>
             {
                 try
                 {
                     Parser.SetStackBudget(BigStackBytes - 16 * 1024 * 1024);
-                    result = ParseOnThisThread(text, bytesSource);
+                    result = parse();
                 }
-                catch (Parser.StackNeeded) { result = new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)); }
+                catch (Parser.StackNeeded) { result = tooDeep; }
             }, BigStackBytes);
             thread.Start();
             thread.Join();
-            return result!;
+            return result;
         }
     }
 

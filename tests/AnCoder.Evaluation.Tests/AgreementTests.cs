@@ -36,29 +36,31 @@ public class AgreementTests(SandboxFixture fixture, ITestOutputHelper output) : 
     [Fact]
     public async Task Verdicts_equal_the_reference_runner_on_canonical_and_broken_programs()
     {
-        var programs = new List<(string Id, string Program)>();
+        var programs = new List<(string Id, string Program, SandboxJob Job)>();
         var humanEval = TestData.HumanEval;
         for (var i = 0; i < humanEval.Problems.Count; i++)
         {
             var problem = humanEval.Problems[i];
-            programs.Add(($"{problem.TaskId}#canonical", humanEval.AssembleProgram(problem, problem.CanonicalCompletion)));
+            programs.Add(($"{problem.TaskId}#canonical", humanEval.AssembleProgram(problem, problem.CanonicalCompletion),
+                humanEval.CreateJob(problem, problem.CanonicalCompletion)));
             foreach (var (name, completion) in HumanEvalVariants(humanEval, i))
-                programs.Add(($"{problem.TaskId}#{name}", humanEval.AssembleProgram(problem, completion)));
+                programs.Add(($"{problem.TaskId}#{name}", humanEval.AssembleProgram(problem, completion), humanEval.CreateJob(problem, completion)));
         }
         var mbpp = TestData.Mbpp;
         for (var i = 0; i < mbpp.Problems.Count; i++)
         {
             var problem = mbpp.Problems[i];
             if (Full || i % 10 == 0)
-                programs.Add(($"mbpp/{problem.TaskId}#canonical", mbpp.AssembleProgram(problem, problem.CanonicalCompletion)));
+                programs.Add(($"mbpp/{problem.TaskId}#canonical", mbpp.AssembleProgram(problem, problem.CanonicalCompletion),
+                    mbpp.CreateJob(problem, problem.CanonicalCompletion)));
             if (Full ? i % 4 == 0 : i % 20 == 3)
-                programs.Add(($"mbpp/{problem.TaskId}#no-solution", mbpp.AssembleProgram(problem, "pass")));
+                programs.Add(($"mbpp/{problem.TaskId}#no-solution", mbpp.AssembleProgram(problem, "pass"), mbpp.CreateJob(problem, "pass")));
         }
 
         var stopwatch = Stopwatch.StartNew();
-        var ours = await Task.WhenAll(programs.Select(async p => (p.Id, Result: await fixture.Sandbox.RunAsync(p.Program))));
+        var ours = await Task.WhenAll(programs.Select(async p => (p.Id, Result: await fixture.Sandbox.RunAsync(p.Job))));
         var ourSeconds = stopwatch.Elapsed.TotalSeconds;
-        var reference = Python.ReferenceVerdicts(programs, fixture.Workers, out var referenceSeconds);
+        var reference = Python.ReferenceVerdicts(programs.Select(p => (p.Id, p.Program)).ToList(), fixture.Workers, out var referenceSeconds);
 
         var disagreements = ours.Where(o => o.Result.Passed != reference[o.Id])
             .Select(o => $"{o.Id}: sandbox {o.Result.Outcome} ({o.Result.Reason}), reference passed={reference[o.Id]}").ToList();

@@ -9,17 +9,26 @@ public sealed class RedTeamSandboxA() : RedTeamSandbox(62000);
 public sealed class RedTeamSandboxB() : RedTeamSandbox(62100);
 public sealed class RedTeamSandboxC() : RedTeamSandbox(62200);
 
-public abstract class RedTeamSandbox(int uidBase) : SandboxFixture(uidBase, workers: 1, TimeSpan.FromSeconds(1.5))
+public abstract class RedTeamSandbox(int uidBase) : SandboxFixture(uidBase, workers: 1, TimeSpan.FromSeconds(1.5), memoryBytes: RedTeamMemoryBytes)
 {
-    private const string Benign = "def double(x):\n    return 2 * x\n\nassert double(21) == 42\n";
+    /// <summary>The memory cgroup limit of the red-team sandboxes (small, so memory attacks end quickly).</summary>
+    public const long RedTeamMemoryBytes = 256L << 20;
+
+    /// <summary>The test every hostile candidate faces: HumanEval's form, entry point <c>double</c>.</summary>
+    public static readonly CheckFunctionTest DoubleTest = new("", "def check(candidate):\n    assert candidate(21) == 42\n    assert candidate(-4) == -8\n", "double");
+
+    private static readonly SandboxJob Benign = new("def double(x):\n    return 2 * x\n", DoubleTest);
+
+    /// <summary>Runs a hostile candidate module against <see cref="DoubleTest"/>; see <see cref="RunHostile(SandboxJob)"/>.</summary>
+    public Task<ExecutionResult> RunHostile(string candidate) => RunHostile(new SandboxJob(candidate, DoubleTest));
 
     /// <summary>
-    /// Runs a hostile program and checks the common guarantees: not passed, no process of the sandbox uid left,
-    /// and the next (benign) program is still evaluated correctly.
+    /// Runs a hostile job and checks the common guarantees: not passed, no process of the sandbox's uids left,
+    /// and the next (benign) job is still evaluated correctly.
     /// </summary>
-    public async Task<ExecutionResult> RunHostile(string program)
+    public async Task<ExecutionResult> RunHostile(SandboxJob job)
     {
-        var result = await Sandbox.RunAsync(program);
+        var result = await Sandbox.RunAsync(job);
         Assert.False(result.Passed, $"hostile program passed: {result.Reason}");
         var deadline = DateTime.UtcNow.AddSeconds(3);
         while (ProcessesOfSandboxUids().Count > 0 && DateTime.UtcNow < deadline)
@@ -81,7 +90,7 @@ public class RedTeamResourceTests(RedTeamSandboxA sandbox) : IClassFixture<RedTe
     {
         var result = await sandbox.RunHostile("import time\ntime.sleep(3600)\n");
         Assert.Equal(ExecutionOutcome.Timeout, result.Outcome);
-        Assert.InRange(result.Duration.TotalSeconds, 1.4, 3.0);
+        Assert.True(result.Duration.TotalSeconds >= 1.4, $"ended after {result.Duration.TotalSeconds:0.00} s, before the deadline");
     }
 
     [Fact]
@@ -123,7 +132,7 @@ public class RedTeamResourceTests(RedTeamSandboxA sandbox) : IClassFixture<RedTe
     {
         var result = await sandbox.RunHostile(
             "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\nprint('raised')\n");
-        Assert.Contains("ValueError", result.Stderr);
+        Assert.Contains("ValueError", result.Reason);
     }
 }
 
@@ -292,7 +301,7 @@ public class RedTeamProcessAndNetworkTests(RedTeamSandboxC sandbox) : IClassFixt
 
     [Fact]
     public Task Replacing_stdout_to_swallow_everything() =>
-        sandbox.RunHostile("import os, sys\nos.close(1)\nsys.stdout = open(os.devnull, 'w')\ndef double(x):\n    return 2 * x\nassert double(2) == 4\n");
+        sandbox.RunHostile("import os, sys\nos.close(1)\nos.close(2)\nsys.stdout = sys.stderr = open(os.devnull, 'w')\ndef double(x):\n    return 3 * x\n");
 
     [Fact]
     public Task Reading_stdin_gets_nothing() => sandbox.RunHostile("value = input()\nassert value\n");

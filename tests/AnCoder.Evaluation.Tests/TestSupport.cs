@@ -58,7 +58,8 @@ internal static class Python
         try
         {
             File.WriteAllLines(input, programs.Select(p => JsonSerializer.Serialize(new { id = p.Id, program = p.Program })), new UTF8Encoding(false));
-            var summary = Run([Path.Combine(ReferenceDirectory, "reference_runner.py"), input, output, "--workers", workers.ToString()]);
+            // The full set (ANCODER_EVAL_FULL=1) takes the reference runner over 10 minutes on a busy 2-core machine.
+            var summary = Run([Path.Combine(ReferenceDirectory, "reference_runner.py"), input, output, "--workers", workers.ToString()], timeoutSeconds: 3600);
             seconds = JsonDocument.Parse(summary).RootElement.GetProperty("seconds").GetDouble();
             return File.ReadLines(output).Select(l => JsonDocument.Parse(l).RootElement)
                 .ToDictionary(e => e.GetProperty("id").GetString()!, e => e.GetProperty("passed").GetBoolean());
@@ -76,18 +77,21 @@ public class SandboxFixture : IDisposable
 {
     public SandboxFixture() : this(61000, Environment.ProcessorCount, TimeSpan.FromSeconds(3)) { }
 
-    protected SandboxFixture(int uidBase, int workers, TimeSpan wallTime)
+    protected SandboxFixture(int uidBase, int workers, TimeSpan wallTime, long memoryBytes = 1L << 30)
     {
         UidBase = uidBase;
         Workers = workers;
-        Sandbox = PythonSandbox.Create(new SandboxOptions { UidBase = uidBase, Workers = workers, Limits = new SandboxLimits { WallTime = wallTime } });
+        Sandbox = PythonSandbox.Create(new SandboxOptions
+        {
+            UidBase = uidBase, Workers = workers, Limits = new SandboxLimits { WallTime = wallTime, MemoryBytes = memoryBytes },
+        });
     }
 
     public PythonSandbox Sandbox { get; }
     public int UidBase { get; }
     public int Workers { get; }
 
-    /// <summary>Host pids of processes running as one of this sandbox's worker uids.</summary>
+    /// <summary>Host pids of processes running as one of this sandbox's uids (candidate and test uid of every slot).</summary>
     public List<int> ProcessesOfSandboxUids()
     {
         var found = new List<int>();
@@ -101,7 +105,7 @@ public class SandboxFixture : IDisposable
                 if (uidLine is null)
                     continue;
                 var realUid = int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
-                if (realUid >= UidBase && realUid < UidBase + Workers)
+                if (realUid >= UidBase && realUid < UidBase + 2 * Workers)
                     found.Add(pid);
             }
             catch (IOException)

@@ -98,6 +98,7 @@ public static class EvalCommand
             Directory.CreateDirectory(outputDirectory);
 
             using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
+            Console.WriteLine(sandbox.Describe());
             var syntax = new AnCoderSyntaxChecker();
             var evaluator = new Evaluator(benchmark, sandbox, syntax);
             using var journal = ResultsJournal.Open(Path.Combine(outputDirectory, "results.jsonl"), settings.Resume);
@@ -119,7 +120,7 @@ public static class EvalCommand
             var wanted = samples.Select(s => (s.TaskId, s.Index)).ToHashSet();
             var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
             var summaryPath = Path.Combine(outputDirectory, "summary.json");
-            File.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+            ResultsJournal.WritePrivate(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
             PrintSummary(summary, elapsed, pending.Count);
             Console.WriteLine($"results: {journal.Path}\nsummary: {summaryPath}");
             return 0;
@@ -151,6 +152,7 @@ public static class EvalCommand
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Model!)));
         var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{label}");
         using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
+        Console.WriteLine(sandbox.Describe());
         int problems = ModelEvaluation.Limit(benchmark, flags.Limit).Problems.Count;
         int total = problems * evalSettings.SamplesPerProblem;
         var clock = Stopwatch.StartNew();
@@ -194,16 +196,19 @@ public static class EvalCommand
         var data = new Option<string?>("--data") { Description = "Benchmark data directory." };
         var workers = new Option<int>("--workers") { Description = "Parallel programs for both runners.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: tests/AnCoder.Evaluation.Tests/Reference/reference_runner.py found upward from here)." };
-        var command = new Command("throughput", "Programs/s of the sandbox on HumanEval canonical solutions × n, beside the plain reference runner (one python3 process per program, openai/human-eval semantics) in the same run.");
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of every harness (the median is reported).", DefaultValueFactory = _ => 3 };
+        var command = new Command("throughput", "Programs/s on HumanEval canonical solutions × n of the hardened sandbox, the same without the proxy, the legacy sandbox and the plain reference runner (one python3 per program, openai/human-eval semantics), interleaved in the same run.");
         command.Options.Add(n);
         command.Options.Add(data);
         command.Options.Add(workers);
         command.Options.Add(runner);
-        command.SetAction(parse => RunThroughput(Math.Max(1, parse.GetValue(n)), parse.GetValue(data), Math.Max(1, parse.GetValue(workers)), parse.GetValue(runner)));
+        command.Options.Add(rounds);
+        command.SetAction(parse => RunThroughput(Math.Max(1, parse.GetValue(n)), parse.GetValue(data), Math.Max(1, parse.GetValue(workers)), parse.GetValue(runner),
+            Math.Max(1, parse.GetValue(rounds))));
         return command;
     }
 
-    private static int RunThroughput(int n, string? dataOption, int workers, string? runnerOption)
+    private static int RunThroughput(int n, string? dataOption, int workers, string? runnerOption, int rounds)
     {
         try
         {
@@ -214,49 +219,35 @@ public static class EvalCommand
                 Console.Error.WriteLine("ancoder eval throughput: reference runner not found; pass --reference-runner PATH");
                 return 2;
             }
-            var programs = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(i => (Id: $"{p.TaskId}#{i}", Program: benchmark.AssembleProgram(p, p.CanonicalCompletion)))).ToList();
-            using var sandbox = PythonSandbox.Create(new SandboxOptions { Workers = workers });
-            var passed = 0;
-            var clock = Stopwatch.StartNew();
+            Console.WriteLine($"{benchmark.Problems.Count} × {n} canonical programs, {workers} workers, {rounds} rounds (order rotates each round)");
+            List<ThroughputRow> rows = [];
             AnsiConsole.Progress().Start(context =>
             {
-                var bar = context.AddTask($"sandbox: {programs.Count} programs", maxValue: programs.Count);
-                Parallel.ForEachAsync(programs, new ParallelOptions { MaxDegreeOfParallelism = workers * 2 }, async (p, token) =>
+                var bars = new Dictionary<string, ProgressTask>();
+                rows = ThroughputBenchmark.Measure(benchmark, n, workers, runner, rounds, (name, done, total) =>
                 {
-                    if ((await sandbox.RunAsync(p.Program, token)).Passed)
-                        Interlocked.Increment(ref passed);
-                    bar.Increment(1);
-                }).GetAwaiter().GetResult();
+                    lock (bars)
+                    {
+                        if (!bars.TryGetValue(name, out var bar))
+                            bars[name] = bar = context.AddTask(name, maxValue: (double)total * rounds);
+                        if (done > 0)
+                            bar.Increment(1);
+                    }
+                });
             });
-            var sandboxSeconds = clock.Elapsed.TotalSeconds;
-
-            var input = Path.GetTempFileName();
-            var output = Path.GetTempFileName();
-            double referenceSeconds;
-            int referencePassed;
-            try
-            {
-                File.WriteAllLines(input, programs.Select(p => JsonSerializer.Serialize(new { id = p.Id, program = p.Program })));
-                Console.WriteLine($"reference runner: {programs.Count} programs ...");
-                var start = new ProcessStartInfo(sandbox.PythonExecutable) { RedirectStandardOutput = true, UseShellExecute = false };
-                foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString() })
-                    start.ArgumentList.Add(arg);
-                using var process = Process.Start(start)!;
-                var report = process.StandardOutput.ReadToEnd();
-                process.WaitForExit();
-                referenceSeconds = JsonDocument.Parse(report).RootElement.GetProperty("seconds").GetDouble();
-                referencePassed = File.ReadLines(output).Count(l => JsonDocument.Parse(l).RootElement.GetProperty("passed").GetBoolean());
-            }
-            finally
-            {
-                File.Delete(input);
-                File.Delete(output);
-            }
-            var table = new Table().AddColumns("runner", "programs", "passed", "seconds", "programs/s");
-            table.AddRow("ancoder sandbox", programs.Count.ToString(), passed.ToString(), $"{sandboxSeconds:0.0}", $"{programs.Count / sandboxSeconds:0.0}");
-            table.AddRow("reference (python3 per program)", programs.Count.ToString(), referencePassed.ToString(), $"{referenceSeconds:0.0}", $"{programs.Count / referenceSeconds:0.0}");
+            var reference = rows.Single(r => r.Harness == ThroughputBenchmark.Reference);
+            var table = new Table().AddColumns("harness", "programs", "passed", "seconds (each round)", "median s", "programs/s", "× reference");
+            foreach (var row in rows)
+                table.AddRow(row.Harness, row.Programs.ToString(), string.Join(" ", row.Passed), string.Join(" ", row.Seconds.Select(s => s.ToString("0.0"))),
+                    $"{row.MedianSeconds:0.0}", $"{row.ProgramsPerSecond:0.0}", $"{reference.MedianSeconds / row.MedianSeconds:0.00}");
             AnsiConsole.Write(table);
-            Console.WriteLine($"workers {workers}; throughput ratio sandbox/reference = {referenceSeconds / sandboxSeconds:0.00}");
+            Console.WriteLine("reference: one python3 per program, no isolation (openai/human-eval semantics); legacy sandbox: the harness before issue 19 " +
+                              "(unshare + two interpreters per program); hardened: warm forking host, candidate and tests in two sandboxes; " +
+                              "* the whole program in the candidate's sandbox, forgeable, only to price the proxy");
+            var hardened = rows.Single(r => r.Harness == ThroughputBenchmark.Hardened);
+            var noProxy = rows.Single(r => r.Harness == ThroughputBenchmark.HardenedNoProxy);
+            Console.WriteLine($"throughput ratio hardened/reference = {reference.MedianSeconds / hardened.MedianSeconds:0.00} (median of {rounds}); " +
+                              $"the proxy costs {1000 * (hardened.MedianSeconds - noProxy.MedianSeconds) / hardened.Programs * workers:0.0} ms per program per worker");
             return 0;
         }
         catch (Exception e) when (e is BenchmarkDataException or SandboxUnavailableException)

@@ -139,7 +139,8 @@ public static class ParseCommand
         AnCoder.Syntax.ParseResult result;
         try
         {
-            result = PythonParser.Parse(bytes);
+            // Without --dump only the verdict is needed: Check streams (memory stays at the largest top-level statement).
+            result = dump ? PythonParser.Parse(bytes) : new AnCoder.Syntax.ParseResult(null, PythonParser.Check(bytes));
         }
         catch (Exception e)
         {

@@ -22,6 +22,8 @@ public static class TrainCommand
     public static Command Create()
     {
         var configFile = new Option<string?>("--config") { Description = "Training config JSON (snake_case fields, e.g. {\"strategy\": \"mdlm\", \"max_steps\": 1000}); flags override it." };
+        var engine = new Option<string?>("--engine") { Description = "csharp (default: TorchSharp, this process) or torch (PyTorch: python/ancoder_torch, DDP; README \"Scaling out\")." };
+        var nproc = new Option<int?>("--nproc") { Description = "With --engine torch: local processes (DDP over gloo on CPU, NCCL on CUDA; default 1)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
         var set = new Option<string[]>("--set") { Description = "Any config field as snake_key=value (repeatable), e.g. --set beta2=0.98; applied after the flags." };
         var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
@@ -43,6 +45,8 @@ public static class TrainCommand
         }).ToList();
         command.Options.Add(resume);
         command.Options.Add(set);
+        command.Options.Add(engine);
+        command.Options.Add(nproc);
         command.SetAction(parse =>
         {
             try
@@ -62,11 +66,16 @@ public static class TrainCommand
                 var config = SettingOverrides.Apply(baseFile is null ? new TrainingConfig() : TrainingConfig.Load(baseFile), given);
                 config = config with
                 {
-                    Data = config.Data ?? RepositoryPaths.DefaultPreparedData,
+                    Data = config.Data ?? (config.Sft ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData),
                     Output = config.Output ?? Path.Combine("runs", $"{AnchorWeightOptions.Name(config.Strategy)}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
-                return Train(config, resuming);
+                return parse.GetValue(engine) switch
+                {
+                    null or "csharp" => parse.GetValue(nproc) is null ? Train(config, resuming) : throw new ConfigException("--nproc needs --engine torch"),
+                    "torch" => TrainWithTorch(config, resuming, parse.GetValue(nproc) ?? 1),
+                    var other => throw new ConfigException($"--engine '{other}' must be csharp or torch"),
+                };
             }
             catch (Exception e) when (e is ConfigException or FormatException)
             {
@@ -75,6 +84,20 @@ public static class TrainCommand
             }
         });
         return command;
+    }
+
+    private static int TrainWithTorch(TrainingConfig config, bool resume, int processes)
+    {
+        try
+        {
+            string root = RepositoryPaths.FindRoot() ?? throw new TrainingException("the repository (python/ancoder_torch) was not found");
+            return TorchEngine.Run(config, resume, processes, Path.Combine(root, "python"));
+        }
+        catch (TrainingException e)
+        {
+            Console.Error.WriteLine($"ancoder train: {e.Message}");
+            return 2;
+        }
     }
 
     private static int Train(TrainingConfig config, bool resume)

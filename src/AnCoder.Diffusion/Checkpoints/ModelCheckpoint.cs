@@ -107,9 +107,9 @@ public static class ModelCheckpoint
     {
         if (!Directory.Exists(directory)) throw new CheckpointException($"{directory}: checkpoint folder not found");
         string configPath = Path.Combine(directory, ConfigFileName);
-        string weightsPath = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(configPath)) throw new CheckpointException($"{directory}: no {ConfigFileName} (not a checkpoint folder?)");
-        if (!File.Exists(weightsPath)) throw new CheckpointException($"{directory}: no {WeightsFileName} (not a checkpoint folder?)");
+        if (!File.Exists(Path.Combine(directory, WeightsFileName)) && !File.Exists(Path.Combine(directory, Qwen2Import.IndexFileName)))
+            throw new CheckpointException($"{directory}: no {WeightsFileName} (not a checkpoint folder?)");
         ModelConfig config;
         try
         {
@@ -123,7 +123,7 @@ public static class ModelCheckpoint
         try
         {
             if (options.ParameterType != ScalarType.Float32) model.to(options.ParameterType);
-            LoadWeights(model, weightsPath, options);
+            LoadFolderWeights(model, directory, options);
             return model;
         }
         catch
@@ -149,6 +149,47 @@ public static class ModelCheckpoint
         {
             using var source = file.Load(name);
             StateDictLoader.CopyInto(target, source);
+        }
+    }
+
+    /// <summary>
+    /// Loads a folder's weights: <c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists
+    /// (Hugging Face's layout, which the PyTorch trainer writes when asked for files under a size limit). Every name,
+    /// shape and dtype is checked across all shards together; a tensor stored twice is an error.
+    /// </summary>
+    public static void LoadFolderWeights(nn.Module module, string directory, CheckpointLoadOptions? options = null)
+    {
+        var files = Qwen2Import.WeightFiles(directory);
+        if (files.Count == 1)
+        {
+            LoadWeights(module, files[0], options);
+            return;
+        }
+        options ??= new CheckpointLoadOptions();
+        var opened = new List<SafetensorsFile>();
+        try
+        {
+            var location = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+            foreach (string path in files)
+            {
+                var file = SafetensorsFile.Open(path);
+                opened.Add(file);
+                foreach (var entry in file.Entries)
+                    if (!location.TryAdd(entry.Name, file))
+                        throw new CheckpointException($"{directory}: tensor '{entry.Name}' is stored twice");
+            }
+            var expected = module.state_dict();
+            var stored = opened.SelectMany(file => file.Entries.Select(entry => new StoredTensor(entry.Name, entry.Type, entry.Shape)));
+            StateDictLoader.ThrowIfAny($"{directory} does not fit the model", StateDictLoader.Mismatches(expected, stored, options.ConvertFloatingTypes));
+            foreach (var (name, target) in expected)
+            {
+                using var source = location[name].Load(name);
+                StateDictLoader.CopyInto(target, source);
+            }
+        }
+        finally
+        {
+            foreach (var file in opened) file.Dispose();
         }
     }
 

@@ -56,6 +56,18 @@ public sealed class Benchmark
         _ => ProgramAssembly.Mbpp(problem, completion),
     };
 
+    /// <summary>
+    /// The sandbox job for one completion: the candidate module (HumanEval: prompt + completion; MBPP: setup code +
+    /// solution, the order of the published program) and the benchmark's own test code, run in a separate process.
+    /// </summary>
+    public Execution.SandboxJob CreateJob(BenchmarkProblem problem, string completion) => Kind switch
+    {
+        BenchmarkKind.HumanEval => new Execution.SandboxJob(problem.Prompt + completion,
+            new Execution.CheckFunctionTest(problem.Prompt, problem.Test, problem.EntryPoint)),
+        _ => new Execution.SandboxJob(problem.SetupCode + "\n" + completion,
+            new Execution.AssertsTest(problem.SetupCode, problem.TestList, problem.CanonicalCompletion)),
+    };
+
     /// <summary>The text whose syntax validity is reported (§9: HumanEval prompt + completion; MBPP the solution).</summary>
     public string ValidityText(BenchmarkProblem problem, string completion) =>
         Kind == BenchmarkKind.HumanEval ? problem.Prompt + completion : completion;

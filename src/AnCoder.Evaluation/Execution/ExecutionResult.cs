@@ -7,31 +7,32 @@ public enum ExecutionOutcome
     Timeout,
 }
 
-/// <summary>What happened to one program in the sandbox.</summary>
-/// <param name="ExitCode">The program's exit status (128 + signal when killed by a signal); null on timeout.</param>
-/// <param name="CompletedTests">The sentinel printed after the last test was seen on stdout.</param>
-public sealed record ExecutionResult(ExecutionOutcome Outcome, int? ExitCode, bool CompletedTests, string Stdout,
+/// <summary>What happened to one run in the sandbox.</summary>
+/// <param name="ExitCode">The candidate process's exit status (128 + signal when killed by a signal); null on timeout
+/// or when it was still running when the tests ended. Informational only: the verdict never depends on it.</param>
+/// <param name="Detail">Why a run failed, as the test process saw it (an assertion, the candidate's exception, ...).</param>
+/// <param name="Stdout">The candidate's standard output (capped), for debugging; it decides nothing.</param>
+/// <param name="Stderr">The candidate's standard error (capped), for debugging; it decides nothing.</param>
+public sealed record ExecutionResult(ExecutionOutcome Outcome, int? ExitCode, string Detail, string Stdout,
     string Stderr, TimeSpan Duration)
 {
     public bool Passed => Outcome == ExecutionOutcome.Passed;
+
+    /// <summary>Peak memory of the candidate's sandbox as its memory cgroup counted it (host-side, all kinds of memory);
+    /// null without cgroups or in the legacy harness.</summary>
+    public long? MemoryPeakBytes { get; init; }
 
     /// <summary>A one-line reason for a verdict, for results.jsonl.</summary>
     public string Reason
     {
         get
         {
-            if (Outcome == ExecutionOutcome.Passed)
-                return "passed";
-            if (Outcome == ExecutionOutcome.Timeout)
-                return $"timed out after {Duration.TotalSeconds:0.0} s";
-            var lastError = Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-            var status = ExitCode switch
+            var reason = Outcome switch
             {
-                0 => "exited with status 0 before the tests finished",
-                > 128 => $"killed by signal {ExitCode - 128}",
-                _ => $"exit status {ExitCode}",
+                ExecutionOutcome.Passed => "passed",
+                ExecutionOutcome.Timeout => $"timed out after {Duration.TotalSeconds:0.0} s",
+                _ => string.IsNullOrWhiteSpace(Detail) ? "failed" : Detail.Replace('\n', ' ').Trim(),
             };
-            var reason = lastError is null ? status : $"{status}: {lastError}";
             return reason.Length > 300 ? reason[..300] + "…" : reason;
         }
     }

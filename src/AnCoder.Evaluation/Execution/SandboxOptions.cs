@@ -1,18 +1,21 @@
 namespace AnCoder.Evaluation.Execution;
 
-/// <summary>Resource limits applied to every program (each one is an rlimit, a mount size, or the host's deadline).</summary>
+/// <summary>Resource limits applied to every run (each one is an rlimit, a cgroup limit, a mount size, or a deadline).</summary>
 public sealed record SandboxLimits
 {
-    /// <summary>Wall-clock deadline measured by the host; at expiry the program's whole PID namespace is killed.</summary>
+    /// <summary>Wall-clock deadline of a run, enforced inside each sandbox's init process (and again by its supervisor).</summary>
     public TimeSpan WallTime { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>RLIMIT_CPU; defaults to the wall time rounded up plus one second.</summary>
     public int? CpuSeconds { get; init; }
     public long AddressSpaceBytes { get; init; } = 2L << 30;
+    /// <summary>Memory cgroup limit of each of a run's two sandboxes: all memory, including tmpfs, SysV/POSIX shared
+    /// memory, memfd and kernel memory, summed over every process of the sandbox.</summary>
+    public long MemoryBytes { get; init; } = 1L << 30;
     public long FileSizeBytes { get; init; } = 16L << 20;
     public int OpenFiles { get; init; } = 128;
-    /// <summary>RLIMIT_NPROC for the worker's own uid (threads count too).</summary>
+    /// <summary>RLIMIT_NPROC for the sandbox's uid (threads count too); the pids cgroup allows a few more.</summary>
     public int Processes { get; init; } = 64;
-    /// <summary>Size of the tmpfs that is the program's working directory.</summary>
+    /// <summary>Size of the tmpfs that is the program's working directory (charged to the memory cgroup too).</summary>
     public long DirectoryBytes { get; init; } = 32L << 20;
     public int DirectoryInodes { get; init; } = 2048;
     /// <summary>Bytes of stdout and of stderr kept; the rest is read and discarded.</summary>
@@ -24,12 +27,13 @@ public sealed record SandboxLimits
 public sealed record SandboxOptions
 {
     public SandboxLimits Limits { get; init; } = new();
-    /// <summary>Programs run at once; defaults to the number of cores.</summary>
+    /// <summary>Runs at once; defaults to the number of cores.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
     /// <summary>python3 to run (a pyenv shim is resolved to the real interpreter once).</summary>
     public string Python { get; init; } = "python3";
-    /// <summary>Worker slot i runs programs as uid/gid UidBase + i, so each slot has its own process count.</summary>
+    /// <summary>Worker slot i runs the candidate as uid/gid UidBase + 2i and the tests as UidBase + 2i + 1.</summary>
     public int UidBase { get; init; } = 61000;
+    /// <summary>The legacy harness (<see cref="LegacyPythonSandbox"/>) starts each program with this.</summary>
     public string Unshare { get; init; } = "unshare";
 
     /// <summary>The options every evaluation uses: <paramref name="workers"/> programs at once, each with the given

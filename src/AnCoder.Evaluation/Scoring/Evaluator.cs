@@ -23,7 +23,7 @@ public sealed class Evaluator(Benchmark benchmark, PythonSandbox sandbox, ISynta
             return new SampleResult(problem.TaskId, sample.Index, Verdict.SyntaxError,
                 detail is null ? "syntax error" : "syntax error: " + detail, false, 0, sample.Completion);
         }
-        var execution = await sandbox.RunAsync(benchmark.AssembleProgram(problem, sample.Completion), cancellationToken).ConfigureAwait(false);
+        var execution = await sandbox.RunAsync(benchmark.CreateJob(problem, sample.Completion), cancellationToken).ConfigureAwait(false);
         var verdict = execution.Outcome switch
         {
             ExecutionOutcome.Passed => Verdict.Passed,

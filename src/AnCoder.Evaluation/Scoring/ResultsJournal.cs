@@ -16,14 +16,35 @@ public sealed class ResultsJournal : IDisposable
     {
         Path = path;
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        if (directory is not null)
-            Directory.CreateDirectory(directory);
+        if (directory is not null && !Directory.Exists(directory))
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (resume && File.Exists(path))
         {
             _results.AddRange(Read(path));
-            File.WriteAllLines(path, _results.Select(r => JsonSerializer.Serialize(r, LineOptions)));
+            WritePrivate(path, string.Concat(_results.Select(r => JsonSerializer.Serialize(r, LineOptions) + "\n")));
         }
-        _writer = new StreamWriter(path, append: resume) { AutoFlush = true };
+        _writer = new StreamWriter(OpenPrivate(path, resume ? FileMode.Append : FileMode.Create)) { AutoFlush = true };
+    }
+
+    /// <summary>
+    /// Results hold completions (possibly correct ones: an answer key for a later program), so they are readable by
+    /// their owner only (0600); the sandbox does not show them anyway.
+    /// </summary>
+    public static void WritePrivate(string path, string text)
+    {
+        using var writer = new StreamWriter(OpenPrivate(path, FileMode.Create));
+        writer.Write(text);
+    }
+
+    private static FileStream OpenPrivate(string path, FileMode mode)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        var stream = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return stream;
     }
 
     public string Path { get; }

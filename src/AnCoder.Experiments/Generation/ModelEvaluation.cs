@@ -128,7 +128,7 @@ public static class ModelEvaluation
         GenerationRun.RunAsync(evaluator, generator, n, journal, progress, cancellationToken).GetAwaiter().GetResult();
 
         var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
-        File.WriteAllText(Path.Combine(outputDirectory, SummaryFileName), JsonSerializer.Serialize(summary, Indented));
+        ResultsJournal.WritePrivate(Path.Combine(outputDirectory, SummaryFileName), JsonSerializer.Serialize(summary, Indented));
         return summary;
     }
 

@@ -12,11 +12,18 @@ public abstract class Node
     public abstract string TypeName { get; }
 
     /// <summary>Depth in the tree: Module = 0, each child = parent + 1 (every AST node counts as a level,
-    /// including nodes without positions such as <c>arguments</c>, contexts and operators).</summary>
+    /// including nodes without positions such as <c>arguments</c>). Contexts and operators (<c>Load</c>,
+    /// <c>Add</c>, ...) are shared singletons, as in CPython's ast module: their Depth is 0.</summary>
     public int Depth { get; set; }
 
-    /// <summary>Reports the node's fields in CPython's <c>_fields</c> order.</summary>
+    /// <summary>Reports the node's fields in CPython's <c>_fields</c> order. An empty list field may be reported as
+    /// a shared empty list: visitors must not modify the lists they are given.</summary>
     public abstract void VisitFields(IFieldVisitor visitor);
+
+    /// <summary>Pushes the child nodes (not the shared context/operator singletons) onto <paramref name="stack"/>,
+    /// each with <see cref="Depth"/> one more than this node's; generated per class, so a whole-tree walk needs no
+    /// visitor calls or allocations.</summary>
+    internal virtual void PushChildren(ref NodeStack stack) { }
 
     /// <summary>The child nodes in <c>_fields</c> order (None entries of a list are skipped).</summary>
     public IEnumerable<Node> Children()
@@ -66,4 +73,40 @@ public interface IFieldVisitor
     void Int(string name, int? value);
     /// <summary>A field of ASDL type <c>constant</c> (<see cref="Ast.Constant.Value"/>, <see cref="MatchSingleton.Value"/>).</summary>
     void Constant(string name, object? value);
+}
+
+/// <summary>A growable stack of nodes for tree walks without recursion (see <see cref="Node.PushChildren"/>).</summary>
+internal struct NodeStack(Node[] items)
+{
+    private Node[] _items = items;
+    public int Count;
+    /// <summary>The most entries held at once (slots to clear before the array is reused).</summary>
+    public int HighWater;
+    /// <summary>Depth of the node whose children are being pushed.</summary>
+    public int ParentDepth;
+
+    public Node[] Items => _items;
+
+    public void Push(Node? node)
+    {
+        if (node == null) return;
+        node.Depth = ParentDepth + 1;
+        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        _items[Count++] = node;
+        if (Count > HighWater) HighWater = Count;
+    }
+
+    public void PushAll<T>(List<T> nodes) where T : Node?
+    {
+        foreach (var n in nodes) Push(n);
+    }
+
+    public Node Pop() => _items[--Count];
+}
+
+/// <summary>The empty list reported by <see cref="Node.VisitFields"/> for a list field never assigned (read-only by
+/// contract).</summary>
+internal static class EmptyList<T>
+{
+    public static readonly List<T> Instance = new(0);
 }

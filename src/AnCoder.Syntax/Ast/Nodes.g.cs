@@ -11,13 +11,20 @@ public sealed partial class Module : ModNode
 {
     public override string TypeName => "Module";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>type_ignores</c> (type_ignore*).</summary>
-    public List<TypeIgnoreNode> TypeIgnores { get; set; } = new();
+    public List<TypeIgnoreNode> TypeIgnores { get => _typeIgnores ??= new(); set => _typeIgnores = value; }
+    private List<TypeIgnoreNode>? _typeIgnores;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", Body);
-        visitor.Nodes("type_ignores", TypeIgnores);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("type_ignores", _typeIgnores ?? EmptyList<TypeIgnoreNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_body != null) stack.PushAll(_body);
+        if (_typeIgnores != null) stack.PushAll(_typeIgnores);
     }
 }
 
@@ -25,10 +32,15 @@ public sealed partial class Interactive : ModNode
 {
     public override string TypeName => "Interactive";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", Body);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_body != null) stack.PushAll(_body);
     }
 }
 
@@ -41,19 +53,29 @@ public sealed partial class Expression : ModNode
     {
         visitor.Node("body", Body);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Body);
+    }
 }
 
 public sealed partial class FunctionType : ModNode
 {
     public override string TypeName => "FunctionType";
     /// <summary>CPython field <c>argtypes</c> (expr*).</summary>
-    public List<ExprNode> Argtypes { get; set; } = new();
+    public List<ExprNode> Argtypes { get => _argtypes ??= new(); set => _argtypes = value; }
+    private List<ExprNode>? _argtypes;
     /// <summary>CPython field <c>returns</c> (expr).</summary>
     public ExprNode Returns { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("argtypes", Argtypes);
+        visitor.Nodes("argtypes", _argtypes ?? EmptyList<ExprNode>.Instance);
         visitor.Node("returns", Returns);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_argtypes != null) stack.PushAll(_argtypes);
+        stack.Push(Returns);
     }
 }
 
@@ -68,9 +90,11 @@ public sealed partial class FunctionDef : StmtNode
     /// <summary>CPython field <c>args</c> (arguments).</summary>
     public ArgumentsNode Args { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    public List<ExprNode> DecoratorList { get; set; } = new();
+    public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = value; }
+    private List<ExprNode>? _decoratorList;
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
@@ -79,10 +103,17 @@ public sealed partial class FunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("decorator_list", DecoratorList);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Args);
+        if (_body != null) stack.PushAll(_body);
+        if (_decoratorList != null) stack.PushAll(_decoratorList);
+        stack.Push(Returns);
     }
 }
 
@@ -94,9 +125,11 @@ public sealed partial class AsyncFunctionDef : StmtNode
     /// <summary>CPython field <c>args</c> (arguments).</summary>
     public ArgumentsNode Args { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    public List<ExprNode> DecoratorList { get; set; } = new();
+    public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = value; }
+    private List<ExprNode>? _decoratorList;
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
@@ -105,10 +138,17 @@ public sealed partial class AsyncFunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("decorator_list", DecoratorList);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Args);
+        if (_body != null) stack.PushAll(_body);
+        if (_decoratorList != null) stack.PushAll(_decoratorList);
+        stack.Push(Returns);
     }
 }
 
@@ -118,20 +158,31 @@ public sealed partial class ClassDef : StmtNode
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>bases</c> (expr*).</summary>
-    public List<ExprNode> Bases { get; set; } = new();
+    public List<ExprNode> Bases { get => _bases ??= new(); set => _bases = value; }
+    private List<ExprNode>? _bases;
     /// <summary>CPython field <c>keywords</c> (keyword*).</summary>
-    public List<KeywordNode> Keywords { get; set; } = new();
+    public List<KeywordNode> Keywords { get => _keywords ??= new(); set => _keywords = value; }
+    private List<KeywordNode>? _keywords;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    public List<ExprNode> DecoratorList { get; set; } = new();
+    public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = value; }
+    private List<ExprNode>? _decoratorList;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
-        visitor.Nodes("bases", Bases);
-        visitor.Nodes("keywords", Keywords);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("decorator_list", DecoratorList);
+        visitor.Nodes("bases", _bases ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("keywords", _keywords ?? EmptyList<KeywordNode>.Instance);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_bases != null) stack.PushAll(_bases);
+        if (_keywords != null) stack.PushAll(_keywords);
+        if (_body != null) stack.PushAll(_body);
+        if (_decoratorList != null) stack.PushAll(_decoratorList);
     }
 }
 
@@ -144,16 +195,25 @@ public sealed partial class Return : StmtNode
     {
         visitor.Node("value", Value);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+    }
 }
 
 public sealed partial class Delete : StmtNode
 {
     public override string TypeName => "Delete";
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
-    public List<ExprNode> Targets { get; set; } = new();
+    public List<ExprNode> Targets { get => _targets ??= new(); set => _targets = value; }
+    private List<ExprNode>? _targets;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", Targets);
+        visitor.Nodes("targets", _targets ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_targets != null) stack.PushAll(_targets);
     }
 }
 
@@ -161,16 +221,22 @@ public sealed partial class Assign : StmtNode
 {
     public override string TypeName => "Assign";
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
-    public List<ExprNode> Targets { get; set; } = new();
+    public List<ExprNode> Targets { get => _targets ??= new(); set => _targets = value; }
+    private List<ExprNode>? _targets;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", Targets);
+        visitor.Nodes("targets", _targets ?? EmptyList<ExprNode>.Instance);
         visitor.Node("value", Value);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_targets != null) stack.PushAll(_targets);
+        stack.Push(Value);
     }
 }
 
@@ -188,6 +254,11 @@ public sealed partial class AugAssign : StmtNode
         visitor.Node("target", Target);
         visitor.Node("op", Op);
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Value);
     }
 }
 
@@ -209,6 +280,12 @@ public sealed partial class AnnAssign : StmtNode
         visitor.Node("value", Value);
         visitor.Int("simple", Simple);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Annotation);
+        stack.Push(Value);
+    }
 }
 
 public sealed partial class For : StmtNode
@@ -219,18 +296,27 @@ public sealed partial class For : StmtNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("orelse", Orelse);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Iter);
+        if (_body != null) stack.PushAll(_body);
+        if (_orelse != null) stack.PushAll(_orelse);
     }
 }
 
@@ -242,18 +328,27 @@ public sealed partial class AsyncFor : StmtNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("orelse", Orelse);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Iter);
+        if (_body != null) stack.PushAll(_body);
+        if (_orelse != null) stack.PushAll(_orelse);
     }
 }
 
@@ -263,14 +358,22 @@ public sealed partial class While : StmtNode
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("orelse", Orelse);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Test);
+        if (_body != null) stack.PushAll(_body);
+        if (_orelse != null) stack.PushAll(_orelse);
     }
 }
 
@@ -280,14 +383,22 @@ public sealed partial class If : StmtNode
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", Body);
-        visitor.Nodes("orelse", Orelse);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Test);
+        if (_body != null) stack.PushAll(_body);
+        if (_orelse != null) stack.PushAll(_orelse);
     }
 }
 
@@ -295,16 +406,23 @@ public sealed partial class With : StmtNode
 {
     public override string TypeName => "With";
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
-    public List<WithitemNode> Items { get; set; } = new();
+    public List<WithitemNode> Items { get => _items ??= new(); set => _items = value; }
+    private List<WithitemNode>? _items;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", Items);
-        visitor.Nodes("body", Body);
+        visitor.Nodes("items", _items ?? EmptyList<WithitemNode>.Instance);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_items != null) stack.PushAll(_items);
+        if (_body != null) stack.PushAll(_body);
     }
 }
 
@@ -312,16 +430,23 @@ public sealed partial class AsyncWith : StmtNode
 {
     public override string TypeName => "AsyncWith";
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
-    public List<WithitemNode> Items { get; set; } = new();
+    public List<WithitemNode> Items { get => _items ??= new(); set => _items = value; }
+    private List<WithitemNode>? _items;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", Items);
-        visitor.Nodes("body", Body);
+        visitor.Nodes("items", _items ?? EmptyList<WithitemNode>.Instance);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
         visitor.String("type_comment", TypeComment);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_items != null) stack.PushAll(_items);
+        if (_body != null) stack.PushAll(_body);
     }
 }
 
@@ -331,11 +456,17 @@ public sealed partial class Match : StmtNode
     /// <summary>CPython field <c>subject</c> (expr).</summary>
     public ExprNode Subject { get; set; } = null!;
     /// <summary>CPython field <c>cases</c> (match_case*).</summary>
-    public List<MatchCaseNode> Cases { get; set; } = new();
+    public List<MatchCaseNode> Cases { get => _cases ??= new(); set => _cases = value; }
+    private List<MatchCaseNode>? _cases;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("subject", Subject);
-        visitor.Nodes("cases", Cases);
+        visitor.Nodes("cases", _cases ?? EmptyList<MatchCaseNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Subject);
+        if (_cases != null) stack.PushAll(_cases);
     }
 }
 
@@ -351,25 +482,41 @@ public sealed partial class Raise : StmtNode
         visitor.Node("exc", Exc);
         visitor.Node("cause", Cause);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Exc);
+        stack.Push(Cause);
+    }
 }
 
 public sealed partial class Try : StmtNode
 {
     public override string TypeName => "Try";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>handlers</c> (excepthandler*).</summary>
-    public List<ExcepthandlerNode> Handlers { get; set; } = new();
+    public List<ExcepthandlerNode> Handlers { get => _handlers ??= new(); set => _handlers = value; }
+    private List<ExcepthandlerNode>? _handlers;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     /// <summary>CPython field <c>finalbody</c> (stmt*).</summary>
-    public List<StmtNode> Finalbody { get; set; } = new();
+    public List<StmtNode> Finalbody { get => _finalbody ??= new(); set => _finalbody = value; }
+    private List<StmtNode>? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", Body);
-        visitor.Nodes("handlers", Handlers);
-        visitor.Nodes("orelse", Orelse);
-        visitor.Nodes("finalbody", Finalbody);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("handlers", _handlers ?? EmptyList<ExcepthandlerNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("finalbody", _finalbody ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_body != null) stack.PushAll(_body);
+        if (_handlers != null) stack.PushAll(_handlers);
+        if (_orelse != null) stack.PushAll(_orelse);
+        if (_finalbody != null) stack.PushAll(_finalbody);
     }
 }
 
@@ -377,19 +524,30 @@ public sealed partial class TryStar : StmtNode
 {
     public override string TypeName => "TryStar";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     /// <summary>CPython field <c>handlers</c> (excepthandler*).</summary>
-    public List<ExcepthandlerNode> Handlers { get; set; } = new();
+    public List<ExcepthandlerNode> Handlers { get => _handlers ??= new(); set => _handlers = value; }
+    private List<ExcepthandlerNode>? _handlers;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    public List<StmtNode> Orelse { get; set; } = new();
+    public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = value; }
+    private List<StmtNode>? _orelse;
     /// <summary>CPython field <c>finalbody</c> (stmt*).</summary>
-    public List<StmtNode> Finalbody { get; set; } = new();
+    public List<StmtNode> Finalbody { get => _finalbody ??= new(); set => _finalbody = value; }
+    private List<StmtNode>? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", Body);
-        visitor.Nodes("handlers", Handlers);
-        visitor.Nodes("orelse", Orelse);
-        visitor.Nodes("finalbody", Finalbody);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("handlers", _handlers ?? EmptyList<ExcepthandlerNode>.Instance);
+        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("finalbody", _finalbody ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_body != null) stack.PushAll(_body);
+        if (_handlers != null) stack.PushAll(_handlers);
+        if (_orelse != null) stack.PushAll(_orelse);
+        if (_finalbody != null) stack.PushAll(_finalbody);
     }
 }
 
@@ -405,16 +563,26 @@ public sealed partial class Assert : StmtNode
         visitor.Node("test", Test);
         visitor.Node("msg", Msg);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Test);
+        stack.Push(Msg);
+    }
 }
 
 public sealed partial class Import : StmtNode
 {
     public override string TypeName => "Import";
     /// <summary>CPython field <c>names</c> (alias*).</summary>
-    public List<AliasNode> Names { get; set; } = new();
+    public List<AliasNode> Names { get => _names ??= new(); set => _names = value; }
+    private List<AliasNode>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("names", Names);
+        visitor.Nodes("names", _names ?? EmptyList<AliasNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_names != null) stack.PushAll(_names);
     }
 }
 
@@ -424,14 +592,19 @@ public sealed partial class ImportFrom : StmtNode
     /// <summary>CPython field <c>module</c> (identifier?).</summary>
     public string? Module { get; set; }
     /// <summary>CPython field <c>names</c> (alias*).</summary>
-    public List<AliasNode> Names { get; set; } = new();
+    public List<AliasNode> Names { get => _names ??= new(); set => _names = value; }
+    private List<AliasNode>? _names;
     /// <summary>CPython field <c>level</c> (int?).</summary>
     public int? Level { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("module", Module);
-        visitor.Nodes("names", Names);
+        visitor.Nodes("names", _names ?? EmptyList<AliasNode>.Instance);
         visitor.Int("level", Level);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_names != null) stack.PushAll(_names);
     }
 }
 
@@ -439,10 +612,11 @@ public sealed partial class Global : StmtNode
 {
     public override string TypeName => "Global";
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
-    public List<string> Names { get; set; } = new();
+    public List<string> Names { get => _names ??= new(); set => _names = value; }
+    private List<string>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Strings("names", Names);
+        visitor.Strings("names", _names ?? EmptyList<string>.Instance);
     }
 }
 
@@ -450,10 +624,11 @@ public sealed partial class Nonlocal : StmtNode
 {
     public override string TypeName => "Nonlocal";
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
-    public List<string> Names { get; set; } = new();
+    public List<string> Names { get => _names ??= new(); set => _names = value; }
+    private List<string>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Strings("names", Names);
+        visitor.Strings("names", _names ?? EmptyList<string>.Instance);
     }
 }
 
@@ -465,6 +640,10 @@ public sealed partial class Expr : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
     }
 }
 
@@ -501,11 +680,16 @@ public sealed partial class BoolOp : ExprNode
     /// <summary>CPython field <c>op</c> (boolop).</summary>
     public BoolopNode Op { get; set; } = null!;
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    public List<ExprNode> Values { get; set; } = new();
+    public List<ExprNode> Values { get => _values ??= new(); set => _values = value; }
+    private List<ExprNode>? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("op", Op);
-        visitor.Nodes("values", Values);
+        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_values != null) stack.PushAll(_values);
     }
 }
 
@@ -520,6 +704,11 @@ public sealed partial class NamedExpr : ExprNode
     {
         visitor.Node("target", Target);
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Value);
     }
 }
 
@@ -538,6 +727,11 @@ public sealed partial class BinOp : ExprNode
         visitor.Node("op", Op);
         visitor.Node("right", Right);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Left);
+        stack.Push(Right);
+    }
 }
 
 public sealed partial class UnaryOp : ExprNode
@@ -552,6 +746,10 @@ public sealed partial class UnaryOp : ExprNode
         visitor.Node("op", Op);
         visitor.Node("operand", Operand);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Operand);
+    }
 }
 
 public sealed partial class Lambda : ExprNode
@@ -565,6 +763,11 @@ public sealed partial class Lambda : ExprNode
     {
         visitor.Node("args", Args);
         visitor.Node("body", Body);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Args);
+        stack.Push(Body);
     }
 }
 
@@ -583,19 +786,32 @@ public sealed partial class IfExp : ExprNode
         visitor.Node("body", Body);
         visitor.Node("orelse", Orelse);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Test);
+        stack.Push(Body);
+        stack.Push(Orelse);
+    }
 }
 
 public sealed partial class Dict : ExprNode
 {
     public override string TypeName => "Dict";
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
-    public List<ExprNode?> Keys { get; set; } = new();
+    public List<ExprNode?> Keys { get => _keys ??= new(); set => _keys = value; }
+    private List<ExprNode?>? _keys;
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    public List<ExprNode> Values { get; set; } = new();
+    public List<ExprNode> Values { get => _values ??= new(); set => _values = value; }
+    private List<ExprNode>? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", Keys);
-        visitor.Nodes("values", Values);
+        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode?>.Instance);
+        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_keys != null) stack.PushAll(_keys);
+        if (_values != null) stack.PushAll(_values);
     }
 }
 
@@ -603,10 +819,15 @@ public sealed partial class Set : ExprNode
 {
     public override string TypeName => "Set";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    public List<ExprNode> Elts { get; set; } = new();
+    public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = value; }
+    private List<ExprNode>? _elts;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", Elts);
+        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_elts != null) stack.PushAll(_elts);
     }
 }
 
@@ -616,11 +837,17 @@ public sealed partial class ListComp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    public List<ComprehensionNode> Generators { get; set; } = new();
+    public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = value; }
+    private List<ComprehensionNode>? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", Generators);
+        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Elt);
+        if (_generators != null) stack.PushAll(_generators);
     }
 }
 
@@ -630,11 +857,17 @@ public sealed partial class SetComp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    public List<ComprehensionNode> Generators { get; set; } = new();
+    public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = value; }
+    private List<ComprehensionNode>? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", Generators);
+        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Elt);
+        if (_generators != null) stack.PushAll(_generators);
     }
 }
 
@@ -646,12 +879,19 @@ public sealed partial class DictComp : ExprNode
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    public List<ComprehensionNode> Generators { get; set; } = new();
+    public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = value; }
+    private List<ComprehensionNode>? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("key", Key);
         visitor.Node("value", Value);
-        visitor.Nodes("generators", Generators);
+        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Key);
+        stack.Push(Value);
+        if (_generators != null) stack.PushAll(_generators);
     }
 }
 
@@ -661,11 +901,17 @@ public sealed partial class GeneratorExp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    public List<ComprehensionNode> Generators { get; set; } = new();
+    public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = value; }
+    private List<ComprehensionNode>? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", Generators);
+        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Elt);
+        if (_generators != null) stack.PushAll(_generators);
     }
 }
 
@@ -678,6 +924,10 @@ public sealed partial class Await : ExprNode
     {
         visitor.Node("value", Value);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+    }
 }
 
 public sealed partial class Yield : ExprNode
@@ -688,6 +938,10 @@ public sealed partial class Yield : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
     }
 }
 
@@ -700,6 +954,10 @@ public sealed partial class YieldFrom : ExprNode
     {
         visitor.Node("value", Value);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+    }
 }
 
 public sealed partial class Compare : ExprNode
@@ -708,14 +966,21 @@ public sealed partial class Compare : ExprNode
     /// <summary>CPython field <c>left</c> (expr).</summary>
     public ExprNode Left { get; set; } = null!;
     /// <summary>CPython field <c>ops</c> (cmpop*).</summary>
-    public List<CmpopNode> Ops { get; set; } = new();
+    public List<CmpopNode> Ops { get => _ops ??= new(); set => _ops = value; }
+    private List<CmpopNode>? _ops;
     /// <summary>CPython field <c>comparators</c> (expr*).</summary>
-    public List<ExprNode> Comparators { get; set; } = new();
+    public List<ExprNode> Comparators { get => _comparators ??= new(); set => _comparators = value; }
+    private List<ExprNode>? _comparators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("left", Left);
-        visitor.Nodes("ops", Ops);
-        visitor.Nodes("comparators", Comparators);
+        visitor.Nodes("ops", _ops ?? EmptyList<CmpopNode>.Instance);
+        visitor.Nodes("comparators", _comparators ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Left);
+        if (_comparators != null) stack.PushAll(_comparators);
     }
 }
 
@@ -725,14 +990,22 @@ public sealed partial class Call : ExprNode
     /// <summary>CPython field <c>func</c> (expr).</summary>
     public ExprNode Func { get; set; } = null!;
     /// <summary>CPython field <c>args</c> (expr*).</summary>
-    public List<ExprNode> Args { get; set; } = new();
+    public List<ExprNode> Args { get => _args ??= new(); set => _args = value; }
+    private List<ExprNode>? _args;
     /// <summary>CPython field <c>keywords</c> (keyword*).</summary>
-    public List<KeywordNode> Keywords { get; set; } = new();
+    public List<KeywordNode> Keywords { get => _keywords ??= new(); set => _keywords = value; }
+    private List<KeywordNode>? _keywords;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("func", Func);
-        visitor.Nodes("args", Args);
-        visitor.Nodes("keywords", Keywords);
+        visitor.Nodes("args", _args ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("keywords", _keywords ?? EmptyList<KeywordNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Func);
+        if (_args != null) stack.PushAll(_args);
+        if (_keywords != null) stack.PushAll(_keywords);
     }
 }
 
@@ -751,16 +1024,26 @@ public sealed partial class FormattedValue : ExprNode
         visitor.Int("conversion", Conversion);
         visitor.Node("format_spec", FormatSpec);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+        stack.Push(FormatSpec);
+    }
 }
 
 public sealed partial class JoinedStr : ExprNode
 {
     public override string TypeName => "JoinedStr";
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    public List<ExprNode> Values { get; set; } = new();
+    public List<ExprNode> Values { get => _values ??= new(); set => _values = value; }
+    private List<ExprNode>? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("values", Values);
+        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_values != null) stack.PushAll(_values);
     }
 }
 
@@ -793,6 +1076,10 @@ public sealed partial class Attribute : ExprNode
         visitor.String("attr", Attr);
         visitor.Node("ctx", Ctx);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+    }
 }
 
 public sealed partial class Subscript : ExprNode
@@ -810,6 +1097,11 @@ public sealed partial class Subscript : ExprNode
         visitor.Node("slice", Slice);
         visitor.Node("ctx", Ctx);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
+        stack.Push(Slice);
+    }
 }
 
 public sealed partial class Starred : ExprNode
@@ -823,6 +1115,10 @@ public sealed partial class Starred : ExprNode
     {
         visitor.Node("value", Value);
         visitor.Node("ctx", Ctx);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
     }
 }
 
@@ -844,13 +1140,18 @@ public sealed partial class List : ExprNode
 {
     public override string TypeName => "List";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    public List<ExprNode> Elts { get; set; } = new();
+    public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = value; }
+    private List<ExprNode>? _elts;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
     public ExprContextNode Ctx { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", Elts);
+        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
         visitor.Node("ctx", Ctx);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_elts != null) stack.PushAll(_elts);
     }
 }
 
@@ -858,13 +1159,18 @@ public sealed partial class Tuple : ExprNode
 {
     public override string TypeName => "Tuple";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    public List<ExprNode> Elts { get; set; } = new();
+    public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = value; }
+    private List<ExprNode>? _elts;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
     public ExprContextNode Ctx { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", Elts);
+        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
         visitor.Node("ctx", Ctx);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_elts != null) stack.PushAll(_elts);
     }
 }
 
@@ -883,6 +1189,12 @@ public sealed partial class Slice : ExprNode
         visitor.Node("upper", Upper);
         visitor.Node("step", Step);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Lower);
+        stack.Push(Upper);
+        stack.Push(Step);
+    }
 }
 
 /// <summary>ASDL sum type <c>expr_context</c>.</summary>
@@ -894,6 +1206,8 @@ public sealed partial class Load : ExprContextNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Load Instance = new();
 }
 
 public sealed partial class Store : ExprContextNode
@@ -902,6 +1216,8 @@ public sealed partial class Store : ExprContextNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Store Instance = new();
 }
 
 public sealed partial class Del : ExprContextNode
@@ -910,6 +1226,8 @@ public sealed partial class Del : ExprContextNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Del Instance = new();
 }
 
 /// <summary>ASDL sum type <c>boolop</c>.</summary>
@@ -921,6 +1239,8 @@ public sealed partial class And : BoolopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly And Instance = new();
 }
 
 public sealed partial class Or : BoolopNode
@@ -929,6 +1249,8 @@ public sealed partial class Or : BoolopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Or Instance = new();
 }
 
 /// <summary>ASDL sum type <c>operator</c>.</summary>
@@ -940,6 +1262,8 @@ public sealed partial class Add : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Add Instance = new();
 }
 
 public sealed partial class Sub : OperatorNode
@@ -948,6 +1272,8 @@ public sealed partial class Sub : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Sub Instance = new();
 }
 
 public sealed partial class Mult : OperatorNode
@@ -956,6 +1282,8 @@ public sealed partial class Mult : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Mult Instance = new();
 }
 
 public sealed partial class MatMult : OperatorNode
@@ -964,6 +1292,8 @@ public sealed partial class MatMult : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly MatMult Instance = new();
 }
 
 public sealed partial class Div : OperatorNode
@@ -972,6 +1302,8 @@ public sealed partial class Div : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Div Instance = new();
 }
 
 public sealed partial class Mod : OperatorNode
@@ -980,6 +1312,8 @@ public sealed partial class Mod : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Mod Instance = new();
 }
 
 public sealed partial class Pow : OperatorNode
@@ -988,6 +1322,8 @@ public sealed partial class Pow : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Pow Instance = new();
 }
 
 public sealed partial class LShift : OperatorNode
@@ -996,6 +1332,8 @@ public sealed partial class LShift : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly LShift Instance = new();
 }
 
 public sealed partial class RShift : OperatorNode
@@ -1004,6 +1342,8 @@ public sealed partial class RShift : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly RShift Instance = new();
 }
 
 public sealed partial class BitOr : OperatorNode
@@ -1012,6 +1352,8 @@ public sealed partial class BitOr : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly BitOr Instance = new();
 }
 
 public sealed partial class BitXor : OperatorNode
@@ -1020,6 +1362,8 @@ public sealed partial class BitXor : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly BitXor Instance = new();
 }
 
 public sealed partial class BitAnd : OperatorNode
@@ -1028,6 +1372,8 @@ public sealed partial class BitAnd : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly BitAnd Instance = new();
 }
 
 public sealed partial class FloorDiv : OperatorNode
@@ -1036,6 +1382,8 @@ public sealed partial class FloorDiv : OperatorNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly FloorDiv Instance = new();
 }
 
 /// <summary>ASDL sum type <c>unaryop</c>.</summary>
@@ -1047,6 +1395,8 @@ public sealed partial class Invert : UnaryopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Invert Instance = new();
 }
 
 public sealed partial class Not : UnaryopNode
@@ -1055,6 +1405,8 @@ public sealed partial class Not : UnaryopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Not Instance = new();
 }
 
 public sealed partial class UAdd : UnaryopNode
@@ -1063,6 +1415,8 @@ public sealed partial class UAdd : UnaryopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly UAdd Instance = new();
 }
 
 public sealed partial class USub : UnaryopNode
@@ -1071,6 +1425,8 @@ public sealed partial class USub : UnaryopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly USub Instance = new();
 }
 
 /// <summary>ASDL sum type <c>cmpop</c>.</summary>
@@ -1082,6 +1438,8 @@ public sealed partial class Eq : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Eq Instance = new();
 }
 
 public sealed partial class NotEq : CmpopNode
@@ -1090,6 +1448,8 @@ public sealed partial class NotEq : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly NotEq Instance = new();
 }
 
 public sealed partial class Lt : CmpopNode
@@ -1098,6 +1458,8 @@ public sealed partial class Lt : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Lt Instance = new();
 }
 
 public sealed partial class LtE : CmpopNode
@@ -1106,6 +1468,8 @@ public sealed partial class LtE : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly LtE Instance = new();
 }
 
 public sealed partial class Gt : CmpopNode
@@ -1114,6 +1478,8 @@ public sealed partial class Gt : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Gt Instance = new();
 }
 
 public sealed partial class GtE : CmpopNode
@@ -1122,6 +1488,8 @@ public sealed partial class GtE : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly GtE Instance = new();
 }
 
 public sealed partial class Is : CmpopNode
@@ -1130,6 +1498,8 @@ public sealed partial class Is : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly Is Instance = new();
 }
 
 public sealed partial class IsNot : CmpopNode
@@ -1138,6 +1508,8 @@ public sealed partial class IsNot : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly IsNot Instance = new();
 }
 
 public sealed partial class In : CmpopNode
@@ -1146,6 +1518,8 @@ public sealed partial class In : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly In Instance = new();
 }
 
 public sealed partial class NotIn : CmpopNode
@@ -1154,6 +1528,8 @@ public sealed partial class NotIn : CmpopNode
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
+    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>
+    public static readonly NotIn Instance = new();
 }
 
 /// <summary>ASDL product type <c>comprehension</c>.</summary>
@@ -1167,15 +1543,22 @@ public sealed partial class Comprehension : ComprehensionNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>ifs</c> (expr*).</summary>
-    public List<ExprNode> Ifs { get; set; } = new();
+    public List<ExprNode> Ifs { get => _ifs ??= new(); set => _ifs = value; }
+    private List<ExprNode>? _ifs;
     /// <summary>CPython field <c>is_async</c> (int).</summary>
     public int IsAsync { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("ifs", Ifs);
+        visitor.Nodes("ifs", _ifs ?? EmptyList<ExprNode>.Instance);
         visitor.Int("is_async", IsAsync);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Target);
+        stack.Push(Iter);
+        if (_ifs != null) stack.PushAll(_ifs);
     }
 }
 
@@ -1190,12 +1573,18 @@ public sealed partial class ExceptHandler : ExcepthandlerNode
     /// <summary>CPython field <c>name</c> (identifier?).</summary>
     public string? Name { get; set; }
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("type", Type);
         visitor.String("name", Name);
-        visitor.Nodes("body", Body);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Type);
+        if (_body != null) stack.PushAll(_body);
     }
 }
 
@@ -1206,28 +1595,43 @@ public sealed partial class Arguments : ArgumentsNode
 {
     public override string TypeName => "arguments";
     /// <summary>CPython field <c>posonlyargs</c> (arg*).</summary>
-    public List<ArgNode> Posonlyargs { get; set; } = new();
+    public List<ArgNode> Posonlyargs { get => _posonlyargs ??= new(); set => _posonlyargs = value; }
+    private List<ArgNode>? _posonlyargs;
     /// <summary>CPython field <c>args</c> (arg*).</summary>
-    public List<ArgNode> Args { get; set; } = new();
+    public List<ArgNode> Args { get => _args ??= new(); set => _args = value; }
+    private List<ArgNode>? _args;
     /// <summary>CPython field <c>vararg</c> (arg?).</summary>
     public ArgNode? Vararg { get; set; } = null!;
     /// <summary>CPython field <c>kwonlyargs</c> (arg*).</summary>
-    public List<ArgNode> Kwonlyargs { get; set; } = new();
+    public List<ArgNode> Kwonlyargs { get => _kwonlyargs ??= new(); set => _kwonlyargs = value; }
+    private List<ArgNode>? _kwonlyargs;
     /// <summary>CPython field <c>kw_defaults</c> (expr*).</summary>
-    public List<ExprNode?> KwDefaults { get; set; } = new();
+    public List<ExprNode?> KwDefaults { get => _kwDefaults ??= new(); set => _kwDefaults = value; }
+    private List<ExprNode?>? _kwDefaults;
     /// <summary>CPython field <c>kwarg</c> (arg?).</summary>
     public ArgNode? Kwarg { get; set; } = null!;
     /// <summary>CPython field <c>defaults</c> (expr*).</summary>
-    public List<ExprNode> Defaults { get; set; } = new();
+    public List<ExprNode> Defaults { get => _defaults ??= new(); set => _defaults = value; }
+    private List<ExprNode>? _defaults;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("posonlyargs", Posonlyargs);
-        visitor.Nodes("args", Args);
+        visitor.Nodes("posonlyargs", _posonlyargs ?? EmptyList<ArgNode>.Instance);
+        visitor.Nodes("args", _args ?? EmptyList<ArgNode>.Instance);
         visitor.Node("vararg", Vararg);
-        visitor.Nodes("kwonlyargs", Kwonlyargs);
-        visitor.Nodes("kw_defaults", KwDefaults);
+        visitor.Nodes("kwonlyargs", _kwonlyargs ?? EmptyList<ArgNode>.Instance);
+        visitor.Nodes("kw_defaults", _kwDefaults ?? EmptyList<ExprNode?>.Instance);
         visitor.Node("kwarg", Kwarg);
-        visitor.Nodes("defaults", Defaults);
+        visitor.Nodes("defaults", _defaults ?? EmptyList<ExprNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_posonlyargs != null) stack.PushAll(_posonlyargs);
+        if (_args != null) stack.PushAll(_args);
+        stack.Push(Vararg);
+        if (_kwonlyargs != null) stack.PushAll(_kwonlyargs);
+        if (_kwDefaults != null) stack.PushAll(_kwDefaults);
+        stack.Push(Kwarg);
+        if (_defaults != null) stack.PushAll(_defaults);
     }
 }
 
@@ -1249,6 +1653,10 @@ public sealed partial class Arg : ArgNode
         visitor.Node("annotation", Annotation);
         visitor.String("type_comment", TypeComment);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Annotation);
+    }
 }
 
 /// <summary>ASDL product type <c>keyword</c>.</summary>
@@ -1265,6 +1673,10 @@ public sealed partial class Keyword : KeywordNode
     {
         visitor.String("arg", Arg);
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
     }
 }
 
@@ -1300,6 +1712,11 @@ public sealed partial class WithItem : WithitemNode
         visitor.Node("context_expr", ContextExpr);
         visitor.Node("optional_vars", OptionalVars);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(ContextExpr);
+        stack.Push(OptionalVars);
+    }
 }
 
 /// <summary>ASDL product type <c>match_case</c>.</summary>
@@ -1313,12 +1730,19 @@ public sealed partial class MatchCase : MatchCaseNode
     /// <summary>CPython field <c>guard</c> (expr?).</summary>
     public ExprNode? Guard { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    public List<StmtNode> Body { get; set; } = new();
+    public List<StmtNode> Body { get => _body ??= new(); set => _body = value; }
+    private List<StmtNode>? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("pattern", Pattern);
         visitor.Node("guard", Guard);
-        visitor.Nodes("body", Body);
+        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Pattern);
+        stack.Push(Guard);
+        if (_body != null) stack.PushAll(_body);
     }
 }
 
@@ -1333,6 +1757,10 @@ public sealed partial class MatchValue : PatternNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("value", Value);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Value);
     }
 }
 
@@ -1351,10 +1779,15 @@ public sealed partial class MatchSequence : PatternNode
 {
     public override string TypeName => "MatchSequence";
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    public List<PatternNode> Patterns { get; set; } = new();
+    public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = value; }
+    private List<PatternNode>? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", Patterns);
+        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_patterns != null) stack.PushAll(_patterns);
     }
 }
 
@@ -1362,16 +1795,23 @@ public sealed partial class MatchMapping : PatternNode
 {
     public override string TypeName => "MatchMapping";
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
-    public List<ExprNode> Keys { get; set; } = new();
+    public List<ExprNode> Keys { get => _keys ??= new(); set => _keys = value; }
+    private List<ExprNode>? _keys;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    public List<PatternNode> Patterns { get; set; } = new();
+    public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = value; }
+    private List<PatternNode>? _patterns;
     /// <summary>CPython field <c>rest</c> (identifier?).</summary>
     public string? Rest { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", Keys);
-        visitor.Nodes("patterns", Patterns);
+        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
         visitor.String("rest", Rest);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_keys != null) stack.PushAll(_keys);
+        if (_patterns != null) stack.PushAll(_patterns);
     }
 }
 
@@ -1381,17 +1821,26 @@ public sealed partial class MatchClass : PatternNode
     /// <summary>CPython field <c>cls</c> (expr).</summary>
     public ExprNode Cls { get; set; } = null!;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    public List<PatternNode> Patterns { get; set; } = new();
+    public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = value; }
+    private List<PatternNode>? _patterns;
     /// <summary>CPython field <c>kwd_attrs</c> (identifier*).</summary>
-    public List<string> KwdAttrs { get; set; } = new();
+    public List<string> KwdAttrs { get => _kwdAttrs ??= new(); set => _kwdAttrs = value; }
+    private List<string>? _kwdAttrs;
     /// <summary>CPython field <c>kwd_patterns</c> (pattern*).</summary>
-    public List<PatternNode> KwdPatterns { get; set; } = new();
+    public List<PatternNode> KwdPatterns { get => _kwdPatterns ??= new(); set => _kwdPatterns = value; }
+    private List<PatternNode>? _kwdPatterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("cls", Cls);
-        visitor.Nodes("patterns", Patterns);
-        visitor.Strings("kwd_attrs", KwdAttrs);
-        visitor.Nodes("kwd_patterns", KwdPatterns);
+        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Strings("kwd_attrs", _kwdAttrs ?? EmptyList<string>.Instance);
+        visitor.Nodes("kwd_patterns", _kwdPatterns ?? EmptyList<PatternNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Cls);
+        if (_patterns != null) stack.PushAll(_patterns);
+        if (_kwdPatterns != null) stack.PushAll(_kwdPatterns);
     }
 }
 
@@ -1418,16 +1867,25 @@ public sealed partial class MatchAs : PatternNode
         visitor.Node("pattern", Pattern);
         visitor.String("name", Name);
     }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        stack.Push(Pattern);
+    }
 }
 
 public sealed partial class MatchOr : PatternNode
 {
     public override string TypeName => "MatchOr";
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    public List<PatternNode> Patterns { get; set; } = new();
+    public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = value; }
+    private List<PatternNode>? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", Patterns);
+        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+    }
+    internal override void PushChildren(ref NodeStack stack)
+    {
+        if (_patterns != null) stack.PushAll(_patterns);
     }
 }
 

@@ -7,7 +7,7 @@ namespace AnCoder.Syntax.Parsing;
 /// Sets <see cref="Node.Depth"/> on a whole tree (root = 0, each child = parent + 1) without recursion, so trees
 /// of any depth are safe, and measures the nesting CPython counts when it turns the tree into Python objects.
 /// </summary>
-internal sealed class AstDepth : IFieldVisitor
+internal static class AstDepth
 {
     /// <summary>
     /// CPython 3.11's ast2obj (Python/Python-ast.c) allows <c>3 × recursion limit</c> nested nodes minus
@@ -17,44 +17,28 @@ internal sealed class AstDepth : IFieldVisitor
     /// </summary>
     public const int CPythonMaxNestedNodes = 2991;
 
-    private readonly Stack<Node> _pending = new();
-    private int _parentDepth;
+    [ThreadStatic] private static Node[]? t_stack;
 
-    /// <summary>Assigns depths and returns the number of nested nodes CPython's ast2obj would count on the deepest
-    /// path (contexts and operators are shared singletons there and are not counted).</summary>
+    /// <summary>Assigns depths below <paramref name="root"/> (whose own Depth is kept) and returns the number of
+    /// nested nodes CPython's ast2obj would count on the deepest path from the root (contexts and operators are
+    /// shared singletons there and are not counted).</summary>
     public static int Assign(Node root)
     {
-        var walker = new AstDepth();
-        root.Depth = 0;
-        walker._pending.Push(root);
-        int deepest = 0;
-        while (walker._pending.TryPop(out var node))
+        var stack = new NodeStack(t_stack ?? new Node[256]);
+        int rootDepth = root.Depth;
+        int deepest = rootDepth;
+        stack.ParentDepth = rootDepth - 1;
+        stack.Push(root);
+        while (stack.Count > 0)
         {
-            if (node.Depth > deepest && !IsSimpleSingleton(node)) deepest = node.Depth;
-            walker._parentDepth = node.Depth;
-            node.VisitFields(walker);
+            var node = stack.Pop();
+            if (node.Depth > deepest) deepest = node.Depth;
+            stack.ParentDepth = node.Depth;
+            node.PushChildren(ref stack);
         }
-        return deepest + 1;
+        var items = stack.Items;
+        Array.Clear(items, 0, stack.HighWater); // no references to this tree stay behind
+        t_stack = items.Length <= 1 << 16 ? items : null;
+        return deepest - rootDepth + 1;
     }
-
-    private static bool IsSimpleSingleton(Node node) =>
-        node is ExprContextNode or BoolopNode or OperatorNode or UnaryopNode or CmpopNode;
-
-    public void Node(string name, Node? value)
-    {
-        if (value == null) return;
-        value.Depth = _parentDepth + 1;
-        _pending.Push(value);
-    }
-
-    public void Nodes<T>(string name, List<T> values) where T : Node?
-    {
-        foreach (var v in values)
-            if (v != null) Node(name, v);
-    }
-
-    public void String(string name, string? value) { }
-    public void Strings(string name, List<string> values) { }
-    public void Int(string name, int? value) { }
-    public void Constant(string name, object? value) { }
 }

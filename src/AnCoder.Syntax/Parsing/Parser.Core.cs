@@ -29,7 +29,12 @@ internal sealed partial class Parser
     private readonly byte[] _source;
     private Token[] _tokens;
     private string?[] _names;
+    /// <summary>Memo heads per token, for tokens from <see cref="_memoBase"/> on (the memo window).</summary>
     private MemoEntry?[] _memo;
+    /// <summary>First token position the memo arrays cover: entries before it were dropped when a top-level statement
+    /// ended (no rule backtracks into an earlier top-level statement), so the memo holds one statement's entries and
+    /// the intermediate nodes of failed alternatives die young.</summary>
+    private int _memoBase;
     /// <summary>Memo of the hot rules, <see cref="HotRuleCount"/> slots per token: value and end mark + 1 (0 = none).</summary>
     private object?[] _hotValues;
     private int[] _hotEnds;
@@ -38,18 +43,28 @@ internal sealed partial class Parser
     private int _mark;
     private int _level;
     private readonly bool _isFString;
+    /// <summary>Verdict only (<see cref="ParseFileStreaming"/>): finished top-level statements are depth-checked and
+    /// dropped, and their tokens and memo entries are discarded.</summary>
+    private readonly bool _streaming;
+    /// <summary>Tokens consumed before a streaming parse compacts its arrays (amortises the copy of the lookahead).</summary>
+    private const int StreamingWindowTokens = 1 << 14;
+    /// <summary>Tokens dropped by compaction so far (a streaming parse's token i is the file's token i + this).</summary>
+    private int _droppedTokens;
     private readonly int _lineShift;
     private readonly int _firstLineColShift;
 
-    public Parser(SourceText text, bool bytesSource)
+    public Parser(SourceText text, bool bytesSource, bool streaming = false)
     {
         _text = text;
         _bytesSource = bytesSource;
+        _streaming = streaming;
         _tokenizer = new PythonTokenizer(text);
         _source = text.Utf8;
         var source = _source;
         _buffers = Take(ref t_cachedBuffers) ?? Take(ref t_cachedSubBuffers) ?? new Buffers();
-        _buffers.EnsureCapacity(source.Length / 4 + 64);
+        // A streaming parse keeps one top-level statement's tokens at a time: its arrays grow only as needed.
+        int tokenEstimate = source.Length / 4 + 64;
+        _buffers.EnsureCapacity(streaming ? Math.Min(tokenEstimate, StreamingWindowTokens) : tokenEstimate, Math.Min(tokenEstimate, StreamingWindowTokens));
         _tokens = _buffers.Tokens;
         _names = _buffers.Names;
         _memo = _buffers.Memo;
@@ -66,14 +81,19 @@ internal sealed partial class Parser
         public object?[] HotValues = new object?[256 * HotRuleCount];
         public int[] HotEnds = new int[256 * HotRuleCount];
 
-        public void EnsureCapacity(int tokens)
+        public void EnsureCapacity(int tokens, int memoTokens)
         {
-            if (Tokens.Length >= tokens) return;
-            Tokens = new Token[tokens];
-            Names = new string?[tokens];
-            Memo = new MemoEntry?[tokens];
-            HotValues = new object?[tokens * HotRuleCount];
-            HotEnds = new int[tokens * HotRuleCount];
+            if (Tokens.Length < tokens)
+            {
+                Tokens = new Token[tokens];
+                Names = new string?[tokens];
+            }
+            if (Memo.Length < memoTokens)
+            {
+                Memo = new MemoEntry?[memoTokens];
+                HotValues = new object?[memoTokens * HotRuleCount];
+                HotEnds = new int[memoTokens * HotRuleCount];
+            }
         }
     }
 
@@ -91,12 +111,12 @@ internal sealed partial class Parser
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
     {
+        Interlocked.Add(ref s_totalWork, _work);
+        _work = 0;
         if (_buffers == null) return;
         int n = _fill + 1;
         Array.Clear(_names, 0, Math.Min(n, _names.Length));
-        Array.Clear(_memo, 0, Math.Min(n, _memo.Length));
-        Array.Clear(_hotValues, 0, Math.Min(n * HotRuleCount, _hotValues.Length));
-        Array.Clear(_hotEnds, 0, Math.Min(n * HotRuleCount, _hotEnds.Length));
+        ClearMemo();
         _buffers.Tokens = _tokens;
         _buffers.Names = _names;
         _buffers.Memo = _memo;
@@ -149,13 +169,18 @@ internal sealed partial class Parser
 
     private void FillOne()
     {
+        _work++;
         if (_fill == _tokens.Length)
         {
             Array.Resize(ref _tokens, _fill * 2);
             Array.Resize(ref _names, _fill * 2);
-            Array.Resize(ref _memo, _fill * 2);
-            Array.Resize(ref _hotValues, _fill * 2 * HotRuleCount);
-            Array.Resize(ref _hotEnds, _fill * 2 * HotRuleCount);
+        }
+        if (_fill + 1 - _memoBase >= _memo.Length)
+        {
+            int memoTokens = (_fill + 1 - _memoBase) * 2;
+            Array.Resize(ref _memo, memoTokens);
+            Array.Resize(ref _hotValues, memoTokens * HotRuleCount);
+            Array.Resize(ref _hotEnds, memoTokens * HotRuleCount);
         }
         if (_fill > 0 && _tokens[_fill - 1].Kind == TokenKind.EndMarker)
         {
@@ -267,8 +292,17 @@ internal sealed partial class Parser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Enter()
     {
+        _work++;
         if (++_level > MaxStack || (_level & 15) == 0) CheckDepth();
     }
+
+    /// <summary>Units of work of this parser: rule calls, tokens read, steps of backward token scans.</summary>
+    private long _work;
+    private static long s_totalWork;
+
+    /// <summary>Work done by every parser released so far in this process (f-string sub-parsers and error passes
+    /// included): a machine-independent measure of parsing cost, for the linear-work tests.</summary>
+    internal static long TotalWork => Interlocked.Read(ref s_totalWork);
 
     /// <summary>A pegen left-recursive rule: the rule function plus its _raw function.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -303,7 +337,7 @@ internal sealed partial class Parser
     private bool TryMemo<T>(int rule, out T? value) where T : class
     {
         if (_mark == _fill) FillOne();
-        for (var e = _memo[_mark]; e != null; e = e.Next)
+        for (var e = _memo[_mark - _memoBase]; e != null; e = e.Next)
         {
             if (e.Rule == rule)
             {
@@ -316,7 +350,31 @@ internal sealed partial class Parser
         return false;
     }
 
-    private void Memo(int rule, int start, object? value) => _memo[start] = new MemoEntry(rule, value, _mark, _memo[start]);
+    private void Memo(int rule, int start, object? value) =>
+        _memo[start - _memoBase] = new MemoEntry(rule, value, _mark, _memo[start - _memoBase]);
+
+    /// <summary>Clears every memo entry in the window.</summary>
+    private void ClearMemo()
+    {
+        int n = Math.Min(_fill + 1 - _memoBase, _memo.Length);
+        if (n <= 0) return;
+        Array.Clear(_memo, 0, n);
+        Array.Clear(_hotValues, 0, n * HotRuleCount);
+        Array.Clear(_hotEnds, 0, n * HotRuleCount);
+    }
+
+    /// <summary>A top-level statement ended at <see cref="_mark"/>: drop the memo entries (see <see cref="_memoBase"/>).
+    /// Entries of the lookahead already read are dropped too; the memo is only a cache.</summary>
+    private void AdvanceMemoWindow()
+    {
+        if (_mark - _memoBase < MemoWindowSlack) return;
+        ClearMemo();
+        _memoBase = _mark;
+    }
+
+    /// <summary>Tokens a top-level statement boundary may leave in the memo before it is cleared (amortises the
+    /// clearing over many small statements).</summary>
+    private const int MemoWindowSlack = 4096;
 
     private const int HotRuleCount = 7;
     private const int HotExpression = 0, HotStarExpression = 1, HotStarTarget = 2, HotTargetWithStarAtom = 3,
@@ -326,7 +384,7 @@ internal sealed partial class Parser
     private bool TryHotMemo<T>(int slot, out T? value) where T : class
     {
         if (_mark == _fill) FillOne();
-        int i = _mark * HotRuleCount + slot;
+        int i = (_mark - _memoBase) * HotRuleCount + slot;
         int end = _hotEnds[i];
         if (end == 0)
         {
@@ -341,7 +399,7 @@ internal sealed partial class Parser
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void HotMemo(int slot, int start, object? value)
     {
-        int i = start * HotRuleCount + slot;
+        int i = (start - _memoBase) * HotRuleCount + slot;
         _hotValues[i] = value;
         _hotEnds[i] = _mark + 1;
     }
@@ -357,7 +415,11 @@ internal sealed partial class Parser
     {
         ref readonly var s = ref _tokens[start];
         int e = _mark - 1;
-        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind)) e--;
+        while (e > 0 && IsWhitespaceToken(_tokens[e].Kind))
+        {
+            e--;
+            _work++;
+        }
         if (e < 0) e = 0;
         ref readonly var t = ref _tokens[e];
         node.Lineno = s.StartLine;
@@ -444,9 +506,8 @@ internal sealed partial class Parser
     private PythonSyntaxError? SecondPassError()
     {
         if (_isFString) return null;
-        Array.Clear(_memo, 0, Math.Min(_fill + 1, _memo.Length));
-        Array.Clear(_hotValues, 0, Math.Min((_fill + 1) * HotRuleCount, _hotValues.Length));
-        Array.Clear(_hotEnds, 0, Math.Min((_fill + 1) * HotRuleCount, _hotEnds.Length));
+        ClearMemo();
+        _memoBase = 0;
         _mark = 0;
         _level = 0;
         _callInvalidRules = true;
@@ -583,6 +644,71 @@ internal sealed partial class Parser
         }
         if (module == null) throw new ParseAbort(GenericError(), true);
         return module;
+    }
+
+    /// <summary>
+    /// Parses the file as <see cref="ParseFile"/> does without keeping the tree: after each top-level statement the
+    /// statement's nesting is checked against CPython's limit and the statement, its tokens and all memo entries are
+    /// dropped (no rule ever backtracks into an earlier top-level statement, and the memo is only a cache). Memory
+    /// stays at the size of the largest top-level statement. Returns false when the source is rejected; the caller
+    /// then parses again with <see cref="ParseFile"/> for CPython's exact message (the error passes need every token).
+    /// </summary>
+    public bool ParseFileStreaming()
+    {
+        try
+        {
+            return File() != null && !_streamingTooDeep;
+        }
+        catch (ParseAbort)
+        {
+            return false;
+        }
+    }
+
+    private bool _streamingTooDeep;
+
+    /// <summary>
+    /// The first pass alone, for CPython's incomplete-input decision (<c>PyCF_ALLOW_INCOMPLETE_INPUT</c>, 3.11
+    /// <c>_PyPegen_run_parser</c>): when it fails, the input counts as incomplete iff the tokenizer had already
+    /// reached the end of the source (<c>_is_end_of_source</c>) — checked before any error pass reads further.
+    /// </summary>
+    public (Module? Module, bool ReachedEnd) FirstPass()
+    {
+        try
+        {
+            var module = File();
+            return (module, _tokenizer.ReachedEnd);
+        }
+        catch (ParseAbort)
+        {
+            return (null, _tokenizer.ReachedEnd);
+        }
+    }
+
+    /// <summary>Called by the top-level statements loop of a streaming parse after each statement.</summary>
+    private void DropFinishedStatements(List<StmtNode> finished)
+    {
+        foreach (var statement in finished)
+        {
+            statement.Depth = 1;
+            if (AstDepth.Assign(statement) + 1 > AstDepth.CPythonMaxNestedNodes) _streamingTooDeep = true;
+        }
+        finished.Clear();
+        if (_mark < StreamingWindowTokens)
+        {
+            AdvanceMemoWindow();
+            return;
+        }
+        // Keep the lookahead already read (tokens from _mark on); the memo entries are cleared, not moved.
+        int keep = _fill - _mark;
+        ClearMemo();
+        Array.Copy(_tokens, _mark, _tokens, 0, keep);
+        Array.Copy(_names, _mark, _names, 0, keep);
+        Array.Clear(_names, keep, _mark);
+        _droppedTokens += _mark;
+        _fill = keep;
+        _mark = 0;
+        _memoBase = 0;
     }
 
     public ExprNode ParseFStringExpression()

@@ -151,7 +151,7 @@ internal sealed partial class Parser
         }
         _level--;
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -170,7 +170,7 @@ internal sealed partial class Parser
         if (Op(OpKind.Star))
         {
             var v = BitwiseOr();
-            if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+            if (v != null) r = At(new Starred { Value = v, Ctx = Load.Instance }, start);
             else _mark = start;
         }
         else r = Expression();
@@ -219,7 +219,7 @@ internal sealed partial class Parser
         if (Op(OpKind.Star))
         {
             var v = BitwiseOr();
-            if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+            if (v != null) r = At(new Starred { Value = v, Ctx = Load.Instance }, start);
             else
             {
                 _mark = start;
@@ -292,7 +292,7 @@ internal sealed partial class Parser
             }
             values.Add(c);
         }
-        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = new Or(), Values = values }, start);
+        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = Or.Instance, Values = values }, start);
         _level--;
         return r;
     }
@@ -321,7 +321,7 @@ internal sealed partial class Parser
             }
             values.Add(c);
         }
-        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = new And(), Values = values }, start);
+        ExprNode r = values.Count == 1 ? first : At(new BoolOp { Op = And.Instance, Values = values }, start);
         _level--;
         return r;
     }
@@ -335,7 +335,7 @@ internal sealed partial class Parser
         if (Kw(KeywordKind.Not))
         {
             var operand = Inversion();
-            if (operand != null) r = At(new UnaryOp { Op = new Not(), Operand = operand }, start);
+            if (operand != null) r = At(new UnaryOp { Op = Not.Instance, Operand = operand }, start);
             else
             {
                 _mark = start;
@@ -367,24 +367,24 @@ internal sealed partial class Parser
             CmpopNode? op = null;
             switch (t.Op)
             {
-                case OpKind.EqualEqual: op = new Eq(); break;
+                case OpKind.EqualEqual: op = Eq.Instance; break;
                 case OpKind.NotEqual:
                     // _PyPegen_check_barry_as_flufl: '<>' is not '!=' without the barry_as_FLUFL future.
-                    if (!_tokenizer.IsLegacyNotEqual(in t)) op = new NotEq();
+                    if (!_tokenizer.IsLegacyNotEqual(in t)) op = NotEq.Instance;
                     break;
-                case OpKind.LessEqual: op = new LtE(); break;
-                case OpKind.Less: op = new Lt(); break;
-                case OpKind.GreaterEqual: op = new GtE(); break;
-                case OpKind.Greater: op = new Gt(); break;
+                case OpKind.LessEqual: op = LtE.Instance; break;
+                case OpKind.Less: op = Lt.Instance; break;
+                case OpKind.GreaterEqual: op = GtE.Instance; break;
+                case OpKind.Greater: op = Gt.Instance; break;
                 case OpKind.None:
                     if (t.Kind == TokenKind.Name)
                     {
-                        if (t.Keyword == KeywordKind.In) op = new In();
+                        if (t.Keyword == KeywordKind.In) op = In.Instance;
                         else if (t.Keyword == KeywordKind.Not)
                         {
                             if (PeekAt(_mark + 1).Keyword == KeywordKind.In)
                             {
-                                op = new NotIn();
+                                op = NotIn.Instance;
                                 _mark++;
                             }
                         }
@@ -392,10 +392,10 @@ internal sealed partial class Parser
                         {
                             if (PeekAt(_mark + 1).Keyword == KeywordKind.Not)
                             {
-                                op = new IsNot();
+                                op = IsNot.Instance;
                                 _mark++;
                             }
-                            else op = new Is();
+                            else op = Is.Instance;
                         }
                     }
                     break;
@@ -439,7 +439,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            left = At(new BinOp { Left = left, Op = new BitOr(), Right = right }, start);
+            left = At(new BinOp { Left = left, Op = BitOr.Instance, Right = right }, start);
         }
         _level -= 2;
         return left;
@@ -461,7 +461,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            left = At(new BinOp { Left = left, Op = new BitXor(), Right = right }, start);
+            left = At(new BinOp { Left = left, Op = BitXor.Instance, Right = right }, start);
         }
         _level -= 2;
         return left;
@@ -483,7 +483,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            left = At(new BinOp { Left = left, Op = new BitAnd(), Right = right }, start);
+            left = At(new BinOp { Left = left, Op = BitAnd.Instance, Right = right }, start);
         }
         _level -= 2;
         return left;
@@ -507,7 +507,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            left = At(new BinOp { Left = left, Op = k == OpKind.LeftShift ? new LShift() : new RShift(), Right = right }, start);
+            left = At(new BinOp { Left = left, Op = k == OpKind.LeftShift ? LShift.Instance : RShift.Instance, Right = right }, start);
         }
         _level -= 2;
         return left;
@@ -531,7 +531,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            left = At(new BinOp { Left = left, Op = k == OpKind.Plus ? new Add() : new Sub(), Right = right }, start);
+            left = At(new BinOp { Left = left, Op = k == OpKind.Plus ? Add.Instance : Sub.Instance, Right = right }, start);
         }
         _level -= 2;
         return left;
@@ -549,11 +549,11 @@ internal sealed partial class Parser
             OperatorNode op;
             switch (Peek().Op)
             {
-                case OpKind.Star: op = new Mult(); break;
-                case OpKind.Slash: op = new Div(); break;
-                case OpKind.DoubleSlash: op = new FloorDiv(); break;
-                case OpKind.Percent: op = new Mod(); break;
-                case OpKind.At: op = new MatMult(); break;
+                case OpKind.Star: op = Mult.Instance; break;
+                case OpKind.Slash: op = Div.Instance; break;
+                case OpKind.DoubleSlash: op = FloorDiv.Instance; break;
+                case OpKind.Percent: op = Mod.Instance; break;
+                case OpKind.At: op = MatMult.Instance; break;
                 default: goto done;
             }
             _mark++;
@@ -577,9 +577,9 @@ internal sealed partial class Parser
         int start = _mark;
         UnaryopNode? op = Peek().Op switch
         {
-            OpKind.Plus => new UAdd(),
-            OpKind.Minus => new USub(),
-            OpKind.Tilde => new Invert(),
+            OpKind.Plus => UAdd.Instance,
+            OpKind.Minus => USub.Instance,
+            OpKind.Tilde => Invert.Instance,
             _ => null,
         };
         ExprNode? r;
@@ -610,7 +610,7 @@ internal sealed partial class Parser
             int m = _mark;
             _mark++;
             var right = Factor();
-            if (right != null) left = At(new BinOp { Left = left, Op = new Pow(), Right = right }, start);
+            if (right != null) left = At(new BinOp { Left = left, Op = Pow.Instance, Right = right }, start);
             else _mark = m;
         }
         _level--;
@@ -657,7 +657,7 @@ internal sealed partial class Parser
                     _mark = m;
                     break;
                 }
-                a = At(new Attribute { Value = a, Attr = name, Ctx = new Load() }, start);
+                a = At(new Attribute { Value = a, Attr = name, Ctx = Load.Instance }, start);
             }
             else if (k == OpKind.LeftParen)
             {
@@ -685,7 +685,7 @@ internal sealed partial class Parser
                     _mark = m;
                     break;
                 }
-                a = At(new Subscript { Value = a, Slice = s, Ctx = new Load() }, start);
+                a = At(new Subscript { Value = a, Slice = s, Ctx = Load.Instance }, start);
             }
             else break;
         }
@@ -693,12 +693,22 @@ internal sealed partial class Parser
         return a;
     }
 
-    private static Call NewCall(ExprNode func, Call? args) => new()
+    private static Call NewCall(ExprNode func, CallArguments? args)
     {
-        Func = func,
-        Args = args?.Args ?? new List<ExprNode>(),
-        Keywords = args?.Keywords ?? new List<KeywordNode>(),
-    };
+        var call = new Call { Func = func };
+        if (args?.Positional is { } positional) call.Args = positional;
+        if (args?.Keywords is { } keywords) call.Keywords = keywords;
+        return call;
+    }
+
+    /// <summary>What the arguments rule yields (pegen builds a temporary Call): the lists are null when empty, so
+    /// the node allocates none.</summary>
+    private sealed class CallArguments(List<ExprNode>? positional, List<KeywordNode>? keywords)
+    {
+        public static readonly CallArguments None = new(null, null);
+        public readonly List<ExprNode>? Positional = positional;
+        public readonly List<KeywordNode>? Keywords = keywords;
+    }
 
     // slices: slice !',' | ','.(slice | starred_expression)+ [',']
     private ExprNode? Slices()
@@ -735,7 +745,7 @@ internal sealed partial class Parser
             elts.Add(e);
         }
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -773,7 +783,7 @@ internal sealed partial class Parser
             case TokenKind.Name:
                 if (!t.IsHardKeyword)
                 {
-                    var n = new Name { Id = _names[_mark]!, Ctx = new Load() };
+                    var n = new Name { Id = _names[_mark]!, Ctx = Load.Instance };
                     n.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
                     _mark++;
                     r = n;
@@ -907,7 +917,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var r = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -927,7 +937,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = new Load() }, start);
+        var r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -1209,11 +1219,11 @@ internal sealed partial class Parser
     // ------------------------------------------------------------------------------------ call arguments
 
     // arguments (memo): args [','] &')'
-    private Call? Arguments()
+    private CallArguments? Arguments()
     {
         Enter();
         int start = _mark;
-        if (TryHotMemo<Call>(HotArguments, out var memo))
+        if (TryHotMemo<CallArguments>(HotArguments, out var memo))
         {
             _level--;
             return memo;
@@ -1231,7 +1241,7 @@ internal sealed partial class Parser
     }
 
     // args: ','.(starred_expression | (assignment_expression | expression !':=') !'=')+ [',' kwargs] | kwargs
-    private Call? Args()
+    private CallArguments? Args()
     {
         Enter();
         int start = _mark;
@@ -1253,14 +1263,16 @@ internal sealed partial class Parser
                 args.Add(a);
             }
             _level--;
-            var keywords = new List<KeywordNode>();
+            List<KeywordNode>? keywords = null;
             int m2 = _mark;
             if (Op(OpKind.Comma))
             {
+                keywords = new List<KeywordNode>();
                 if (!Kwargs(args, keywords)) _mark = m2;
+                if (keywords.Count == 0) keywords = null;
             }
             _level--;
-            return new Call { Args = args, Keywords = keywords };
+            return new CallArguments(args, keywords);
         }
         _mark = start;
         var starred = new List<ExprNode>();
@@ -1268,7 +1280,7 @@ internal sealed partial class Parser
         if (Kwargs(starred, kws))
         {
             _level--;
-            return new Call { Args = starred, Keywords = kws };
+            return new CallArguments(starred.Count > 0 ? starred : null, kws.Count > 0 ? kws : null);
         }
         _mark = start;
         _level--;
@@ -1426,7 +1438,7 @@ internal sealed partial class Parser
         _mark++;
         var v = Expression();
         ExprNode? r = null;
-        if (v != null) r = At(new Starred { Value = v, Ctx = new Load() }, start);
+        if (v != null) r = At(new Starred { Value = v, Ctx = Load.Instance }, start);
         else _mark = start;
         _level--;
         return r;

@@ -205,7 +205,7 @@ internal sealed partial class Parser
             _level--;
             if (imag != null)
             {
-                var r = At(new BinOp { Left = real, Op = plus ? new Add() : new Sub(), Right = imag }, start);
+                var r = At(new BinOp { Left = real, Op = plus ? Add.Instance : Sub.Instance, Right = imag }, start);
                 _level--;
                 return r;
             }
@@ -230,7 +230,7 @@ internal sealed partial class Parser
         var number = NumberConstant();
         if (ensureReal && ((Constant)number).Value is Complex)
             throw new ParseAbort(ErrorAtToken(_mark - 1, "real number required in complex literal"));
-        ExprNode r = minus ? At(new UnaryOp { Op = new USub(), Operand = number }, start) : number;
+        ExprNode r = minus ? At(new UnaryOp { Op = USub.Instance, Operand = number }, start) : number;
         _level--;
         return r;
     }
@@ -310,7 +310,7 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            a = At(new Attribute { Value = a, Attr = n, Ctx = new Load() }, start);
+            a = At(new Attribute { Value = a, Attr = n, Ctx = Load.Instance }, start);
         }
         if (a == null) _mark = start;
         _level -= 2;

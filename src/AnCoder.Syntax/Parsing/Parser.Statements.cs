@@ -36,6 +36,24 @@ internal sealed partial class Parser
         Enter();
         Enter(); // _loop1
         var list = new List<StmtNode>();
+        if (_streaming && _level == 3)
+        {
+            // The top-level statements of a streaming parse (file -> statements -> _loop1): nothing is kept.
+            bool any = false;
+            while (Statement(list))
+            {
+                any = true;
+                DropFinishedStatements(list);
+            }
+            _level -= 2;
+            return any ? list : null;
+        }
+        if (_level == 3)
+        {
+            while (Statement(list)) AdvanceMemoWindow();
+            _level -= 2;
+            return list.Count == 0 ? null : list;
+        }
         while (Statement(list)) { }
         _level -= 2;
         return list.Count == 0 ? null : list;
@@ -310,19 +328,19 @@ internal sealed partial class Parser
     {
         OperatorNode? op = Peek().Op switch
         {
-            OpKind.PlusEqual => new Add(),
-            OpKind.MinusEqual => new Sub(),
-            OpKind.StarEqual => new Mult(),
-            OpKind.AtEqual => new MatMult(),
-            OpKind.SlashEqual => new Div(),
-            OpKind.PercentEqual => new Mod(),
-            OpKind.AmpersandEqual => new BitAnd(),
-            OpKind.VerticalBarEqual => new BitOr(),
-            OpKind.CircumflexEqual => new BitXor(),
-            OpKind.LeftShiftEqual => new LShift(),
-            OpKind.RightShiftEqual => new RShift(),
-            OpKind.DoubleStarEqual => new Pow(),
-            OpKind.DoubleSlashEqual => new FloorDiv(),
+            OpKind.PlusEqual => Add.Instance,
+            OpKind.MinusEqual => Sub.Instance,
+            OpKind.StarEqual => Mult.Instance,
+            OpKind.AtEqual => MatMult.Instance,
+            OpKind.SlashEqual => Div.Instance,
+            OpKind.PercentEqual => Mod.Instance,
+            OpKind.AmpersandEqual => BitAnd.Instance,
+            OpKind.VerticalBarEqual => BitOr.Instance,
+            OpKind.CircumflexEqual => BitXor.Instance,
+            OpKind.LeftShiftEqual => LShift.Instance,
+            OpKind.RightShiftEqual => RShift.Instance,
+            OpKind.DoubleStarEqual => Pow.Instance,
+            OpKind.DoubleSlashEqual => FloorDiv.Instance,
             _ => null,
         };
         if (op != null) _mark++;
@@ -737,11 +755,11 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        Call? bases = null;
+        CallArguments? bases = null;
         int m = _mark;
         if (Op(OpKind.LeftParen))
         {
-            bases = Arguments() ?? EmptyCall;
+            bases = Arguments() ?? CallArguments.None;
             if (!Op(OpKind.RightParen))
             {
                 bases = null;
@@ -761,18 +779,14 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var r = At(new Ast.ClassDef
-        {
-            Name = name,
-            Bases = bases?.Args ?? new List<ExprNode>(),
-            Keywords = bases?.Keywords ?? new List<KeywordNode>(),
-            Body = body,
-        }, start);
+        var classDef = new Ast.ClassDef { Name = name, Body = body };
+        if (bases?.Positional is { } positional) classDef.Bases = positional;
+        if (bases?.Keywords is { } keywords) classDef.Keywords = keywords;
+        var r = At(classDef, start);
         _level--;
         return r;
     }
 
-    private static readonly Call EmptyCall = new();
 
     // function_def: decorators function_def_raw | function_def_raw
     private StmtNode? FunctionDef()
@@ -1205,7 +1219,7 @@ internal sealed partial class Parser
             var rest = StarNamedExpressions();
             if (rest != null) elts.AddRange(rest);
             else _mark = m;
-            var t = At(new Tuple { Elts = elts, Ctx = new Load() }, start);
+            var t = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
             _level--;
             return t;
         }

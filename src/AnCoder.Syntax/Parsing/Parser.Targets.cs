@@ -10,9 +10,9 @@ internal sealed partial class Parser
 {
     private static ExprContextNode NewContext(ExprCtx ctx) => ctx switch
     {
-        ExprCtx.Store => new Store(),
-        ExprCtx.Del => new Del(),
-        _ => new Load(),
+        ExprCtx.Store => Store.Instance,
+        ExprCtx.Del => Del.Instance,
+        _ => Load.Instance,
     };
 
     /// <summary>_PyPegen_set_expr_context: a copy of a target expression with the given context
@@ -70,7 +70,7 @@ internal sealed partial class Parser
             elts.Add(t);
         }
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = new Store() }, start);
+        var r = At(new Tuple { Elts = elts, Ctx = Store.Instance }, start);
         _level--;
         return r;
     }
@@ -151,7 +151,7 @@ internal sealed partial class Parser
                 Enter(); // _tmp
                 var t = StarTarget();
                 _level--;
-                if (t != null) r = At(new Starred { Value = SetContext(t, ExprCtx.Store), Ctx = new Store() }, start);
+                if (t != null) r = At(new Starred { Value = SetContext(t, ExprCtx.Store), Ctx = Store.Instance }, start);
             }
             if (r == null) _mark = start;
         }
@@ -227,14 +227,14 @@ internal sealed partial class Parser
                 _mark = start + 1;
                 var elts = StarTargetsTupleSeq();
                 if (Op(OpKind.RightParen))
-                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = new Store() }, start);
+                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = Store.Instance }, start);
             }
         }
         else if (Op(OpKind.LeftSquareBracket))
         {
             var elts = StarTargetsListSeq();
             if (Op(OpKind.RightSquareBracket))
-                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = new Store() }, start);
+                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Store.Instance }, start);
         }
         if (r == null) _mark = start;
         _level--;
@@ -296,7 +296,7 @@ internal sealed partial class Parser
                 var name = NameId();
                 if (name != null && AtTLookahead())
                 {
-                    a = At(new Attribute { Value = a, Attr = name, Ctx = new Load() }, start);
+                    a = At(new Attribute { Value = a, Attr = name, Ctx = Load.Instance }, start);
                     continue;
                 }
             }
@@ -306,7 +306,7 @@ internal sealed partial class Parser
                 var s = Slices();
                 if (s != null && Op(OpKind.RightSquareBracket) && AtTLookahead())
                 {
-                    a = At(new Subscript { Value = a, Slice = s, Ctx = new Load() }, start);
+                    a = At(new Subscript { Value = a, Slice = s, Ctx = Load.Instance }, start);
                     continue;
                 }
             }
@@ -397,14 +397,14 @@ internal sealed partial class Parser
                 _mark = start + 1;
                 var elts = DelTargets();
                 if (Op(OpKind.RightParen))
-                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = new Del() }, start);
+                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = Del.Instance }, start);
             }
         }
         else if (Op(OpKind.LeftSquareBracket))
         {
             var elts = DelTargets();
             if (Op(OpKind.RightSquareBracket))
-                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = new Del() }, start);
+                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Del.Instance }, start);
         }
         if (r == null) _mark = start;
         _level--;

@@ -6,6 +6,21 @@ namespace AnCoder.Syntax.Tokenizing;
 /// as CPython's <c>_PyPegen_new_identifier</c>), found again without allocating.</summary>
 internal sealed class NameTable
 {
+    /// <summary>Spellings kept per thread before the table starts over (bounds the memory a long-running process
+    /// spends on identifiers it saw once).</summary>
+    private const int MaxSharedCount = 1 << 16;
+
+    [ThreadStatic] private static NameTable? t_shared;
+
+    /// <summary>One table per thread, shared by every tokenizer on it (a file's parse, its f-string fields, the next
+    /// file): the spellings of a corpus are decoded and stored once instead of once per tokenizer.</summary>
+    public static NameTable ForThisThread()
+    {
+        var table = t_shared;
+        if (table == null || table._count > MaxSharedCount) t_shared = table = new NameTable();
+        return table;
+    }
+
     private byte[][] _keys = new byte[256][];
     private string[] _values = new string[256];
     private int[] _hashes = new int[256];

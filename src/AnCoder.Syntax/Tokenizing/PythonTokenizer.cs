@@ -55,12 +55,15 @@ public sealed partial class PythonTokenizer
     private bool _atBol = true;
     private int _pendin;
     private int _indent;
-    private readonly int[] _indStack = new int[MaxIndent];
-    private readonly int[] _altIndStack = new int[MaxIndent];
+    // The indentation and bracket stacks start small and grow up to MaxIndent / MaxLevel: every f-string
+    // replacement field gets a tokenizer of its own, and most nest a few levels at most.
+    private int[] _indStack = new int[InitialStackSize];
+    private int[] _altIndStack = new int[InitialStackSize];
     private int _level;
-    private readonly byte[] _parenStack = new byte[MaxLevel];
-    private readonly int[] _parenLineStack = new int[MaxLevel];
-    private readonly int[] _parenColStack = new int[MaxLevel];
+    private byte[] _parenStack = new byte[InitialStackSize];
+    private int[] _parenLineStack = new int[InitialStackSize];
+    private int[] _parenColStack = new int[InitialStackSize];
+    private const int InitialStackSize = 8;
 
     private int _start;
     /// <summary>CPython's <c>tok->start != NULL</c>: a line read while a token is under way (a string or a
@@ -74,7 +77,7 @@ public sealed partial class PythonTokenizer
     private bool _finished;
     private List<TokenizerWarning>? _warnings;
 
-    private readonly NameTable _names = new();
+    private readonly NameTable _names = NameTable.ForThisThread();
 
     public PythonTokenizer(SourceText text, TokenizerMode mode = TokenizerMode.Parser)
     {
@@ -111,6 +114,16 @@ public sealed partial class PythonTokenizer
 
     /// <summary>The error that ended tokenizing (1-based line, CPython's 1-based character offset), or null.</summary>
     public PythonSyntaxError? Error { get; private set; }
+
+    /// <summary>True once reading went past the last line (CPython's <c>tok->done == E_EOF</c>, which an
+    /// unterminated string at the end also sets): the token stream ran into the end of the input.</summary>
+    public bool ReachedEnd { get; private set; }
+
+    private long _work;
+
+    /// <summary>Bytes this tokenizer has examined so far, counting every rescan (parser mode; the module mode's own
+    /// scanner is not counted): a machine-independent measure of its cost for the linear-work tests.</summary>
+    public long Work => _work;
 
     /// <summary>DeprecationWarnings issued so far (CPython's <c>parser_warn</c>).</summary>
     public IReadOnlyList<TokenizerWarning> Warnings => _warnings ?? (IReadOnlyList<TokenizerWarning>)Array.Empty<TokenizerWarning>();
@@ -176,6 +189,7 @@ public sealed partial class PythonTokenizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int NextC()
     {
+        _work++;
         if (_cur < _lineEnd)
         {
             int b = _buf[_cur++];
@@ -193,12 +207,14 @@ public sealed partial class PythonTokenizer
     {
         if (_cur >= _length)
         {
+            ReachedEnd = true;
             return Eof;
         }
         _lineNo++;
         _lineStart = _cur;
         if (!_tokenStarted) _bufStart = _cur;
         int k = _buf.AsSpan(_cur).IndexOfAny((byte)'\n', (byte)'\r');
+        _work += k;
         int end = _cur + k; // the buffer always ends with a newline
         if (_buf[end] == '\r' && end + 1 < _length && _buf[end + 1] == '\n') end++;
         _lineEnd = end + 1;
@@ -277,6 +293,11 @@ public sealed partial class PythonTokenizer
                     }
                     if (altcol <= _altIndStack[_indent]) return IndentError(out token);
                     _pendin++;
+                    if (_indent + 1 == _indStack.Length)
+                    {
+                        Array.Resize(ref _indStack, Math.Min(MaxIndent, _indStack.Length * 2));
+                        Array.Resize(ref _altIndStack, _indStack.Length);
+                    }
                     _indStack[++_indent] = col;
                     _altIndStack[_indent] = altcol;
                 }
@@ -404,6 +425,12 @@ public sealed partial class PythonTokenizer
             case '[':
             case '{':
                 if (_level >= MaxLevel) return SyntaxErrorAtCur("too many nested parentheses", out token);
+                if (_level == _parenStack.Length)
+                {
+                    Array.Resize(ref _parenStack, Math.Min(MaxLevel, _parenStack.Length * 2));
+                    Array.Resize(ref _parenLineStack, _parenStack.Length);
+                    Array.Resize(ref _parenColStack, _parenStack.Length);
+                }
                 _parenStack[_level] = (byte)c;
                 _parenLineStack[_level] = _lineNo;
                 _parenColStack[_level] = _start - _lineStart;
@@ -548,6 +575,7 @@ public sealed partial class PythonTokenizer
         {
             // Skip plain characters within the line in one search.
             int plain = _buf.AsSpan(_cur, _lineEnd - _cur).IndexOfAny(stops);
+            _work += Math.Max(plain, 0);
             if (plain > 0)
             {
                 _cur += plain;
@@ -868,6 +896,7 @@ public sealed partial class PythonTokenizer
     {
         if (to > _length) to = _length;
         var span = _buf.AsSpan(from, Math.Max(0, to - from));
+        _work += span.Length;
         int count = SourceText.CountChars(span);
         // CPython counts a translated CRLF as a single '\n'.
         int crlf = 0;

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AnCoder.Evaluation.Benchmarks;
+
+namespace AnCoder.Evaluation.Execution;
+
+/// <summary>One harness's rounds in <c>ancoder eval throughput</c>.</summary>
+public sealed record ThroughputRow(string Harness, int Programs, IReadOnlyList<int> Passed, IReadOnlyList<double> Seconds)
+{
+    public double MedianSeconds => Seconds.Order().ElementAt(Seconds.Count / 2);
+    public double ProgramsPerSecond => Programs / MedianSeconds;
+}
+
+/// <summary>
+/// Programs/s of HumanEval's canonical solutions × n through four harnesses in the same run, rounds interleaved (the
+/// order rotates each round) so a busy machine slows all of them alike: the plain reference runner (one python3 per
+/// program, openai/human-eval semantics, no isolation), the legacy sandbox (one unshare + two interpreters per
+/// program, the harness before issue 19), the hardened sandbox with the whole program in the candidate process (no
+/// proxy; forgeable, measured only to price the proxy), and the hardened sandbox as it scores (candidate and tests in
+/// separate sandboxed processes).
+/// </summary>
+public static class ThroughputBenchmark
+{
+    public const string Reference = "reference";
+    public const string Legacy = "legacy sandbox";
+    public const string HardenedNoProxy = "hardened, no proxy*";
+    public const string Hardened = "hardened sandbox";
+
+    public static List<ThroughputRow> Measure(Benchmark humanEval, int samplesPerProblem, int workers, string referenceRunner,
+        int rounds, Action<string, int, int>? progress = null)
+    {
+        var problems = humanEval.Problems.SelectMany(p => Enumerable.Repeat(p, samplesPerProblem)).ToList();
+        var programs = problems.Select(p => humanEval.AssembleProgram(p, p.CanonicalCompletion)).ToList();
+        var jobs = problems.Select(p => humanEval.CreateJob(p, p.CanonicalCompletion)).ToList();
+        var whole = programs.Select(p => new SandboxJob(p, new WholeProgramForBenchmark())).ToList();
+        var options = new SandboxOptions { Workers = workers };
+        using var hardened = PythonSandbox.Create(options);
+        using var legacy = LegacyPythonSandbox.Create(options);
+
+        var harnesses = new (string Name, Func<(int Passed, double Seconds)> Run)[]
+        {
+            (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers)),
+            (Legacy, () => Time(programs, workers, (p, token) => legacy.RunAsync(p, token), n => progress?.Invoke(Legacy, n, programs.Count))),
+            (HardenedNoProxy, () => Time(whole, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(HardenedNoProxy, n, programs.Count))),
+            (Hardened, () => Time(jobs, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(Hardened, n, programs.Count))),
+        };
+        var passed = harnesses.ToDictionary(h => h.Name, _ => new List<int>());
+        var seconds = harnesses.ToDictionary(h => h.Name, _ => new List<double>());
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var k = 0; k < harnesses.Length; k++)
+            {
+                var (name, run) = harnesses[(k + round) % harnesses.Length];
+                progress?.Invoke(name, 0, programs.Count);
+                var (p, s) = run();
+                passed[name].Add(p);
+                seconds[name].Add(s);
+                progress?.Invoke(name, programs.Count, programs.Count);
+            }
+        }
+        return harnesses.Select(h => new ThroughputRow(h.Name, programs.Count, passed[h.Name], seconds[h.Name])).ToList();
+    }
+
+    private static (int Passed, double Seconds) Time<T>(IReadOnlyList<T> items, int workers, Func<T, CancellationToken, Task<ExecutionResult>> run, Action<int> done)
+    {
+        var passed = 0;
+        var finished = 0;
+        var clock = Stopwatch.StartNew();
+        Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = workers * 2 }, async (item, token) =>
+        {
+            if ((await run(item, token).ConfigureAwait(false)).Passed)
+                Interlocked.Increment(ref passed);
+            done(Interlocked.Increment(ref finished));
+        }).GetAwaiter().GetResult();
+        return (passed, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The reference runner script over the same programs; its own clock (excludes writing the input file).</summary>
+    public static (int Passed, double Seconds) RunReference(string python, string runner, IReadOnlyList<string> programs, int workers)
+    {
+        var input = Path.GetTempFileName();
+        var output = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(input, programs.Select((p, i) => JsonSerializer.Serialize(new { id = i.ToString(), program = p })));
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString() })
+                start.ArgumentList.Add(arg);
+            start.Environment.Remove("LD_PRELOAD");
+            using var process = Process.Start(start)!;
+            var report = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            var seconds = JsonDocument.Parse(report).RootElement.GetProperty("seconds").GetDouble();
+            var passed = File.ReadLines(output).Count(l => JsonDocument.Parse(l).RootElement.GetProperty("passed").GetBoolean());
+            return (passed, seconds);
+        }
+        finally
+        {
+            File.Delete(input);
+            File.Delete(output);
+        }
+    }
+}

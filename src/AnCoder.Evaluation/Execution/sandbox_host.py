@@ -1,0 +1,1067 @@
+# The warm half of the AnCoder evaluation sandbox (PythonSandbox.cs is the host half). Started once per sandbox as
+#   python3 -I sandbox_host.py CONFIG_JSON
+# by root. It pre-imports the standard modules programs use, then serves one JSON request per line on stdin and
+# answers one JSON line per run on stdout. Every run is split in two sandboxes (docs: src/AnCoder.Evaluation/README.md):
+#
+#   M (this process, root)  ──fork──> C_t ──unshare, fork──> I_t (pid 1) ──fork──> T  : the benchmark's test code
+#    └─fork (before any request)──> Z (candidate zygote, root; never sees a test or a source)
+#                                    └─fork──> C_k ──unshare, fork──> I_k (pid 1) ──fork──> K : the candidate
+#
+# K runs the untrusted candidate module and serves calls over a socketpair; T runs the trusted test code with
+# `candidate` replaced by a proxy that forwards each call and gets back plain data only (strict decoder, exact
+# builtin types). The verdict is what T reports on a pipe only T holds; K's exit status and output decide nothing.
+# Each sandbox: fresh PID, mount, network, IPC and UTS namespaces, a minimal root (Python installation and system
+# libraries read-only, nothing else), its own memory+pids cgroup, SysV IPC limits, an unprivileged uid, rlimits,
+# no_new_privs, a seccomp filter that refuses new namespaces, oom_score_adj 1000, and a deadline inside its init.
+import builtins
+import ctypes
+import resource
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+# Warm imports: whatever the benchmark programs commonly import is loaded once here, so a forked run finds it in
+# sys.modules (the fork gives every run a private copy; random reseeds itself after fork).
+import abc, array, ast, bisect, cmath, collections, collections.abc, copy, dataclasses, datetime, decimal, enum  # noqa: E401,F401
+import fractions, functools, hashlib, heapq, io, itertools, math, numbers, operator, pickle, random, re  # noqa: E401,F401
+import statistics, string, textwrap, types, typing, unicodedata  # noqa: E401,F401
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x04000000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP = 0x20000000, 0x40000000, 0x02000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_SET_DUMPABLE = 1, 38, 22, 4
+SECCOMP_MODE_FILTER = 2
+SYS_PIVOT_ROOT = 155
+MAX_MESSAGE = 64 << 20
+MARKS = []  # (stage, monotonic seconds): where a run's time goes, reported with each result
+
+
+def mark(stage):
+    MARKS.append((stage, time.monotonic()))
+
+
+def check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source, target, fstype, flags, data=None):
+    check(libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
+                     ctypes.c_ulong(flags), data.encode() if data else None), f"mount {source} -> {target}")
+
+
+def prctl(option, value):
+    check(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+# ---------------------------------------------------------------------------------------------------- seccomp
+# x86_64 only (the filter checks the architecture and kills anything else). Refused with EPERM: unshare, setns,
+# clone with any CLONE_NEW* flag (so no user namespace, hence no private tmpfs or mount tricks), keyctl/add_key/
+# request_key (the keyring is not namespaced), bpf, perf_event_open, userfaultfd, io_uring_*; clone3 gets ENOSYS
+# (its flags sit behind a pointer seccomp cannot read; glibc then falls back to clone); x32 syscalls are killed.
+AUDIT_ARCH_X86_64 = 0xC000003E
+NR = {"clone": 56, "unshare": 272, "setns": 308, "clone3": 435, "keyctl": 250, "add_key": 248, "request_key": 249,
+      "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
+      "io_uring_register": 427, "mount": 165, "umount2": 166, "pivot_root": 155, "ptrace": 101}
+NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP
+
+
+class SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+
+def seccomp_program():
+    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, KILL, EPERM, ENOSYS = 0x7FFF0000, 0x80000000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    denied = ["unshare", "setns", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+              "io_uring_setup", "io_uring_enter", "io_uring_register", "mount", "umount2", "pivot_root", "ptrace"]
+    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, AUDIT_ARCH_X86_64), (RET, 0, 0, KILL), (LD, 0, 0, 0),
+            (JGE, 0, 1, 0x40000000), (RET, 0, 0, KILL)]
+    for name in denied:
+        prog += [(JEQ, 0, 1, NR[name]), (RET, 0, 0, EPERM)]
+    prog += [(JEQ, 0, 1, NR["clone3"]), (RET, 0, 0, ENOSYS),
+             (JEQ, 0, 3, NR["clone"]), (LD, 0, 0, 16), (JSET, 0, 1, NAMESPACE_FLAGS), (RET, 0, 0, EPERM),
+             (RET, 0, 0, ALLOW)]
+    return prog
+
+
+def install_seccomp():
+    prog = seccomp_program()
+    array_type = SockFilter * len(prog)
+    filters = array_type(*[SockFilter(*f) for f in prog])
+    fprog = SockFprog(len(prog), ctypes.cast(filters, ctypes.POINTER(SockFilter)))
+    check(libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0), "seccomp")
+
+
+# ---------------------------------------------------------------------------------------------------- cgroups
+def find_cgroups():
+    """The cgroup flavour in force: ('v2', dir) with memory+pids delegated, ('v1', {memory: dir, pids: dir}), or
+    ('none', reason). ANCODER_CGROUP (a delegated v2 directory) overrides the v2 search."""
+    own = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for c in controllers.split(","):
+                own[c] = path
+    override = os.environ.get("ANCODER_CGROUP")
+    v2_root = "/sys/fs/cgroup"
+    if override or os.path.exists(os.path.join(v2_root, "cgroup.controllers")):
+        base = override or (v2_root + own.get("", "/"))
+        try:
+            with open(os.path.join(base, "cgroup.subtree_control")) as f:
+                enabled = f.read().split()
+            if not {"memory", "pids"} <= set(enabled):
+                with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
+                    f.write("+memory +pids")
+            return "v2", {"unified": base}
+        except OSError as e:
+            return "none", f"cgroup v2 without delegated memory/pids controllers at {base} ({e.strerror}); set ANCODER_CGROUP"
+    found = {}
+    for controller in ("memory", "pids"):
+        root = os.path.join("/sys/fs/cgroup", controller)
+        if controller in own and os.path.isdir(root):
+            found[controller] = root + own[controller]
+    if set(found) == {"memory", "pids"}:
+        return "v1", found
+    return "none", "no memory and pids cgroup controllers found"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Cgroups:
+    def __init__(self):
+        self.kind, found = find_cgroups()
+        self.reason = found if self.kind == "none" else None
+        self.bases = {}
+        if self.kind == "none":
+            return
+        self.sweep(found)
+        for controller, parent in found.items():
+            base = os.path.join(parent, f"ancoder-{os.getpid()}")
+            os.makedirs(base, exist_ok=True)
+            if self.kind == "v2":
+                write(os.path.join(base, "cgroup.subtree_control"), "+memory +pids")
+            self.bases[controller] = base
+
+    @staticmethod
+    def sweep(found):
+        """Removes the cgroups of sandboxes whose host process died (SIGKILL leaves them behind)."""
+        for parent in found.values():
+            for name in os.listdir(parent):
+                if not name.startswith("ancoder-") or not name[8:].isdigit() or os.path.exists(f"/proc/{name[8:]}"):
+                    continue
+                stale = os.path.join(parent, name)
+                for child in os.listdir(stale):
+                    if os.path.isdir(os.path.join(stale, child)):
+                        try:
+                            os.rmdir(os.path.join(stale, child))
+                        except OSError:
+                            pass
+                try:
+                    os.rmdir(stale)
+                except OSError:
+                    pass
+
+    def create(self, name, memory_bytes, pids):
+        """The cgroups of one sandbox. v1: one folder per slot and side, reused run after run (a run's processes are
+        all gone before the next run of its slot starts; the peak is reset), since creating memory cgroups costs
+        more than the rest of a run's setup. v2: a fresh folder per run."""
+        made = []
+        for controller, base in self.bases.items():
+            path = os.path.join(base, name)
+            if self.kind == "v1" and os.path.isdir(path):
+                made.append(path)
+                if controller == "memory":
+                    write(os.path.join(path, "memory.max_usage_in_bytes"), "0")
+                continue
+            if self.kind == "v2":
+                path += f"-{time.monotonic_ns()}"
+            os.mkdir(path)
+            made.append(path)
+            if self.kind == "v2":
+                write(os.path.join(path, "memory.max"), str(memory_bytes))
+                write(os.path.join(path, "memory.swap.max"), "0")
+                write(os.path.join(path, "pids.max"), str(pids))
+            elif controller == "memory":
+                write(os.path.join(path, "memory.limit_in_bytes"), str(memory_bytes))
+                if os.path.exists(os.path.join(path, "memory.memsw.limit_in_bytes")):
+                    write(os.path.join(path, "memory.memsw.limit_in_bytes"), str(memory_bytes))
+            else:
+                write(os.path.join(path, "pids.max"), str(pids))
+        return made
+
+    def enter(self, paths, pid):
+        for path in paths:
+            write(os.path.join(path, "cgroup.procs"), str(pid))
+
+    def peak_bytes(self, paths):
+        for path in paths:
+            for name in ("memory.max_usage_in_bytes", "memory.peak"):
+                try:
+                    with open(os.path.join(path, name)) as f:
+                        return int(f.read())
+                except (OSError, ValueError):
+                    pass
+        return None
+
+    def leave_and_remove(self, paths, keep_reusable=True):
+        for path in paths:
+            parent = os.path.dirname(os.path.dirname(path))
+            try:
+                write(os.path.join(parent, "cgroup.procs"), str(os.getpid()))
+            except OSError:
+                pass
+            if keep_reusable and self.kind == "v1":
+                continue
+            for _ in range(200):
+                try:
+                    os.rmdir(path)
+                    break
+                except OSError as e:
+                    if e.errno != errno.EBUSY:
+                        break
+                    time.sleep(0.005)
+
+    def remove_bases(self, wait_seconds):
+        deadline = time.monotonic() + wait_seconds
+        for base in self.bases.values():
+            while True:
+                try:
+                    for child in os.listdir(base):
+                        if os.path.isdir(os.path.join(base, child)):
+                            try:
+                                os.rmdir(os.path.join(base, child))
+                            except OSError:
+                                pass
+                    os.rmdir(base)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
+
+
+# ---------------------------------------------------------------------------------------------------- framing
+def send_message(fd, payload):
+    data = struct.pack("<I", len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_exact(fd, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def receive_message(fd):
+    (length,) = struct.unpack("<I", read_exact(fd, 4))
+    if length > MAX_MESSAGE:
+        raise ValueError("message too large")
+    return read_exact(fd, length)
+
+
+# ---------------------------------------------------------------------------------------------------- plain data
+# K (untrusted) encodes a value as JSON with tagged containers; T decodes only exact builtin types (plus a few
+# collections types) so that no object of the candidate's making, and no __eq__ of its choosing, reaches the tests.
+# Anything else becomes an opaque reference that compares by identity and can only be passed back to the candidate.
+ITERATOR_CAP = 1_000_000
+
+
+class Encoder:
+    def __init__(self):
+        self.objects = {}
+
+    def ref(self, value):
+        key = len(self.objects) + 1
+        self.objects[key] = value
+        return {"$t": "ref", "id": key}
+
+    def enc(self, v):
+        t = type(v)
+        if v is None or t is bool or t is str:
+            return v
+        if t is int:
+            return v
+        if t is float:
+            return {"$t": "float", "v": v.hex()} if v != v or v in (float("inf"), float("-inf")) else v
+        if t is list:
+            return [self.enc(x) for x in v]
+        if t in (tuple, set, frozenset):
+            return {"$t": t.__name__, "v": [self.enc(x) for x in v]}
+        if t is dict:
+            return {"$t": "dict", "v": [[self.enc(k), self.enc(x)] for k, x in v.items()]}
+        if t is bytes:
+            return {"$t": "bytes", "v": v.hex()}
+        if t is complex:
+            return {"$t": "complex", "v": [self.enc(v.real), self.enc(v.imag)]}
+        if t is range:
+            return {"$t": "range", "v": [v.start, v.stop, v.step]}
+        if t in (collections.Counter, collections.OrderedDict, collections.defaultdict):
+            return {"$t": t.__name__, "v": [[self.enc(k), self.enc(x)] for k, x in dict.items(v)]}
+        if t is collections.deque:
+            return {"$t": "deque", "v": [self.enc(x) for x in v]}
+        if t is type({}.keys()):
+            return {"$t": "keys", "v": [self.enc(x) for x in v]}
+        if t is type({}.values()):
+            return {"$t": "values", "v": [self.enc(x) for x in v]}
+        if t is type({}.items()):
+            return {"$t": "items", "v": [[self.enc(k), self.enc(x)] for k, x in v]}
+        if isinstance(v, bool):
+            return bool(v)
+        if isinstance(v, int):
+            return int.__add__(v, 0)
+        if isinstance(v, float):
+            return self.enc(float.__add__(v, 0.0))
+        if isinstance(v, str):
+            return str.__add__(v, "")
+        if isinstance(v, tuple) and hasattr(v, "_fields"):
+            return {"$t": "tuple", "v": [self.enc(x) for x in tuple.__iter__(v)]}
+        if isinstance(v, collections.abc.Iterator):
+            items = []
+            for x in v:
+                items.append(self.enc(x))
+                if len(items) > ITERATOR_CAP:
+                    raise ValueError("iterator too long to return")
+            return {"$t": "iter", "v": items}
+        return self.ref(v)
+
+
+class RemoteRef:
+    """A candidate object that is not plain data: compares by identity, can be passed back to the candidate."""
+    __slots__ = ("ref_id", "type_name")
+
+    def __init__(self, ref_id, type_name):
+        self.ref_id, self.type_name = ref_id, type_name
+
+    def __repr__(self):
+        return f"<candidate object #{self.ref_id}>"
+
+
+def decode(j, refs):
+    t = type(j)
+    if j is None or t in (bool, int, float, str):
+        return j
+    if t is list:
+        return [decode(x, refs) for x in j]
+    if t is not dict or set(j) - {"$t", "v", "id"}:
+        raise ValueError("malformed value from the candidate")
+    tag, v = j.get("$t"), j.get("v")
+    if tag == "float" and type(v) is str:
+        return float.fromhex(v)
+    if tag in ("tuple", "set", "frozenset", "deque", "iter", "keys") and type(v) is list:
+        items = [decode(x, refs) for x in v]
+        return {"tuple": tuple, "set": set, "frozenset": frozenset, "deque": collections.deque, "iter": iter,
+                "keys": lambda xs: dict.fromkeys(xs).keys()}[tag](items)
+    if tag == "values" and type(v) is list:
+        return {i: decode(x, refs) for i, x in enumerate(v)}.values()
+    if tag in ("dict", "Counter", "OrderedDict", "defaultdict", "items") and type(v) is list:
+        pairs = []
+        for pair in v:
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError("malformed mapping from the candidate")
+            pairs.append((decode(pair[0], refs), decode(pair[1], refs)))
+        if tag == "items":
+            return dict(pairs).items()
+        if tag == "defaultdict":
+            return collections.defaultdict(None, pairs)
+        return {"dict": dict, "Counter": collections.Counter, "OrderedDict": collections.OrderedDict}[tag](dict(pairs))
+    if tag == "bytes" and type(v) is str:
+        return bytes.fromhex(v)
+    if tag == "complex" and type(v) is list and len(v) == 2:
+        return complex(decode(v[0], refs), decode(v[1], refs))
+    if tag == "range" and type(v) is list and len(v) == 3 and all(type(x) is int for x in v):
+        return range(*v)
+    if tag == "ref" and type(j.get("id")) is int:
+        return refs.setdefault(j["id"], RemoteRef(j["id"], "object"))
+    raise ValueError("malformed value from the candidate")
+
+
+# ---------------------------------------------------------------------------------------------------- candidate (K)
+def flush_quietly():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the candidate may have replaced or closed them
+            pass
+
+
+def candidate_main(source, channel, mode):
+    """Runs in K as the unprivileged candidate uid. mode 'whole': run the program, exit 0 if it returns. mode
+    'serve': run the module, then answer lookups and calls from T until the channel closes."""
+    main = types.ModuleType("__main__")
+    main.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = main
+    sys.argv = ["program.py"]
+    try:
+        code = compile(source, "program.py", "exec")
+        exec(code, main.__dict__)
+        loaded = None
+    except BaseException as e:  # noqa: BLE001 - any escape (SystemExit too) means the module did not load
+        loaded = f"{type(e).__name__}: {e}"
+    flush_quietly()  # before anything is reported: M ends this sandbox as soon as the tests are done
+    if mode == "whole":
+        os._exit(0 if loaded is None else 1)
+    encoder = Encoder()
+    send_message(channel, json.dumps({"ready": loaded is None, "error": loaded}).encode())
+    if loaded is not None:
+        os._exit(1)
+
+    class RefUnpickler(pickle.Unpickler):
+        def persistent_load(self, pid):
+            return encoder.objects[pid]
+
+    while True:
+        try:
+            request = RefUnpickler(io.BytesIO(receive_message(channel))).load()
+        except (EOFError, OSError):
+            flush_quietly()
+            os._exit(0)
+        op = request[0]
+        try:
+            if op == "get":
+                name = request[1]
+                if name not in main.__dict__:
+                    reply = {"kind": "missing"}
+                else:
+                    value = main.__dict__[name]
+                    if isinstance(value, types.ModuleType):
+                        reply = {"kind": "module", "name": value.__name__}
+                    elif callable(value):
+                        reply = {"kind": "callable"}
+                    else:
+                        reply = {"kind": "value", "value": encoder.enc(value)}
+            else:
+                _, target, args, kwargs = request
+                function = main.__dict__[target] if isinstance(target, str) else encoder.objects[target]
+                reply = {"value": encoder.enc(function(*args, **kwargs))}
+        except BaseException as e:  # noqa: BLE001 - the candidate's exception (SystemExit included) goes to T
+            try:
+                message = str(e)[:200]
+            except BaseException:  # noqa: BLE001
+                message = ""
+            reply = {"raise": [type(e).__name__, message]}
+        send_message(channel, json.dumps(reply).encode())
+
+
+# ---------------------------------------------------------------------------------------------------- tests (T)
+class CandidateError(Exception):
+    pass
+
+
+class CandidateGone(BaseException):
+    """The candidate stopped answering: the run fails however the test code handles exceptions."""
+
+
+class Channel:
+    def __init__(self, fd):
+        self.fd = fd
+        self.refs = {}
+
+    def ask(self, request):
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.persistent_id = lambda obj: obj.ref_id if type(obj) is RemoteRef else None
+        pickler.dump(request)
+        try:
+            send_message(self.fd, buffer.getvalue())
+            reply = json.loads(receive_message(self.fd))
+        except (EOFError, OSError, ValueError) as e:
+            raise CandidateGone(f"the candidate process stopped answering ({type(e).__name__})") from None
+        if type(reply) is not dict:
+            raise CandidateGone("malformed reply from the candidate")
+        return reply
+
+    def result(self, reply):
+        if "raise" in reply:
+            raised = reply["raise"]
+            if type(raised) is not list or len(raised) != 2 or not all(type(x) is str for x in raised):
+                raise CandidateGone("malformed reply from the candidate")
+            name, message = raised
+            builtin = getattr(builtins, name, None)
+            if isinstance(builtin, type) and issubclass(builtin, Exception):
+                raise builtin(message)
+            raise CandidateError(f"{name}: {message}")
+        try:
+            return decode(reply.get("value"), self.refs)
+        except (ValueError, TypeError, RecursionError, OverflowError) as e:
+            raise CandidateGone(f"the candidate returned something that is not plain data ({e})") from None
+
+
+def make_proxy(channel, target):
+    def proxy(*args, **kwargs):
+        return channel.result(channel.ask(("call", target, args, kwargs)))
+    proxy.__name__ = proxy.__qualname__ = target if isinstance(target, str) else "candidate_object"
+    return proxy
+
+
+def bound_names(source):
+    """Names a module binds at its top level (functions, classes, assignments, imports; not inside functions)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+
+    def visit(statements):
+        for s in statements:
+            if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(s.name)
+            elif isinstance(s, (ast.Import, ast.ImportFrom)):
+                for a in s.names:
+                    names.add((a.asname or a.name).split(".")[0])
+            elif isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)):
+                for n in ast.walk(s):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                        names.add(n.id)
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    visit(inner)
+    visit(tree.body)
+    return names
+
+
+def import_module_named(name):
+    __import__(name)
+    return sys.modules[name]
+
+
+def test_main(test, channel_fd, report_fd):
+    """Runs in T as the unprivileged test uid; writes {"passed", "reason"} to report_fd (only T holds it)."""
+    channel = Channel(channel_fd)
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    namespace = main.__dict__
+    namespace["__builtins__"] = __builtins__
+
+    def report(passed, reason):
+        mark("verdict")
+        send_message(report_fd, json.dumps({"passed": passed, "reason": reason[:300], "marks": MARKS[-3:]}).encode())
+        os._exit(0)
+
+    try:
+        if test["kind"] == "check":
+            exec(compile(test["prelude"], "prompt.py", "exec"), namespace)
+        else:
+            exec(compile(test["setup"], "setup.py", "exec"), namespace)
+        setup_names = set(namespace)
+        mark("test_loaded")
+        try:
+            hello = json.loads(receive_message(channel_fd))
+            mark("candidate_ready")
+        except (EOFError, OSError, ValueError):
+            report(False, "the candidate process ended before loading")
+        if type(hello) is not dict or hello.get("ready") is not True:
+            error = hello.get("error") if type(hello) is dict and type(hello.get("error")) is str else "?"
+            report(False, "the candidate did not load: " + error)
+        if test["kind"] == "check":
+            entry = test["entry_point"]
+            reply = channel.ask(("get", entry))
+            if reply.get("kind") != "callable":
+                report(False, f"NameError: the candidate defines no function {entry!r}")
+            namespace[entry] = make_proxy(channel, entry)
+            exec(compile(test["test"], "test.py", "exec"), namespace)
+            code = compile(f"check({entry})", "test.py", "exec")
+        else:
+            source = "\n".join(test["asserts"])
+            code = compile(source, "test.py", "exec")
+            loaded = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+            builtin_names = set(dir(builtins))
+            from_solution = bound_names(test["canonical"])
+            for name in sorted(loaded):
+                if name in setup_names or (name in builtin_names and name not in from_solution):
+                    continue
+                reply = channel.ask(("get", name))
+                kind = reply.get("kind")
+                if kind == "callable":
+                    namespace[name] = make_proxy(channel, name)
+                elif kind == "module" and reply.get("name") == name:
+                    namespace[name] = import_module_named(name)
+                elif kind == "value":
+                    namespace[name] = channel.result(reply)
+        exec(code, namespace)
+    except CandidateGone as e:
+        report(False, str(e))
+    except BaseException as e:  # noqa: BLE001 - anything escaping the tests (SystemExit too) fails the run
+        report(False, f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+    report(True, "passed")
+
+
+# ---------------------------------------------------------------------------------------------------- one sandbox
+def build_root(config, spec, work_uid):
+    """Inside fresh mount + PID namespaces (as their pid 1): a tmpfs root holding read-only binds of the Python
+    installation and system libraries, /dev/{null,zero,random,urandom}, a fresh /proc, and /sandbox (the only
+    writable place, a size-limited tmpfs owned by the run's uid). The host's file system is detached."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    os.umask(0o022)  # the directories leading to the read-only binds must be traversable by the run's uid
+    root = config["root_dir"]
+    mount("ancoder-root", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=512,mode=0755")
+    for path in config["read_only"]:
+        target = root + path
+        if os.path.islink(path):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.symlink(os.readlink(path), target)
+            continue
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+        elif os.path.isfile(path):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "w").close()
+        else:
+            continue
+        mount(path, target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.makedirs(root + "/dev")
+    for device in ("null", "zero", "random", "urandom"):
+        open(f"{root}/dev/{device}", "w").close()
+        mount(f"/dev/{device}", f"{root}/dev/{device}", None, MS_BIND)
+        mount(None, f"{root}/dev/{device}", None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC)
+    os.makedirs(root + "/proc")
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.makedirs(root + "/sandbox")
+    limits = spec["limits"]
+    mount("ancoder-sandbox", root + "/sandbox", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={limits['dir_bytes']},nr_inodes={limits['dir_inodes']},mode=0700,uid={work_uid},gid={work_uid}")
+    os.symlink("/sandbox", root + "/tmp")
+    os.chdir(root)
+    check(libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    check(libc.umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def close_all_but(keep):
+    previous = 2
+    for fd in sorted(keep) + [1 << 16]:
+        os.closerange(previous + 1, fd)
+        previous = fd
+
+
+def to_dev_null(*fds):
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in fds:
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def limit_ipc():
+    """Small SysV IPC limits in this (fresh) IPC namespace: shared memory is not bounded by RLIMIT_AS."""
+    for name, value in (("shmmax", 8 << 20), ("shmall", (8 << 20) // 4096), ("shmmni", 16), ("msgmnb", 65536),
+                        ("msgmni", 16), ("sem", "32 256 32 16")):
+        write(f"/proc/sys/kernel/{name}", str(value))
+
+
+def drop_privileges(uid, limits):
+    write("/proc/self/oom_score_adj", "1000")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    cpu = limits["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits["address_space_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_size_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    install_seccomp()
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.umask(0o077)
+    os.chdir("/sandbox")
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/sandbox", "TMPDIR": "/sandbox",
+                       "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
+
+
+def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
+    """pid 1 of the run's namespaces. Builds the root, forks the worker (K or T), drains its output, and exits at
+    the deadline at the latest; its exit makes the kernel kill everything left in the namespace."""
+    mark("init")
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.alarm(max(1, int(deadline - time.monotonic()) + 2))
+    check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
+    limit_ipc()
+    build_root(config, spec, uid)
+    mark("root")
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(out_r)
+            os.close(err_r)
+            null = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            close_all_but(keep_fds)
+            os.setsid()
+            drop_privileges(uid, spec["limits"])
+            body()
+        except BaseException as e:  # noqa: BLE001
+            try:
+                os.write(2, f"ancoder sandbox: {role} failed to start: {e!r}\n".encode())
+            except OSError:
+                pass
+        os._exit(125)
+    os.close(out_w)
+    os.close(err_w)
+    for fd in keep_fds:
+        os.close(fd)
+    cap = spec["limits"]["output_bytes"]
+    captured = {out_r: bytearray(), err_r: bytearray()}
+    totals = {out_r: 0, err_r: 0}
+    open_fds = {out_r, err_r}
+    pidfd = os.pidfd_open(pid)
+    status = None
+    timed_out = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select(list(open_fds) + [pidfd], [], [], remaining)
+        for fd in ready:
+            if fd == pidfd:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_fds.discard(fd)
+                continue
+            totals[fd] += len(chunk)
+            if len(captured[fd]) < cap:
+                captured[fd] += chunk[:cap - len(captured[fd])]
+        if pidfd in ready and status is None:
+            _, status = os.waitpid(pid, 0)
+            # the worker is gone; keep what is already in the pipes, without waiting for its children
+            for fd in list(open_fds):
+                while True:
+                    r, _, _ = select.select([fd], [], [], 0)
+                    if not r:
+                        break
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    totals[fd] += len(chunk)
+                    if len(captured[fd]) < cap:
+                        captured[fd] += chunk[:cap - len(captured[fd])]
+            break
+
+    mark("worker_exit")
+
+    def text(fd):
+        s = captured[fd].decode("utf-8", "replace")
+        return s + (f"\n[… {totals[fd] - len(captured[fd])} more bytes not kept]" if totals[fd] > len(captured[fd]) else "")
+    code = None
+    if status is not None:
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    send_message(result_fd, json.dumps({"timed_out": timed_out, "exit_code": code, "stdout": text(out_r),
+                                        "stderr": text(err_r), "marks": MARKS}).encode())
+    os._exit(0)
+
+
+def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, name, cancel_fd=None):
+    """C: the supervisor of one sandbox, a child of M or Z. Puts itself in the run's cgroups, creates the namespaces,
+    forks the init, waits for it, cleans the cgroups up, and forwards the init's report on result_fd."""
+    MARKS.clear()
+    mark("supervisor")
+    os.setsid()
+    to_dev_null(0, 1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    paths = []
+    init_pid = None
+
+    def stop(*_):
+        if init_pid:
+            try:
+                os.kill(init_pid, signal.SIGKILL)
+                os.waitpid(init_pid, 0)
+            except OSError:
+                pass
+        cgroups.leave_and_remove(paths, keep_reusable=False)
+        os._exit(1)
+    signal.signal(signal.SIGTERM, stop)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    limits = spec["limits"]
+    if cgroups.kind != "none":
+        paths = cgroups.create(name, limits["memory_bytes"], limits["processes"] + 8)
+        cgroups.enter(paths, os.getpid())
+    mark("cgroup")
+    # The mount namespace is the init's own (it pivots its root; this supervisor keeps the host's view, which it
+    # needs to remove the cgroups afterwards).
+    check(libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    mark("unshare")
+    report_r, report_w = os.pipe()
+    init_pid = os.fork()
+    if init_pid == 0:
+        os.close(report_r)
+        os.close(result_fd)
+        try:
+            init_main(config, spec, role, uid, keep_fds, body, deadline, report_w)
+        except BaseException as e:  # noqa: BLE001
+            try:
+                send_message(report_w, json.dumps({"error": f"{role} sandbox setup failed: {e!r}"}).encode())
+            except OSError:
+                pass
+        os._exit(1)
+    os.close(report_w)
+    for fd in keep_fds:
+        os.close(fd)
+    try:
+        if cancel_fd is not None:
+            # M closes the other end once the tests have reported: the candidate is no longer needed.
+            ready, _, _ = select.select([report_r, cancel_fd], [], [])
+            if report_r not in ready:
+                raise EOFError
+        report = receive_message(report_r)
+    except (EOFError, OSError, ValueError):
+        report = json.dumps({"timed_out": time.monotonic() >= deadline, "exit_code": None, "stdout": "",
+                             "stderr": "", "error": None if time.monotonic() >= deadline else f"{role} init died"}).encode()
+    try:
+        os.kill(init_pid, signal.SIGKILL)
+    except OSError:
+        pass
+    os.waitpid(init_pid, 0)
+    mark("init_exit")
+    peak = cgroups.peak_bytes(paths)
+    cgroups.leave_and_remove(paths)
+    mark("cgroup_removed")
+    report = json.loads(report)
+    report["memory_peak_bytes"] = peak
+    report["marks"] = report.get("marks", []) + MARKS[-2:]
+    send_message(result_fd, json.dumps(report).encode())
+    os._exit(0)
+
+
+# ---------------------------------------------------------------------------------------------------- Z and M
+def zygote_main(config, cgroups, control):
+    """Z: forks candidate sandboxes. It only ever receives file descriptors and limits, never a test or a source
+    (the candidate's source arrives on a pipe that only the forked supervisor reads), so a forked candidate finds no
+    answer key in the memory it inherits."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 4)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)
+        spec = json.loads(message)
+        channel_fd, source_fd, result_fd, cancel_fd = fds
+        if os.fork() == 0:
+            control.close()
+            source = read_all(source_fd).decode("utf-8")
+            os.close(source_fd)
+            mode = spec["mode"]
+            run_sandbox(config, cgroups, spec, "candidate", spec["uid"], [channel_fd],
+                        lambda: candidate_main(source, channel_fd, mode), spec["deadline"], result_fd,
+                        f"slot{spec['slot']}-k", cancel_fd)
+        for fd in fds:
+            os.close(fd)
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    os.umask(0o077)
+    cgroups = Cgroups()
+    parent = os.getppid()
+    control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    zygote_pid = os.fork()
+    if zygote_pid == 0:
+        control.close()
+        to_dev_null(0, 1)
+        zygote_main(config, cgroups, zygote_end)
+    zygote_end.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    hello = {"ready": True, "cgroup": cgroups.kind, "cgroup_detail": cgroups.reason or ", ".join(cgroups.bases.values()),
+             "python": sys.version.split()[0]}
+    out = sys.stdout.buffer
+    out.write((json.dumps(hello) + "\n").encode())
+    out.flush()
+    runs = {}          # id -> state
+    by_fd = {}         # result fd -> (id, side)
+    pending = b""
+    stdin_open = True
+    while stdin_open or runs:
+        if os.getppid() != parent:
+            break
+        watch = ([0] if stdin_open else []) + list(by_fd)
+        ready, _, _ = select.select(watch, [], [], 0.5)
+        now = time.monotonic()
+        for fd in ready:
+            if fd == 0:
+                chunk = os.read(0, 1 << 20)
+                if not chunk:
+                    stdin_open = False
+                    continue
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    if line.strip():
+                        start_run(config, cgroups, control, json.loads(line), runs, by_fd)
+                continue
+            run_id, side = by_fd.pop(fd)
+            try:
+                runs[run_id][side] = json.loads(receive_message(fd))
+            except (EOFError, OSError, ValueError):
+                runs[run_id][side] = {"error": f"{side} supervisor ended without a report"}
+            os.close(fd)
+            if side == "test":
+                release_candidate(runs[run_id])
+        for run_id, state in list(runs.items()):
+            overdue = now > state["deadline"] + 3
+            if overdue:
+                for fd, (rid, side) in list(by_fd.items()):
+                    if rid == run_id:
+                        by_fd.pop(fd)
+                        os.close(fd)
+                        state.setdefault(side, {"timed_out": True})
+            if "test" in state and ("candidate" in state or state["mode"] == "whole" or overdue):
+                release_candidate(state)
+                finish_run(state, out)
+                del runs[run_id]
+    control.close()
+    cgroups.remove_bases(wait_seconds=5)
+
+
+def start_run(config, cgroups, control, request, runs, by_fd):
+    run_id = request["id"]
+    limits = request["limits"]
+    deadline = time.monotonic() + limits["wall_seconds"]
+    mode = request["mode"]
+    state = {"id": run_id, "mode": mode, "deadline": deadline, "started": time.monotonic()}
+    runs[run_id] = state
+    uid_candidate = request["uid"]
+    # The test side's deadline decides timeouts; the candidate side gets a second more so that it never dies first
+    # (a test waiting on a candidate that the deadline killed would report a failure, not a timeout). M ends the
+    # candidate side as soon as the tests have reported.
+    spec = {"id": run_id, "mode": "whole" if mode == "whole" else "serve", "limits": limits,
+            "deadline": deadline + (0 if mode == "whole" else 1.0), "uid": uid_candidate, "slot": request["slot"]}
+    k_channel, t_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    source_r, source_w = os.pipe()
+    k_result_r, k_result_w = os.pipe()
+    cancel_r, cancel_w = os.pipe()
+    socket.send_fds(control, [json.dumps(spec).encode()], [k_channel.fileno(), source_r, k_result_w, cancel_r])
+    k_channel.close()
+    os.close(source_r)
+    os.close(k_result_w)
+    os.close(cancel_r)
+    state["cancel_fd"] = cancel_w
+    data = request["candidate"].encode("utf-8")
+    view = memoryview(data)
+    while view:
+        view = view[os.write(source_w, view):]
+    os.close(source_w)
+    by_fd[k_result_r] = (run_id, "candidate" if mode != "whole" else "test")
+    if mode == "whole":
+        t_channel.close()
+        state["whole"] = True
+        return
+    t_result_r, t_result_w = os.pipe()
+    report_r, report_w = os.pipe()
+    t_fd = t_channel.detach()
+    test = request["test"]
+    if os.fork() == 0:
+        os.close(t_result_r)
+        os.close(report_r)
+        for fd in list(by_fd):
+            os.close(fd)
+        for other in runs.values():
+            for key in ("cancel_fd", "report_fd"):
+                if key in other:
+                    os.close(other[key])
+        control.close()
+        run_sandbox(config, cgroups, dict(spec, mode="test"), "test", uid_candidate + 1, [t_fd, report_w],
+                    lambda: test_main(test, t_fd, report_w), deadline, t_result_w, f"slot{request['slot']}-t")
+    os.close(t_fd)
+    os.close(report_w)
+    os.close(t_result_w)
+    state["report_fd"] = report_r
+    by_fd[t_result_r] = (run_id, "test")
+
+
+def release_candidate(state):
+    fd = state.pop("cancel_fd", None)
+    if fd is not None:
+        os.close(fd)
+
+
+def finish_run(state, out):
+    test = state.get("test", {})
+    candidate = state.get("candidate", {}) if state["mode"] != "whole" else test
+    elapsed = time.monotonic() - state["started"]
+    verdict = None
+    if state["mode"] != "whole":
+        fd = state["report_fd"]
+        r, _, _ = select.select([fd], [], [], 0)
+        if r:
+            try:
+                verdict = json.loads(receive_message(fd))
+            except (EOFError, OSError, ValueError):
+                verdict = None
+        os.close(fd)
+    if verdict is not None and type(verdict.get("passed")) is bool:
+        outcome = "passed" if verdict["passed"] else "failed"
+        reason = verdict.get("reason") or ""
+    elif test.get("timed_out") or elapsed >= state["deadline"] - state["started"]:
+        outcome, reason = "timeout", ""
+    elif state["mode"] == "whole":
+        outcome = "passed" if test.get("exit_code") == 0 else "failed"
+        reason = "exit status 0" if outcome == "passed" else f"exit status {test.get('exit_code')}"
+    else:
+        outcome, reason = "failed", test.get("error") or "the test process ended without a verdict"
+    if test.get("error") and outcome != "passed":
+        reason = reason or test["error"]
+    if candidate.get("error") and outcome == "failed" and not reason:
+        reason = candidate["error"]
+    if os.environ.get("ANCODER_SANDBOX_TRACE") == "1":
+        started = state["started"]
+        for side, report in (("t", test), ("k", candidate), ("v", verdict or {})):
+            for stage, at in report.get("marks", []):
+                sys.stderr.write(f"{state['id']} {side}.{stage} {1000 * (at - started):.1f}\n")
+        sys.stderr.write(f"{state['id']} done {1000 * elapsed:.1f}\n")
+    line = {"id": state["id"], "outcome": outcome, "reason": reason, "exit_code": candidate.get("exit_code"),
+            "stdout": candidate.get("stdout", ""), "stderr": candidate.get("stderr", ""),
+            "seconds": elapsed, "memory_peak_bytes": candidate.get("memory_peak_bytes")}
+    out.write((json.dumps(line) + "\n").encode())
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+using System.Text;
+using System.Text.Json;
+
+namespace AnCoder.Syntax.Benchmarking;
+
+/// <summary>
+/// The report of <c>ancoder bench parse</c>: <see cref="ParseBenchmark"/>'s measurements of our parser beside
+/// CPython's (bench/cpython_parse_throughput.py, run through the caller's <c>cpython</c> delegate: script arguments
+/// and stdin in, its stdout or null out).
+/// </summary>
+public static class ParseBenchmarkReport
+{
+    public static int Run(IReadOnlyList<string> paths, string directory, int rounds, int largeMB, bool scaling,
+        Func<string[], byte[]?, string?>? cpython, TextWriter output)
+    {
+        // First, while this process holds little: peak RSS on a large generated file.
+        if (largeMB > 0) LargeFile(largeMB, cpython, output);
+
+        var sources = paths.Select(File.ReadAllBytes).ToArray();
+        double megabytes = sources.Sum(s => (long)s.Length) / 1e6;
+        output.WriteLine($"{paths.Count} files, {megabytes:F1} MB under {directory}");
+        var ours = ParseBenchmark.Throughput(sources, rounds, Accepts);
+        var checks = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.Check(source) == null);
+        output.WriteLine($"AnCoder Parse (in-process, 1 thread): best {ours.BestMBps:F2} MB/s, median {ours.MedianMBps:F2} MB/s ({ours.Rejected} rejected); "
+                       + $"allocated {ours.AllocatedPerSourceByte:F1} MB per MB; GCs per MB: {ours.Gen0PerMB:F2} gen0, {ours.Gen1PerRound / megabytes:F3} gen1, {ours.Gen2PerRound / megabytes:F3} gen2");
+        output.WriteLine($"AnCoder Check (verdict, no tree):     best {checks.BestMBps:F2} MB/s, median {checks.MedianMBps:F2} MB/s; allocated {checks.AllocatedPerSourceByte:F1} MB per MB");
+        double ourSmall = ParseBenchmark.CallsPerSecond(() => PythonParser.Parse(ParseBenchmark.SmallStatementList));
+        output.WriteLine($"AnCoder Parse on a {Encoding.UTF8.GetByteCount(ParseBenchmark.SmallStatementList)}-byte statement list: {ourSmall:N0} calls/s ({1e6 / ourSmall:F1} µs per call)");
+        foreach (int length in new[] { 200, 2000 })
+            output.WriteLine($"AnCoder CheckPrefix on {length}-byte prefixes: {ParseBenchmark.PrefixCallsPerSecond(length):N0} calls/s");
+        output.WriteLine($"string-literal stage alone: {ParseBenchmark.StringLiteralMBps(sources):F0} MB of source per second");
+        if (scaling) Scaling(output);
+        if (cpython == null) return 0;
+
+        var json = cpython(["--stdin-list", "--json", "--rounds", rounds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--small-source-hex", Convert.ToHexString(Encoding.UTF8.GetBytes(ParseBenchmark.SmallStatementList))],
+            Encoding.UTF8.GetBytes(string.Join('\0', paths)));
+        if (json == null) return 1;
+        using var document = JsonDocument.Parse(json);
+        var r = document.RootElement;
+        double cpyBest = r.GetProperty("best_mb_per_s").GetDouble(), cpyMedian = r.GetProperty("median_mb_per_s").GetDouble();
+        double cpySmall = r.GetProperty("small_calls_per_s").GetDouble();
+        output.WriteLine($"CPython ast.parse (in-process):       best {cpyBest:F2} MB/s, median {cpyMedian:F2} MB/s ({r.GetProperty("rejected").GetInt32()} rejected); "
+                       + $"statement list: {cpySmall:N0} calls/s ({1e6 / cpySmall:F1} µs per call)");
+        output.WriteLine($"ratio AnCoder/CPython: best {ours.BestMBps / cpyBest:F2}x, median {ours.MedianMBps / cpyMedian:F2}x; statement list {ourSmall / cpySmall:F2}x per call");
+        return 0;
+    }
+
+    /// <summary>A parser exception counts as a rejection and is reported once, so a bug does not hide behind a
+    /// stack trace.</summary>
+    private static bool Accepts(byte[] source)
+    {
+        try
+        {
+            return PythonParser.Parse(source).Success;
+        }
+        catch (Exception e)
+        {
+            if (!reportedParserException)
+            {
+                reportedParserException = true;
+                Console.Error.WriteLine($"ancoder bench parse: the parser threw {e.GetType().Name}: {e.Message}");
+            }
+            return false;
+        }
+    }
+
+    private static bool reportedParserException;
+
+    private static void Scaling(TextWriter output)
+    {
+        var rows = ParseBenchmark.Scaling([100_000, 1_000_000, 10_000_000, 30_000_000]);
+        output.WriteLine("generated code (ParseBenchmark.RealisticChunk repeated): time per MB, and relative to the 100 KB row");
+        double parse0 = rows[0].ParseSeconds / (rows[0].Bytes / 1e6), check0 = rows[0].CheckSeconds / (rows[0].Bytes / 1e6);
+        foreach (var row in rows)
+        {
+            double mb = row.Bytes / 1e6;
+            output.WriteLine($"  {mb,7:F1} MB: Parse {row.ParseSeconds * 1000,8:F0} ms = {row.ParseSeconds * 1000 / mb,6:F1} ms/MB ({row.ParseSeconds / mb / parse0,4:F2}x)"
+                           + $" | Check {row.CheckSeconds * 1000,8:F0} ms = {row.CheckSeconds * 1000 / mb,6:F1} ms/MB ({row.CheckSeconds / mb / check0,4:F2}x)");
+        }
+    }
+
+    private static void LargeFile(int megabytes, Func<string[], byte[]?, string?>? cpython, TextWriter output)
+    {
+        var source = ParseBenchmark.GeneratedSource(megabytes * 1_000_000L);
+        foreach (var (name, parse) in new (string, Action<byte[]>)[] { ("Check", s => PythonParser.Check(s)), ("Parse", s => PythonParser.Parse(s)) })
+        {
+            var peak = ParseBenchmark.PeakRss(source, parse);
+            if (peak == null)
+            {
+                output.WriteLine("peak RSS: not measurable here (needs Linux /proc/self/clear_refs)");
+                return;
+            }
+            output.WriteLine($"{source.Length / 1e6:F1} MB generated file, AnCoder {name}: {peak.Seconds:F1} s, peak RSS {peak.PeakRssBytes / 1e6:F0} MB "
+                           + $"= {(double)peak.PeakRssBytes / source.Length:F1}x the source (RSS before: {peak.RssBeforeBytes / 1e6:F0} MB)");
+        }
+        if (cpython == null) return;
+        var file = Path.Combine(Path.GetTempPath(), $"ancoder-bench-{Environment.ProcessId}.py");
+        try
+        {
+            File.WriteAllBytes(file, source);
+            var json = cpython(["--peak-rss", file], null);
+            if (json == null) return;
+            using var document = JsonDocument.Parse(json);
+            long rss = document.RootElement.GetProperty("peak_rss_bytes").GetInt64();
+            output.WriteLine($"{source.Length / 1e6:F1} MB generated file, CPython ast.parse: {document.RootElement.GetProperty("seconds").GetDouble():F1} s, "
+                           + $"peak RSS {rss / 1e6:F0} MB = {(double)rss / source.Length:F1}x the source (whole python3 process)");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

@@ -43,7 +43,7 @@ public static class EvalCommand
         precision.AcceptOnlyFromAmong("fp32", "bf16");
         var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
 
-        var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity (our parser), execution in a sandbox, pass@k.");
+        var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
                      steps, length, remask, limit, seed, batch, precision, threads })
             command.Options.Add(option);
@@ -189,6 +189,7 @@ public static class EvalCommand
         table.AddRow("problems scored", $"{summary.ProblemsScored} / {summary.ProblemsInBenchmark}");
         table.AddRow("samples", summary.Samples.ToString());
         table.AddRow("syntax validity", parserMissing ? "n/a (parser not available yet)" : Percent(summary.SyntaxValidity));
+        table.AddRow("non-trivial syntax validity", parserMissing ? "n/a (parser not available yet)" : Percent(summary.NonTrivialValidity));
         foreach (var (name, value) in summary.PassAtK)
             table.AddRow(name, Percent(value));
         table.AddRow("passed / failed / timeout / syntax error", $"{summary.Passed} / {summary.Failed} / {summary.Timeout} / {summary.SyntaxError}");

@@ -25,7 +25,11 @@ internal sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptio
     public static int SampleSeed(int runSeed, int problemIndex, int sampleIndex) =>
         SampleSeeds.Derive(SampleSeeds.Derive(runSeed, problemIndex), sampleIndex);
 
-    public Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken) =>
+        (await GenerateWithLengthCapAsync(prompt, count, cancellationToken).ConfigureAwait(false)).Select(c => c.Text).ToList();
+
+    /// <summary>A completion hit the length cap when no end-of-text token ends it inside the G generated positions.</summary>
+    public Task<IReadOnlyList<GeneratedCompletion>> GenerateWithLengthCapAsync(string prompt, int count, CancellationToken cancellationToken)
     {
         var (problemIndex, indices) = sampleIndices(prompt, count);
         if (indices.Count != count)
@@ -33,7 +37,7 @@ internal sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptio
         // Plain token ids, not PromptTemplate: a benchmark prompt is literal text, never an infilling template.
         var promptIds = model.Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompt));
         var sampler = new DiffusionSampler(new ModelDenoiser(model.Model), options);
-        var completions = new List<string>(count);
+        var completions = new List<GeneratedCompletion>(count);
         for (int start = 0; start < count; start += Math.Max(1, batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -43,9 +47,13 @@ internal sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptio
             var ids = sampler.Sample(canvases);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
             for (int r = 0; r < canvases.Count; r++)
-                completions.Add(SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion);
+            {
+                var text = SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion;
+                bool ended = ids[r].Where((id, i) => !canvases[r].Frozen[i]).Contains(model.Config.EosTokenId);
+                completions.Add(new GeneratedCompletion(text, !ended));
+            }
             SamplesGenerated += canvases.Count;
         }
-        return Task.FromResult<IReadOnlyList<string>>(completions);
+        return Task.FromResult<IReadOnlyList<GeneratedCompletion>>(completions);
     }
 }

@@ -111,13 +111,22 @@ public sealed class DiffusionSampler
         {
             var clock = Stopwatch.StartNew();
             _observer?.OnStart(_ids.Select((ids, b) => new Canvas((int[])ids.Clone(), _frozen[b], 0)).ToList());
-            var grid = TimeGrid.Create(_options.Steps, _sampler._alpha, _options.Remask, _options.FinalTime);
+            int steps;
             try
             {
-                foreach (var step in grid)
+                if (_options.ParallelThreshold is { } threshold)
                 {
-                    using var scope = NewDisposeScope();
-                    Step(step);
+                    steps = ParallelSteps(threshold);
+                }
+                else
+                {
+                    var grid = TimeGrid.Create(_options.Steps, _sampler._alpha, _options.Remask, _options.FinalTime);
+                    foreach (var step in grid)
+                    {
+                        using var scope = NewDisposeScope();
+                        Step(step);
+                    }
+                    steps = grid.Length;
                 }
                 using (var scope = NewDisposeScope()) FinalPass();
             }
@@ -126,8 +135,71 @@ public sealed class DiffusionSampler
                 _logProbs?.Dispose();
                 _logProbs = null;
             }
-            _sampler.LastRun = new SamplingStatistics(grid.Length, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds);
+            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds);
             return _ids;
+        }
+
+        private int MaskedCount()
+        {
+            int count = 0;
+            for (int b = 0; b < _batch; b++) foreach (int id in _ids[b]) if (id == _maskId) count++;
+            return count;
+        }
+
+        /// <summary>
+        /// Confidence-parallel steps (<see cref="SamplerOptions.ParallelThreshold"/>) until nothing is masked; returns
+        /// the number of steps. Each step's times report the share of the initially masked positions still masked
+        /// (t before, s after; α = 1 − that share), so traces show progress as on the grid.
+        /// </summary>
+        private int ParallelSteps(double threshold)
+        {
+            int initial = MaskedCount(), remaining = initial, k = 0;
+            while (remaining > 0)
+            {
+                using var scope = NewDisposeScope();
+                bool ran = Refresh();
+                var unmask = new List<int>[_batch];
+                for (int b = 0; b < _batch; b++) unmask[b] = ChooseAboveThreshold(b, threshold);
+                var changes = DrawTokens(unmask);
+                int revealed = 0;
+                for (int b = 0; b < _batch; b++)
+                {
+                    changes[b].Sort((x, y) => x.Position.CompareTo(y.Position));
+                    if (changes[b].Count > 0) _dirty[b] = true;
+                    revealed += changes[b].Count;
+                }
+                double t = remaining / (double)initial, s = (remaining - revealed) / (double)initial;
+                Report(new StepTimes(k++, t, s, 1 - t, 1 - s, false), ran, changes);
+                remaining -= revealed;
+            }
+            return k;
+        }
+
+        /// <summary>
+        /// The masked positions of canvas b whose confidence (largest probability, before temperature) exceeds τ;
+        /// when there is none, the one best by the order's score (confidence for the random order).
+        /// </summary>
+        private List<int> ChooseAboveThreshold(int b, double threshold)
+        {
+            var masked = MaskedPositions(b);
+            if (masked.Count == 0) return masked;
+            using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
+            var confidence = _logProbs!.view(-1, _vocab).index_select(0, index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
+            var chosen = new List<int>();
+            for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
+            if (chosen.Count > 0) return chosen;
+            return _options.Order == UnmaskOrder.Random
+                ? [masked[Enumerable.Range(0, masked.Count).MaxBy(k => confidence[k])]]
+                : ChooseByScore(b, 1);
+        }
+
+        private List<int> MaskedPositions(int b)
+        {
+            var masked = new List<int>();
+            var ids = _ids[b];
+            var frozen = _frozen[b];
+            for (int i = 0; i < ids.Length; i++) if (ids[i] == _maskId && !frozen[i]) masked.Add(i);
+            return masked;
         }
 
         private bool AnyMasked(int b)
@@ -136,11 +208,15 @@ public sealed class DiffusionSampler
             return false;
         }
 
-        /// <summary>Runs the network on the canvases whose probabilities are stale; returns whether it ran.</summary>
+        /// <summary>
+        /// Runs the network on the canvases whose probabilities are stale and that still hold a mask (a step reads
+        /// probabilities only at masked positions: remasking draws without them); returns whether it ran. A skipped
+        /// canvas stays stale until it has a mask again.
+        /// </summary>
         private bool Refresh()
         {
             if (!_options.Caching) Array.Fill(_dirty, true);
-            var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b]).ToArray();
+            var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b] && AnyMasked(b)).ToArray();
             if (rows.Length == 0) return false;
             var watch = Stopwatch.StartNew();
             // The forward pass's own scope: freeing its activations is part of the network's cost.
@@ -148,7 +224,7 @@ public sealed class DiffusionSampler
             _calls++;
             _rows += rows.Length;
             _networkSeconds += watch.Elapsed.TotalSeconds;
-            Array.Fill(_dirty, false);
+            foreach (int b in rows) _dirty[b] = false;
             return true;
         }
 
@@ -267,13 +343,14 @@ public sealed class DiffusionSampler
         /// <summary>The <paramref name="count"/> masked positions of canvas b with the highest order score.</summary>
         private List<int> ChooseByScore(int b, int count)
         {
-            var masked = Enumerable.Range(0, _ids[b].Length).Where(i => _ids[b][i] == _maskId && !_frozen[b][i]).ToList();
+            var masked = MaskedPositions(b);
             using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
             var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
             Tensor score = _options.Order switch
             {
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
                 UnmaskOrder.Margin => Margin(probabilities),
+                UnmaskOrder.Anchor => AnchorFirst(probabilities),
                 _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
             };
             var scores = score.data<double>().ToArray();
@@ -284,6 +361,15 @@ public sealed class DiffusionSampler
             {
                 var top = p.topk(2, -1).values;
                 return top[.., 0] - top[.., 1];
+            }
+
+            // 2 + confidence where the argmax is an anchor token, confidence elsewhere: every anchor before every other.
+            Tensor AnchorFirst(Tensor p)
+            {
+                var (values, indexes) = p.max(-1);
+                var table = _options.AnchorTokens!;
+                var bonus = indexes.data<long>().Select(id => id < table.Count && table[(int)id] ? 2.0 : 0.0).ToArray();
+                return values + tensor(bonus, ScalarType.Float64);
             }
         }
 

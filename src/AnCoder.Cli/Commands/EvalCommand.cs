@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using AnCoder.Cli.Generation;
 using AnCoder.Diffusion.Runtime;
+using AnCoder.Diffusion.Sampling;
 using AnCoder.Evaluation.Benchmarks;
 using AnCoder.Evaluation.Execution;
 using AnCoder.Evaluation.Scoring;
@@ -42,17 +43,21 @@ public static class EvalCommand
         var precision = new Option<string>("--precision") { Description = "--model: activation dtype fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "bf16");
         var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
+        var order = new Option<string>("--order") { Description = "--model: " + LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
+        order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
+        var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
-                     steps, length, remask, limit, seed, batch, precision, threads })
+                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
             parse.GetValue(data), parse.GetValue(output), parse.GetValue(mbppTestSplit), parse.GetValue(postprocess),
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
-                parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision)!, parse.GetValue(threads)))));
+                parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision)!, parse.GetValue(threads),
+                Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), parse.GetValue(parallel)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -60,7 +65,8 @@ public static class EvalCommand
     private sealed record Settings(string Benchmark, string? Samples, bool Canonical, string? Model, int? N, string? Data,
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
-    private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, string Precision, int Threads);
+    private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, string Precision, int Threads,
+        UnmaskOrder Order, double? Parallel);
 
     private static int Run(Settings settings)
     {
@@ -143,6 +149,7 @@ public static class EvalCommand
         {
             SamplesPerProblem = settings.N ?? benchmark.DefaultSamplesPerProblem, Steps = flags.Steps, Length = flags.Length,
             Temperature = flags.Temperature, Remask = flags.Remask, Limit = flags.Limit, Seed = flags.Seed, BatchSize = flags.Batch,
+            Order = flags.Order, Parallel = flags.Parallel,
         };
         var invalid = evalSettings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));

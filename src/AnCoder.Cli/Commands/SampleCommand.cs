@@ -29,8 +29,9 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = new Option<string>("--order") { Description = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy.", DefaultValueFactory = _ => "random" };
-        order.AcceptOnlyFromAmong("random", "confidence", "margin", "entropy");
+        var order = new Option<string>("--order") { Description = LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
+        order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
+        var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -41,7 +42,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -62,7 +63,7 @@ public static class SampleCommand
             SamplerOptions options;
             try
             {
-                options = loaded.DefaultOptions(parse.GetValue(remask)) with
+                options = loaded.DefaultOptions(parse.GetValue(remask), parse.GetValue(parallel)) with
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
                     Order = Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Caching = !parse.GetValue(noCache),
@@ -177,14 +178,35 @@ internal sealed class LoadedModel
         }
     }
 
-    /// <summary>Defaults: cap η = 0.1 for anchored models, no remasking for MDLM (ALGORITHMS.md §7); the model's schedule.</summary>
-    public SamplerOptions DefaultOptions(string? remask) => new()
+    /// <summary>
+    /// Defaults: cap η = 0.1 for anchored models, no remasking for MDLM or with confidence-parallel steps
+    /// (<paramref name="parallel"/> = τ; ALGORITHMS.md §7); the model's schedule; the tokenizer's anchor-token table (for
+    /// the anchor order).
+    /// </summary>
+    public SamplerOptions DefaultOptions(string? remask, double? parallel = null) => new()
     {
         Remask = remask is not null ? RemaskOptions.Parse(remask)
-            : Config.Architecture == Architecture.Mdlm ? RemaskOptions.None : RemaskOptions.PaperDefault,
+            : Config.Architecture == Architecture.Mdlm || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
         Schedule = Config.Diffusion.Schedule,
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
+        ParallelThreshold = parallel,
+        AnchorTokens = AnchorTokens,
     };
+
+    private bool[]? _anchorTokens;
+
+    /// <summary>Which ids are anchor tokens (<see cref="AnchorTokenTable"/>), built once per model.</summary>
+    public bool[] AnchorTokens => _anchorTokens ??= AnchorTokenTable.Build(Tokenizer, [Config.MaskTokenId, Config.EosTokenId, Config.PadTokenId]);
+
+    /// <summary>The text of an --order value.</summary>
+    public static readonly string[] OrderNames = ["random", "confidence", "margin", "entropy", "anchor"];
+
+    /// <summary>Help text shared by the commands that take --order and --parallel.</summary>
+    public const string OrderHelp = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy, or anchor "
+        + "(positions whose current prediction is a keyword or identifier first, then by confidence).";
+
+    public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
+        + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
 
     public List<GeneratedSample> Generate(IReadOnlyList<string> prompts, SamplerOptions options, GenerationOptions generation, out PromptSampler sampler)
     {
@@ -218,7 +240,8 @@ internal sealed class LoadedModel
     {
         var anchors = AnchorOptions();
         var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
-        string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
+        string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
+        string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }
 }

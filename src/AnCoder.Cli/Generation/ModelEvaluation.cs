@@ -27,6 +27,10 @@ internal sealed record ModelEvalSettings
     public int Seed { get; init; }
     /// <summary>Canvases per forward pass.</summary>
     public int BatchSize { get; init; } = 20;
+    /// <summary>Which masked positions a step unmasks (<see cref="UnmaskOrder"/>).</summary>
+    public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
+    /// <summary>Confidence-parallel threshold τ (<see cref="SamplerOptions.ParallelThreshold"/>); null = the time grid.</summary>
+    public double? Parallel { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
@@ -56,7 +60,9 @@ internal sealed record GenerationIdentity(
     [property: JsonPropertyName("remask")] string Remask,
     [property: JsonPropertyName("schedule")] string Schedule,
     [property: JsonPropertyName("seed")] int Seed,
-    [property: JsonPropertyName("precision")] string Precision);
+    [property: JsonPropertyName("precision")] string Precision,
+    [property: JsonPropertyName("order")] string Order = "random",
+    [property: JsonPropertyName("parallel")] double? Parallel = null);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -80,7 +86,7 @@ internal static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask) with { Steps = settings.Steps, Temperature = settings.Temperature };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order };
         }
         catch (FormatException e)
         {
@@ -105,7 +111,7 @@ internal static class ModelEvaluation
         var benchmark = Limit(fullBenchmark, settings.Limit);
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
-            options.Remask.ToString(), options.Schedule, settings.Seed, precision);
+            options.Remask.ToString(), options.Schedule, settings.Seed, precision, settings.Order.ToString().ToLowerInvariant(), settings.Parallel);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -174,6 +180,7 @@ internal static class ModelEvaluation
             ("model", stored.Model, now.Model), ("benchmark", stored.Benchmark, now.Benchmark), ("steps", stored.Steps, now.Steps),
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
+            ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

@@ -62,6 +62,10 @@ public sealed record ReproConfig
     /// <summary>Remasking of anchored models (MDLM always samples without remasking, as the paper's baseline).</summary>
     public string AnchoredRemask { get; init; } = "cap:0.1";
     public int EvalSeed { get; init; }
+    /// <summary>Unmask order of every evaluation (random = the paper's; confidence, margin, entropy, anchor).</summary>
+    public string EvalOrder { get; init; } = "random";
+    /// <summary>Confidence-parallel threshold τ of every evaluation (null = the paper's T steps); implies no remasking.</summary>
+    public double? EvalParallel { get; init; }
     public int EvalBatch { get; init; } = 20;
     public string EvalPrecision { get; init; } = "fp32";
     /// <summary>Seconds per program in the sandbox.</summary>
@@ -159,6 +163,9 @@ public sealed record ReproConfig
             if (!(p.Rho > 0 && p.Rho <= 1)) problems.Add($"rho_d0_sweep: rho {p.Rho} must be in (0, 1]");
             if (p.D0 < 0) problems.Add($"rho_d0_sweep: d0 {p.D0} must be >= 0");
         }
+        if (!Enum.TryParse<AnCoder.Diffusion.Sampling.UnmaskOrder>(EvalOrder, ignoreCase: true, out _) || int.TryParse(EvalOrder, out _))
+            problems.Add($"eval_order '{EvalOrder}' is not one of random, confidence, margin, entropy, anchor");
+        if (EvalParallel is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"eval_parallel must be in [0, 1] (got {tau})");
         try
         {
             AnCoder.Diffusion.Sampling.RemaskOptions.Parse(AnchoredRemask);

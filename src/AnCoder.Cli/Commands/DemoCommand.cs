@@ -41,8 +41,9 @@ public static class DemoCommand
         var order = new Option<string>("--order") { Description = "For the further prompts: " + LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
         order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
         var parallel = new Option<double?>("--parallel") { Description = "For the further prompts: " + LoadedModel.ParallelHelp };
+        var repair = new Option<int>("--repair") { Description = "For the further prompts: " + LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var command = new Command("demo", "Train a tiny AnCoder on python3's stdlib (first run only, a few minutes), then watch it complete find_max and other prompts; writes an HTML trace.");
-        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace, order, parallel }) command.Options.Add(option);
+        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace, order, parallel, repair }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string dir = Path.GetFullPath(parse.GetValue(directory) ?? DefaultDirectory);
@@ -51,7 +52,7 @@ public static class DemoCommand
             {
                 string? model = EnsureModel(dir, parse.GetValue(minutes), parse.GetValue(retrain));
                 if (model is null) return 2;
-                var further = (Order: Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Parallel: parse.GetValue(parallel));
+                var further = (Order: Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)));
                 if (further.Parallel is { } tau && !(tau >= 0 && tau <= 1))
                 {
                     Console.Error.WriteLine($"ancoder demo: --parallel {tau} must be in [0, 1]");
@@ -152,7 +153,7 @@ public static class DemoCommand
         }
     }
 
-    private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel) further)
+    private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel, int Repair) further)
     {
         if (!LoadedModel.TryLoad(modelDir, "fp32", out var loaded, out string? error))
         {
@@ -164,7 +165,7 @@ public static class DemoCommand
         var paper = loaded.DefaultOptions(null) with { Steps = steps };
         var confident = paper with { Order = UnmaskOrder.Confidence };
         var anchorFirst = paper with { Order = UnmaskOrder.Anchor };
-        var others = loaded.DefaultOptions(null, further.Parallel) with { Steps = steps, Order = further.Order };
+        var others = loaded.DefaultOptions(null, further.Parallel) with { Steps = steps, Order = further.Order, RepairRounds = further.Repair };
         var samples = new List<(string Title, SampleTrace Trace)>();
         var allTraces = new List<SampleTrace>();
 
@@ -186,7 +187,8 @@ public static class DemoCommand
         AnsiConsole.Write(new Rule("[bold]find_max[/] — anchor-first order (keywords and identifiers first: the scaffold, then the rest)"));
         Run("find_max, anchor-first order", [FindMaxPrompt], anchorFirst);
         ShowDenoising(samples[^1].Trace);
-        string how = further.Parallel is { } tau ? FormattableString.Invariant($"confidence-parallel τ = {tau}, ") : "";
+        string how = (further.Parallel is { } tau ? FormattableString.Invariant($"confidence-parallel τ = {tau}, ") : "")
+            + (further.Repair > 0 ? $"syntax repair {further.Repair} round(s), " : "");
         AnsiConsole.Write(new Rule($"[bold]more prompts[/] ({how}order {further.Order.ToString().ToLowerInvariant()}; the last one infills <|mask:6|>)"));
         Run("others", OtherPrompts, others);
         foreach (var (_, trace) in samples.Skip(3)) ShowFinal(trace);

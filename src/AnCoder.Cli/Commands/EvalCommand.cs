@@ -46,10 +46,11 @@ public static class EvalCommand
         var order = new Option<string>("--order") { Description = "--model: " + LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
         order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
         var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
+        var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
-                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel })
+                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
@@ -57,7 +58,7 @@ public static class EvalCommand
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
                 parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision)!, parse.GetValue(threads),
-                Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), parse.GetValue(parallel)))));
+                Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), parse.GetValue(parallel), parse.GetValue(repair)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -66,7 +67,7 @@ public static class EvalCommand
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
     private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, string Precision, int Threads,
-        UnmaskOrder Order, double? Parallel);
+        UnmaskOrder Order, double? Parallel, int Repair);
 
     private static int Run(Settings settings)
     {
@@ -149,7 +150,7 @@ public static class EvalCommand
         {
             SamplesPerProblem = settings.N ?? benchmark.DefaultSamplesPerProblem, Steps = flags.Steps, Length = flags.Length,
             Temperature = flags.Temperature, Remask = flags.Remask, Limit = flags.Limit, Seed = flags.Seed, BatchSize = flags.Batch,
-            Order = flags.Order, Parallel = flags.Parallel,
+            Order = flags.Order, Parallel = flags.Parallel, Repair = flags.Repair,
         };
         var invalid = evalSettings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));

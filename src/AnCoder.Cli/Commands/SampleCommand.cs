@@ -32,6 +32,7 @@ public static class SampleCommand
         var order = new Option<string>("--order") { Description = LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
         order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
+        var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -42,7 +43,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -67,6 +68,7 @@ public static class SampleCommand
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
                     Order = Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Caching = !parse.GetValue(noCache),
+                    RepairRounds = parse.GetValue(repair),
                 };
             }
             catch (FormatException e)
@@ -205,6 +207,9 @@ internal sealed class LoadedModel
     public const string OrderHelp = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy, or anchor "
         + "(positions whose current prediction is a keyword or identifier first, then by confidence).";
 
+    public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and --stop) does not parse gets "
+        + "the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
+
     public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
         + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
 
@@ -241,6 +246,7 @@ internal sealed class LoadedModel
         var anchors = AnchorOptions();
         var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
         string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
+        if (options.RepairRounds > 0) steps += $" repair={options.RepairRounds}×{options.RepairSteps}";
         string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }

@@ -31,6 +31,8 @@ internal sealed record ModelEvalSettings
     public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
     /// <summary>Confidence-parallel threshold τ (<see cref="SamplerOptions.ParallelThreshold"/>); null = the time grid.</summary>
     public double? Parallel { get; init; }
+    /// <summary>Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>; 0 = off).</summary>
+    public int Repair { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
@@ -40,6 +42,7 @@ internal sealed record ModelEvalSettings
         if (Length < 1) problems.Add($"--length ({Length}) must be at least 1");
         if (Limit is < 1) problems.Add($"--limit ({Limit}) must be at least 1");
         if (BatchSize < 1) problems.Add($"--batch ({BatchSize}) must be at least 1");
+        if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
         return problems;
     }
 }
@@ -62,7 +65,8 @@ internal sealed record GenerationIdentity(
     [property: JsonPropertyName("seed")] int Seed,
     [property: JsonPropertyName("precision")] string Precision,
     [property: JsonPropertyName("order")] string Order = "random",
-    [property: JsonPropertyName("parallel")] double? Parallel = null);
+    [property: JsonPropertyName("parallel")] double? Parallel = null,
+    [property: JsonPropertyName("repair")] int Repair = 0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -86,7 +90,7 @@ internal static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair };
         }
         catch (FormatException e)
         {
@@ -111,7 +115,7 @@ internal static class ModelEvaluation
         var benchmark = Limit(fullBenchmark, settings.Limit);
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
-            options.Remask.ToString(), options.Schedule, settings.Seed, precision, settings.Order.ToString().ToLowerInvariant(), settings.Parallel);
+            options.Remask.ToString(), options.Schedule, settings.Seed, precision, settings.Order.ToString().ToLowerInvariant(), settings.Parallel, settings.Repair);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -124,7 +128,7 @@ internal static class ModelEvaluation
             string taskId = fullBenchmark.Problems[index].TaskId;
             // The same selection GenerationRun makes: the indices below n not yet in the journal, in increasing order.
             return (index, Enumerable.Range(0, n).Where(j => !journal.Contains(taskId, j)).ToList());
-        });
+        }, benchmark.Kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEvalStopSequences : []);
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));
         var progress = new SynchronousProgress(_ => samplesDone?.Invoke(Done()));
@@ -181,6 +185,7 @@ internal static class ModelEvaluation
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
             ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
+            ("repair", stored.Repair, now.Repair),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

@@ -12,8 +12,10 @@ namespace AnCoder.Cli.Generation;
 /// a count; <paramref name="sampleIndices"/> tells which problem and which of its sample indices that call is for
 /// (GenerationRun asks for the missing indices in increasing order).
 /// </summary>
+/// With syntax repair on, a canvas is judged on the text evaluation scores: cut at the benchmark's stop sequences
+/// (<paramref name="repairStopSequences"/>).
 internal sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions options, int generationLength, int seed, int batchSize,
-    Func<string, int, (int ProblemIndex, IReadOnlyList<int> SampleIndices)> sampleIndices) : ICompletionGenerator
+    Func<string, int, (int ProblemIndex, IReadOnlyList<int> SampleIndices)> sampleIndices, IReadOnlyList<string>? repairStopSequences = null) : ICompletionGenerator
 {
     public IReadOnlyList<string> EndOfSequenceMarkers { get; } = ["<|endoftext|>"];
 
@@ -44,7 +46,9 @@ internal sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptio
             var canvases = indices.Skip(start).Take(Math.Max(1, batchSize))
                 .Select(j => Canvas.Completion(promptIds, generationLength, model.Config.MaskTokenId, SampleSeed(seed, problemIndex, j)))
                 .ToList();
-            var ids = sampler.Sample(canvases);
+            var repair = options.RepairRounds > 0
+                ? new SyntaxRepair(model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId, repairStopSequences) : null;
+            var ids = sampler.Sample(canvases, repair: repair);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
             for (int r = 0; r < canvases.Count; r++)
             {

@@ -66,6 +66,8 @@ public sealed record ReproConfig
     public string EvalOrder { get; init; } = "random";
     /// <summary>Confidence-parallel threshold τ of every evaluation (null = the paper's T steps); implies no remasking.</summary>
     public double? EvalParallel { get; init; }
+    /// <summary>Syntax-repair rounds of every evaluation (0 = off, the paper's sampler).</summary>
+    public int EvalRepair { get; init; }
     public int EvalBatch { get; init; } = 20;
     public string EvalPrecision { get; init; } = "fp32";
     /// <summary>Seconds per program in the sandbox.</summary>
@@ -166,6 +168,7 @@ public sealed record ReproConfig
         if (!Enum.TryParse<AnCoder.Diffusion.Sampling.UnmaskOrder>(EvalOrder, ignoreCase: true, out _) || int.TryParse(EvalOrder, out _))
             problems.Add($"eval_order '{EvalOrder}' is not one of random, confidence, margin, entropy, anchor");
         if (EvalParallel is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"eval_parallel must be in [0, 1] (got {tau})");
+        AtLeast("eval_repair", EvalRepair, 0);
         try
         {
             AnCoder.Diffusion.Sampling.RemaskOptions.Parse(AnchoredRemask);

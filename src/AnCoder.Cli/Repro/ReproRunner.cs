@@ -235,7 +235,7 @@ public static class ReproRunner
                 SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
                 Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
                 BatchSize = config.EvalBatch, Order = Enum.Parse<AnCoder.Diffusion.Sampling.UnmaskOrder>(config.EvalOrder, ignoreCase: true),
-                Parallel = config.EvalParallel,
+                Parallel = config.EvalParallel, Repair = config.EvalRepair,
             };
             progress.Begin($"eval {runName} {eval.Benchmark} T={eval.Steps}", (long)eval.Problems * eval.N);
             try

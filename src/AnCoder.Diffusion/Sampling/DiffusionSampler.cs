@@ -13,8 +13,10 @@ public readonly record struct TokenChange(int Position, int From, int To, double
 /// <see cref="AnchorPredictions"/>: per canvas, φ's argmax at every position from the probabilities the step used
 /// (only when the observer asks for them and the model is anchored; else null).
 /// </summary>
+/// <see cref="Phase"/>: null in the main reverse process; "repair N" in syntax-repair round N (its first record is
+/// the remask of the broken region).
 public sealed record StepRecord(StepTimes? Times, bool NetworkRan, IReadOnlyList<IReadOnlyList<TokenChange>> Changes,
-    IReadOnlyList<int[]>? AnchorPredictions);
+    IReadOnlyList<int[]>? AnchorPredictions, string? Phase = null);
 
 /// <summary>Receives every step of a sampling run (traces, terminal display).</summary>
 public interface ISamplingObserver
@@ -25,7 +27,8 @@ public interface ISamplingObserver
 }
 
 /// <summary>Counters of one <see cref="DiffusionSampler.Sample"/> run.</summary>
-public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds)
+/// <param name="RepairedCanvases">Canvases that syntax repair remasked at least once.</param>
+public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds, int RepairedCanvases = 0)
 {
     /// <summary>Share of wall time spent outside the network forward passes (the sampler's own overhead).</summary>
     public double OverheadShare => TotalSeconds <= 0 ? 0 : Math.Max(0, 1 - NetworkSeconds / TotalSeconds);
@@ -55,10 +58,14 @@ public sealed class DiffusionSampler
     public SamplerOptions Options { get; }
     public SamplingStatistics? LastRun { get; private set; }
 
-    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null)
+    /// <summary>
+    /// Samples the canvases; with <see cref="SamplerOptions.RepairRounds"/> &gt; 0 and a <paramref name="repair"/>
+    /// judge, canvases that come out broken are repaired afterwards.
+    /// </summary>
+    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null, IRepairRegion? repair = null)
     {
         if (canvases.Count == 0) return [];
-        var run = new Run(this, canvases, observer);
+        var run = new Run(this, canvases, observer, repair);
         return run.Execute();
     }
 
@@ -80,8 +87,13 @@ public sealed class DiffusionSampler
         private long _calls, _rows;
         private double _networkSeconds;
 
-        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer)
+        private readonly IRepairRegion? _repair;
+        private string? _phase;   // null in the main process; "repair N" during repair round N (no remasking then)
+        public int RepairedCanvases { get; private set; }
+
+        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer, IRepairRegion? repair)
         {
+            _repair = repair;
             _sampler = sampler;
             _denoiser = sampler._denoiser;
             _options = sampler.Options;
@@ -129,14 +141,54 @@ public sealed class DiffusionSampler
                     steps = grid.Length;
                 }
                 using (var scope = NewDisposeScope()) FinalPass();
+                if (_repair is not null) steps += Repair(_repair);
             }
             finally
             {
                 _logProbs?.Dispose();
                 _logProbs = null;
             }
-            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds);
+            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds, RepairedCanvases);
             return _ids;
+        }
+
+        /// <summary>
+        /// Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>): each round asks the judge for every
+        /// canvas's broken region, remasks it (one step record) and runs <see cref="SamplerOptions.RepairSteps"/> MDLM
+        /// steps and a final argmax pass; only the remasked canvases reach the network. Returns the steps run.
+        /// </summary>
+        private int Repair(IRepairRegion judge)
+        {
+            int steps = 0;
+            var repaired = new bool[_batch];
+            for (int round = 1; round <= _options.RepairRounds; round++)
+            {
+                var changes = NoChanges();
+                for (int b = 0; b < _batch; b++)
+                {
+                    if (judge.Region(_ids[b], _frozen[b], round) is not { Count: > 0 } region) continue;
+                    foreach (int i in region.Where(i => !_frozen[b][i] && _ids[b][i] != _maskId).Order())
+                    {
+                        changes[b].Add(new TokenChange(i, _ids[b][i], _maskId, double.NaN));
+                        _ids[b][i] = _maskId;
+                        _confidence[b][i] = double.NaN;
+                    }
+                    if (changes[b].Count > 0) { _dirty[b] = true; repaired[b] = true; }
+                }
+                if (changes.All(c => c.Count == 0)) break;
+                _phase = $"repair {round}";
+                Report(null, false, changes);
+                foreach (var step in TimeGrid.Create(_options.RepairSteps, _sampler._alpha, RemaskOptions.None))
+                {
+                    using var scope = NewDisposeScope();
+                    Step(step);
+                }
+                using (var scope = NewDisposeScope()) FinalPass();
+                steps += _options.RepairSteps;
+            }
+            _phase = null;
+            RepairedCanvases = repaired.Count(r => r);
+            return steps;
         }
 
         private int MaskedCount()
@@ -275,14 +327,15 @@ public sealed class DiffusionSampler
         {
             bool anythingMasked = false;
             for (int b = 0; b < _batch && !anythingMasked; b++) anythingMasked = AnyMasked(b);
-            bool remasks = _options.Remask.Strategy != RemaskStrategy.None && ReverseStep.Sigma(_options.Remask, step) > 0;
+            var remaskOptions = _phase is null ? _options.Remask : RemaskOptions.None;
+            bool remasks = remaskOptions.Strategy != RemaskStrategy.None && ReverseStep.Sigma(remaskOptions, step) > 0;
             if (!anythingMasked && !remasks)
             {
                 Report(step, false, NoChanges());
                 return;
             }
             bool ran = Refresh();
-            double sigma = ReverseStep.Sigma(_options.Remask, step);
+            double sigma = ReverseStep.Sigma(remaskOptions, step);
             var unmask = new List<int>[_batch];
             var remask = new List<int>[_batch];
             for (int b = 0; b < _batch; b++)
@@ -396,6 +449,27 @@ public sealed class DiffusionSampler
                     foreach (int i in unmask[b]) Apply(b, i, (int)best[n++], 1.0, changes);
                 return changes;
             }
+            if (_options.TopP >= 1)
+            {
+                // Inverse CDF in torch: one uniform per token from its canvas's stream (the order Categorical.Draw
+                // would use them), then the first id whose running sum exceeds u·Σp. The sums are torch's sequential
+                // float64 cumsum, the same additions in the same order as Categorical.Draw: the same tokens, without
+                // copying [n, V] probabilities out of torch.
+                var uniforms = new double[total];
+                n = 0;
+                for (int b = 0; b < _batch; b++) for (int k = 0; k < unmask[b].Count; k++) uniforms[n++] = _random[b].NextDouble();
+                var p = Probabilities(rows.to(ScalarType.Float64));
+                var cdf = p.cumsum(-1);
+                var mass = cdf.narrow(1, _vocab - 1, 1);
+                var drawn = searchsorted(cdf, tensor(uniforms, [total, 1]) * mass, right: true).clamp_max(_vocab - 1);
+                var chosen = (p.gather(1, drawn) / mass).data<double>().ToArray();
+                var tokens = drawn.data<long>().ToArray();
+                n = 0;
+                for (int b = 0; b < _batch; b++)
+                    foreach (int i in unmask[b]) { Apply(b, i, (int)tokens[n], chosen[n], changes); n++; }
+                return changes;
+            }
+            // Nucleus sampling sorts each row: in C#, on the float64 probabilities.
             var probabilities = Probabilities(rows.to(ScalarType.Float64)).data<double>().ToArray();
             n = 0;
             for (int b = 0; b < _batch; b++)
@@ -442,7 +516,7 @@ public sealed class DiffusionSampler
         {
             if (_observer is null) return;
             var anchors = _anchorPredictions?.Select(a => (int[])a.Clone()).ToList();
-            _observer.OnStep(new StepRecord(step, ran, changes, anchors));
+            _observer.OnStep(new StepRecord(step, ran, changes, anchors, _phase));
         }
     }
 }

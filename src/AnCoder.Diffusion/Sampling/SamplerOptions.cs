@@ -97,6 +97,15 @@ public sealed record SamplerOptions
     /// is masked: the number of network calls adapts to the model's certainty. No remasking. Null = off.
     /// </summary>
     public double? ParallelThreshold { get; init; }
+    /// <summary>
+    /// Syntax-repair rounds R (0 = off): after sampling, a canvas whose text does not parse gets the generated tokens
+    /// around the parser's error remasked (<see cref="SyntaxRepair"/>: the line, then the enclosing block) and
+    /// <see cref="RepairSteps"/> more MDLM steps on that region only; up to R rounds. Needs a repair judge in
+    /// <see cref="DiffusionSampler.Sample"/>.
+    /// </summary>
+    public int RepairRounds { get; init; }
+    /// <summary>Reverse steps of each repair round.</summary>
+    public int RepairSteps { get; init; } = 8;
 
     public IReadOnlyList<string> Validate()
     {
@@ -107,6 +116,8 @@ public sealed record SamplerOptions
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
         if (Order == UnmaskOrder.Anchor && AnchorTokens is null) problems.Add("order anchor needs the tokenizer's anchor-token table");
         if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
+        if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
+        if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");
         if (ParallelThreshold is not null && Remask.Strategy != RemaskStrategy.None)
             problems.Add($"parallel decoding never remasks: use remask none (got {Remask})");
         return problems;

@@ -147,3 +147,25 @@ public sealed class DecodingOrderTests
         Assert.All(tokenizer.SpecialTokens.Values, id => Assert.False(table[id]));
     }
 }
+
+/// <summary>The sampler's token draw is Categorical.Draw's inverse CDF on the canvas's own stream.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class TokenDrawTests
+{
+    [Fact]
+    public void One_step_draws_the_tokens_categorical_draw_gives_on_the_same_stream()
+    {
+        const int positions = 24, vocab = 12, seed = 77;
+        var table = new double[positions, vocab];
+        for (int i = 0; i < positions; i++) for (int v = 0; v < vocab; v++) table[i, v] = Math.Sin(i * 1.3 + v * 0.7) * 2;
+        var fake = new FakeDenoiser(table);
+        const double temperature = 0.8;
+        // T = 1 unmasks every position in the one step (probability 1): one uniform each for the branch, then one per token.
+        var ids = new DiffusionSampler(fake, new SamplerOptions { Steps = 1, Temperature = temperature, Remask = RemaskOptions.None })
+            .Sample([Canvas.Completion([], positions, 1, seed)])[0];
+        var random = new System.Random(seed);
+        for (int i = 0; i < positions; i++) random.NextDouble();
+        var expected = Enumerable.Range(0, positions).Select(i => Categorical.Draw(fake.Probabilities(i, positions, temperature), 1.0, random).Token);
+        Assert.Equal(expected, ids);
+    }
+}

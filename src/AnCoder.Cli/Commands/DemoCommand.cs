@@ -1,7 +1,9 @@
+using AnCoder.Anchoring.Labels;
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Tokenization;
-using AnCoder.Cli.Traces;
+using AnCoder.Experiments.Traces;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Sampling;
 using AnCoder.Diffusion.Training;
@@ -38,8 +40,7 @@ public static class DemoCommand
         var length = new Option<int>("--length") { Description = "Generated tokens per prompt (G).", DefaultValueFactory = _ => 48 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var trace = new Option<string?>("--trace") { Description = "HTML trace path. Default: <dir>/demo-trace.html." };
-        var order = new Option<string>("--order") { Description = "For the further prompts: " + LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
-        order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
+        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = "For the further prompts: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "For the further prompts: " + LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var command = new Command("demo", "Train a tiny AnCoder on python3's stdlib (first run only, a few minutes), then watch it complete find_max and other prompts; writes an HTML trace.");
@@ -52,7 +53,7 @@ public static class DemoCommand
             {
                 string? model = EnsureModel(dir, parse.GetValue(minutes), parse.GetValue(retrain));
                 if (model is null) return 2;
-                var further = (Order: Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)));
+                var further = (Order: parse.GetValue(order), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)));
                 if (further.Parallel is { } tau && !(tau >= 0 && tau <= 1))
                 {
                     Console.Error.WriteLine($"ancoder demo: --parallel {tau} must be in [0, 1]");
@@ -82,10 +83,10 @@ public static class DemoCommand
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var config = new TrainingConfig
         {
-            Model = "tiny", Strategy = "anchortree", Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
+            Model = "tiny", Strategy = AnchorStrategy.AnchorTree, Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
             // Training stops on the time budget; a long nominal run keeps the learning rate near its peak meanwhile.
             MaxSteps = 100_000, LearningRate = 1e-3, WarmupRatio = 0.0002, ValidationInterval = 0, ValidationBatches = 0,
-            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = "bf16",
+            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = Precision.Bf16,
         };
         TrainingSummary? summary = null;
         using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
@@ -155,7 +156,7 @@ public static class DemoCommand
 
     private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel, int Repair) further)
     {
-        if (!LoadedModel.TryLoad(modelDir, "fp32", out var loaded, out string? error))
+        if (!LoadedModel.TryLoad(modelDir, Precision.Fp32, out var loaded, out string? error))
         {
             Console.Error.WriteLine($"ancoder demo: {error}");
             return 2;
@@ -171,7 +172,8 @@ public static class DemoCommand
 
         void Run(string title, IReadOnlyList<string> prompts, SamplerOptions options)
         {
-            var generated = loaded.Generate(prompts, options, generation, out var sampler);
+            var sampler = loaded.CreateSampler(options);
+            var generated = SampleCommand.GenerateWithProgress(sampler, prompts, generation);
             var document = loaded.Trace(generated, options);
             foreach (var trace in document.Samples) samples.Add((title, trace));
             allTraces.AddRange(document.Samples);

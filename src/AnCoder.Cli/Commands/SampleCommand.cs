@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Tokenization;
-using AnCoder.Cli.Traces;
+using AnCoder.Experiments.Traces;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Model;
 using AnCoder.Diffusion.Runtime;
@@ -29,15 +29,13 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = new Option<string>("--order") { Description = LoadedModel.OrderHelp, DefaultValueFactory = _ => "random" };
-        order.AcceptOnlyFromAmong(LoadedModel.OrderNames);
+        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
-        var precision = new Option<string>("--precision") { Description = "Activation dtype: fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = SettingOption.Create("--precision", "Activation dtype:", Precision.Fp32);
         var stop = new Option<string[]>("--stop") { Description = "Stop sequence that ends a completion (repeatable), e.g. --stop $'\\ndef '." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run the networks every step even when the previous step changed nothing." };
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
@@ -59,7 +57,7 @@ public static class SampleCommand
             if (parse.GetValue(batch) < 1) return Fail("--batch must be at least 1");
             TorchRuntime.Initialize();
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
-            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
+            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
             SamplerOptions options;
             try
@@ -67,8 +65,7 @@ public static class SampleCommand
                 options = loaded.DefaultOptions(parse.GetValue(remask), parse.GetValue(parallel)) with
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
-                    Order = Enum.Parse<UnmaskOrder>(parse.GetValue(order)!, ignoreCase: true), Caching = !parse.GetValue(noCache),
-                    RepairRounds = parse.GetValue(repair),
+                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair),
                 };
             }
             catch (FormatException e)
@@ -85,7 +82,8 @@ public static class SampleCommand
             List<GeneratedSample> samples;
             try
             {
-                samples = loaded.Generate(prompts, options, generation, out var sampler);
+                var sampler = loaded.CreateSampler(options);
+                samples = GenerateWithProgress(sampler, prompts, generation);
                 var totals = Totals(sampler.Runs, samples);
                 foreach (var sample in samples)
                 {
@@ -112,6 +110,20 @@ public static class SampleCommand
         return command;
     }
 
+    /// <summary>Generates, with a progress bar when the work takes more than one batch.</summary>
+    internal static List<GeneratedSample> GenerateWithProgress(PromptSampler sampler, IReadOnlyList<string> prompts, GenerationOptions generation)
+    {
+        if (prompts.Count * generation.SamplesPerPrompt <= generation.BatchSize) return sampler.Generate(prompts, generation);
+        List<GeneratedSample>? result = null;
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("sampling", maxValue: prompts.Count * generation.SamplesPerPrompt);
+                result = sampler.Generate(prompts, generation, (done, _) => task.Value = done);
+            });
+        return result!;
+    }
+
     internal static string Totals(IReadOnlyList<SamplingStatistics> runs, IReadOnlyList<GeneratedSample> samples)
     {
         double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
@@ -124,130 +136,5 @@ public static class SampleCommand
     {
         Console.Error.WriteLine($"ancoder sample: {message}");
         return 2;
-    }
-}
-
-/// <summary>A model ready to sample: weights, tokenizer and the anchor strategy it was trained with.</summary>
-internal sealed class LoadedModel
-{
-    public required DiffusionModel Model { get; init; }
-    public required ByteLevelBpe Tokenizer { get; init; }
-    public required string Name { get; init; }
-
-    public ModelConfig Config => Model.Config;
-
-    /// <summary>
-    /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
-    /// default tokenizer) or <c>random:&lt;preset&gt;</c>. Errors come back as one line naming the file.
-    /// </summary>
-    public static bool TryLoad(string source, string precision, out LoadedModel? loaded, out string? error)
-    {
-        loaded = null;
-        error = null;
-        try
-        {
-            DiffusionModel model;
-            ByteLevelBpe tokenizer;
-            if (source.StartsWith("random:", StringComparison.Ordinal))
-            {
-                torch.manual_seed(0);
-                model = DiffusionModel.Create(ModelPresets.Get(source["random:".Length..]));
-                tokenizer = DefaultTokenizer.Load();
-            }
-            else
-            {
-                if (!Directory.Exists(source)) { error = $"--model {source}: no such folder"; return false; }
-                foreach (var file in new[] { "config.json", "model.safetensors" })
-                    if (!File.Exists(Path.Combine(source, file))) { error = $"--model {source}: {file} is missing"; return false; }
-                model = AnCoder.Diffusion.Checkpoints.ModelCheckpoint.Load(source);
-                bool hasTokenizer = File.Exists(Path.Combine(source, HfTokenizerFiles.TokenizerJson)) || File.Exists(Path.Combine(source, HfTokenizerFiles.VocabJson));
-                tokenizer = hasTokenizer ? HfTokenizerFiles.Load(source) : DefaultTokenizer.Load();
-            }
-            if (tokenizer.VocabSize > model.Config.VocabSize)
-            {
-                error = $"--model {source}: the tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize} rows";
-                return false;
-            }
-            model.eval();
-            model.ComputeType = precision == "bf16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
-            loaded = new LoadedModel { Model = model, Tokenizer = tokenizer, Name = source };
-            return true;
-        }
-        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
-        {
-            error = $"--model {source}: {e.Message}";
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// Defaults: cap η = 0.1 for anchored models, no remasking for MDLM or with confidence-parallel steps
-    /// (<paramref name="parallel"/> = τ; ALGORITHMS.md §7); the model's schedule; the tokenizer's anchor-token table (for
-    /// the anchor order).
-    /// </summary>
-    public SamplerOptions DefaultOptions(string? remask, double? parallel = null) => new()
-    {
-        Remask = remask is not null ? RemaskOptions.Parse(remask)
-            : Config.Architecture == Architecture.Mdlm || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
-        Schedule = Config.Diffusion.Schedule,
-        ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
-        ParallelThreshold = parallel,
-        AnchorTokens = AnchorTokens,
-    };
-
-    private bool[]? _anchorTokens;
-
-    /// <summary>Which ids are anchor tokens (<see cref="AnchorTokenTable"/>), built once per model.</summary>
-    public bool[] AnchorTokens => _anchorTokens ??= AnchorTokenTable.Build(Tokenizer, [Config.MaskTokenId, Config.EosTokenId, Config.PadTokenId]);
-
-    /// <summary>The text of an --order value.</summary>
-    public static readonly string[] OrderNames = ["random", "confidence", "margin", "entropy", "anchor"];
-
-    /// <summary>Help text shared by the commands that take --order and --parallel.</summary>
-    public const string OrderHelp = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy, or anchor "
-        + "(positions whose current prediction is a keyword or identifier first, then by confidence).";
-
-    public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and --stop) does not parse gets "
-        + "the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
-
-    public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
-        + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
-
-    public List<GeneratedSample> Generate(IReadOnlyList<string> prompts, SamplerOptions options, GenerationOptions generation, out PromptSampler sampler)
-    {
-        sampler = new PromptSampler(new ModelDenoiser(Model), Tokenizer, options, Config.EosTokenId, Config.PadTokenId);
-        var local = sampler;
-        if (prompts.Count * generation.SamplesPerPrompt <= generation.BatchSize) return local.Generate(prompts, generation);
-        List<GeneratedSample>? result = null;
-        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
-            {
-                var task = context.AddTask("sampling", maxValue: prompts.Count * generation.SamplesPerPrompt);
-                result = local.Generate(prompts, generation, (done, _) => task.Value = done);
-            });
-        return result!;
-    }
-
-    /// <summary>
-    /// Anchor labels for traces: the model's strategy (its λ, ρ, d0); for MDLM and Null models, AnchorTree's defaults so
-    /// the display still shows keywords and identifiers.
-    /// </summary>
-    public AnchorWeightOptions AnchorOptions()
-    {
-        var settings = Config.Diffusion;
-        var strategy = AnchorWeightOptions.Parse(settings.Strategy);
-        return strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null
-            ? AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree)
-            : new AnchorWeightOptions(strategy, settings.AnchorLambda, settings.AnchorRho, settings.AnchorD0);
-    }
-
-    public TraceDocument Trace(IReadOnlyList<GeneratedSample> samples, SamplerOptions options)
-    {
-        var anchors = AnchorOptions();
-        var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
-        string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
-        if (options.RepairRounds > 0) steps += $" repair={options.RepairRounds}×{options.RepairSteps}";
-        string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={options.Schedule}";
-        return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }
 }

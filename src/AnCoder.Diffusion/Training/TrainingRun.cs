@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Configuration;
@@ -61,14 +62,14 @@ public static class TrainingRun
                        ?? throw new TrainingException($"{config.Data}: no readable {CorpusBuilder.ManifestFile} (run `ancoder prepare`)");
         var settings = Settings(config);
         using var model = BuildModel(config, settings, manifest.Config);
-        if (config.Precision == "bf16") model.ComputeType = ScalarType.BFloat16;
+        model.ComputeType = config.Precision.ScalarType();
         CheckCompatible(config, model.Config, manifest.Config);
 
         var trainShards = OpenSplit(config.Data!, config.TrainSplit);
         var validShards = OpenSplit(config.Data!, config.ValidSplit, optional: true);
         try
         {
-            var mode = config.Packing == "truncate" ? PackingMode.Truncate : PackingMode.Pack;
+            var mode = config.Packing;
             var weights = config.AnchorWeights;
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);
@@ -99,7 +100,7 @@ public static class TrainingRun
         };
     }
 
-    public static Architecture ArchitectureOf(string strategy) => strategy == "mdlm" ? Architecture.Mdlm : Architecture.Anchored;
+    public static Architecture ArchitectureOf(AnchorStrategy strategy) => strategy == AnchorStrategy.Mdlm ? Architecture.Mdlm : Architecture.Anchored;
 
     /// <summary>From scratch (seeded), from our checkpoint (<c>init</c>) or from a Qwen2 folder (<c>init_qwen</c>).</summary>
     internal static DiffusionModel BuildModel(TrainingConfig config, DiffusionSettings settings, ManifestConfig data)
@@ -117,7 +118,7 @@ public static class TrainingRun
             {
                 var initConfig = ModelConfig.Load(Path.Combine(init, ModelCheckpoint.ConfigFileName));
                 if (initConfig.Architecture != architecture)
-                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{config.Strategy}`");
+                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
                 var fromCheckpoint = DiffusionModel.Create(initConfig with { Diffusion = settings });
                 ModelCheckpoint.LoadWeights(fromCheckpoint, Path.Combine(init, ModelCheckpoint.WeightsFileName));
                 return fromCheckpoint;
@@ -198,7 +199,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         try
         {
             if (checkpoint is { } from) Restore(from.Path, optimizer, generator, ema);
-            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), config.Strategy, checkpoint?.Path,
+            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), AnchorWeightOptions.Name(config.Strategy), checkpoint?.Path,
                 trainLoader.RowCount, validLoader?.RowCount ?? 0, threads));
             using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsLog.FileName} in {output}");
             using var prefetcher = new BatchPrefetcher(trainLoader);
@@ -246,7 +247,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                     lastValid = valid = Validate(validLoader, schedule);
                 if (last || _step % config.LogInterval == 0 || valid is not null)
                 {
-                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, config.Strategy);
+                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, AnchorWeightOptions.Name(config.Strategy));
                     Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsLog.FileName}");
                     observer.OnMetrics(record);
                 }
@@ -396,7 +397,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             if (state.TotalSteps != _totalSteps)
                 throw new TrainingException($"{directory}: the checkpoint belongs to a {state.TotalSteps}-step schedule, the config asks for {_totalSteps} steps");
             if (state.Strategy != config.Strategy)
-                throw new TrainingException($"{directory}: checkpoint strategy `{state.Strategy}`, config strategy `{config.Strategy}`");
+                throw new TrainingException($"{directory}: checkpoint strategy `{AnchorWeightOptions.Name(state.Strategy)}`, config strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
             ModelCheckpoint.LoadWeights(model, Path.Combine(directory, ModelCheckpoint.WeightsFileName));
             using (var stream = File.OpenRead(Path.Combine(directory, TrainingCheckpoints.OptimizerFile)))
             using (var reader = new BinaryReader(stream))

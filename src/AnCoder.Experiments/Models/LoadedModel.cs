@@ -1,0 +1,118 @@
+using System.Text.Json;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Model;
+using AnCoder.Diffusion.Sampling;
+using TorchSharp;
+
+namespace AnCoder.Experiments.Models;
+
+/// <summary>A model ready to sample: weights, tokenizer and the anchor strategy it was trained with.</summary>
+public sealed class LoadedModel
+{
+    public required DiffusionModel Model { get; init; }
+    public required ByteLevelBpe Tokenizer { get; init; }
+    public required string Name { get; init; }
+
+    public ModelConfig Config => Model.Config;
+
+    /// <summary>
+    /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
+    /// default tokenizer) or <c>random:&lt;preset&gt;</c>. Errors come back as one line naming the file.
+    /// </summary>
+    public static bool TryLoad(string source, Precision precision, out LoadedModel? loaded, out string? error)
+    {
+        loaded = null;
+        error = null;
+        try
+        {
+            DiffusionModel model;
+            ByteLevelBpe tokenizer;
+            if (source.StartsWith("random:", StringComparison.Ordinal))
+            {
+                torch.manual_seed(0);
+                model = DiffusionModel.Create(ModelPresets.Get(source["random:".Length..]));
+                tokenizer = DefaultTokenizer.Load();
+            }
+            else
+            {
+                if (!Directory.Exists(source)) { error = $"--model {source}: no such folder"; return false; }
+                foreach (var file in new[] { "config.json", "model.safetensors" })
+                    if (!File.Exists(Path.Combine(source, file))) { error = $"--model {source}: {file} is missing"; return false; }
+                model = AnCoder.Diffusion.Checkpoints.ModelCheckpoint.Load(source);
+                bool hasTokenizer = File.Exists(Path.Combine(source, HfTokenizerFiles.TokenizerJson)) || File.Exists(Path.Combine(source, HfTokenizerFiles.VocabJson));
+                tokenizer = hasTokenizer ? HfTokenizerFiles.Load(source) : DefaultTokenizer.Load();
+            }
+            if (tokenizer.VocabSize > model.Config.VocabSize)
+            {
+                error = $"--model {source}: the tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize} rows";
+                return false;
+            }
+            model.eval();
+            model.ComputeType = precision.ScalarType();
+            loaded = new LoadedModel { Model = model, Tokenizer = tokenizer, Name = source };
+            return true;
+        }
+        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
+        {
+            error = $"--model {source}: {e.Message}";
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Defaults: cap η = 0.1 for anchored models, no remasking for MDLM or with confidence-parallel steps
+    /// (<paramref name="parallel"/> = τ; docs/algorithms.md §7); the model's schedule; the tokenizer's anchor-token
+    /// table (for the anchor order).
+    /// </summary>
+    public SamplerOptions DefaultOptions(string? remask, double? parallel = null) => new()
+    {
+        Remask = remask is not null ? RemaskOptions.Parse(remask)
+            : Config.Architecture == Architecture.Mdlm || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
+        Schedule = Config.Diffusion.Schedule,
+        ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
+        ParallelThreshold = parallel,
+        AnchorTokens = AnchorTokens,
+    };
+
+    private bool[]? _anchorTokens;
+
+    /// <summary>Which ids are anchor tokens (<see cref="AnchorTokenTable"/>), built once per model.</summary>
+    public bool[] AnchorTokens => _anchorTokens ??= AnchorTokenTable.Build(Tokenizer, [Config.MaskTokenId, Config.EosTokenId, Config.PadTokenId]);
+
+    /// <summary>Help text of --parallel (sample, eval --model, demo).</summary>
+    public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
+        + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
+
+    /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
+    public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
+        + "gets the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
+
+    /// <summary>A sampler over this model with the model's special ids.</summary>
+    public PromptSampler CreateSampler(SamplerOptions options) =>
+        new(new ModelDenoiser(Model), Tokenizer, options, Config.EosTokenId, Config.PadTokenId);
+
+    /// <summary>
+    /// Anchor labels for traces: the model's strategy (its λ, ρ, d0); for MDLM and Null models, AnchorTree's defaults so
+    /// the display still shows keywords and identifiers.
+    /// </summary>
+    public AnchorWeightOptions AnchorOptions()
+    {
+        var settings = Config.Diffusion;
+        return settings.Strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null
+            ? AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree)
+            : settings.AnchorWeights;
+    }
+
+    public TraceDocument Trace(IReadOnlyList<GeneratedSample> samples, SamplerOptions options)
+    {
+        var anchors = AnchorOptions();
+        var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
+        string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
+        if (options.RepairRounds > 0) steps += $" repair={options.RepairRounds}×{options.RepairSteps}";
+        string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
+        return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
+    }
+}

@@ -6,7 +6,7 @@ using AnCoder.Syntax.Tokenizing;
 
 namespace AnCoder.Anchoring.Labels;
 
-/// <summary>Per-token labels (ALGORITHMS.md §6). Offsets are UTF-8 byte offsets into <see cref="LabelledSource.Bytes"/>.</summary>
+/// <summary>Per-token labels (docs/algorithms.md §6). Offsets are UTF-8 byte offsets into <see cref="LabelledSource.Bytes"/>.</summary>
 public readonly record struct TokenLabel(int Id, int Start, int End, int Depth, bool Keyword, bool Identifier)
 {
     public const int MaxDepth = ushort.MaxValue;

@@ -31,7 +31,7 @@ public static class EvalCommand
         var data = new Option<string?>("--data") { Description = $"Benchmark data directory (default: ${DatasetLocator.EnvironmentVariable}, else shared/datasets beside the repository)." };
         var output = new Option<string?>("--out") { Description = "Output directory for results.jsonl and summary.json (default: eval-results/<benchmark>-<source>)." };
         var mbppTestSplit = new Option<bool>("--mbpp-test-split") { Description = "MBPP: only the standard test split (task ids 11-510) instead of all 974." };
-        var postprocess = new Option<bool>("--postprocess") { Description = "Apply the ALGORITHMS.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
+        var postprocess = new Option<bool>("--postprocess") { Description = "Apply the docs/algorithms.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
         var timeout = new Option<double>("--timeout") { Description = "Wall-clock seconds per program.", DefaultValueFactory = _ => 3.0 };
         var workers = new Option<int>("--workers") { Description = "Programs run in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the samples already in results.jsonl and score only the rest (--model always resumes)." };

@@ -13,7 +13,7 @@ using TorchSharp;
 namespace AnCoder.Cli.Commands;
 
 /// <summary>
-/// <c>ancoder sample --model DIR --prompt TEXT</c>: the reverse process of ALGORITHMS.md §7 on prompts (completion)
+/// <c>ancoder sample --model DIR --prompt TEXT</c>: the reverse process of docs/algorithms.md §7 on prompts (completion)
 /// or templates with <c>&lt;|mask:N|&gt;</c> placeholders (infilling); prints the completions; <c>--trace</c> writes
 /// every step as JSON or a self-contained HTML replay.
 /// </summary>

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;

@@ -16,7 +16,7 @@ public sealed record Qwen2ImportOptions
     /// <summary>ψ's depth N_d: Qwen layers 0..N_d−1 initialise ψ. Null: half of Qwen's layers, rounded up (the paper: 12 of 24).</summary>
     public int? DenoiserLayers { get; init; }
 
-    /// <summary>The mask token: an unused row of Qwen's embedding (ALGORITHMS.md §4: 151665).</summary>
+    /// <summary>The mask token: an unused row of Qwen's embedding (docs/algorithms.md §4: 151665).</summary>
     public int MaskTokenId { get; init; } = 151665;
 
     /// <summary>Null: Qwen's eos_token_id (0 if the config has none).</summary>
@@ -45,7 +45,7 @@ public sealed record Qwen2ImportOptions
 
 /// <summary>
 /// Builds our model from a Hugging Face <c>Qwen2ForCausalLM</c> folder (config.json + model.safetensors, or
-/// model.safetensors.index.json + shards), as ALGORITHMS.md §4 prescribes for the paper's model: every Qwen layer
+/// model.safetensors.index.json + shards), as docs/algorithms.md §4 prescribes for the paper's model: every Qwen layer
 /// goes to φ (<c>anchor.*</c>), layers 0..N_d−1 also to ψ (<c>denoiser.*</c>), the embedding to E_φ and E_ψ and the
 /// final norm to both norms. The causal mask simply disappears: our attention is bidirectional.
 /// </summary>

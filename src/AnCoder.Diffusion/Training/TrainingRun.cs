@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Corpus;
@@ -18,7 +19,7 @@ using static TorchSharp.torch;
 namespace AnCoder.Diffusion.Training;
 
 /// <summary>
-/// Trains a diffusion model (ALGORITHMS.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
+/// Trains a diffusion model (docs/algorithms.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
 /// clipping, fp32 or bf16 compute with fp32 master weights, optional EMA, periodic validation NELBO, atomic
 /// checkpoints with exact resume. One call = one run (or the rest of one, with <c>resume</c>).
 /// </summary>
@@ -201,7 +202,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             if (checkpoint is { } from) Restore(from.Path, optimizer, generator, ema);
             observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), AnchorWeightOptions.Name(config.Strategy), checkpoint?.Path,
                 trainLoader.RowCount, validLoader?.RowCount ?? 0, threads));
-            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsLog.FileName} in {output}");
+            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsRecord.FileName} in {output}");
             using var prefetcher = new BatchPrefetcher(trainLoader);
             var clock = Stopwatch.StartNew();
             var window = new Window();
@@ -248,7 +249,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                 if (last || _step % config.LogInterval == 0 || valid is not null)
                 {
                     var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, AnchorWeightOptions.Name(config.Strategy));
-                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsLog.FileName}");
+                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsRecord.FileName}");
                     observer.OnMetrics(record);
                 }
                 bool stopping = cancellation.IsCancellationRequested;

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Labels;
@@ -329,7 +330,7 @@ public static class ReproRunner
             string directory = Path.Combine(output, RunsFolder, run.Name);
             bool completed = File.Exists(Path.Combine(directory, TrainingRun.FinalModelDirectory, "model.safetensors"));
             RunSummary? summary = null;
-            if (File.Exists(Path.Combine(directory, MetricsLog.FileName)))
+            if (File.Exists(Path.Combine(directory, MetricsRecord.FileName)))
             {
                 try
                 {

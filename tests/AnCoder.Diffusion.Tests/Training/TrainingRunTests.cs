@@ -153,7 +153,7 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         // (unchanged) model must be identical: the validation subset and its noise draws do not depend on the seed.
         var start = TrainingRun.Run(_toy.Config("start", 2));
         double Value(TrainingConfig c, string key) =>
-            JsonDocument.Parse(File.ReadAllLines(Path.Combine(c.Output!, MetricsLog.FileName))[^1]).RootElement.GetProperty(key).GetDouble();
+            JsonDocument.Parse(File.ReadAllLines(Path.Combine(c.Output!, MetricsRecord.FileName))[^1]).RootElement.GetProperty(key).GetDouble();
         var runs = new[] { 1, 2 }.Select(seed => _toy.Config($"seed{seed}", 1) with
         {
             Init = start.ModelDirectory, Seed = seed, LearningRate = 1e-30, WarmupRatio = 0, ValidationBatches = 2,

@@ -61,6 +61,10 @@ public static class TrainingRun
 
         var manifest = CorpusBuilder.TryReadManifest(config.Data!)
                        ?? throw new TrainingException($"{config.Data}: no readable {CorpusBuilder.ManifestFile} (run `ancoder prepare`)");
+        if (config.Sft && manifest.Kind != CorpusKinds.Sft)
+            throw new TrainingException($"{config.Data}: holds a pre-training corpus; --sft trains on fine-tuning pairs (run `ancoder prepare --sft`)");
+        if (!config.Sft && manifest.Kind == CorpusKinds.Sft)
+            throw new TrainingException($"{config.Data}: holds fine-tuning pairs; train on them with --sft");
         var settings = Settings(config);
         using var model = BuildModel(config, settings, manifest.Config);
         model.ComputeType = config.Precision.ScalarType();
@@ -70,7 +74,7 @@ public static class TrainingRun
         var validShards = OpenSplit(config.Data!, config.ValidSplit, optional: true);
         try
         {
-            var mode = config.Packing;
+            var mode = config.Sft ? PackingMode.Sft : config.Packing;
             var weights = config.AnchorWeights;
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);

@@ -66,11 +66,7 @@ public static class ReproRunner
         }
         if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
 
-        using (var sandbox = PythonSandbox.Create(new SandboxOptions
-        {
-            Workers = Math.Max(1, Environment.ProcessorCount),
-            Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(config.Timeout) },
-        }))
+        using (var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(Environment.ProcessorCount, config.Timeout)))
         {
             foreach (var group in plan.Evals.GroupBy(e => e.Run))
             {

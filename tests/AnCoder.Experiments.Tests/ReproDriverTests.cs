@@ -47,6 +47,8 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         Assert.Contains("ancoder repro --test", report);
         Assert.Contains("![loss](plots/loss.png)", report);
         Assert.Contains("HumanEval valid lines %", report);
+        Assert.Contains("| HumanEval non-trivial % |", report);
+        Assert.Contains("## Example samples", report);
         Assert.Contains("## AST probe", report);
         Assert.Contains("probe: revealing hints in-out helps anchortree more than out-in", report);
         Assert.True(File.Exists(Path.Combine(output, "plots", "probe_anchortree.png")));
@@ -61,6 +63,10 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         Assert.All(humanEval.Problems, p => Assert.Equal(2, p.N));
         Assert.NotNull(humanEval.SyntaxValidity);
         Assert.InRange(humanEval.ValidLines!.Value, 0, 1);
+        Assert.InRange(humanEval.NonTrivialValidity!.Value, 0, humanEval.SyntaxValidity!.Value);
+        Assert.NotEmpty(humanEval.Examples!);
+        Assert.All(File.ReadLines(Path.Combine(output, "runs", "anchortree-s0", "eval", "humaneval-T8", "results.jsonl")),
+            line => Assert.Contains("\"non_trivial\":", line));
         Assert.Equal(["anchortree-s0", "mdlm-s0"], results.Probes!.Select(p => p.Run).Order());
         // K = 2: in-out − out-in and out-in − random at k = 1, 2 for each of the three default noise levels.
         Assert.All(results.Probes!, p => Assert.Equal(2 * 3 * 2, p.Gaps.Count));

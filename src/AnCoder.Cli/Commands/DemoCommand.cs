@@ -40,8 +40,11 @@ public static class DemoCommand
         var length = new Option<int>("--length") { Description = "Generated tokens per prompt (G).", DefaultValueFactory = _ => 48 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var trace = new Option<string?>("--trace") { Description = "HTML trace path. Default: <dir>/demo-trace.html." };
+        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
+        var parallel = new Option<double?>("--parallel") { Description = "For the further prompts: " + LoadedModel.ParallelHelp };
+        var repair = new Option<int>("--repair") { Description = "For the further prompts: " + LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var command = new Command("demo", "Train a tiny AnCoder on python3's stdlib (first run only, a few minutes), then watch it complete find_max and other prompts; writes an HTML trace.");
-        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace }) command.Options.Add(option);
+        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace, order, parallel, repair }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string dir = Path.GetFullPath(parse.GetValue(directory) ?? DefaultDirectory);
@@ -50,7 +53,13 @@ public static class DemoCommand
             {
                 string? model = EnsureModel(dir, parse.GetValue(minutes), parse.GetValue(retrain));
                 if (model is null) return 2;
-                return Show(model, parse.GetValue(steps), parse.GetValue(length), parse.GetValue(seed), parse.GetValue(trace) ?? Path.Combine(dir, "demo-trace.html"));
+                var further = (Order: parse.GetValue(order), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)));
+                if (further.Parallel is { } tau && !(tau >= 0 && tau <= 1))
+                {
+                    Console.Error.WriteLine($"ancoder demo: --parallel {tau} must be in [0, 1]");
+                    return 2;
+                }
+                return Show(model, parse.GetValue(steps), parse.GetValue(length), parse.GetValue(seed), parse.GetValue(trace) ?? Path.Combine(dir, "demo-trace.html"), further);
             }
             catch (Exception e) when (e is TrainingException or IOException or UnauthorizedAccessException)
             {
@@ -145,7 +154,7 @@ public static class DemoCommand
         }
     }
 
-    private static int Show(string modelDir, int steps, int length, int seed, string tracePath)
+    private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel, int Repair) further)
     {
         if (!LoadedModel.TryLoad(modelDir, Precision.Fp32, out var loaded, out string? error))
         {
@@ -156,6 +165,8 @@ public static class DemoCommand
         var generation = new GenerationOptions { Length = length, Seed = seed, Record = true, StopSequences = ["\ndef ", "\nclass ", "\nif __name__"] };
         var paper = loaded.DefaultOptions(null) with { Steps = steps };
         var confident = paper with { Order = UnmaskOrder.Confidence };
+        var anchorFirst = paper with { Order = UnmaskOrder.Anchor };
+        var others = loaded.DefaultOptions(null, further.Parallel) with { Steps = steps, Order = further.Order, RepairRounds = further.Repair };
         var samples = new List<(string Title, SampleTrace Trace)>();
         var allTraces = new List<SampleTrace>();
 
@@ -175,13 +186,18 @@ public static class DemoCommand
         AnsiConsole.Write(new Rule("[bold]find_max[/] — confidence order (most certain positions first)"));
         Run("find_max, confidence order", [FindMaxPrompt], confident);
         ShowDenoising(samples[^1].Trace);
-        AnsiConsole.Write(new Rule("[bold]more prompts[/] (the last one infills <|mask:6|>)"));
-        Run("others", OtherPrompts, paper);
-        foreach (var (_, trace) in samples.Skip(2)) ShowFinal(trace);
+        AnsiConsole.Write(new Rule("[bold]find_max[/] — anchor-first order (keywords and identifiers first: the scaffold, then the rest)"));
+        Run("find_max, anchor-first order", [FindMaxPrompt], anchorFirst);
+        ShowDenoising(samples[^1].Trace);
+        string how = (further.Parallel is { } tau ? FormattableString.Invariant($"confidence-parallel τ = {tau}, ") : "")
+            + (further.Repair > 0 ? $"syntax repair {further.Repair} round(s), " : "");
+        AnsiConsole.Write(new Rule($"[bold]more prompts[/] ({how}order {further.Order.ToString().ToLowerInvariant()}; the last one infills <|mask:6|>)"));
+        Run("others", OtherPrompts, others);
+        foreach (var (_, trace) in samples.Skip(3)) ShowFinal(trace);
 
         var anchors = AnchorSummary(samples.Select(s => s.Trace));
         AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");
-        var traceDocument = new TraceDocument(modelDir, $"T={steps} G={length} seed={seed}; samples 0 and 1: find_max in the paper's random order and in confidence order",
+        var traceDocument = new TraceDocument(modelDir, $"T={steps} G={length} seed={seed}; samples 0, 1 and 2: find_max in the paper's random order, in confidence order and anchor-first",
             loaded.Trace([], paper).AnchorStrategy, allTraces);
         TraceFiles.Write(tracePath, traceDocument);
         AnsiConsole.MarkupLine($"HTML trace (open in a browser, no network needed): [link]{Markup.Escape(tracePath)}[/]");

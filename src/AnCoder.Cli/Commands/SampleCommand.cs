@@ -29,7 +29,9 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
+        var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
+        var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -39,7 +41,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -60,10 +62,10 @@ public static class SampleCommand
             SamplerOptions options;
             try
             {
-                options = loaded.DefaultOptions(parse.GetValue(remask)) with
+                options = loaded.DefaultOptions(parse.GetValue(remask), parse.GetValue(parallel)) with
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
-                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache),
+                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair),
                 };
             }
             catch (FormatException e)

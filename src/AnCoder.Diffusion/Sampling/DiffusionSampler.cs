@@ -13,8 +13,10 @@ public readonly record struct TokenChange(int Position, int From, int To, double
 /// <see cref="AnchorPredictions"/>: per canvas, φ's argmax at every position from the probabilities the step used
 /// (only when the observer asks for them and the model is anchored; else null).
 /// </summary>
+/// <see cref="Phase"/>: null in the main reverse process; "repair N" in syntax-repair round N (its first record is
+/// the remask of the broken region).
 public sealed record StepRecord(StepTimes? Times, bool NetworkRan, IReadOnlyList<IReadOnlyList<TokenChange>> Changes,
-    IReadOnlyList<int[]>? AnchorPredictions);
+    IReadOnlyList<int[]>? AnchorPredictions, string? Phase = null);
 
 /// <summary>Receives every step of a sampling run (traces, terminal display).</summary>
 public interface ISamplingObserver
@@ -25,7 +27,8 @@ public interface ISamplingObserver
 }
 
 /// <summary>Counters of one <see cref="DiffusionSampler.Sample"/> run.</summary>
-public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds)
+/// <param name="RepairedCanvases">Canvases that syntax repair remasked at least once.</param>
+public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds, int RepairedCanvases = 0)
 {
     /// <summary>Share of wall time spent outside the network forward passes (the sampler's own overhead).</summary>
     public double OverheadShare => TotalSeconds <= 0 ? 0 : Math.Max(0, 1 - NetworkSeconds / TotalSeconds);
@@ -55,10 +58,14 @@ public sealed class DiffusionSampler
     public SamplerOptions Options { get; }
     public SamplingStatistics? LastRun { get; private set; }
 
-    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null)
+    /// <summary>
+    /// Samples the canvases; with <see cref="SamplerOptions.RepairRounds"/> &gt; 0 and a <paramref name="repair"/>
+    /// judge, canvases that come out broken are repaired afterwards.
+    /// </summary>
+    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null, IRepairRegion? repair = null)
     {
         if (canvases.Count == 0) return [];
-        var run = new Run(this, canvases, observer);
+        var run = new Run(this, canvases, observer, repair);
         return run.Execute();
     }
 
@@ -80,8 +87,13 @@ public sealed class DiffusionSampler
         private long _calls, _rows;
         private double _networkSeconds;
 
-        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer)
+        private readonly IRepairRegion? _repair;
+        private string? _phase;   // null in the main process; "repair N" during repair round N (no remasking then)
+        public int RepairedCanvases { get; private set; }
+
+        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer, IRepairRegion? repair)
         {
+            _repair = repair;
             _sampler = sampler;
             _denoiser = sampler._denoiser;
             _options = sampler.Options;
@@ -111,23 +123,135 @@ public sealed class DiffusionSampler
         {
             var clock = Stopwatch.StartNew();
             _observer?.OnStart(_ids.Select((ids, b) => new Canvas((int[])ids.Clone(), _frozen[b], 0)).ToList());
-            var grid = TimeGrid.Create(_options.Steps, _sampler._alpha, _options.Remask, _options.FinalTime);
+            int steps;
             try
             {
-                foreach (var step in grid)
+                if (_options.ParallelThreshold is { } threshold)
                 {
-                    using var scope = NewDisposeScope();
-                    Step(step);
+                    steps = ParallelSteps(threshold);
+                }
+                else
+                {
+                    var grid = TimeGrid.Create(_options.Steps, _sampler._alpha, _options.Remask, _options.FinalTime);
+                    foreach (var step in grid)
+                    {
+                        using var scope = NewDisposeScope();
+                        Step(step);
+                    }
+                    steps = grid.Length;
                 }
                 using (var scope = NewDisposeScope()) FinalPass();
+                if (_repair is not null) steps += Repair(_repair);
             }
             finally
             {
                 _logProbs?.Dispose();
                 _logProbs = null;
             }
-            _sampler.LastRun = new SamplingStatistics(grid.Length, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds);
+            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds, RepairedCanvases);
             return _ids;
+        }
+
+        /// <summary>
+        /// Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>): each round asks the judge for every
+        /// canvas's broken region, remasks it (one step record) and runs <see cref="SamplerOptions.RepairSteps"/> MDLM
+        /// steps and a final argmax pass; only the remasked canvases reach the network. Returns the steps run.
+        /// </summary>
+        private int Repair(IRepairRegion judge)
+        {
+            int steps = 0;
+            var repaired = new bool[_batch];
+            for (int round = 1; round <= _options.RepairRounds; round++)
+            {
+                var changes = NoChanges();
+                for (int b = 0; b < _batch; b++)
+                {
+                    if (judge.Region(_ids[b], _frozen[b], round) is not { Count: > 0 } region) continue;
+                    foreach (int i in region.Where(i => !_frozen[b][i] && _ids[b][i] != _maskId).Order())
+                    {
+                        changes[b].Add(new TokenChange(i, _ids[b][i], _maskId, double.NaN));
+                        _ids[b][i] = _maskId;
+                        _confidence[b][i] = double.NaN;
+                    }
+                    if (changes[b].Count > 0) { _dirty[b] = true; repaired[b] = true; }
+                }
+                if (changes.All(c => c.Count == 0)) break;
+                _phase = $"repair {round}";
+                Report(null, false, changes);
+                foreach (var step in TimeGrid.Create(_options.RepairSteps, _sampler._alpha, RemaskOptions.None))
+                {
+                    using var scope = NewDisposeScope();
+                    Step(step);
+                }
+                using (var scope = NewDisposeScope()) FinalPass();
+                steps += _options.RepairSteps;
+            }
+            _phase = null;
+            RepairedCanvases = repaired.Count(r => r);
+            return steps;
+        }
+
+        private int MaskedCount()
+        {
+            int count = 0;
+            for (int b = 0; b < _batch; b++) foreach (int id in _ids[b]) if (id == _maskId) count++;
+            return count;
+        }
+
+        /// <summary>
+        /// Confidence-parallel steps (<see cref="SamplerOptions.ParallelThreshold"/>) until nothing is masked; returns
+        /// the number of steps. Each step's times report the share of the initially masked positions still masked
+        /// (t before, s after; α = 1 − that share), so traces show progress as on the grid.
+        /// </summary>
+        private int ParallelSteps(double threshold)
+        {
+            int initial = MaskedCount(), remaining = initial, k = 0;
+            while (remaining > 0)
+            {
+                using var scope = NewDisposeScope();
+                bool ran = Refresh();
+                var unmask = new List<int>[_batch];
+                for (int b = 0; b < _batch; b++) unmask[b] = ChooseAboveThreshold(b, threshold);
+                var changes = DrawTokens(unmask);
+                int revealed = 0;
+                for (int b = 0; b < _batch; b++)
+                {
+                    changes[b].Sort((x, y) => x.Position.CompareTo(y.Position));
+                    if (changes[b].Count > 0) _dirty[b] = true;
+                    revealed += changes[b].Count;
+                }
+                double t = remaining / (double)initial, s = (remaining - revealed) / (double)initial;
+                Report(new StepTimes(k++, t, s, 1 - t, 1 - s, false), ran, changes);
+                remaining -= revealed;
+            }
+            return k;
+        }
+
+        /// <summary>
+        /// The masked positions of canvas b whose confidence (largest probability, before temperature) exceeds τ;
+        /// when there is none, the one best by the order's score (confidence for the random order).
+        /// </summary>
+        private List<int> ChooseAboveThreshold(int b, double threshold)
+        {
+            var masked = MaskedPositions(b);
+            if (masked.Count == 0) return masked;
+            using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
+            var confidence = _logProbs!.view(-1, _vocab).index_select(0, index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
+            var chosen = new List<int>();
+            for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
+            if (chosen.Count > 0) return chosen;
+            return _options.Order == UnmaskOrder.Random
+                ? [masked[Enumerable.Range(0, masked.Count).MaxBy(k => confidence[k])]]
+                : ChooseByScore(b, 1);
+        }
+
+        private List<int> MaskedPositions(int b)
+        {
+            var masked = new List<int>();
+            var ids = _ids[b];
+            var frozen = _frozen[b];
+            for (int i = 0; i < ids.Length; i++) if (ids[i] == _maskId && !frozen[i]) masked.Add(i);
+            return masked;
         }
 
         private bool AnyMasked(int b)
@@ -136,11 +260,15 @@ public sealed class DiffusionSampler
             return false;
         }
 
-        /// <summary>Runs the network on the canvases whose probabilities are stale; returns whether it ran.</summary>
+        /// <summary>
+        /// Runs the network on the canvases whose probabilities are stale and that still hold a mask (a step reads
+        /// probabilities only at masked positions: remasking draws without them); returns whether it ran. A skipped
+        /// canvas stays stale until it has a mask again.
+        /// </summary>
         private bool Refresh()
         {
             if (!_options.Caching) Array.Fill(_dirty, true);
-            var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b]).ToArray();
+            var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b] && AnyMasked(b)).ToArray();
             if (rows.Length == 0) return false;
             var watch = Stopwatch.StartNew();
             // The forward pass's own scope: freeing its activations is part of the network's cost.
@@ -148,7 +276,7 @@ public sealed class DiffusionSampler
             _calls++;
             _rows += rows.Length;
             _networkSeconds += watch.Elapsed.TotalSeconds;
-            Array.Fill(_dirty, false);
+            foreach (int b in rows) _dirty[b] = false;
             return true;
         }
 
@@ -199,14 +327,15 @@ public sealed class DiffusionSampler
         {
             bool anythingMasked = false;
             for (int b = 0; b < _batch && !anythingMasked; b++) anythingMasked = AnyMasked(b);
-            bool remasks = _options.Remask.Strategy != RemaskStrategy.None && ReverseStep.Sigma(_options.Remask, step) > 0;
+            var remaskOptions = _phase is null ? _options.Remask : RemaskOptions.None;
+            bool remasks = remaskOptions.Strategy != RemaskStrategy.None && ReverseStep.Sigma(remaskOptions, step) > 0;
             if (!anythingMasked && !remasks)
             {
                 Report(step, false, NoChanges());
                 return;
             }
             bool ran = Refresh();
-            double sigma = ReverseStep.Sigma(_options.Remask, step);
+            double sigma = ReverseStep.Sigma(remaskOptions, step);
             var unmask = new List<int>[_batch];
             var remask = new List<int>[_batch];
             for (int b = 0; b < _batch; b++)
@@ -267,13 +396,14 @@ public sealed class DiffusionSampler
         /// <summary>The <paramref name="count"/> masked positions of canvas b with the highest order score.</summary>
         private List<int> ChooseByScore(int b, int count)
         {
-            var masked = Enumerable.Range(0, _ids[b].Length).Where(i => _ids[b][i] == _maskId && !_frozen[b][i]).ToList();
+            var masked = MaskedPositions(b);
             using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
             var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
             Tensor score = _options.Order switch
             {
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
                 UnmaskOrder.Margin => Margin(probabilities),
+                UnmaskOrder.Anchor => AnchorFirst(probabilities),
                 _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
             };
             var scores = score.data<double>().ToArray();
@@ -284,6 +414,15 @@ public sealed class DiffusionSampler
             {
                 var top = p.topk(2, -1).values;
                 return top[.., 0] - top[.., 1];
+            }
+
+            // 2 + confidence where the argmax is an anchor token, confidence elsewhere: every anchor before every other.
+            Tensor AnchorFirst(Tensor p)
+            {
+                var (values, indexes) = p.max(-1);
+                var table = _options.AnchorTokens!;
+                var bonus = indexes.data<long>().Select(id => id < table.Count && table[(int)id] ? 2.0 : 0.0).ToArray();
+                return values + tensor(bonus, ScalarType.Float64);
             }
         }
 
@@ -310,6 +449,27 @@ public sealed class DiffusionSampler
                     foreach (int i in unmask[b]) Apply(b, i, (int)best[n++], 1.0, changes);
                 return changes;
             }
+            if (_options.TopP >= 1)
+            {
+                // Inverse CDF in torch: one uniform per token from its canvas's stream (the order Categorical.Draw
+                // would use them), then the first id whose running sum exceeds u·Σp. The sums are torch's sequential
+                // float64 cumsum, the same additions in the same order as Categorical.Draw: the same tokens, without
+                // copying [n, V] probabilities out of torch.
+                var uniforms = new double[total];
+                n = 0;
+                for (int b = 0; b < _batch; b++) for (int k = 0; k < unmask[b].Count; k++) uniforms[n++] = _random[b].NextDouble();
+                var p = Probabilities(rows.to(ScalarType.Float64));
+                var cdf = p.cumsum(-1);
+                var mass = cdf.narrow(1, _vocab - 1, 1);
+                var drawn = searchsorted(cdf, tensor(uniforms, [total, 1]) * mass, right: true).clamp_max(_vocab - 1);
+                var chosen = (p.gather(1, drawn) / mass).data<double>().ToArray();
+                var tokens = drawn.data<long>().ToArray();
+                n = 0;
+                for (int b = 0; b < _batch; b++)
+                    foreach (int i in unmask[b]) { Apply(b, i, (int)tokens[n], chosen[n], changes); n++; }
+                return changes;
+            }
+            // Nucleus sampling sorts each row: in C#, on the float64 probabilities.
             var probabilities = Probabilities(rows.to(ScalarType.Float64)).data<double>().ToArray();
             n = 0;
             for (int b = 0; b < _batch; b++)
@@ -356,7 +516,7 @@ public sealed class DiffusionSampler
         {
             if (_observer is null) return;
             var anchors = _anchorPredictions?.Select(a => (int[])a.Clone()).ToList();
-            _observer.OnStep(new StepRecord(step, ran, changes, anchors));
+            _observer.OnStep(new StepRecord(step, ran, changes, anchors, _phase));
         }
     }
 }

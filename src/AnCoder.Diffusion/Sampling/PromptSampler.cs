@@ -43,7 +43,9 @@ public sealed class PromptSampler(IDenoiser denoiser, ByteLevelBpe tokenizer, Sa
         {
             var batch = jobs.Skip(start).Take(batchSize).ToList();
             var recorder = generation.Record ? new TraceRecorder() : null;
-            var ids = Sampler.Sample(batch.Select(j => j.Canvas).ToList(), recorder);
+            // Repair judges the text as it is returned: after end-of-text and the stop sequences.
+            var repair = options.RepairRounds > 0 ? new SyntaxRepair(tokenizer, eosId, padId, generation.StopSequences) : null;
+            var ids = Sampler.Sample(batch.Select(j => j.Canvas).ToList(), recorder, repair);
             Runs.Add(Sampler.LastRun!);
             for (int r = 0; r < batch.Count; r++)
             {

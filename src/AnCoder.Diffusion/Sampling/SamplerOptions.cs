@@ -61,9 +61,12 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// Which masked positions a step unmasks. <see cref="Random"/> is the paper's (each masked position independently);
 /// the others first draw how many to unmask the same way, then take that many masked positions with the highest
 /// score: max probability (<see cref="Confidence"/>), top-1 minus top-2 probability (<see cref="Margin"/>) or lowest
-/// entropy (<see cref="Entropy"/>), as peers (LLaDA, Dream) do.
+/// entropy (<see cref="Entropy"/>), as peers (LLaDA, Dream) do. <see cref="Anchor"/> (ours, past the paper: its
+/// anchoring applied at inference) takes first the positions whose current prediction (argmax) is an anchor token
+/// (<see cref="SamplerOptions.AnchorTokens"/>: keyword or identifier), the most confident of them first, then the
+/// others by confidence: the scaffold of the program is fixed before the rest.
 /// </summary>
-public enum UnmaskOrder { Random, Confidence, Margin, Entropy }
+public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor }
 
 /// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions
@@ -83,6 +86,27 @@ public sealed record SamplerOptions
     public bool Caching { get; init; } = true;
     /// <summary>The grid's last s (docs/algorithms.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
     public double FinalTime { get; init; } = TimeGrid.FinalTime;
+    /// <summary>
+    /// Per token id, whether it is an anchor token (<see cref="AnchorTokenTable"/>); <see cref="UnmaskOrder.Anchor"/>
+    /// needs it. A longer table than the vocabulary is fine; ids past its end are not anchors.
+    /// </summary>
+    public IReadOnlyList<bool>? AnchorTokens { get; init; }
+    /// <summary>
+    /// Confidence-parallel decoding (Fast-dLLM's threshold rule): instead of the time grid's T steps, each step
+    /// reveals every masked position whose confidence (the model's largest probability there, before temperature)
+    /// exceeds τ, and at least one (the best by <see cref="Order"/>; confidence for the random order), until nothing
+    /// is masked: the number of network calls adapts to the model's certainty. No remasking. Null = off.
+    /// </summary>
+    public double? ParallelThreshold { get; init; }
+    /// <summary>
+    /// Syntax-repair rounds R (0 = off): after sampling, a canvas whose text does not parse gets the generated tokens
+    /// around the parser's error remasked (<see cref="SyntaxRepair"/>: the line, then the enclosing block) and
+    /// <see cref="RepairSteps"/> more MDLM steps on that region only; up to R rounds. Needs a repair judge in
+    /// <see cref="DiffusionSampler.Sample"/>.
+    /// </summary>
+    public int RepairRounds { get; init; }
+    /// <summary>Reverse steps of each repair round.</summary>
+    public int RepairSteps { get; init; } = 8;
 
     public IReadOnlyList<string> Validate()
     {
@@ -91,6 +115,12 @@ public sealed record SamplerOptions
         if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
         if (FinalTime is < 0 or >= 1) problems.Add($"final time ({FinalTime}) must be in [0, 1)");
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
+        if (Order == UnmaskOrder.Anchor && AnchorTokens is null) problems.Add("order anchor needs the tokenizer's anchor-token table");
+        if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
+        if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
+        if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");
+        if (ParallelThreshold is not null && Remask.Strategy != RemaskStrategy.None)
+            problems.Add($"parallel decoding never remasks: use remask none (got {Remask})");
         return problems;
     }
 }

@@ -79,7 +79,7 @@ public static class TrainingRun
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);
             DataLoader? validLoader = validShards.Sum(s => s.TokenCount) > 0 && config.ValidationBatches > 0
-                ? new DataLoader(validShards, config.ContextLength, config.MicroBatch, config.Seed, weights, manifest.Config.EosId, manifest.Config.PadId, mode)
+                ? new DataLoader(validShards, config.ContextLength, config.MicroBatch, Trainer.ValidationSeed, weights, manifest.Config.EosId, manifest.Config.PadId, mode)
                 : null;
             if (validLoader is null) observer.OnMessage($"no validation: split `{config.ValidSplit}` is empty or validation_batches is 0");
 
@@ -333,12 +333,20 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         foreach (var (_, parameter, copy) in ema) copy.mul_(decay).add_(parameter, alpha: 1 - decay);
     }
 
-    /// <summary>Mean plain NELBO over the first validation batches, with a fixed generator (same masks every time).</summary>
+    /// <summary>
+    /// Seed of the validation subset (row order of the validation loader) and of its noise draws. Not the run's seed:
+    /// every run of an experiment is validated on the same rows with the same masks, so a difference between seeds
+    /// or variants is the models' and not subset noise (issue 16: seeds vary initialisation, data order and training
+    /// masks only).
+    /// </summary>
+    public const int ValidationSeed = 0;
+
+    /// <summary>Mean plain NELBO over the first validation batches, with a fixed generator (same masks every time, every run).</summary>
     private double Validate(DataLoader loader, INoiseSchedule schedule)
     {
         loader.Position = (-1, 0);
         long batches = Math.Min(config.ValidationBatches, (loader.RowCount + loader.BatchSize - 1) / loader.BatchSize);
-        using var generator = new Generator((ulong)config.Seed + 7919);
+        using var generator = new Generator((ulong)ValidationSeed + 7919);
         double sum = 0;
         for (long k = 0; k < batches; k++)
         {

@@ -10,18 +10,21 @@ public sealed class Evaluator(Benchmark benchmark, PythonSandbox sandbox, ISynta
 
     /// <summary>
     /// One sample's verdict. A completion whose validity text (§9) our parser rejects is a syntax error and is not
-    /// run; when validity cannot be decided (no parser) the program is run and decides.
+    /// run; when validity cannot be decided (no parser) the program is run and decides. Non-trivial validity
+    /// (<see cref="NonTrivialValidity"/>) is judged beside it whenever validity could be decided.
     /// </summary>
     public async Task<SampleResult> EvaluateAsync(Sample sample, CancellationToken cancellationToken = default)
     {
         if (!benchmark.TryGetProblem(sample.TaskId, out var problem))
             throw new ArgumentException($"unknown task_id {sample.TaskId}", nameof(sample));
         var valid = syntaxChecker.IsValid(benchmark.ValidityText(problem, sample.Completion));
+        var nonTrivial = valid is null ? null : NonTrivialValidity.ForSample(benchmark, problem, sample.Completion, sample.HitLengthCap);
         if (valid == false)
         {
             var detail = syntaxChecker.DescribeError(benchmark.ValidityText(problem, sample.Completion));
             return new SampleResult(problem.TaskId, sample.Index, Verdict.SyntaxError,
-                detail is null ? "syntax error" : "syntax error: " + detail, false, 0, sample.Completion);
+                detail is null ? "syntax error" : "syntax error: " + detail, false, 0, sample.Completion,
+                nonTrivial?.Valid, nonTrivial?.Reason, sample.HitLengthCap);
         }
         var execution = await sandbox.RunAsync(benchmark.CreateJob(problem, sample.Completion), cancellationToken).ConfigureAwait(false);
         var verdict = execution.Outcome switch
@@ -31,7 +34,7 @@ public sealed class Evaluator(Benchmark benchmark, PythonSandbox sandbox, ISynta
             _ => Verdict.Failed,
         };
         return new SampleResult(problem.TaskId, sample.Index, verdict, execution.Reason, valid,
-            Math.Round(execution.Duration.TotalMilliseconds, 1), sample.Completion);
+            Math.Round(execution.Duration.TotalMilliseconds, 1), sample.Completion, nonTrivial?.Valid, nonTrivial?.Reason, sample.HitLengthCap);
     }
 
     /// <summary>

@@ -19,7 +19,10 @@ public sealed record SampleResult(
     [property: JsonPropertyName("reason")] string Reason,
     [property: JsonPropertyName("syntax_valid")] bool? SyntaxValid,
     [property: JsonPropertyName("duration_ms")] double DurationMs,
-    [property: JsonPropertyName("completion")] string Completion)
+    [property: JsonPropertyName("completion")] string Completion,
+    [property: JsonPropertyName("non_trivial")] bool? NonTrivial = null,
+    [property: JsonPropertyName("non_trivial_reason")] string? NonTrivialReason = null,
+    [property: JsonPropertyName("hit_length_cap")] bool HitLengthCap = false)
 {
     [JsonIgnore] public bool Passed => Verdict == Verdict.Passed;
 }
@@ -29,7 +32,8 @@ public sealed record ProblemSummary(
     [property: JsonPropertyName("n")] int N,
     [property: JsonPropertyName("c")] int C,
     [property: JsonPropertyName("syntax_valid")] int? SyntaxValid,
-    [property: JsonPropertyName("pass_at_k")] IReadOnlyDictionary<string, double> PassAtK);
+    [property: JsonPropertyName("pass_at_k")] IReadOnlyDictionary<string, double> PassAtK,
+    [property: JsonPropertyName("non_trivial")] int? NonTrivial = null);
 
 public sealed record EvaluationSummary(
     [property: JsonPropertyName("benchmark")] string Benchmark,
@@ -42,7 +46,8 @@ public sealed record EvaluationSummary(
     [property: JsonPropertyName("syntax_error")] int SyntaxError,
     [property: JsonPropertyName("syntax_validity")] double? SyntaxValidity,
     [property: JsonPropertyName("pass_at_k")] IReadOnlyDictionary<string, double?> PassAtK,
-    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemSummary> Problems)
+    [property: JsonPropertyName("problems")] IReadOnlyList<ProblemSummary> Problems,
+    [property: JsonPropertyName("non_trivial_validity")] double? NonTrivialValidity = null)
 {
     public static readonly int[] ReportedK = [1, 10, 100];
 
@@ -56,8 +61,9 @@ public sealed record EvaluationSummary(
                 var n = g.Count();
                 var c = g.Count(r => r.Passed);
                 int? valid = g.Any(r => r.SyntaxValid is null) ? null : g.Count(r => r.SyntaxValid == true);
+                int? nonTrivial = g.Any(r => r.NonTrivial is null) ? null : g.Count(r => r.NonTrivial == true);
                 var perK = ReportedK.Where(k => k <= n).ToDictionary(k => $"pass@{k}", k => Scoring.PassAtK.Estimate(n, c, k));
-                return new ProblemSummary(g.Key, n, c, valid, perK);
+                return new ProblemSummary(g.Key, n, c, valid, perK, nonTrivial);
             }).ToList();
         var passAtK = new Dictionary<string, double?>();
         foreach (var k in ReportedK)
@@ -67,9 +73,11 @@ public sealed record EvaluationSummary(
                 passAtK[$"pass@{k}"] = mean;
         }
         double? validity = all.Count == 0 || all.Any(r => r.SyntaxValid is null) ? null : all.Count(r => r.SyntaxValid == true) / (double)all.Count;
+        // Null when some result predates the measure (an old results.jsonl) or validity could not be decided.
+        double? nonTrivial = all.Count == 0 || all.Any(r => r.NonTrivial is null) ? null : all.Count(r => r.NonTrivial == true) / (double)all.Count;
         return new EvaluationSummary(benchmark, problemsInBenchmark, problems.Count, all.Count,
             all.Count(r => r.Verdict == Verdict.Passed), all.Count(r => r.Verdict == Verdict.Failed),
             all.Count(r => r.Verdict == Verdict.Timeout), all.Count(r => r.Verdict == Verdict.SyntaxError),
-            validity, passAtK, problems);
+            validity, passAtK, problems, nonTrivial);
     }
 }

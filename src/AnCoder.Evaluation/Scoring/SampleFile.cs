@@ -3,8 +3,12 @@ using AnCoder.Evaluation.Benchmarks;
 
 namespace AnCoder.Evaluation.Scoring;
 
-/// <summary>One completion to score. Index counts the samples of the same task in file order, from 0.</summary>
-public sealed record Sample(string TaskId, int Index, string Completion);
+/// <summary>
+/// One completion to score. Index counts the samples of the same task in file order, from 0. HitLengthCap: the
+/// generator filled its whole length budget without ending the text (no end-of-sequence, no stop sequence), so the
+/// last line may be cut mid-way (<see cref="NonTrivialValidity"/> judges the text up to its last complete line).
+/// </summary>
+public sealed record Sample(string TaskId, int Index, string Completion, bool HitLengthCap = false);
 
 public sealed class SampleFileException(string message) : Exception(message);
 
@@ -62,7 +66,9 @@ public static class SampleFile
                 throw new SampleFileException($"{Where()}: \"completion\" must be a string");
             var index = perTask.GetValueOrDefault(problem.TaskId);
             perTask[problem.TaskId] = index + 1;
-            samples.Add(new Sample(problem.TaskId, index, completionElement.GetString()!));
+            // Optional: whether the generator ran into its length cap (see Sample); absent means it did not.
+            bool hitLengthCap = root.TryGetProperty("hit_length_cap", out var capElement) && capElement.ValueKind == JsonValueKind.True;
+            samples.Add(new Sample(problem.TaskId, index, completionElement.GetString()!, hitLengthCap));
         }
         return samples;
     }

@@ -30,6 +30,12 @@ public sealed record ModelEvalSettings
     public int Seed { get; init; }
     /// <summary>Canvases per forward pass.</summary>
     public int BatchSize { get; init; } = 20;
+    /// <summary>Which masked positions a step unmasks (<see cref="UnmaskOrder"/>).</summary>
+    public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
+    /// <summary>Confidence-parallel threshold τ (<see cref="SamplerOptions.ParallelThreshold"/>); null = the time grid.</summary>
+    public double? Parallel { get; init; }
+    /// <summary>Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>; 0 = off).</summary>
+    public int Repair { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
@@ -39,6 +45,7 @@ public sealed record ModelEvalSettings
         if (Length < 1) problems.Add($"--length ({Length}) must be at least 1");
         if (Limit is < 1) problems.Add($"--limit ({Limit}) must be at least 1");
         if (BatchSize < 1) problems.Add($"--batch ({BatchSize}) must be at least 1");
+        if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
         return problems;
     }
 }
@@ -59,7 +66,10 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("remask")] string Remask,
     [property: JsonPropertyName("schedule")] string Schedule,
     [property: JsonPropertyName("seed")] int Seed,
-    [property: JsonPropertyName("precision")] string Precision);
+    [property: JsonPropertyName("precision")] string Precision,
+    [property: JsonPropertyName("order")] string Order = "random",
+    [property: JsonPropertyName("parallel")] double? Parallel = null,
+    [property: JsonPropertyName("repair")] int Repair = 0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -83,7 +93,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask) with { Steps = settings.Steps, Temperature = settings.Temperature };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair };
         }
         catch (FormatException e)
         {
@@ -108,7 +118,8 @@ public static class ModelEvaluation
         var benchmark = Limit(fullBenchmark, settings.Limit);
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
-            options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision));
+            options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -121,7 +132,7 @@ public static class ModelEvaluation
             string taskId = fullBenchmark.Problems[index].TaskId;
             // The same selection GenerationRun makes: the indices below n not yet in the journal, in increasing order.
             return (index, Enumerable.Range(0, n).Where(j => !journal.Contains(taskId, j)).ToList());
-        });
+        }, benchmark.Kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEvalStopSequences : []);
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));
         var progress = new SynchronousProgress(_ => samplesDone?.Invoke(Done()));
@@ -177,6 +188,8 @@ public static class ModelEvaluation
             ("model", stored.Model, now.Model), ("benchmark", stored.Benchmark, now.Benchmark), ("steps", stored.Steps, now.Steps),
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
+            ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
+            ("repair", stored.Repair, now.Repair),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

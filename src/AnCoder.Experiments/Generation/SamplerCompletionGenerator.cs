@@ -13,8 +13,10 @@ namespace AnCoder.Experiments.Generation;
 /// a count; <paramref name="sampleIndices"/> tells which problem and which of its sample indices that call is for
 /// (GenerationRun asks for the missing indices in increasing order).
 /// </summary>
+/// With syntax repair on, a canvas is judged on the text evaluation scores: cut at the benchmark's stop sequences
+/// (<paramref name="repairStopSequences"/>).
 public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions options, int generationLength, int seed, int batchSize,
-    Func<string, int, (int ProblemIndex, IReadOnlyList<int> SampleIndices)> sampleIndices) : ICompletionGenerator
+    Func<string, int, (int ProblemIndex, IReadOnlyList<int> SampleIndices)> sampleIndices, IReadOnlyList<string>? repairStopSequences = null) : ICompletionGenerator
 {
     public IReadOnlyList<string> EndOfSequenceMarkers { get; } = ["<|endoftext|>"];
 
@@ -26,7 +28,11 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     public static int SampleSeed(int runSeed, int problemIndex, int sampleIndex) =>
         SampleSeeds.Derive(SampleSeeds.Derive(runSeed, problemIndex), sampleIndex);
 
-    public Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> GenerateAsync(string prompt, int count, CancellationToken cancellationToken) =>
+        (await GenerateWithLengthCapAsync(prompt, count, cancellationToken).ConfigureAwait(false)).Select(c => c.Text).ToList();
+
+    /// <summary>A completion hit the length cap when no end-of-text token ends it inside the G generated positions.</summary>
+    public Task<IReadOnlyList<GeneratedCompletion>> GenerateWithLengthCapAsync(string prompt, int count, CancellationToken cancellationToken)
     {
         var (problemIndex, indices) = sampleIndices(prompt, count);
         if (indices.Count != count)
@@ -34,19 +40,25 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
         // Plain token ids, not PromptTemplate: a benchmark prompt is literal text, never an infilling template.
         var promptIds = model.Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompt));
         var sampler = new DiffusionSampler(new ModelDenoiser(model.Model), options);
-        var completions = new List<string>(count);
+        var completions = new List<GeneratedCompletion>(count);
         for (int start = 0; start < count; start += Math.Max(1, batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var canvases = indices.Skip(start).Take(Math.Max(1, batchSize))
                 .Select(j => Canvas.Completion(promptIds, generationLength, model.Config.MaskTokenId, SampleSeed(seed, problemIndex, j)))
                 .ToList();
-            var ids = sampler.Sample(canvases);
+            var repair = options.RepairRounds > 0
+                ? new SyntaxRepair(model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId, repairStopSequences) : null;
+            var ids = sampler.Sample(canvases, repair: repair);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
             for (int r = 0; r < canvases.Count; r++)
-                completions.Add(SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion);
+            {
+                var text = SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion;
+                bool ended = ids[r].Where((id, i) => !canvases[r].Frozen[i]).Contains(model.Config.EosTokenId);
+                completions.Add(new GeneratedCompletion(text, !ended));
+            }
             SamplesGenerated += canvases.Count;
         }
-        return Task.FromResult<IReadOnlyList<string>>(completions);
+        return Task.FromResult<IReadOnlyList<GeneratedCompletion>>(completions);
     }
 }

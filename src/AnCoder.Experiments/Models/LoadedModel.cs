@@ -62,14 +62,33 @@ public sealed class LoadedModel
         }
     }
 
-    /// <summary>Defaults: cap η = 0.1 for anchored models, no remasking for MDLM (docs/algorithms.md §7); the model's schedule.</summary>
-    public SamplerOptions DefaultOptions(string? remask) => new()
+    /// <summary>
+    /// Defaults: cap η = 0.1 for anchored models, no remasking for MDLM or with confidence-parallel steps
+    /// (<paramref name="parallel"/> = τ; docs/algorithms.md §7); the model's schedule; the tokenizer's anchor-token
+    /// table (for the anchor order).
+    /// </summary>
+    public SamplerOptions DefaultOptions(string? remask, double? parallel = null) => new()
     {
         Remask = remask is not null ? RemaskOptions.Parse(remask)
-            : Config.Architecture == Architecture.Mdlm ? RemaskOptions.None : RemaskOptions.PaperDefault,
+            : Config.Architecture == Architecture.Mdlm || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
         Schedule = Config.Diffusion.Schedule,
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
+        ParallelThreshold = parallel,
+        AnchorTokens = AnchorTokens,
     };
+
+    private bool[]? _anchorTokens;
+
+    /// <summary>Which ids are anchor tokens (<see cref="AnchorTokenTable"/>), built once per model.</summary>
+    public bool[] AnchorTokens => _anchorTokens ??= AnchorTokenTable.Build(Tokenizer, [Config.MaskTokenId, Config.EosTokenId, Config.PadTokenId]);
+
+    /// <summary>Help text of --parallel (sample, eval --model, demo).</summary>
+    public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
+        + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
+
+    /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
+    public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
+        + "gets the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
 
     /// <summary>A sampler over this model with the model's special ids.</summary>
     public PromptSampler CreateSampler(SamplerOptions options) =>
@@ -91,7 +110,9 @@ public sealed class LoadedModel
     {
         var anchors = AnchorOptions();
         var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
-        string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
+        string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
+        if (options.RepairRounds > 0) steps += $" repair={options.RepairRounds}×{options.RepairSteps}";
+        string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }
 }

@@ -56,6 +56,12 @@ public sealed record ReproConfig
     /// <summary>Remasking of anchored models (MDLM always samples without remasking, as the paper's baseline).</summary>
     public string AnchoredRemask { get; init; } = "cap:0.1";
     public int EvalSeed { get; init; }
+    /// <summary>Unmask order of every evaluation (random = the paper's; confidence, margin, entropy, anchor).</summary>
+    public AnCoder.Diffusion.Sampling.UnmaskOrder EvalOrder { get; init; } = AnCoder.Diffusion.Sampling.UnmaskOrder.Random;
+    /// <summary>Confidence-parallel threshold τ of every evaluation (null = the paper's T steps); implies no remasking.</summary>
+    public double? EvalParallel { get; init; }
+    /// <summary>Syntax-repair rounds of every evaluation (0 = off, the paper's sampler).</summary>
+    public int EvalRepair { get; init; }
     public int EvalBatch { get; init; } = 20;
     public Precision EvalPrecision { get; init; } = Precision.Fp32;
     /// <summary>Seconds per program in the sandbox.</summary>
@@ -151,6 +157,8 @@ public sealed record ReproConfig
             if (!(p.Rho > 0 && p.Rho <= 1)) problems.Add($"rho_d0_sweep: rho {p.Rho} must be in (0, 1]");
             if (p.D0 < 0) problems.Add($"rho_d0_sweep: d0 {p.D0} must be >= 0");
         }
+        if (EvalParallel is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"eval_parallel must be in [0, 1] (got {tau})");
+        AtLeast("eval_repair", EvalRepair, 0);
         try
         {
             AnCoder.Diffusion.Sampling.RemaskOptions.Parse(AnchoredRemask);

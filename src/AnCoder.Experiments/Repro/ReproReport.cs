@@ -15,7 +15,8 @@ public sealed record ClaimCheck(string Statement, string Paper, string Ours, boo
 /// (<see cref="AnCoder.Evaluation.Scoring.ValidPrefix"/>) are our finer syntax measure; null when not computed.
 /// </summary>
 public sealed record VariantScores(MeanWithError ValidNelbo, MeanWithError HumanEvalSyntax, MeanWithError HumanEvalPass1,
-    MeanWithError MbppSyntax, MeanWithError MbppPass1, MeanWithError? HumanEvalLines = null, MeanWithError? MbppLines = null)
+    MeanWithError MbppSyntax, MeanWithError MbppPass1, MeanWithError? HumanEvalLines = null, MeanWithError? MbppLines = null,
+    MeanWithError? HumanEvalNonTrivial = null, MeanWithError? MbppNonTrivial = null)
 {
     /// <summary>The mean of the two benchmarks' valid-line fractions (NaN when neither was computed).</summary>
     public double MeanLines => new[] { HumanEvalLines, MbppLines }.Where(m => m is { Count: > 0 }).Select(m => m!.Mean).DefaultIfEmpty(double.NaN).Average();
@@ -106,7 +107,11 @@ public static class ReproReport
         ReproStatistics.Summarize(runs.Select(r => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN)),
         Syntax(runs, results, "humaneval", steps), Pass1(runs, results, "humaneval", steps),
         Syntax(runs, results, "mbpp", steps), Pass1(runs, results, "mbpp", steps),
-        Lines(runs, results, "humaneval", steps), Lines(runs, results, "mbpp", steps));
+        Lines(runs, results, "humaneval", steps), Lines(runs, results, "mbpp", steps),
+        NonTrivial(runs, results, "humaneval", steps), NonTrivial(runs, results, "mbpp", steps));
+
+    private static MeanWithError NonTrivial(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
+        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.NonTrivialValidity ?? double.NaN));
 
     private static MeanWithError Empty(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
         ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.EmptyShare ?? double.NaN));
@@ -205,25 +210,31 @@ public static class ReproReport
           .AppendLine(Inv($"({tokensPerRun:N0} tokens: {config.Training.MicroBatch} × {config.Training.ContextLength} per step), the same data order and initialisation seed for every variant of a seed; "))
           .AppendLine(Inv($"{config.Seeds} seed(s) per variant. Evaluation: the first {config.HumanevalProblems} HumanEval problems × {config.HumanevalN} samples and the first "))
           .AppendLine(Inv($"{config.MbppProblems} MBPP problems × {config.MbppN} samples, T = {config.EvalSteps}, G = {config.EvalLength} tokens, τ = {config.Temperature}, "))
-          .AppendLine($"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM. All percentages are mean ± standard error over seeds")
+          .AppendLine(config.EvalParallel is { } tau
+              ? Inv($"confidence-parallel steps (τ = {tau}, no remasking; T unused), unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{(config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")}. All percentages are mean ± standard error over seeds")
+              : $"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM, unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{(config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")}. All percentages are mean ± standard error over seeds")
           .AppendLine("(n − 1 standard deviation / √seeds; no error bar with one seed). The paper's numbers are its 809M models (Qwen2.5-Coder")
           .AppendLine("initialisation, GPU scale): compare trends, not absolute values. A canvas is the whole prompt plus G masks, so it")
           .AppendLine(Inv($"can be longer than the training context ({config.Training.ContextLength} tokens); prompts are not truncated.")).AppendLine();
 
         md.AppendLine("## Table 1: main comparison").AppendLine();
-        md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP pass@1 % | paper | HumanEval valid lines % | MBPP valid lines % |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| variant | valid NELBO | HumanEval syntax % | paper | HumanEval non-trivial % | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP non-trivial % | MBPP pass@1 % | paper | HumanEval valid lines % | MBPP valid lines % |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var table1 = new Dictionary<AnchorStrategy, VariantScores>();
         foreach (var variant in config.Variants)
         {
             var s = Scores(plan, results, variant, config.EvalSteps);
             table1[variant] = s;
             var paper = Paper.GetValueOrDefault(variant);
-            md.AppendLine($"| {N(variant)} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
-                          + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} "
+            md.AppendLine($"| {N(variant)} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {P(paper.HumanEvalSyntax)} | {(s.HumanEvalNonTrivial ?? None).Format(100)} | {s.HumanEvalPass1.Format(100)} | {P(paper.HumanEvalPass1)} "
+                          + $"| {s.MbppSyntax.Format(100)} | {P(paper.MbppSyntax)} | {(s.MbppNonTrivial ?? None).Format(100)} | {s.MbppPass1.Format(100)} | {P(paper.MbppPass1)} "
                           + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
         }
         md.AppendLine();
+        md.AppendLine("*Non-trivial* syntax validity (not in the paper; its syntax validity is reported as it defines it): a completion that hit the "
+                      + "length cap is first cut at its last complete line; then the program must parse, the task's function body must gain a statement "
+                      + "that is not `pass`, `...` or a docstring, the body must read one of the function's parameters, and no line may repeat three or "
+                      + "more times in a row. Examples of each verdict are at the end of this report.").AppendLine();
         md.AppendLine("*Valid lines* (not in the paper): the share of a completion's lines before the first line that cannot be kept, i.e. "
                       + "k / L for the longest k-line prefix that parses in context (1 when the whole completion parses), averaged over samples. "
                       + "It moves long before whole-program syntax validity does, so it can separate variants that are all at 0 % validity.").AppendLine();
@@ -241,13 +252,13 @@ public static class ReproReport
             foreach (var (benchmark, title) in new[] { ("humaneval", "Table 2: T-scaling on HumanEval"), ("mbpp", "Table 3: T-scaling on MBPP") })
             {
                 if (benchmark == "humaneval" ? config.HumanevalProblems == 0 : config.MbppProblems == 0) continue;
-                md.AppendLine($"## {title} (syntax % / pass@1 % / valid lines %)").AppendLine();
+                md.AppendLine($"## {title} (syntax % / non-trivial % / pass@1 % / valid lines %)").AppendLine();
                 md.AppendLine("| variant | " + string.Join(" | ", tValues.Select(t => $"T = {t}")) + " |");
                 md.AppendLine("|---|" + string.Concat(tValues.Select(_ => "---:|")));
                 foreach (var variant in tVariants)
                 {
                     var runs = plan.MainRuns(variant);
-                    var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)} / {Lines(runs, results, benchmark, t).Format(100, 1)}");
+                    var cells = tValues.Select(t => $"{Syntax(runs, results, benchmark, t).Format(100, 1)} / {NonTrivial(runs, results, benchmark, t).Format(100, 1)} / {Pass1(runs, results, benchmark, t).Format(100)} / {Lines(runs, results, benchmark, t).Format(100, 1)}");
                     md.AppendLine($"| {N(variant)} | {string.Join(" | ", cells)} |");
                     if (benchmark == "humaneval")
                     {
@@ -265,8 +276,8 @@ public static class ReproReport
         if (config.LambdaAblation.Length > 0 && config.LambdaStrategies.Length > 0)
         {
             md.AppendLine(Inv($"## Table 5: anchor-weight λ ablation ({config.AblationSeeds} seed(s), T = {config.EvalSteps})")).AppendLine();
-            md.AppendLine("| strategy | λ | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
-            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| strategy | λ | valid NELBO | HumanEval syntax % | HumanEval non-trivial % | HumanEval pass@1 % | MBPP syntax % | MBPP non-trivial % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var strategy in config.LambdaStrategies)
             {
                 double paperLambda = PaperLambda(strategy);
@@ -277,7 +288,7 @@ public static class ReproReport
                     var s = ScoresOf(runs, results, config.EvalSteps);
                     if (s.HumanEvalSyntax.Count > 0) ranked.Add((lambda, s.HumanEvalSyntax.Mean, s.MeanLines));
                     string label = lambda == paperLambda ? Inv($"{lambda} (paper)") : Inv($"{lambda}");
-                    md.AppendLine($"| {N(strategy)} | {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
+                    md.AppendLine($"| {N(strategy)} | {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {(s.HumanEvalNonTrivial ?? None).Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {(s.MbppNonTrivial ?? None).Format(100)} | {s.MbppPass1.Format(100)} "
                                   + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
                 }
                 if (ranked.Any(r => r.Lambda == paperLambda))
@@ -290,8 +301,8 @@ public static class ReproReport
         if (config.RhoD0Sweep.Length > 0)
         {
             md.AppendLine(Inv($"## AnchorTree ρ / d0 sweep ({config.AblationSeeds} seed(s), λ = 0.03, T = {config.EvalSteps}; the paper's values are lost)")).AppendLine();
-            md.AppendLine("| ρ | d0 | valid NELBO | HumanEval syntax % | HumanEval pass@1 % | MBPP syntax % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
-            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| ρ | d0 | valid NELBO | HumanEval syntax % | HumanEval non-trivial % | HumanEval pass@1 % | MBPP syntax % | MBPP non-trivial % | MBPP pass@1 % | HumanEval valid lines % | MBPP valid lines % |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             var rows = new List<(RhoD0 Point, VariantScores Scores)>();
             var defaults = AnCoder.Anchoring.Labels.AnchorWeightOptions.Defaults(AnCoder.Anchoring.Labels.AnchorStrategy.AnchorTree);
             var points = config.RhoD0Sweep.Distinct().ToList();
@@ -302,7 +313,7 @@ public static class ReproReport
                 var s = ScoresOf(runs, results, config.EvalSteps);
                 rows.Add((point, s));
                 string label = point == new RhoD0(defaults.Rho, defaults.D0) ? Inv($"{point.Rho} | {point.D0} (default)") : Inv($"{point.Rho} | {point.D0}");
-                md.AppendLine($"| {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppPass1.Format(100)} "
+                md.AppendLine($"| {label} | {s.ValidNelbo.Format(1, 4)} | {s.HumanEvalSyntax.Format(100)} | {(s.HumanEvalNonTrivial ?? None).Format(100)} | {s.HumanEvalPass1.Format(100)} | {s.MbppSyntax.Format(100)} | {(s.MbppNonTrivial ?? None).Format(100)} | {s.MbppPass1.Format(100)} "
                               + $"| {(s.HumanEvalLines ?? None).Format(100)} | {(s.MbppLines ?? None).Format(100)} |");
             }
             var ranked = rows.Where(r => r.Scores.HumanEvalSyntax.Count > 0)
@@ -371,6 +382,8 @@ public static class ReproReport
         md.AppendLine();
         md.AppendLine($"{claims.Count(c => c.Agrees == true)} of {claims.Count(c => c.Agrees is not null)} measured claims agree in direction; a difference within two standard errors is not evidence either way.").AppendLine();
 
+        AppendExamples(md, config, plan, results);
+
         md.AppendLine("## How this was made").AppendLine();
         md.AppendLine("```bash").AppendLine(commandLine).AppendLine("```").AppendLine();
         md.AppendLine("Config (`config.json` in this folder; `ancoder repro --config config.json --out DIR` runs it again, and the same command resumes an interrupted experiment):").AppendLine();
@@ -436,6 +449,37 @@ public static class ReproReport
     private static readonly MeanWithError None = new(double.NaN, null, 0);
 
     /// <summary>
+    /// A handful of samples per Table 1 row (its first seed, T = EvalSteps), so a reader sees what "valid" and
+    /// "non-trivial" mean: up to two of each verdict, as judged (a completion that hit the length cap cut at its last complete line).
+    /// </summary>
+    private static void AppendExamples(StringBuilder md, ReproConfig config, ReproPlan plan, ReproResults results)
+    {
+        var shown = config.Variants.SelectMany(v => plan.MainRuns(v).Take(1).Select(r => (Variant: v, Run: r)))
+            .SelectMany(x => new[] { "humaneval", "mbpp" }.Select(b => (x.Variant, x.Run, Benchmark: b, Eval: results.Eval(x.Run.Name, b, config.EvalSteps))))
+            .Where(x => x.Eval?.Examples is { Count: > 0 }).ToList();
+        if (shown.Count == 0) return;
+        md.AppendLine(Inv($"## Example samples (first seed of each variant, T = {config.EvalSteps})")).AppendLine();
+        md.AppendLine("Up to two samples of each verdict: non-trivially valid, syntax-valid but trivial (with the rule it broke), invalid. "
+                      + "HumanEval completions continue the prompt (not shown); MBPP completions are whole solutions.").AppendLine();
+        foreach (var (variant, run, benchmark, eval) in shown)
+        {
+            md.AppendLine($"### {N(variant)} ({run.Name}), {benchmark}").AppendLine();
+            foreach (var example in eval!.Examples!)
+            {
+                string verdict = example.NonTrivial == true ? "non-trivially valid"
+                    : example.SyntaxValid == true ? $"syntax-valid, trivial ({(example.Reason ?? "not judged").Replace('_', ' ')})"
+                    : "not syntax-valid";
+                md.AppendLine($"- `{example.TaskId}` sample {example.SampleIndex}: {verdict}{(example.Passed ? ", passed" : "")}").AppendLine();
+                string text = example.Completion.Length > 600 ? example.Completion[..600] + "\n…" : example.Completion;
+                string fence = text.Contains("```", StringComparison.Ordinal) ? "~~~~" : "```";
+                md.AppendLine($"  {fence}python");
+                foreach (var line in (text.Length == 0 ? "(empty)" : text).TrimEnd('\n').Split('\n')) md.AppendLine("  " + line);
+                md.AppendLine($"  {fence}").AppendLine();
+            }
+        }
+    }
+
+    /// <summary>
     /// Variant − baseline per seed (the same seed means the same initialisation seed and data order), then mean ± standard
     /// error of those differences over seeds: the seed-to-seed spread that both share cancels, unlike in Table 1's errors.
     /// </summary>
@@ -448,17 +492,19 @@ public static class ReproReport
         if (baselines.Count == 0 || config.Variants.Length < 2) return;
         md.AppendLine(Inv($"Paired differences (variant − baseline on the same seed, then mean ± standard error over the {config.Seeds} seeds; T = {config.EvalSteps}). "))
           .AppendLine("NELBO: lower is better, so a negative difference favours the variant; percentages: points.").AppendLine();
-        md.AppendLine("| comparison | valid NELBO | HumanEval syntax | MBPP syntax | HumanEval valid lines | MBPP valid lines |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        md.AppendLine("| comparison | valid NELBO | HumanEval syntax | HumanEval non-trivial | MBPP syntax | MBPP non-trivial | HumanEval valid lines | MBPP valid lines |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var baseline in baselines)
             foreach (var variant in config.Variants.Where(v => v != baseline && !(baseline == AnchorStrategy.Null && v == AnchorStrategy.Mdlm)))
             {
                 var (a, b) = (plan.MainRuns(variant), plan.MainRuns(baseline));
                 double Nelbo(PlannedRun r) => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN;
-                Func<PlannedRun, double> Eval(string benchmark, bool lines) => r =>
-                    results.Eval(r.Name, benchmark, config.EvalSteps) is { } e ? (lines ? e.ValidLines : e.SyntaxValidity) ?? double.NaN : double.NaN;
-                md.AppendLine($"| {N(variant)} − {N(baseline)} | {PairedDifference(a, b, Nelbo).Format(1, 4)} | {PairedDifference(a, b, Eval("humaneval", false)).Format(100)} "
-                              + $"| {PairedDifference(a, b, Eval("mbpp", false)).Format(100)} | {PairedDifference(a, b, Eval("humaneval", true)).Format(100)} | {PairedDifference(a, b, Eval("mbpp", true)).Format(100)} |");
+                Func<PlannedRun, double> Eval(string benchmark, Func<EvalResult, double?> figure) => r =>
+                    results.Eval(r.Name, benchmark, config.EvalSteps) is { } e ? figure(e) ?? double.NaN : double.NaN;
+                Func<EvalResult, double?> syntax = e => e.SyntaxValidity, nonTrivial = e => e.NonTrivialValidity, lines = e => e.ValidLines;
+                md.AppendLine($"| {N(variant)} − {N(baseline)} | {PairedDifference(a, b, Nelbo).Format(1, 4)} | {PairedDifference(a, b, Eval("humaneval", syntax)).Format(100)} "
+                              + $"| {PairedDifference(a, b, Eval("humaneval", nonTrivial)).Format(100)} | {PairedDifference(a, b, Eval("mbpp", syntax)).Format(100)} "
+                              + $"| {PairedDifference(a, b, Eval("mbpp", nonTrivial)).Format(100)} | {PairedDifference(a, b, Eval("humaneval", lines)).Format(100)} | {PairedDifference(a, b, Eval("mbpp", lines)).Format(100)} |");
             }
         md.AppendLine();
     }

@@ -16,10 +16,16 @@ public sealed record ProblemCount(string TaskId, int N, int C, int V);
 /// <summary>
 /// One evaluation's figures (fractions in [0, 1]; null when the evaluation did not run). <paramref name="ValidLines"/>:
 /// the mean over samples of <see cref="AnCoder.Evaluation.Scoring.ValidPrefix.LineFraction"/> (null when not computed);
-/// <paramref name="EmptyShare"/>: the share of samples whose completion is empty after post-processing.
+/// <paramref name="EmptyShare"/>: the share of samples whose completion is empty after post-processing;
+/// <paramref name="NonTrivialValidity"/>: <see cref="AnCoder.Evaluation.Scoring.NonTrivialValidity"/> over the samples;
+/// <paramref name="Examples"/>: a handful of samples that show what each verdict means.
 /// </summary>
 public sealed record EvalResult(string Run, string Benchmark, int Steps, double? SyntaxValidity, double? PassAt1,
-    IReadOnlyList<ProblemCount> Problems, double? ValidLines = null, double? EmptyShare = null);
+    IReadOnlyList<ProblemCount> Problems, double? ValidLines = null, double? EmptyShare = null, double? NonTrivialValidity = null,
+    IReadOnlyList<SampleExample>? Examples = null);
+
+/// <summary>One sample shown in the report: its completion (as judged: cut at its last complete line when it hit the length cap) and verdicts.</summary>
+public sealed record SampleExample(string TaskId, int SampleIndex, string Completion, bool? SyntaxValid, bool? NonTrivial, string? Reason, bool Passed);
 
 /// <summary>One paired probe difference of one model: mean over noise draws of p(target | order A) − p(target | order B).</summary>
 public sealed record ProbeGap(double T, int Hints, string Better, string Worse, int N, double Mean, double StandardError);

@@ -228,14 +228,16 @@ public static class ReproRunner
             var settings = new ModelEvalSettings
             {
                 SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
-                Remask = mdlm ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed, BatchSize = config.EvalBatch,
+                Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
+                BatchSize = config.EvalBatch, Order = config.EvalOrder,
+                Parallel = config.EvalParallel, Repair = config.EvalRepair,
             };
             progress.Begin($"eval {runName} {eval.Benchmark} T={eval.Steps}", (long)eval.Problems * eval.N);
             try
             {
                 var summary = ModelEvaluation.Run(loaded, modelDirectory, benchmarks[eval.Benchmark], settings, config.EvalPrecision,
                     Path.Combine(output, eval.Folder), sandbox, done => progress.Advance(done), cancellation);
-                progress.Message($"{runName} {eval.Benchmark} T={eval.Steps}: syntax {100 * summary.SyntaxValidity:F1} %, pass@1 {100 * summary.PassAtK["pass@1"]:F2} %");
+                progress.Message($"{runName} {eval.Benchmark} T={eval.Steps}: syntax {100 * summary.SyntaxValidity:F1} %, non-trivial {100 * summary.NonTrivialValidity:F1} %, pass@1 {100 * summary.PassAtK["pass@1"]:F2} %");
             }
             catch (OperationCanceledException)
             {
@@ -349,9 +351,10 @@ public static class ReproRunner
                 evals.Add(new EvalResult(eval.Run, eval.Benchmark, eval.Steps, null, null, []));
                 continue;
             }
-            var (validLines, emptyShare) = SampleFigures(eval, benchmarks?.GetValueOrDefault(eval.Benchmark), output, checker);
+            var figures = SampleFigures(eval, benchmarks?.GetValueOrDefault(eval.Benchmark), output, checker);
             evals.Add(new EvalResult(eval.Run, eval.Benchmark, eval.Steps, summary.SyntaxValidity, summary.PassAtK.GetValueOrDefault("pass@1"),
-                summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(), validLines, emptyShare));
+                summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(), figures.ValidLines, figures.EmptyShare,
+                figures.NonTrivial ?? summary.NonTrivialValidity, figures.Examples));
         }
         var probes = new List<ProbeResult>();
         foreach (var run in plan.Runs)
@@ -360,21 +363,54 @@ public static class ReproRunner
         return new ReproResults(steps, runs, evals, probes);
     }
 
+    /// <summary>What <see cref="SampleFigures"/> reads from one evaluation's results.jsonl.</summary>
+    internal sealed record EvalSampleFigures(double? ValidLines, double? EmptyShare, double? NonTrivial, IReadOnlyList<SampleExample> Examples);
+
+    /// <summary>Samples shown per evaluation in the report: up to this many of each verdict (non-trivial, valid but trivial, invalid).</summary>
+    internal const int ExamplesPerVerdict = 2;
+
     /// <summary>
     /// From one read of results.jsonl (the evaluation's first problems × n; all its samples when the benchmark is not
-    /// loaded): the mean valid-line fraction (<see cref="ValidPrefix"/>; null without the benchmark) and the share of
+    /// loaded): the mean valid-line fraction (<see cref="ValidPrefix"/>; null without the benchmark), the share of
     /// completions that are empty or whitespace after post-processing (an empty HumanEval completion leaves the prompt,
-    /// which parses, so it counts as syntactically valid). Both null when there are no samples.
+    /// which parses, so it counts as syntactically valid), the non-trivial syntax validity (judged again where a line
+    /// predates the measure; null without the benchmark then) and a few example samples. Figures are null when there are no samples.
     /// </summary>
-    internal static (double? ValidLines, double? EmptyShare) SampleFigures(PlannedEval eval, Benchmark? benchmark, string output, ISyntaxChecker checker)
+    internal static EvalSampleFigures SampleFigures(PlannedEval eval, Benchmark? benchmark, string output, ISyntaxChecker checker)
     {
         var problems = benchmark?.Problems.Take(eval.Problems).ToDictionary(p => p.TaskId);
         var samples = ReadSamples(eval, output, problems?.Keys.ToHashSet());
-        if (samples.Count == 0) return (null, null);
+        if (samples.Count == 0) return new EvalSampleFigures(null, null, null, []);
+        if (problems is not null)
+            samples = samples.Select(s => s.NonTrivial is not null || s.SyntaxValid is null ? s : Judged(s, benchmark!, problems[s.TaskId])).ToList();
         double empty = samples.Count(s => string.IsNullOrWhiteSpace(s.Completion)) / (double)samples.Count;
-        if (problems is null) return (null, empty);
+        double? nonTrivial = samples.Any(s => s.NonTrivial is null) ? null : samples.Count(s => s.NonTrivial == true) / (double)samples.Count;
+        var examples = Examples(samples, benchmark, problems);
+        if (problems is null) return new EvalSampleFigures(null, empty, nonTrivial, examples);
         var fractions = samples.Select(s => ValidPrefix.ForSample(benchmark!, problems[s.TaskId], s.Completion, checker)).OfType<double>().ToList();
-        return (fractions.Count == 0 ? null : fractions.Average(), empty);
+        return new EvalSampleFigures(fractions.Count == 0 ? null : fractions.Average(), empty, nonTrivial, examples);
+    }
+
+    private static SampleResult Judged(SampleResult sample, Benchmark benchmark, BenchmarkProblem problem)
+    {
+        var verdict = NonTrivialValidity.ForSample(benchmark, problem, sample.Completion, sample.HitLengthCap);
+        return sample with { NonTrivial = verdict.Valid, NonTrivialReason = verdict.Reason };
+    }
+
+    /// <summary>
+    /// Up to <see cref="ExamplesPerVerdict"/> samples of each verdict (non-trivially valid, syntax-valid but trivial,
+    /// invalid), the first ones in task order, with the text as judged.
+    /// </summary>
+    internal static List<SampleExample> Examples(IReadOnlyList<SampleResult> samples, Benchmark? benchmark, IReadOnlyDictionary<string, BenchmarkProblem>? problems)
+    {
+        string Judged(SampleResult s) => s.HitLengthCap ? NonTrivialValidity.CutAtLastCompleteLine(s.Completion) : s.Completion;
+        var position = benchmark?.Problems.Select((p, i) => (p.TaskId, i)).ToDictionary(x => x.TaskId, x => x.i) ?? [];
+        var ordered = samples.OrderBy(s => position.GetValueOrDefault(s.TaskId)).ThenBy(s => s.SampleIndex).ToList();
+        var picked = ordered.Where(s => s.NonTrivial == true).Take(ExamplesPerVerdict)
+            .Concat(ordered.Where(s => s.SyntaxValid == true && s.NonTrivial != true).Take(ExamplesPerVerdict))
+            .Concat(ordered.Where(s => s.SyntaxValid == false).Take(ExamplesPerVerdict));
+        return picked.Select(s => new SampleExample(s.TaskId, s.SampleIndex, Judged(s), s.SyntaxValid, s.NonTrivial,
+            s.NonTrivialReason, s.Passed)).ToList();
     }
 
     /// <summary>The evaluation's samples of its first problems × n from results.jsonl (each task/index once; cut lines skipped).</summary>

@@ -91,7 +91,8 @@ function render() {
   });
   const st = sample.steps[k - 1];
   $('stepLabel').textContent = k === 0 ? `step 0 / ${sample.steps.length} (all masked)` :
-    `step ${k} / ${sample.steps.length}` + (st.t === null ? ' (final argmax pass)' : ` · t=${st.t.toFixed(3)} · α_s=${st.alpha_s.toFixed(3)}`) +
+    `step ${k} / ${sample.steps.length}` + (st.phase ? ` · ${st.phase}` : '') +
+    (st.t === null ? (st.phase && st.changes.every(c => c.text === null) ? ' (broken region remasked)' : ' (final argmax pass)') : ` · t=${st.t.toFixed(3)} · α_s=${st.alpha_s.toFixed(3)}`) +
     ` · ${st.changes.length} changed` + (st.network_ran ? '' : ' · cached');
   drawChart(k);
 }

@@ -111,7 +111,7 @@ public static class DiffusionLoss
     }
 
     /// <summary>Attention key mask: hide padding; null (no mask, faster attention) when nothing is padded.</summary>
-    private static Tensor? KeyMask(DiffusionBatch batch)
+    internal static Tensor? KeyMask(DiffusionBatch batch)
     {
         if (batch.Valid.all().item<bool>()) return null;
         // A row without any valid key would give NaN attention; let such rows attend everywhere (they carry no loss).

@@ -15,6 +15,11 @@ public sealed record TrainingConfig
     public string Model { get; init; } = "tiny";
     /// <summary>A <see cref="ModelConfig"/> JSON file (overrides <see cref="Model"/>).</summary>
     public string? ModelConfigFile { get; init; }
+    /// <summary>
+    /// <c>diffusion</c> (default: the (A)NELBO of ALGORITHMS.md §5) or <c>ar</c>: a causal Qwen2 model with the
+    /// next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md §1; strategy is then ignored).
+    /// </summary>
+    public string Objective { get; init; } = "diffusion";
     /// <summary><c>mdlm</c> (single network) or <c>null</c>/<c>keyword</c>/<c>identifier</c>/<c>anchortree</c> (anchored).</summary>
     public string Strategy { get; init; } = "anchortree";
     /// <summary>λ, ρ, d0 of γ_i = λ·A_i·ρ^max(0, depth−d0); null = the strategy's default (ALGORITHMS.md §5).</summary>
@@ -70,10 +75,37 @@ public sealed record TrainingConfig
 
     /// <summary>Initialise from one of our checkpoints (a model folder or a run's checkpoint folder).</summary>
     public string? Init { get; init; }
-    /// <summary>Initialise from a Hugging Face Qwen2 folder (the paper's start).</summary>
+    /// <summary>Initialise from a Hugging Face Qwen2 folder (the paper's start; also our <c>ar</c> runs' model folders).</summary>
     public string? InitQwen { get; init; }
 
+    // Adaptation switches (docs/recipe.md §3). Null/false/default keeps the preset's or the imported model's choice.
+    /// <summary>ψ's depth N_d; from a Qwen2 folder ψ copies its first N_d layers (null: the preset's, or half of Qwen's layers).</summary>
+    public int? DenoiserLayers { get; init; }
+    /// <summary>Dream-style shift: position i's logits come from position i−1 (keeps an AR head's meaning).</summary>
+    public bool Shift { get; init; }
+    /// <summary>How ψ reads φ: <c>softmax</c> (default), <c>logits</c>, <c>linear</c> or <c>softmax+embed</c> (our variant).</summary>
+    public string DenoiserInput { get; init; } = "softmax";
+    /// <summary>
+    /// <c>copy</c> (default: ψ as initialised, e.g. the AR model's first N_d layers) or <c>identity</c>: ψ's residual
+    /// output projections (o_proj, down_proj) zeroed, so at step 0 ψ's layers pass their input through.
+    /// </summary>
+    public string DenoiserInit { get; init; } = "copy";
+    /// <summary>
+    /// Peak learning rate of the parameters copied from a pretrained model (<c>init</c>/<c>init_qwen</c>); the fresh ones
+    /// (ψ's zeroed projections under <c>identity</c>, the linear denoiser input) keep <see cref="LearningRate"/>.
+    /// Null: every parameter uses <see cref="LearningRate"/>.
+    /// </summary>
+    public double? PretrainedLearningRate { get; init; }
+
     public static readonly string[] Precisions = ["fp32", "bf16"];
+    public static readonly string[] Objectives = ["diffusion", "ar"];
+    public static readonly string[] DenoiserInits = ["copy", "identity"];
+
+    /// <summary>True for the autoregressive objective.</summary>
+    [JsonIgnore] public bool Autoregressive => Objective == "ar";
+
+    /// <summary>What metrics and checkpoints record as the run's kind: <c>ar</c>, or the strategy.</summary>
+    [JsonIgnore] public string RunLabel => Autoregressive ? "ar" : Strategy;
     public static readonly string[] PackingModes = ["pack", "truncate"];
 
     public static readonly JsonSerializerOptions JsonOptions = new()
@@ -138,7 +170,15 @@ public sealed record TrainingConfig
 
         if (ModelConfigFile is null && Init is null && InitQwen is null && !ModelPresets.All.ContainsKey(Model))
             problems.Add($"model '{Model}' is not a preset ({string.Join(", ", ModelPresets.All.Keys)}); give model_config_file for a config file");
+        OneOf("objective", Objective, Objectives);
         OneOf("strategy", Strategy, DiffusionSettings.Strategies);
+        OneOf("denoiser_input", DenoiserInput, Configuration.DenoiserInputs.Names);
+        OneOf("denoiser_init", DenoiserInit, DenoiserInits);
+        if (DenoiserLayers is { } layers) Positive("denoiser_layers", layers);
+        if (PretrainedLearningRate is { } pretrainedLr) Positive("pretrained_learning_rate", pretrainedLr);
+        bool anchored = !Autoregressive && Strategy != "mdlm";
+        if (DenoiserInit == "identity" && !anchored) problems.Add("denoiser_init 'identity' needs an anchored model (a strategy other than mdlm, objective diffusion)");
+        if (Autoregressive && Shift) problems.Add("shift applies to diffusion models, not to objective 'ar'");
         OneOf("schedule", Schedule, DiffusionSettings.Schedules);
         OneOf("anchor_loss_on", AnchorLossOn, ["all", "masked"]);
         OneOf("precision", Precision, Precisions);

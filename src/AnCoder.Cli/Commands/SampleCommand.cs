@@ -21,12 +21,12 @@ public static class SampleCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]); random:<preset> = untrained weights (for tests and timing).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]): a diffusion model, or an autoregressive one (`train --objective ar`: sampled left to right with a KV cache); random:<preset> = untrained weights (for tests and timing).", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch of different prompts. <|mask:N|> anywhere = N tokens to infill (then no tokens are appended).", AllowMultipleArgumentsPerToken = false };
         var promptFile = new Option<string[]>("--prompt-file") { Description = "Read a prompt (or infilling template) from a file; repeatable." };
         var n = new Option<int>("--n") { Description = "Samples per prompt.", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Reverse steps T.", DefaultValueFactory = _ => 128 };
-        var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
+        var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders (AR models: most new tokens).", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
         var order = new Option<string>("--order") { Description = "Which masked positions a step unmasks: random (paper), confidence, margin, entropy.", DefaultValueFactory = _ => "random" };
@@ -59,6 +59,12 @@ public static class SampleCommand
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
             if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
+            if (loaded.Model is CausalLmModel)
+                return SampleAutoregressive(loaded, prompts, new AutoregressiveOptions
+                {
+                    Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(length),
+                    StopSequences = parse.GetValue(stop) ?? [],
+                }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed));
             SamplerOptions options;
             try
             {
@@ -107,6 +113,52 @@ public static class SampleCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// An autoregressive model (docs/recipe.md §2): --length new tokens at most, temperature, top-p, stop sequences;
+    /// a prompt's samples run together in batches of --batch with a KV cache. Sample j of prompt i uses the seed
+    /// derived from (seed, i·n + j), as for diffusion models.
+    /// </summary>
+    private static int SampleAutoregressive(LoadedModel loaded, IReadOnlyList<string> prompts, AutoregressiveOptions options, int n, int batch, int seed)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0) return Fail(string.Join("; ", problems));
+        var sampler = new AutoregressiveSampler((CausalLmModel)loaded.Model, loaded.Tokenizer);
+        double seconds = 0, network = 0;
+        long tokens = 0;
+        int count = 0;
+        try
+        {
+            for (int p = 0; p < prompts.Count; p++)
+            {
+                if (prompts[p].Contains("<|mask:", StringComparison.Ordinal))
+                    return Fail($"prompt {p}: <|mask:N|> infilling needs a diffusion model; an autoregressive model only completes prompts");
+                var ids = loaded.Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompts[p]));
+                for (int start = 0; start < n; start += batch)
+                {
+                    var seeds = Enumerable.Range(start, Math.Min(batch, n - start)).Select(j => SampleSeeds.Derive(seed, p * n + j)).ToList();
+                    var samples = sampler.Sample(ids, seeds, options);
+                    for (int k = 0; k < samples.Count; k++)
+                    {
+                        AnsiConsole.MarkupLine($"[grey]── prompt {p}, sample {start + k} ──[/]");
+                        Console.WriteLine(prompts[p] + samples[k].Completion);
+                    }
+                    var run = sampler.LastRun!;
+                    seconds += run.TotalSeconds;
+                    network += run.NetworkSeconds;
+                    tokens += run.GeneratedTokens;
+                    count += samples.Count;
+                }
+            }
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(e.Message);
+        }
+        Console.Error.WriteLine($"{count} samples in {seconds:F2} s ({tokens / Math.Max(seconds, 1e-9):F0} generated tokens/s, KV cache); "
+            + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network");
+        return 0;
     }
 
     internal static string Totals(IReadOnlyList<SamplingStatistics> runs, IReadOnlyList<GeneratedSample> samples)
@@ -181,7 +233,7 @@ internal sealed class LoadedModel
     public SamplerOptions DefaultOptions(string? remask) => new()
     {
         Remask = remask is not null ? RemaskOptions.Parse(remask)
-            : Config.Architecture == Architecture.Mdlm ? RemaskOptions.None : RemaskOptions.PaperDefault,
+            : Config.Architecture != Architecture.Anchored ? RemaskOptions.None : RemaskOptions.PaperDefault,
         Schedule = Config.Diffusion.Schedule,
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
     };

@@ -19,6 +19,12 @@ public static class TrainCommand
         var configFile = new Option<string?>("--config") { Description = "Training config JSON (snake_case fields, e.g. {\"strategy\": \"mdlm\", \"max_steps\": 1000}); flags override it." };
         var model = new Option<string?>("--model") { Description = "Model preset: tiny, small or ancoder-809m (default tiny)." };
         var modelConfig = new Option<string?>("--model-config") { Description = "Model config JSON file (overrides --model)." };
+        var objective = new Option<string?>("--objective") { Description = "diffusion (default) or ar: a causal Qwen2 model with the next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md)." };
+        var denoiserLayers = new Option<int?>("--denoiser-layers") { Description = "ψ's depth N_d (from a Qwen2/AR folder: its first N_d layers; default: the preset's, or half the layers)." };
+        var shift = new Option<bool?>("--shift") { Description = "Dream-style shift: position i's logits come from i−1 (keeps an AR head's meaning); default off, as ADLM." };
+        var denoiserInput = new Option<string?>("--denoiser-input") { Description = "How ψ reads φ: softmax (default), logits, linear, or softmax+embed (softmax(a)·E_ψ + E_ψ[z_t], our variant)." };
+        var denoiserInit = new Option<string?>("--denoiser-init") { Description = "copy (default: ψ as initialised) or identity (ψ's o_proj/down_proj zeroed: at step 0 ψ passes φ's prediction through)." };
+        var pretrainedLr = new Option<double?>("--pretrained-lr") { Description = "Peak LR of the parameters copied from --init/--init-qwen (fresh ones keep --lr); e.g. --lr 3e-4 --pretrained-lr 5e-5." };
         var strategy = new Option<string?>("--strategy") { Description = "mdlm, null, keyword, identifier or anchortree (default anchortree)." };
         var lambda = new Option<double?>("--lambda") { Description = "Anchor weight λ (default: the strategy's, ALGORITHMS.md §5)." };
         var rho = new Option<double?>("--rho") { Description = "AnchorTree depth decay ρ (default 0.8)." };
@@ -52,8 +58,8 @@ public static class TrainCommand
         var initQwen = new Option<string?>("--init-qwen") { Description = "Start from a Hugging Face Qwen2 folder (the paper's start)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
 
-        var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
-        Option[] all = [configFile, model, modelConfig, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
+        var command = new Command("train", "Train a diffusion model (MDLM or anchored) or, with --objective ar, an autoregressive Qwen2 model; AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
+        Option[] all = [configFile, model, modelConfig, objective, denoiserLayers, shift, denoiserInput, denoiserInit, pretrainedLr, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
             lr, warmup, minLr, weightDecay, gradClip, precision, ema, seed, threads, logInterval, validInterval, validBatches,
             checkpointInterval, keepLast, output, init, initQwen, resume];
         foreach (var option in all) command.Options.Add(option);
@@ -72,6 +78,12 @@ public static class TrainCommand
                 {
                     Model = parse.GetValue(model) ?? config.Model,
                     ModelConfigFile = parse.GetValue(modelConfig) ?? config.ModelConfigFile,
+                    Objective = parse.GetValue(objective) ?? config.Objective,
+                    DenoiserLayers = parse.GetValue(denoiserLayers) ?? config.DenoiserLayers,
+                    Shift = parse.GetValue(shift) ?? config.Shift,
+                    DenoiserInput = parse.GetValue(denoiserInput) ?? config.DenoiserInput,
+                    DenoiserInit = parse.GetValue(denoiserInit) ?? config.DenoiserInit,
+                    PretrainedLearningRate = parse.GetValue(pretrainedLr) ?? config.PretrainedLearningRate,
                     Strategy = parse.GetValue(strategy) ?? config.Strategy,
                     AnchorLambda = parse.GetValue(lambda) ?? config.AnchorLambda,
                     AnchorRho = parse.GetValue(rho) ?? config.AnchorRho,
@@ -105,7 +117,7 @@ public static class TrainCommand
                 };
                 config = config with
                 {
-                    Output = outDir ?? config.Output ?? Path.Combine("runs", $"{config.Strategy}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
+                    Output = outDir ?? config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
                 return Train(config, resuming);
@@ -144,7 +156,7 @@ public static class TrainCommand
             Console.Error.WriteLine($"ancoder train: {e.Message}");
             return 2;
         }
-        string valid = summary.LastValidNelbo is { } v ? $", valid NELBO {v:F4}" : "";
+        string valid = summary.LastValidNelbo is { } v ? $", valid {(config.Autoregressive ? "NLL" : "NELBO")} {v:F4}" : "";
         switch (summary.Status)
         {
             case TrainingStatus.Diverged:
@@ -191,6 +203,9 @@ public static class TrainCommand
         return summary!;
     }
 
+    /// <summary>The validation figure: next-token NLL for AR runs, the NELBO for diffusion runs.</summary>
+    private static string ValidName(MetricsRecord record) => record.Strategy == "ar" ? "NLL" : "NELBO";
+
     private static string Line(TrainingProgress p) =>
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} (ψ {p.DenoiserNll:F4} φ {p.AnchorNll:F4}) lr {p.LearningRate:0.00e+0} |g| {p.GradNorm:F2} {p.TokensPerSecond:N0} tok/s"
         + (p.Remaining is { } r ? $" ETA {(int)r.TotalHours}:{r.Minutes:D2}:{r.Seconds:D2}" : "");
@@ -212,7 +227,7 @@ public static class TrainCommand
 
         public void OnMetrics(MetricsRecord record)
         {
-            if (record.ValidNelbo is { } valid) AnsiConsole.MarkupLine(Markup.Escape($"step {record.Step}: valid NELBO {valid:F4}"));
+            if (record.ValidNelbo is { } valid) AnsiConsole.MarkupLine(Markup.Escape($"step {record.Step}: valid {ValidName(record)} {valid:F4}"));
         }
 
         public void OnMessage(string message) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
@@ -231,7 +246,7 @@ public static class TrainCommand
 
         public void OnMetrics(MetricsRecord record)
         {
-            if (_last is not null) Console.WriteLine(Line(_last) + (record.ValidNelbo is { } v ? $" valid NELBO {v:F4}" : ""));
+            if (_last is not null) Console.WriteLine(Line(_last) + (record.ValidNelbo is { } v ? $" valid {ValidName(record)} {v:F4}" : ""));
         }
 
         public void OnMessage(string message) => Console.WriteLine(message);

@@ -118,7 +118,10 @@ internal static class ModelEvaluation
             string taskId = fullBenchmark.Problems[index].TaskId;
             // The same selection GenerationRun makes: the indices below n not yet in the journal, in increasing order.
             return (index, Enumerable.Range(0, n).Where(j => !journal.Contains(taskId, j)).ToList());
-        });
+        })
+        {
+            StopSequences = benchmark.Kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEvalStopSequences : [],
+        };
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));
         var progress = new SynchronousProgress(_ => samplesDone?.Invoke(Done()));

@@ -21,7 +21,7 @@ public static class SampleCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]): a diffusion model, or an autoregressive one (`train --objective ar`: sampled left to right with a KV cache); random:<preset> = untrained weights (for tests and timing).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]): a diffusion model, or an autoregressive one (`train --objective ar`: sampled left to right with a KV cache); random:<preset> / random-ar:<preset> = untrained diffusion / autoregressive weights (for tests and timing).", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch of different prompts. <|mask:N|> anywhere = N tokens to infill (then no tokens are appended).", AllowMultipleArgumentsPerToken = false };
         var promptFile = new Option<string[]>("--prompt-file") { Description = "Read a prompt (or infilling template) from a file; repeatable." };
         var n = new Option<int>("--n") { Description = "Samples per prompt.", DefaultValueFactory = _ => 1 };
@@ -187,7 +187,8 @@ internal sealed class LoadedModel
 
     /// <summary>
     /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
-    /// default tokenizer) or <c>random:&lt;preset&gt;</c>. Errors come back as one line naming the file.
+    /// default tokenizer; a Hugging Face Qwen2 config.json loads the autoregressive model) or <c>random:&lt;preset&gt;</c>
+    /// (<c>random-ar:&lt;preset&gt;</c>: the causal model of that shape). Errors come back as one line naming the file.
     /// </summary>
     public static bool TryLoad(string source, string precision, out LoadedModel? loaded, out string? error)
     {
@@ -197,10 +198,11 @@ internal sealed class LoadedModel
         {
             DiffusionModel model;
             ByteLevelBpe tokenizer;
-            if (source.StartsWith("random:", StringComparison.Ordinal))
+            if (source.StartsWith("random:", StringComparison.Ordinal) || source.StartsWith("random-ar:", StringComparison.Ordinal))
             {
                 torch.manual_seed(0);
-                model = DiffusionModel.Create(ModelPresets.Get(source["random:".Length..]));
+                var preset = ModelPresets.Get(source[(source.IndexOf(':') + 1)..]);
+                model = DiffusionModel.Create(source.StartsWith("random-ar:", StringComparison.Ordinal) ? preset with { Architecture = Architecture.Causal } : preset);
                 tokenizer = DefaultTokenizer.Load();
             }
             else

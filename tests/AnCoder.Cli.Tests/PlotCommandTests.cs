@@ -1,4 +1,5 @@
 using AnCoder.Cli.Commands;
+using AnCoder.Diffusion.Training;
 
 namespace AnCoder.Cli.Tests;
 
@@ -6,7 +7,7 @@ namespace AnCoder.Cli.Tests;
 [Collection(ConsoleCollection.Name)]
 public sealed class PlotCommandTests : IDisposable
 {
-    private readonly SyntheticRun runs = new();
+    private readonly RunFolders runs = new();
 
     public void Dispose() => runs.Dispose();
 
@@ -38,7 +39,7 @@ public sealed class PlotCommandTests : IDisposable
     [Fact]
     public void MalformedLineExitsTwoNamingFileAndLine()
     {
-        string run = runs.CreateRaw("bad", SyntheticRun.Line(1) + "\n{\"step\":2,\"loss\":[1]}\n");
+        string run = runs.CreateRaw("bad", RunFolders.Line(1) + "\n{\"step\":2,\"loss\":[1]}\n");
         var (exitCode, error) = Run(run);
         Assert.Equal(2, exitCode);
         Assert.Equal($"ancoder plot: {Path.Combine(run, "metrics.jsonl")}:2: \"loss\" must be a number, found [1]\n", error);
@@ -59,7 +60,7 @@ public sealed class PlotCommandTests : IDisposable
     [Fact]
     public void TwoRunsWithCompareWriteFiguresCsvAndMarkdown()
     {
-        string a = runs.Create("mdlm-1", "mdlm", steps: 20, mdlmZeroAnchor: true);
+        string a = runs.Create("mdlm-1", "mdlm", steps: 20);
         string b = runs.Create("at-1", "anchortree", steps: 20);
         string outDir = Path.Combine(runs.Root, "out");
         var (exitCode, error) = Run(a, b, "--out", outDir, "--x", "tokens", "--smooth", "3", "--log-y", "--compare", "--width", "320", "--height", "200");
@@ -79,4 +80,29 @@ public sealed class PlotCommandTests : IDisposable
 public sealed class ConsoleCollection
 {
     public const string Name = "console";
+}
+
+/// <summary>Run folders as the trainer leaves them (config.json + metrics.jsonl written with the trainer's own
+/// <see cref="MetricsRecord"/>), with made-up numbers: a falling loss, validation every 10 steps.</summary>
+public sealed class RunFolders : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("ancoder-plot-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+
+    public static string Line(long step, string strategy = "anchortree") =>
+        new MetricsRecord(step, step * 4096, step * 0.5, 3e-4, 2 + 6 * Math.Exp(-step / 50.0), 2 + 6 * Math.Exp(-step / 50.0),
+            strategy == "mdlm" ? 0 : 0.25, 1 + 1.0 / step, 8192, step % 10 == 0 ? 3 + Math.Exp(-step / 60.0) : null, strategy).ToJsonLine();
+
+    public string Create(string name, string strategy = "anchortree", int steps = 40) =>
+        CreateRaw(name, string.Concat(Enumerable.Range(1, steps).Select(step => Line(step, strategy) + "\n")), strategy);
+
+    public string CreateRaw(string name, string metricsText, string strategy = "anchortree")
+    {
+        string dir = Path.Combine(Root, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), $"{{\"strategy\":\"{strategy}\"}}");
+        File.WriteAllText(Path.Combine(dir, "metrics.jsonl"), metricsText);
+        return dir;
+    }
 }

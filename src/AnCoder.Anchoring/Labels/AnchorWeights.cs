@@ -31,17 +31,7 @@ public readonly record struct AnchorWeightOptions(AnchorStrategy Strategy, doubl
         return new AnchorWeightOptions(strategy, lambda ?? defaultLambda, rho ?? defaultRho, d0 ?? defaultD0);
     }
 
-    public static string Name(AnchorStrategy strategy) => strategy.ToString().ToLowerInvariant();
-
-    public static AnchorStrategy Parse(string name) => name.ToLowerInvariant() switch
-    {
-        "mdlm" => AnchorStrategy.Mdlm,
-        "null" => AnchorStrategy.Null,
-        "keyword" => AnchorStrategy.Keyword,
-        "identifier" => AnchorStrategy.Identifier,
-        "anchortree" => AnchorStrategy.AnchorTree,
-        _ => throw new ArgumentException($"unknown strategy `{name}` (mdlm, null, keyword, identifier, anchortree)"),
-    };
+    public static string Name(AnchorStrategy strategy) => Settings.SettingNames.Name(strategy);
 }
 
 public static class AnchorWeights

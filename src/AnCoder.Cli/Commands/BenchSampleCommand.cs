@@ -1,3 +1,5 @@
+using AnCoder.Anchoring.Settings;
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -42,9 +44,9 @@ public static class BenchSampleCommand
                 return 2;
             }
             var precisionList = parse.GetValue(precisions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (precisionList.Any(p => p is not ("fp32" or "bf16")))
+            if (precisionList.Any(p => !SettingNames.TryParse<Precision>(p, out _)))
             {
-                Console.Error.WriteLine("ancoder bench sample: --precisions takes fp32 and/or bf16");
+                Console.Error.WriteLine($"ancoder bench sample: --precisions takes {SettingNames.Choices<Precision>()}");
                 return 2;
             }
             TorchRuntime.Initialize();
@@ -65,7 +67,7 @@ public static class BenchSampleCommand
         Console.WriteLine($"model {modelSource}, G = {length}, prompt = find_max signature + docstring, torch threads {torch.get_num_threads()}, {rounds} round(s), cached/uncached alternating");
         foreach (string precision in precisionList)
         {
-            if (!LoadedModel.TryLoad(modelSource, precision, out var loaded, out string? error))
+            if (!LoadedModel.TryLoad(modelSource, SettingNames.Parse<Precision>(precision, "precision"), out var loaded, out string? error))
             {
                 Console.Error.WriteLine($"ancoder bench sample: {error}");
                 return 2;

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using AnCoder.Anchoring.Corpus;
-using AnCoder.Anchoring.Shards;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Experiments.Benchmarks;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;
@@ -18,8 +16,6 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class BenchTrainCommand
 {
-    private sealed record Measurement(double TokensPerSecond, double PeakRssMb);
-
     public static Command Create()
     {
         var models = new Option<string>("--models") { Description = "Comma-separated model presets.", DefaultValueFactory = _ => "tiny,small" };
@@ -41,8 +37,8 @@ public static class BenchTrainCommand
             foreach (string name in modelNames)
                 if (!ModelPresets.All.ContainsKey(name)) { Console.Error.WriteLine($"ancoder bench train: --models: unknown preset '{name}'"); return 2; }
             foreach (string name in precisionNames)
-                if (!TrainingConfig.Precisions.Contains(name)) { Console.Error.WriteLine($"ancoder bench train: --precisions: '{name}' is not fp32 or bf16"); return 2; }
-            var shape = new Shape(parse.GetValue(batch), parse.GetValue(context), parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads));
+                if (!SettingNames.TryParse<Precision>(name, out _)) { Console.Error.WriteLine($"ancoder bench train: --precisions: '{name}' is not {SettingNames.Choices<Precision>()}"); return 2; }
+            var shape = new TrainingBenchmark.Shape(parse.GetValue(batch), parse.GetValue(context), parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads));
             if (shape.Batch <= 0 || shape.Context <= 0 || shape.Steps <= 0 || shape.Warmup < 0 || shape.Threads <= 0)
             {
                 Console.Error.WriteLine("ancoder bench train: --batch, --context, --steps, --threads must be positive, --warmup >= 0");
@@ -54,12 +50,26 @@ public static class BenchTrainCommand
         return command;
     }
 
-    private sealed record Shape(int Batch, int Context, int Steps, int Warmup, int Threads)
+    private static TrainingBenchmark.Measurement? RunOurs(string model, string precision, TrainingBenchmark.Shape shape)
     {
-        public string[] Arguments => ["--batch", $"{Batch}", "--context", $"{Context}", "--steps", $"{Steps}", "--warmup", $"{Warmup}", "--threads", $"{Threads}"];
+        string self = typeof(BenchTrainCommand).Assembly.Location;
+        string host = Environment.ProcessPath ?? "dotnet";
+        var arguments = new List<string>();
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet") arguments.Add(self);
+        arguments.AddRange(["bench", "train", "--worker", "--models", model, "--precisions", precision, .. shape.Arguments]);
+        return TrainingBenchmark.RunJson(new ProcessStartInfo(host, arguments), "our worker", Warn);
     }
 
-    private static int Compare(string[] models, string[] precisions, Shape shape, int rounds, bool withTorch)
+    private static TrainingBenchmark.Measurement? RunTorch(string script, string configPath, string precision, TrainingBenchmark.Shape shape)
+    {
+        var info = new ProcessStartInfo("/usr/bin/python3", [script, "--config", configPath, "--precision", precision, .. shape.Arguments]);
+        info.Environment.Remove("LD_PRELOAD");
+        return TrainingBenchmark.RunJson(info, "bench/train_torch.py", Warn);
+    }
+
+    private static void Warn(string message) => Console.Error.WriteLine($"ancoder bench train: {message}");
+
+    private static int Compare(string[] models, string[] precisions, TrainingBenchmark.Shape shape, int rounds, bool withTorch)
     {
         string? root = RepositoryPaths.FindRoot();
         string script = Path.Combine(root ?? ".", "bench", "train_torch.py");
@@ -85,8 +95,8 @@ public static class BenchTrainCommand
                 double flopsPerToken = TrainingFlops.PerToken(config, shape.Context);
                 foreach (string precision in precisions)
                 {
-                    var ours = new List<Measurement>();
-                    var theirs = new List<Measurement>();
+                    var ours = new List<TrainingBenchmark.Measurement>();
+                    var theirs = new List<TrainingBenchmark.Measurement>();
                     for (int round = 0; round < rounds; round++)
                     {
                         var our = RunOurs(model, precision, shape);
@@ -99,14 +109,14 @@ public static class BenchTrainCommand
                             theirs.Add(their);
                         }
                     }
-                    double peak = cpuPeak.PeakFlops(precision);
-                    string Cells(List<Measurement> list)
+                    double peak = cpuPeak.PeakFlops(SettingNames.Parse<Precision>(precision, "precision"));
+                    string Cells(List<TrainingBenchmark.Measurement> list)
                     {
                         if (list.Count == 0) return $"{"-",11} {"-",8} {"-",6} {"-",7}";
-                        double rate = Median(list.Select(m => m.TokensPerSecond)), flops = rate * flopsPerToken;
+                        double rate = ModelBenchmark.Median(list.Select(m => m.TokensPerSecond)), flops = rate * flopsPerToken;
                         return $"{rate,11:N0} {flops / 1e9,8:F1} {100 * flops / peak,5:F1}% {list.Max(m => m.PeakRssMb),7:F0}";
                     }
-                    string ratio = theirs.Count == 0 ? "-" : $"{Median(ours.Select(m => m.TokensPerSecond)) / Median(theirs.Select(m => m.TokensPerSecond)):F2}x";
+                    string ratio = theirs.Count == 0 ? "-" : $"{ModelBenchmark.Median(ours.Select(m => m.TokensPerSecond)) / ModelBenchmark.Median(theirs.Select(m => m.TokensPerSecond)):F2}x";
                     Console.WriteLine($"{model,-6} {precision,-5} {config.ParameterCount(),10:N0} {Cells(ours)} | {Cells(theirs)} | {ratio,6}");
                 }
             }
@@ -121,81 +131,12 @@ public static class BenchTrainCommand
         return 0;
     }
 
-    private static double Median(IEnumerable<double> values)
+    /// <summary>One of our measurements in this process (the --worker child): prints one JSON line.</summary>
+    private static int Worker(string model, string precision, TrainingBenchmark.Shape shape)
     {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static Measurement? RunOurs(string model, string precision, Shape shape)
-    {
-        string self = typeof(BenchTrainCommand).Assembly.Location;
-        string host = Environment.ProcessPath ?? "dotnet";
-        var arguments = new List<string>();
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet") arguments.Add(self);
-        arguments.AddRange(["bench", "train", "--worker", "--models", model, "--precisions", precision, .. shape.Arguments]);
-        return RunJson(new ProcessStartInfo(host, arguments), "our worker");
-    }
-
-    private static Measurement? RunTorch(string script, string configPath, string precision, Shape shape)
-    {
-        var info = new ProcessStartInfo("/usr/bin/python3", [script, "--config", configPath, "--precision", precision, .. shape.Arguments]);
-        info.Environment.Remove("LD_PRELOAD");
-        return RunJson(info, "bench/train_torch.py");
-    }
-
-    private static Measurement? RunJson(ProcessStartInfo info, string what)
-    {
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.UseShellExecute = false;
         try
         {
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
-            if (process.ExitCode != 0 || line is null)
-            {
-                Console.Error.WriteLine($"ancoder bench train: {what} failed (exit {process.ExitCode}): {errors.Result.Trim().Split('\n').LastOrDefault()}");
-                return null;
-            }
-            using var json = JsonDocument.Parse(line);
-            return new Measurement(json.RootElement.GetProperty("tokens_per_second").GetDouble(), json.RootElement.GetProperty("peak_rss_mb").GetDouble());
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Console.Error.WriteLine($"ancoder bench train: cannot start {info.FileName}: {e.Message}");
-            return null;
-        }
-    }
-
-    /// <summary>One of our measurements in this process: the real trainer on a synthetic corpus, steps timed after warm-up.</summary>
-    private static int Worker(string model, string precision, Shape shape)
-    {
-        var config = ModelPresets.Get(model);
-        string root = Directory.CreateTempSubdirectory("ancoder-bench-train-").FullName;
-        try
-        {
-            string data = Path.Combine(root, "data");
-            WriteSyntheticCorpus(data, config, (long)shape.Batch * shape.Context * (shape.Steps + shape.Warmup + 1));
-            string modelPath = Path.Combine(root, "model.json");
-            File.WriteAllText(modelPath, config.ToJson());
-            var training = new TrainingConfig
-            {
-                ModelConfigFile = modelPath, Data = data, Output = Path.Combine(root, "run"), ContextLength = shape.Context,
-                MicroBatch = shape.Batch, MaxSteps = shape.Warmup + shape.Steps, Precision = precision, Threads = shape.Threads,
-                ValidationInterval = 0, ValidationBatches = 0, CheckpointInterval = 0, LogInterval = 1_000_000,
-            };
-            var timer = new StepTimer(shape.Warmup);
-            TrainingRun.Run(training, timer);
-            double seconds = timer.Seconds;
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["tokens_per_second"] = (double)shape.Steps * shape.Batch * shape.Context / seconds, ["seconds"] = seconds,
-                ["peak_rss_mb"] = PeakRssMb(), ["threads"] = shape.Threads,
-            }));
+            Console.WriteLine(TrainingBenchmark.MeasureInThisProcess(model, SettingNames.Parse<Precision>(precision, "precision"), shape));
             return 0;
         }
         catch (Exception e) when (e is TrainingException or ConfigException or IOException)
@@ -203,60 +144,5 @@ public static class BenchTrainCommand
             Console.Error.WriteLine($"ancoder bench train: {e.Message}");
             return 1;
         }
-        finally
-        {
-            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-        }
-    }
-
-    private sealed class StepTimer(int warmup) : ITrainingObserver
-    {
-        private readonly Stopwatch _clock = new();
-        public double Seconds => _clock.Elapsed.TotalSeconds;
-
-        public void OnStep(TrainingProgress progress)
-        {
-            if (progress.Step == warmup) _clock.Restart();
-            if (progress.Step == progress.TotalSteps) _clock.Stop();
-        }
-    }
-
-    /// <summary>Random ids in [3, V) with random depths and keyword/identifier flags, one shard + manifest.</summary>
-    private static void WriteSyntheticCorpus(string directory, ModelConfig config, long tokens)
-    {
-        Directory.CreateDirectory(directory);
-        var random = new Random(1);
-        var samples = new List<ShardSample>();
-        for (long written = 0; written < tokens;)
-        {
-            int length = random.Next(200, 2000);
-            samples.Add(new ShardSample(
-                Enumerable.Range(0, length).Select(_ => random.Next(3, config.VocabSize)).ToArray(),
-                Enumerable.Range(0, length).Select(_ => (ushort)random.Next(0, 8)).ToArray(),
-                Enumerable.Range(0, length).Select(_ => TokenFlags.Parsed | (TokenFlags)random.Next(0, 3)).ToArray(), 0));
-            written += length + 1;
-        }
-        const string file = "train-00000" + ShardFormat.Extension;
-        var (sha, bytes) = ShardFormat.Write(Path.Combine(directory, file), samples, config.VocabSize);
-        long total = samples.Sum(s => (long)s.Ids.Length);
-        var split = new ManifestSplit(1, samples.Count, samples.Count, 0, 0, total, 0, [new ManifestShard(file, samples.Count, total, bytes, sha)]);
-        var manifest = new Manifest
-        {
-            ConfigHash = "synthetic",
-            Config = new ManifestConfig("synthetic", "synthetic", "synthetic", config.VocabSize, config.EosTokenId, config.PadTokenId,
-                config.MaskTokenId, 0, 1, 0, 0, false, total),
-            Files = new ManifestFiles(0, 0, 0, [], [], []),
-            Splits = new Dictionary<string, ManifestSplit> { ["train"] = split },
-            Totals = new ManifestTotals(0, samples.Count, total, 0, 0, 0, 0, 0),
-        };
-        File.WriteAllText(Path.Combine(directory, CorpusBuilder.ManifestFile), JsonSerializer.Serialize(manifest, Manifest.JsonOptions));
-    }
-
-    private static double PeakRssMb()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        return double.NaN;
     }
 }

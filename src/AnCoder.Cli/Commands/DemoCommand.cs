@@ -1,7 +1,9 @@
+using AnCoder.Anchoring.Labels;
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Tokenization;
-using AnCoder.Cli.Traces;
+using AnCoder.Experiments.Traces;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Sampling;
 using AnCoder.Diffusion.Training;
@@ -72,10 +74,10 @@ public static class DemoCommand
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var config = new TrainingConfig
         {
-            Model = "tiny", Strategy = "anchortree", Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
+            Model = "tiny", Strategy = AnchorStrategy.AnchorTree, Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
             // Training stops on the time budget; a long nominal run keeps the learning rate near its peak meanwhile.
             MaxSteps = 100_000, LearningRate = 1e-3, WarmupRatio = 0.0002, ValidationInterval = 0, ValidationBatches = 0,
-            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = "bf16",
+            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = Precision.Bf16,
         };
         TrainingSummary? summary = null;
         using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));
@@ -145,7 +147,7 @@ public static class DemoCommand
 
     private static int Show(string modelDir, int steps, int length, int seed, string tracePath)
     {
-        if (!LoadedModel.TryLoad(modelDir, "fp32", out var loaded, out string? error))
+        if (!LoadedModel.TryLoad(modelDir, Precision.Fp32, out var loaded, out string? error))
         {
             Console.Error.WriteLine($"ancoder demo: {error}");
             return 2;
@@ -159,7 +161,8 @@ public static class DemoCommand
 
         void Run(string title, IReadOnlyList<string> prompts, SamplerOptions options)
         {
-            var generated = loaded.Generate(prompts, options, generation, out var sampler);
+            var sampler = loaded.CreateSampler(options);
+            var generated = SampleCommand.GenerateWithProgress(sampler, prompts, generation);
             var document = loaded.Trace(generated, options);
             foreach (var trace in document.Samples) samples.Add((title, trace));
             allTraces.AddRange(document.Samples);

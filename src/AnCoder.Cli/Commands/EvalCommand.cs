@@ -1,7 +1,8 @@
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
-using AnCoder.Cli.Generation;
+using AnCoder.Experiments.Generation;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Evaluation.Benchmarks;
 using AnCoder.Evaluation.Execution;
@@ -39,8 +40,7 @@ public static class EvalCommand
         var limit = new Option<int?>("--limit") { Description = "--model: only the first K problems (quick runs)." };
         var seed = new Option<int>("--seed") { Description = "--model: sampling seed; sample j of problem p uses the stream derived from (seed, p, j).", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "--model: canvases per forward pass (a problem's samples are batched).", DefaultValueFactory = _ => 20 };
-        var precision = new Option<string>("--precision") { Description = "--model: activation dtype fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = SettingOption.Create("--precision", "--model: activation dtype:", Precision.Fp32);
         var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity (our parser), execution in a sandbox, pass@k.");
@@ -52,7 +52,7 @@ public static class EvalCommand
             parse.GetValue(data), parse.GetValue(output), parse.GetValue(mbppTestSplit), parse.GetValue(postprocess),
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
-                parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision)!, parse.GetValue(threads)))));
+                parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision), parse.GetValue(threads)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -60,7 +60,7 @@ public static class EvalCommand
     private sealed record Settings(string Benchmark, string? Samples, bool Canonical, string? Model, int? N, string? Data,
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
-    private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, string Precision, int Threads);
+    private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, Precision Precision, int Threads);
 
     private static int Run(Settings settings)
     {

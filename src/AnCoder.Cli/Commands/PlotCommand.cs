@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AnCoder.Cli.Plotting;
+using AnCoder.Reporting.Plotting;
 using Spectre.Console;
 
 namespace AnCoder.Cli.Commands;

@@ -1,8 +1,9 @@
+using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using AnCoder.Anchoring.Shards;
-using AnCoder.Cli.Plotting;
+using AnCoder.Reporting.Plotting;
 using AnCoder.Diffusion.Probing;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Schedules;
@@ -32,8 +33,7 @@ public static class ProbeCommand
         var output = new Option<string>("--out") { Description = "Output folder for probe.csv, probe.png, probe-accuracy.png, probe.json.", DefaultValueFactory = _ => "probe" };
         var context = new Option<int>("--context") { Description = "Tokens of a sample shown to the model (longer samples are cut; targets lie inside).", DefaultValueFactory = _ => 256 };
         var batch = new Option<int>("--batch") { Description = "Queries per forward pass.", DefaultValueFactory = _ => 32 };
-        var precision = new Option<string>("--precision") { Description = "Activation dtype: fp32 or bf16.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = SettingOption.Create("--precision", "Activation dtype:", Precision.Fp32);
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("probe", "AST probe (paper §4.2, Figure 5): does revealing a token's AST ancestors nearest-first (in-out) help predict it more than farthest-first (out-in) or random hints?");
         foreach (var option in new Option[] { model, data, files, samples, k, tGrid, seed, output, context, batch, precision, threads })
@@ -51,22 +51,22 @@ public static class ProbeCommand
             string? filesDir = parse.GetValue(files), dataDir = parse.GetValue(data);
             if (filesDir is not null && dataDir is not null) return Fail("give either --data or --files, not both");
             if (filesDir is not null && !Directory.Exists(filesDir)) return Fail($"--files {filesDir}: no such folder");
-            dataDir ??= filesDir is null ? "data/prepared" : null;
+            dataDir ??= filesDir is null ? RepositoryPaths.DefaultPreparedData : null;
             if (dataDir is not null && !File.Exists(Path.Combine(dataDir, "manifest.json")))
                 return Fail($"--data {dataDir}: no manifest.json (run `ancoder prepare`, or give --files DIR)");
             TorchRuntime.Initialize();
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
-            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision)!, out var loaded, out string? error)) return Fail(error!);
+            if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
             try
             {
-                ProbeOutcome? outcome = null;
+                ProbeMeasurement.Outcome? outcome = null;
                 AnsiConsole.Progress().AutoClear(false)
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                     .Start(context =>
                     {
                         ProgressTask? task = null;
-                        outcome = Measure(loaded, dataDir, filesDir, options, parse.GetValue(output)!, (done, total) =>
+                        outcome = ProbeMeasurement.Measure(loaded, dataDir, filesDir, options, parse.GetValue(output)!, (done, total) =>
                         {
                             task ??= context.AddTask($"probing ({total} queries)", maxValue: total);
                             task.Value = done;
@@ -94,75 +94,6 @@ public static class ProbeCommand
         for (int i = 0; i < parts.Length; i++)
             if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out grid[i])) return false;
         return parts.Length > 0;
-    }
-
-    /// <summary>The paired differences a probe writes (and <c>repro</c> reads back).</summary>
-    public const string PairedCsvFileName = "probe-paired.csv";
-
-    /// <summary>What one probe of one model produced (also written to its output folder).</summary>
-    internal sealed record ProbeOutcome(List<ProbeRow> Rows, List<ProbeDifference> Differences, ProbePlanSummary Summary, int Mismatched, List<string> Files);
-
-    /// <summary>
-    /// Probes one model on the test split of a prepared corpus (or on *.py files) and writes probe.csv, probe-paired.csv,
-    /// probe.png, probe-accuracy.png and probe.json into <paramref name="outDir"/>; null when no sample had a target.
-    /// <paramref name="progress"/> receives (queries done, queries in all).
-    /// </summary>
-    internal static ProbeOutcome? Measure(LoadedModel loaded, string? dataDir, string? filesDir, ProbeOptions options, string outDir,
-        Action<int, int>? progress = null)
-    {
-        var config = loaded.Config;
-        if (options.ContextLength > config.MaxPositionEmbeddings) options = options with { ContextLength = config.MaxPositionEmbeddings };
-        int mismatched = 0;
-        var sources = dataDir is not null
-            ? ProbeSamples.FromPrepared(dataDir, loaded.Tokenizer, options.Seed, () => mismatched++)
-            : ProbeSamples.FromFiles(filesDir!, loaded.Tokenizer, options.Seed);
-        var (queries, summary) = ProbePlan.Build(sources, options, NoiseSchedules.From(config.Diffusion), config.MaskTokenId);
-        if (queries.Count == 0) return null;
-        var observations = ProbeRunner.Run(loaded.Model, queries, options.BatchSize, done => progress?.Invoke(done, queries.Count));
-        var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
-        var differences = ProbeResults.PairedDifferences(observations, options.TimeGrid, options.K);
-        var written = Write(outDir, rows, options, summary, mismatched, loaded.Name, dataDir ?? filesDir!);
-        RunPlots.WriteAtomically(Path.Combine(outDir, PairedCsvFileName), System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToPairedCsv(differences)));
-        written.Add(Path.Combine(outDir, PairedCsvFileName));
-        return new ProbeOutcome(rows, differences, summary, mismatched, written);
-    }
-
-    /// <summary>The figure's panels, one per t, from the CSV rows (probability or accuracy).</summary>
-    internal static List<ProbePanel> Panels(IReadOnlyList<ProbeRow> rows, bool accuracy) =>
-        rows.GroupBy(r => r.T).Select(group => new ProbePanel(
-            $"t = {group.Key.ToString(CultureInfo.InvariantCulture)}",
-            accuracy ? "argmax accuracy of the target" : "p(target token)",
-            group.GroupBy(r => r.Order).Select(order =>
-            {
-                var sorted = order.OrderBy(r => r.Hints).ToList();
-                return new ProbeCurve(ProbeSelection.Name(order.Key), sorted.Select(r => (double)r.Hints).ToArray(),
-                    sorted.Select(r => accuracy ? r.Accuracy : r.MeanProbability).ToArray(),
-                    sorted.Select(r => accuracy ? r.AccuracyError : r.ProbabilityError).ToArray());
-            }).ToList())).ToList();
-
-    private static List<string> Write(string outDir, List<ProbeRow> rows, ProbeOptions options, ProbePlanSummary summary, int mismatched,
-        string modelName, string source)
-    {
-        Directory.CreateDirectory(outDir);
-        var written = new List<string>();
-        void Save(string name, byte[] bytes)
-        {
-            string path = Path.Combine(outDir, name);
-            RunPlots.WriteAtomically(path, bytes);
-            written.Add(path);
-        }
-        Save("probe.csv", System.Text.Encoding.UTF8.GetBytes(ProbeResults.ToCsv(rows)));
-        Save("probe.png", ProbePlot.RenderPng(Panels(rows, accuracy: false), 520, 420));
-        Save("probe-accuracy.png", ProbePlot.RenderPng(Panels(rows, accuracy: true), 520, 420));
-        var settings = new
-        {
-            model = modelName, source, samples_requested = options.Samples, samples_used = summary.SamplesUsed,
-            samples_without_target = summary.SamplesWithoutTarget, samples_not_reencoded = mismatched,
-            k = options.K, t_grid = options.TimeGrid, skipped_draws_per_t = summary.SkippedDraws, seed = options.Seed,
-            context = options.ContextLength,
-        };
-        Save("probe.json", JsonSerializer.SerializeToUtf8Bytes(settings, new JsonSerializerOptions { WriteIndented = true }));
-        return written;
     }
 
     private static void PrintSummary(List<ProbeRow> rows, ProbeOptions options, ProbePlanSummary summary, int mismatched)

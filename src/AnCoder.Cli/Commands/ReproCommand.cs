@@ -1,6 +1,6 @@
 using System.CommandLine;
-using AnCoder.Cli.Generation;
-using AnCoder.Cli.Repro;
+using AnCoder.Experiments.Generation;
+using AnCoder.Experiments.Repro;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;
@@ -39,7 +39,7 @@ public static class ReproCommand
                     BudgetMinutes = parse.GetValue(budget) ?? experiment.BudgetMinutes,
                     Seeds = parse.GetValue(seeds) ?? experiment.Seeds,
                     Steps = parse.GetValue(steps) ?? experiment.Steps,
-                    Data = parse.GetValue(data) ?? experiment.Data,
+                    Training = experiment.Training with { Data = parse.GetValue(data) ?? experiment.Training.Data },
                 };
                 var problems = experiment.Validate();
                 if (problems.Count > 0) throw new ConfigException((parse.GetValue(config) is { } f ? $"{f}: " : "") + string.Join("; ", problems));

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Training;
@@ -9,7 +12,8 @@ namespace AnCoder.Cli.Commands;
 
 /// <summary>
 /// <c>ancoder train</c>: trains an MDLM or anchored model on shards from <c>ancoder prepare</c>. A JSON config
-/// (<c>--config</c>, snake_case fields of <see cref="TrainingConfig"/>) gives the base; flags override it. Ctrl+C or
+/// (<c>--config</c>, snake_case fields of <see cref="TrainingConfig"/>) gives the base; flags (one per
+/// <see cref="SettingAttribute"/> property) and <c>--set key=value</c> override it. Ctrl+C or
 /// SIGTERM finishes the current step, writes a checkpoint and exits 0; <c>--resume</c> continues the run exactly.
 /// </summary>
 public static class TrainCommand
@@ -17,112 +21,53 @@ public static class TrainCommand
     public static Command Create()
     {
         var configFile = new Option<string?>("--config") { Description = "Training config JSON (snake_case fields, e.g. {\"strategy\": \"mdlm\", \"max_steps\": 1000}); flags override it." };
-        var model = new Option<string?>("--model") { Description = "Model preset: tiny, small or ancoder-809m (default tiny)." };
-        var modelConfig = new Option<string?>("--model-config") { Description = "Model config JSON file (overrides --model)." };
-        var objective = new Option<string?>("--objective") { Description = "diffusion (default) or ar: a causal Qwen2 model with the next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md)." };
-        var denoiserLayers = new Option<int?>("--denoiser-layers") { Description = "ψ's depth N_d (from a Qwen2/AR folder: its first N_d layers; default: the preset's, or half the layers)." };
-        var shift = new Option<bool?>("--shift") { Description = "Dream-style shift: position i's logits come from i−1 (keeps an AR head's meaning); default off, as ADLM." };
-        var denoiserInput = new Option<string?>("--denoiser-input") { Description = "How ψ reads φ: softmax (default), logits, linear, or softmax+embed (softmax(a)·E_ψ + E_ψ[z_t], our variant)." };
-        var denoiserInit = new Option<string?>("--denoiser-init") { Description = "copy (default: ψ as initialised) or identity (ψ's o_proj/down_proj zeroed: at step 0 ψ passes φ's prediction through)." };
-        var pretrainedLr = new Option<double?>("--pretrained-lr") { Description = "Peak LR of the parameters copied from --init/--init-qwen (fresh ones keep --lr); e.g. --lr 3e-4 --pretrained-lr 5e-5." };
-        var strategy = new Option<string?>("--strategy") { Description = "mdlm, null, keyword, identifier or anchortree (default anchortree)." };
-        var lambda = new Option<double?>("--lambda") { Description = "Anchor weight λ (default: the strategy's, ALGORITHMS.md §5)." };
-        var rho = new Option<double?>("--rho") { Description = "AnchorTree depth decay ρ (default 0.8)." };
-        var d0 = new Option<int?>("--d0") { Description = "AnchorTree depth offset d0 (default 2)." };
-        var schedule = new Option<string?>("--schedule") { Description = "Noise schedule: cosine2 (default), cosine, md4cosine, loglinear." };
-        var anchorLossOn = new Option<string?>("--anchor-loss-on") { Description = "all (default: every valid position, as ADLM) or masked: where the anchor term applies." };
-        var anchorWarmup = new Option<bool?>("--anchor-warmup") { Description = "ADLM's γ warm-up γ_eff = min(λ, step / max_steps)." };
-        var packing = new Option<string?>("--packing") { Description = "pack (default: samples concatenated with end-of-text) or truncate (one sample per row)." };
-        var data = new Option<string?>("--data") { Description = "Folder written by `ancoder prepare` (default <repo>/data/prepared)." };
-        var context = new Option<int?>("--context") { Description = "Context length in tokens (default 256)." };
-        var microBatch = new Option<int?>("--micro-batch") { Description = "Rows per forward/backward pass (default 8)." };
-        var accumulation = new Option<int?>("--accumulation") { Description = "Micro-batches per optimizer step (effective batch = micro-batch × accumulation; default 1)." };
-        var steps = new Option<long?>("--steps") { Description = "Optimizer steps." };
-        var tokens = new Option<long?>("--tokens") { Description = "Training tokens instead of --steps (steps = tokens / (micro-batch × accumulation × context), rounded up)." };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 3e-4; ≤ 1e-4 is sensible from Qwen)." };
-        var warmup = new Option<double?>("--warmup-ratio") { Description = "Fraction of steps of linear warm-up (default 0.01)." };
-        var minLr = new Option<double?>("--min-lr-ratio") { Description = "The cosine ends at lr × this (default 0.1)." };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "AdamW weight decay (default 0, as the paper)." };
-        var gradClip = new Option<double?>("--grad-clip") { Description = "Gradient L2-norm clip (default 1.0; 0 = off)." };
-        var precision = new Option<string?>("--precision") { Description = "fp32 (default) or bf16 (bf16 compute on AMX, fp32 master weights)." };
-        var ema = new Option<double?>("--ema") { Description = "Keep an EMA of the weights with this decay (e.g. 0.999); saved as model-ema/." };
-        var seed = new Option<int?>("--seed") { Description = "Seed of initialisation, data order and masking (default 0)." };
-        var threads = new Option<int?>("--threads") { Description = "Torch threads (default: all cores)." };
-        var logInterval = new Option<int?>("--log-interval") { Description = "Steps per metrics.jsonl line (default 10)." };
-        var validInterval = new Option<int?>("--valid-interval") { Description = "Steps between validation NELBO evaluations (default 200; 0 = only at the end)." };
-        var validBatches = new Option<int?>("--valid-batches") { Description = "Micro-batches per validation (default 8)." };
-        var checkpointInterval = new Option<int?>("--checkpoint-interval") { Description = "Steps between checkpoints (default 500; one is always written at the end and on interruption)." };
-        var keepLast = new Option<int?>("--keep-last") { Description = "Checkpoints kept (default 3)." };
-        var output = new Option<string?>("--out") { Description = "Run folder: config.json, metrics.jsonl, checkpoints/, model/ (default runs/<strategy>-<time>)." };
-        var init = new Option<string?>("--init") { Description = "Start from one of our checkpoints (a model folder or checkpoints/step-N)." };
-        var initQwen = new Option<string?>("--init-qwen") { Description = "Start from a Hugging Face Qwen2 folder (the paper's start)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
-
-        var command = new Command("train", "Train a diffusion model (MDLM or anchored) or, with --objective ar, an autoregressive Qwen2 model; AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
-        Option[] all = [configFile, model, modelConfig, objective, denoiserLayers, shift, denoiserInput, denoiserInit, pretrainedLr, strategy, lambda, rho, d0, schedule, anchorLossOn, anchorWarmup, packing, data, context, microBatch, accumulation, steps, tokens,
-            lr, warmup, minLr, weightDecay, gradClip, precision, ema, seed, threads, logInterval, validInterval, validBatches,
-            checkpointInterval, keepLast, output, init, initQwen, resume];
-        foreach (var option in all) command.Options.Add(option);
+        var set = new Option<string[]>("--set") { Description = "Any config field as snake_key=value (repeatable), e.g. --set beta2=0.98; applied after the flags." };
+        var command = new Command("train", "Train a diffusion model (MDLM or anchored) or, with --objective ar, an autoregressive Qwen2 model (docs/recipe.md); AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
+        command.Options.Add(configFile);
+        // One flag per [Setting] property of TrainingConfig: a new field with the attribute is a new flag.
+        var defaults = new TrainingConfig();
+        var flags = SettingOverrides.Describe<TrainingConfig>().Where(s => s.Help is not null).Select(setting =>
+        {
+            object? value = setting.Property.GetValue(defaults);
+            string help = setting.Help + (Nullable.GetUnderlyingType(setting.Type) ?? setting.Type) switch
+            {
+                { IsEnum: true } type => $" One of {string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))}",
+                _ => "",
+            } + (value is null or false ? "" : $" (default {JsonSerializer.Serialize(value, SettingsJson.Options).Trim('"')})");
+            Option option = setting.Type == typeof(bool) ? new Option<bool>("--" + setting.Flag) { Description = help }
+                : new Option<string?>("--" + setting.Flag) { Description = help };
+            command.Options.Add(option);
+            return (Setting: setting, Option: option);
+        }).ToList();
+        command.Options.Add(resume);
+        command.Options.Add(set);
         command.SetAction(parse =>
         {
-            TrainingConfig config;
             try
             {
-                string? outDir = parse.GetValue(output);
+                var given = flags.Where(f => parse.GetResult(f.Option) is not null)
+                    .Select(f => (f.Setting.Key, Value: f.Option is Option<bool> b ? parse.GetValue(b).ToString().ToLowerInvariant() : parse.GetValue((Option<string?>)f.Option)!))
+                    .ToList();
+                // --steps and --tokens replace each other (whichever the base config had).
+                if (given.Any(g => g.Key == "max_steps") && given.All(g => g.Key != "max_tokens")) given.Add(("max_tokens", "null"));
+                if (given.Any(g => g.Key == "max_tokens") && given.All(g => g.Key != "max_steps")) given.Add(("max_steps", "null"));
+                given.AddRange((parse.GetValue(set) ?? []).Select(SettingOverrides.ParseAssignment));
+                string? outDir = given.LastOrDefault(g => g.Key == "output").Value;
                 bool resuming = parse.GetValue(resume);
                 if (resuming && outDir is null) throw new ConfigException("--resume needs --out RUN_DIR");
                 string? baseFile = parse.GetValue(configFile)
                                    ?? (resuming && File.Exists(Path.Combine(outDir!, TrainingRun.ConfigFileName)) ? Path.Combine(outDir!, TrainingRun.ConfigFileName) : null);
-                config = baseFile is null ? new TrainingConfig() : TrainingConfig.Load(baseFile);
+                var config = SettingOverrides.Apply(baseFile is null ? new TrainingConfig() : TrainingConfig.Load(baseFile), given);
                 config = config with
                 {
-                    Model = parse.GetValue(model) ?? config.Model,
-                    ModelConfigFile = parse.GetValue(modelConfig) ?? config.ModelConfigFile,
-                    Objective = parse.GetValue(objective) ?? config.Objective,
-                    DenoiserLayers = parse.GetValue(denoiserLayers) ?? config.DenoiserLayers,
-                    Shift = parse.GetValue(shift) ?? config.Shift,
-                    DenoiserInput = parse.GetValue(denoiserInput) ?? config.DenoiserInput,
-                    DenoiserInit = parse.GetValue(denoiserInit) ?? config.DenoiserInit,
-                    PretrainedLearningRate = parse.GetValue(pretrainedLr) ?? config.PretrainedLearningRate,
-                    Strategy = parse.GetValue(strategy) ?? config.Strategy,
-                    AnchorLambda = parse.GetValue(lambda) ?? config.AnchorLambda,
-                    AnchorRho = parse.GetValue(rho) ?? config.AnchorRho,
-                    AnchorD0 = parse.GetValue(d0) ?? config.AnchorD0,
-                    Schedule = parse.GetValue(schedule) ?? config.Schedule,
-                    AnchorLossOn = parse.GetValue(anchorLossOn) ?? config.AnchorLossOn,
-                    AnchorWarmup = parse.GetValue(anchorWarmup) ?? config.AnchorWarmup,
-                    Packing = parse.GetValue(packing) ?? config.Packing,
-                    Data = parse.GetValue(data) ?? config.Data ?? Path.Combine(RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory, "data", "prepared"),
-                    ContextLength = parse.GetValue(context) ?? config.ContextLength,
-                    MicroBatch = parse.GetValue(microBatch) ?? config.MicroBatch,
-                    GradientAccumulation = parse.GetValue(accumulation) ?? config.GradientAccumulation,
-                    MaxSteps = parse.GetValue(tokens) is not null ? null : parse.GetValue(steps) ?? config.MaxSteps,
-                    MaxTokens = parse.GetValue(steps) is not null ? null : parse.GetValue(tokens) ?? config.MaxTokens,
-                    LearningRate = parse.GetValue(lr) ?? config.LearningRate,
-                    WarmupRatio = parse.GetValue(warmup) ?? config.WarmupRatio,
-                    MinLrRatio = parse.GetValue(minLr) ?? config.MinLrRatio,
-                    WeightDecay = parse.GetValue(weightDecay) ?? config.WeightDecay,
-                    GradClip = parse.GetValue(gradClip) ?? config.GradClip,
-                    Precision = parse.GetValue(precision) ?? config.Precision,
-                    EmaDecay = parse.GetValue(ema) ?? config.EmaDecay,
-                    Seed = parse.GetValue(seed) ?? config.Seed,
-                    Threads = parse.GetValue(threads) ?? config.Threads,
-                    LogInterval = parse.GetValue(logInterval) ?? config.LogInterval,
-                    ValidationInterval = parse.GetValue(validInterval) ?? config.ValidationInterval,
-                    ValidationBatches = parse.GetValue(validBatches) ?? config.ValidationBatches,
-                    CheckpointInterval = parse.GetValue(checkpointInterval) ?? config.CheckpointInterval,
-                    KeepLast = parse.GetValue(keepLast) ?? config.KeepLast,
-                    Init = parse.GetValue(init) ?? config.Init,
-                    InitQwen = parse.GetValue(initQwen) ?? config.InitQwen,
-                };
-                config = config with
-                {
-                    Output = outDir ?? config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
+                    Data = config.Data ?? RepositoryPaths.DefaultPreparedData,
+                    Output = config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
                 return Train(config, resuming);
             }
-            catch (ConfigException e)
+            catch (Exception e) when (e is ConfigException or FormatException)
             {
                 Console.Error.WriteLine($"ancoder train: {e.Message}");
                 return 2;
@@ -178,11 +123,11 @@ public static class TrainCommand
     {
         try
         {
-            var result = Plotting.RunPlots.WriteIntoRun(runDirectory);
+            var result = AnCoder.Reporting.Plotting.RunPlots.WriteIntoRun(runDirectory);
             foreach (var warning in result.Warnings) Console.Error.WriteLine($"ancoder train: plots: {warning}");
-            Console.WriteLine($"plots: {Path.Combine(runDirectory, Plotting.RunPlots.RunPlotsFolder)} ({result.Files.Count} files; `ancoder plot` overlays several runs)");
+            Console.WriteLine($"plots: {Path.Combine(runDirectory, AnCoder.Reporting.Plotting.RunPlots.RunPlotsFolder)} ({result.Files.Count} files; `ancoder plot` overlays several runs)");
         }
-        catch (Exception e) when (e is Plotting.PlotException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is AnCoder.Reporting.Plotting.PlotException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"ancoder train: plots not written: {e.Message}");
         }
@@ -203,7 +148,7 @@ public static class TrainCommand
         return summary!;
     }
 
-    /// <summary>The validation figure: next-token NLL for AR runs, the NELBO for diffusion runs.</summary>
+    /// <summary>The validation figure: next-token NLL for AR runs (docs/recipe.md §1), the NELBO for diffusion runs.</summary>
     private static string ValidName(MetricsRecord record) => record.Strategy == "ar" ? "NLL" : "NELBO";
 
     private static string Line(TrainingProgress p) =>

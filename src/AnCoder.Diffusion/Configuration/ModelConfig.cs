@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 
 namespace AnCoder.Diffusion.Configuration;
 
@@ -28,24 +30,9 @@ public enum DenoiserInput
     Linear,
     /// <summary>
     /// g⁰ = softmax(a)·E_ψ + E_ψ[z_t]: ψ also sees the noisy tokens themselves (our variant, not the paper's;
-    /// docs/recipe.md). Written <c>softmax_embed</c> in config.json, <c>softmax+embed</c> on the command line.
+    /// docs/recipe.md §3). Spelled <c>softmaxembed</c> in config files and on the command line.
     /// </summary>
     SoftmaxEmbed,
-}
-
-/// <summary>The command-line names of <see cref="DenoiserInput"/> (<c>softmax+embed</c> for <see cref="DenoiserInput.SoftmaxEmbed"/>).</summary>
-public static class DenoiserInputs
-{
-    public static readonly string[] Names = ["softmax", "logits", "linear", "softmax+embed"];
-
-    public static DenoiserInput Parse(string name) => name switch
-    {
-        "softmax" => DenoiserInput.Softmax,
-        "logits" => DenoiserInput.Logits,
-        "linear" => DenoiserInput.Linear,
-        "softmax+embed" or "softmax_embed" => DenoiserInput.SoftmaxEmbed,
-        _ => throw new ConfigException($"denoiser input '{name}' is not one of {string.Join(", ", Names)}"),
-    };
 }
 
 /// <summary>
@@ -150,29 +137,22 @@ public sealed record ModelConfig
         return problems;
     }
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    public static JsonSerializerOptions JsonOptions => SettingsJson.Options;
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>Parses a config; a bad field gives a <see cref="ConfigException"/> naming the file and the path.</summary>
     public static ModelConfig FromJson(string json, string source = "config.json")
     {
-        ModelConfig? config;
+        ModelConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<ModelConfig>(json, JsonOptions);
+            config = SettingsJson.Parse<ModelConfig>(json, source);
         }
-        catch (JsonException e)
+        catch (FormatException e)
         {
-            throw new ConfigException($"{source}: {e.Message}");
+            throw new ConfigException(e.Message);
         }
-        if (config is null) throw new ConfigException($"{source}: empty config");
         var problems = config.Validate();
         if (problems.Count > 0) throw new ConfigException($"{source}: " + string.Join("; ", problems));
         return config;
@@ -181,36 +161,28 @@ public sealed record ModelConfig
     public static ModelConfig Load(string path) => FromJson(File.ReadAllText(path), path);
 }
 
-/// <summary>Noise schedule, loss and anchoring switches (ALGORITHMS.md §1–5); names match the doc's.</summary>
+/// <summary>Noise schedule, loss and anchoring switches (docs/algorithms.md §1–5); names match the doc's.</summary>
 public sealed record DiffusionSettings
 {
-    /// <summary><c>cosine2</c> (default), <c>cosine</c>, <c>md4cosine</c> or <c>loglinear</c>.</summary>
-    public string Schedule { get; init; } = "cosine2";
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine2;
     public double ScheduleEpsilon { get; init; } = 1e-3;
     /// <summary>Lower bound of sampled training times t (t = ε + (1 − ε)·e).</summary>
     public double TimeEpsilon { get; init; } = 1e-3;
-    /// <summary><c>mdlm</c>, <c>null</c>, <c>keyword</c>, <c>identifier</c> or <c>anchortree</c>.</summary>
-    public string Strategy { get; init; } = "anchortree";
-    public double AnchorLambda { get; init; } = 0.03;
-    public double AnchorRho { get; init; } = 0.8;
-    public int AnchorD0 { get; init; } = 2;
-    /// <summary><c>all</c> valid positions (default, as ADLM) or only <c>masked</c> ones.</summary>
-    public string AnchorLossOn { get; init; } = "all";
+    public AnchorStrategy Strategy { get; init; } = AnchorStrategy.AnchorTree;
+    /// <summary>λ, ρ, d0 of γ_i = λ·A_i·ρ^max(0, depth−d0); the defaults are AnchorTree's (one table:
+    /// <see cref="AnchorWeightOptions.Defaults"/>).</summary>
+    public double AnchorLambda { get; init; } = AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree).Lambda;
+    public double AnchorRho { get; init; } = AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree).Rho;
+    public int AnchorD0 { get; init; } = AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree).D0;
+    public AnchorLossOn AnchorLossOn { get; init; } = AnchorLossOn.All;
     /// <summary>ADLM's warm-up: γ_eff = min(λ, step / max_steps).</summary>
     public bool AnchorWarmup { get; init; }
 
-    public static readonly string[] Schedules = ["cosine2", "cosine", "md4cosine", "loglinear"];
-    public static readonly string[] Strategies = ["mdlm", "null", "keyword", "identifier", "anchortree"];
+    [JsonIgnore] public AnchorWeightOptions AnchorWeights => new(Strategy, AnchorLambda, AnchorRho, AnchorD0);
 
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        if (!Schedules.Contains(Schedule))
-            problems.Add($"diffusion.schedule '{Schedule}' is not one of {string.Join(", ", Schedules)}");
-        if (!Strategies.Contains(Strategy))
-            problems.Add($"diffusion.strategy '{Strategy}' is not one of {string.Join(", ", Strategies)}");
-        if (AnchorLossOn is not ("all" or "masked"))
-            problems.Add($"diffusion.anchor_loss_on '{AnchorLossOn}' must be 'all' or 'masked'");
         if (ScheduleEpsilon is <= 0 or >= 0.5) problems.Add($"diffusion.schedule_epsilon ({ScheduleEpsilon}) must be in (0, 0.5)");
         if (TimeEpsilon is < 0 or >= 1) problems.Add($"diffusion.time_epsilon ({TimeEpsilon}) must be in [0, 1)");
         if (AnchorLambda < 0) problems.Add($"diffusion.anchor_lambda ({AnchorLambda}) must be >= 0");

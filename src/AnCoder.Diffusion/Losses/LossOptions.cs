@@ -7,7 +7,7 @@ namespace AnCoder.Diffusion.Losses;
 /// <summary>How <see cref="DiffusionLoss"/> computes the (A)NELBO (ALGORITHMS.md §1, §5).</summary>
 public sealed record LossOptions
 {
-    public INoiseSchedule Schedule { get; init; } = NoiseSchedules.Create(NoiseSchedules.Default);
+    public INoiseSchedule Schedule { get; init; } = NoiseSchedules.Create();
 
     /// <summary>Switch <c>anchor_loss_on=masked</c>: the anchor term only at masked positions (default: all valid ones).</summary>
     public bool AnchorLossOnMaskedOnly { get; init; }
@@ -27,7 +27,7 @@ public sealed record LossOptions
     public static LossOptions From(DiffusionSettings s, long step = 0, long maxSteps = 0) => new()
     {
         Schedule = NoiseSchedules.From(s),
-        AnchorLossOnMaskedOnly = s.AnchorLossOn == "masked",
+        AnchorLossOnMaskedOnly = s.AnchorLossOn == AnchorLossOn.Masked,
         AnchorScale = s.AnchorWarmup ? WarmupScale(s.AnchorLambda, step, maxSteps) : 1,
         TimeEpsilon = s.TimeEpsilon,
     };

@@ -16,7 +16,7 @@ public sealed record CpuPeak(int Cores, double ClockHz, double Fp32FlopsPerCycle
     public double Fp32Flops => Cores * ClockHz * Fp32FlopsPerCycle;
     public double Bf16Flops => Cores * ClockHz * Bf16FlopsPerCycle;
 
-    public double PeakFlops(string precision) => precision == "bf16" ? Bf16Flops : Fp32Flops;
+    public double PeakFlops(Configuration.Precision precision) => precision == Configuration.Precision.Bf16 ? Bf16Flops : Fp32Flops;
 
     public string Describe() =>
         $"{Cores} cores × {ClockHz / 1e9:F2} GHz × {Fp32FlopsPerCycle:F0} fp32 / {Bf16FlopsPerCycle:F0} bf16 FLOP/cycle ({Basis}) = "

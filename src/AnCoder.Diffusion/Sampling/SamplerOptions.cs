@@ -1,4 +1,5 @@
 using System.Globalization;
+using AnCoder.Diffusion.Configuration;
 
 namespace AnCoder.Diffusion.Sampling;
 
@@ -75,8 +76,8 @@ public sealed record SamplerOptions
     public double TopP { get; init; } = 1.0;
     public RemaskOptions Remask { get; init; } = RemaskOptions.PaperDefault;
     public UnmaskOrder Order { get; init; } = UnmaskOrder.Random;
-    /// <summary>Noise schedule name; must be the one the model was trained with.</summary>
-    public string Schedule { get; init; } = "cosine2";
+    /// <summary>Noise schedule; must be the one the model was trained with.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine2;
     public double ScheduleEpsilon { get; init; } = 1e-3;
     /// <summary>Reuse the previous probabilities after a step that changed nothing (and for canvases that did not change).</summary>
     public bool Caching { get; init; } = true;

@@ -1,32 +1,37 @@
+using AnCoder.Anchoring.Settings;
 using AnCoder.Diffusion.Configuration;
 using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Schedules;
 
-/// <summary>The four schedules of ALGORITHMS.md §2 by name: <c>cosine2</c> (default), <c>cosine</c>, <c>md4cosine</c>, <c>loglinear</c>.</summary>
+/// <summary>The four schedules of docs/algorithms.md §2 (<see cref="ScheduleKind"/>: <c>cosine2</c> (default), <c>cosine</c>,
+/// <c>md4cosine</c>, <c>loglinear</c>).</summary>
 public static class NoiseSchedules
 {
-    public const string Default = "cosine2";
-
-    public static readonly IReadOnlyList<string> Names = ["cosine2", "cosine", "md4cosine", "loglinear"];
+    public static IReadOnlyList<string> Names => SettingNames.All<ScheduleKind>();
 
     /// <summary>
-    /// A schedule by name. <paramref name="epsilon"/> is α(1) (the floor that keeps w(1) finite); it must lie in
-    /// [0, 0.5) because <c>md4cosine</c> scales by 1 − 2ε. Throws <see cref="ConfigException"/> on a bad name or ε.
+    /// A schedule. <paramref name="epsilon"/> is α(1) (the floor that keeps w(1) finite); it must lie in [0, 0.5)
+    /// because <c>md4cosine</c> scales by 1 − 2ε. Throws <see cref="ConfigException"/> on a bad ε.
     /// </summary>
-    public static INoiseSchedule Create(string name, double epsilon = 1e-3)
+    public static INoiseSchedule Create(ScheduleKind kind = ScheduleKind.Cosine2, double epsilon = 1e-3)
     {
         if (!(epsilon >= 0 && epsilon < 0.5))
             throw new ConfigException($"schedule epsilon ({epsilon}) must be in [0, 0.5)");
-        return name switch
+        return kind switch
         {
-            "cosine2" => new Cosine2Schedule(epsilon),
-            "cosine" => new CosineSchedule(epsilon),
-            "md4cosine" => new Md4CosineSchedule(epsilon),
-            "loglinear" => new LogLinearSchedule(epsilon),
-            _ => throw new ConfigException($"unknown noise schedule '{name}' (known: {string.Join(", ", Names)})"),
+            ScheduleKind.Cosine2 => new Cosine2Schedule(epsilon),
+            ScheduleKind.Cosine => new CosineSchedule(epsilon),
+            ScheduleKind.Md4Cosine => new Md4CosineSchedule(epsilon),
+            ScheduleKind.LogLinear => new LogLinearSchedule(epsilon),
+            _ => throw new ConfigException($"unknown noise schedule {kind}"),
         };
     }
+
+    /// <summary>A schedule by its name; an unknown name is a <see cref="ConfigException"/> listing the known ones.</summary>
+    public static INoiseSchedule Create(string name, double epsilon = 1e-3) =>
+        SettingNames.TryParse<ScheduleKind>(name, out var kind) ? Create(kind, epsilon)
+            : throw new ConfigException($"unknown noise schedule '{name}' (known: {string.Join(", ", Names)})");
 
     /// <summary>The schedule a model was configured (and trained) with: <c>diffusion.schedule</c>, <c>diffusion.schedule_epsilon</c>.</summary>
     public static INoiseSchedule From(DiffusionSettings settings) => Create(settings.Schedule, settings.ScheduleEpsilon);
@@ -36,9 +41,9 @@ public static class NoiseSchedules
 /// Shared plumbing: each schedule gives α, α' and a cancellation-free 1 − α (scalar and tensor); the weight is then
 /// w = −α' / (1 − α) exactly, for every ε (no approximation from the doc's w column).
 /// </summary>
-public abstract class NoiseSchedule(string name, double epsilon) : INoiseSchedule
+public abstract class NoiseSchedule(ScheduleKind kind, double epsilon) : INoiseSchedule
 {
-    public string Name { get; } = name;
+    public string Name { get; } = SettingNames.Name(kind);
     public double Epsilon { get; } = epsilon;
 
     public abstract double Alpha(double t);
@@ -67,7 +72,7 @@ public abstract class NoiseSchedule(string name, double epsilon) : INoiseSchedul
 }
 
 /// <summary>α = ε + (1−ε)·cos²(πt/2); α' = −(1−ε)(π/2)·sin(πt); 1−α = (1−ε)·sin²(πt/2); w = π·cot(πt/2) exactly.</summary>
-public sealed class Cosine2Schedule(double epsilon) : NoiseSchedule("cosine2", epsilon)
+public sealed class Cosine2Schedule(double epsilon) : NoiseSchedule(ScheduleKind.Cosine2, epsilon)
 {
     public override double Alpha(double t) { double c = Math.Cos(Math.PI * t / 2); return Epsilon + (1 - Epsilon) * c * c; }
     public override double AlphaDerivative(double t) => -(1 - Epsilon) * (Math.PI / 2) * Math.Sin(Math.PI * t);
@@ -79,7 +84,7 @@ public sealed class Cosine2Schedule(double epsilon) : NoiseSchedule("cosine2", e
 }
 
 /// <summary>α = ε + (1−ε)·cos(πt/2); α' = −(1−ε)(π/2)·sin(πt/2); 1−α = (1−ε)·2sin²(πt/4); w = (π/2)·cot(πt/4) exactly.</summary>
-public sealed class CosineSchedule(double epsilon) : NoiseSchedule("cosine", epsilon)
+public sealed class CosineSchedule(double epsilon) : NoiseSchedule(ScheduleKind.Cosine, epsilon)
 {
     public override double Alpha(double t) => Epsilon + (1 - Epsilon) * Math.Cos(Math.PI * t / 2);
     public override double AlphaDerivative(double t) => -(1 - Epsilon) * (Math.PI / 2) * Math.Sin(Math.PI * t / 2);
@@ -95,7 +100,7 @@ public sealed class CosineSchedule(double epsilon) : NoiseSchedule("cosine", eps
 /// 1−α = ε + (1−2ε)·sin(πt/2); w = (1−2ε)(π/2)·cos(πt/2) / (ε + (1−2ε)·sin(πt/2)) — the doc's (π/2)·cot(πt/2)
 /// only at ε = 0 (with ε > 0, w(0) is finite: (1−2ε)π/(2ε)).
 /// </summary>
-public sealed class Md4CosineSchedule(double epsilon) : NoiseSchedule("md4cosine", epsilon)
+public sealed class Md4CosineSchedule(double epsilon) : NoiseSchedule(ScheduleKind.Md4Cosine, epsilon)
 {
     public override double Alpha(double t) => (1 - 2 * Epsilon) * (1 - Math.Sin(Math.PI * t / 2)) + Epsilon;
     public override double AlphaDerivative(double t) => -(1 - 2 * Epsilon) * (Math.PI / 2) * Math.Cos(Math.PI * t / 2);
@@ -107,7 +112,7 @@ public sealed class Md4CosineSchedule(double epsilon) : NoiseSchedule("md4cosine
 }
 
 /// <summary>MDLM's log-linear: α = 1 − (1−ε)t; α' = −(1−ε); 1−α = (1−ε)t; w = 1/t exactly.</summary>
-public sealed class LogLinearSchedule(double epsilon) : NoiseSchedule("loglinear", epsilon)
+public sealed class LogLinearSchedule(double epsilon) : NoiseSchedule(ScheduleKind.LogLinear, epsilon)
 {
     public override double Alpha(double t) => 1 - (1 - Epsilon) * t;
     public override double AlphaDerivative(double t) => -(1 - Epsilon);

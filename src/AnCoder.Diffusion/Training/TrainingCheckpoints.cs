@@ -1,3 +1,5 @@
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -19,12 +21,12 @@ public sealed record TrainerState
     /// <summary>The training loader's position after the last consumed batch.</summary>
     public int LoaderEpoch { get; init; }
     public long LoaderCursor { get; init; }
-    public string Strategy { get; init; } = "";
+    public AnchorStrategy Strategy { get; init; }
     public double LearningRate { get; init; }
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true, Converters = { new SettingEnumConverter() },
     };
 }
 

@@ -1,135 +1,141 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Configuration;
 
 namespace AnCoder.Diffusion.Training;
 
 /// <summary>
 /// Everything a training run needs, saved resolved as <c>config.json</c> in the run folder (snake_case JSON, like
-/// <see cref="ModelConfig"/>). CLI flags override fields of a config file. Defaults follow ALGORITHMS.md §10.
+/// <see cref="ModelConfig"/>). CLI flags override fields of a config file: every <see cref="SettingAttribute"/> property is a flag of
+/// <c>ancoder train</c>, every property a <c>--set key=value</c>. Defaults follow docs/algorithms.md §10.
 /// </summary>
 public sealed record TrainingConfig
 {
-    /// <summary>Model preset name (<c>tiny</c>, <c>small</c>, <c>ancoder-809m</c>); ignored when <see cref="ModelConfigFile"/> is set.</summary>
+    [Setting("Model preset: tiny, small or ancoder-809m; ignored when model_config_file, init or init_qwen is set.")]
     public string Model { get; init; } = "tiny";
-    /// <summary>A <see cref="ModelConfig"/> JSON file (overrides <see cref="Model"/>).</summary>
+    [Setting("Model config JSON file (overrides --model).", Flag = "model-config")]
     public string? ModelConfigFile { get; init; }
     /// <summary>
-    /// <c>diffusion</c> (default: the (A)NELBO of ALGORITHMS.md §5) or <c>ar</c>: a causal Qwen2 model with the
-    /// next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md §1; strategy is then ignored).
+    /// <c>diffusion</c> (the (A)NELBO of docs/algorithms.md §5) or <c>ar</c>: a causal Qwen2 model with the next-token
+    /// loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md §1; the strategy is then ignored).
     /// </summary>
-    public string Objective { get; init; } = "diffusion";
-    /// <summary><c>mdlm</c> (single network) or <c>null</c>/<c>keyword</c>/<c>identifier</c>/<c>anchortree</c> (anchored).</summary>
-    public string Strategy { get; init; } = "anchortree";
-    /// <summary>λ, ρ, d0 of γ_i = λ·A_i·ρ^max(0, depth−d0); null = the strategy's default (ALGORITHMS.md §5).</summary>
+    [Setting("diffusion (default) or ar: a causal Qwen2 model with the next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md).")]
+    public Objective Objective { get; init; } = Objective.Diffusion;
+    [Setting("Anchor strategy: mdlm (single network), or null, keyword, identifier, anchortree (anchored).")]
+    public AnchorStrategy Strategy { get; init; } = AnchorStrategy.AnchorTree;
+    /// <summary>λ, ρ, d0 of γ_i = λ·A_i·ρ^max(0, depth−d0); null = the strategy's default (docs/algorithms.md §5).</summary>
+    [Setting("Anchor weight λ (default: the strategy's, docs/algorithms.md §5).", Flag = "lambda")]
     public double? AnchorLambda { get; init; }
+    [Setting("AnchorTree depth decay ρ (default: the strategy's).", Flag = "rho")]
     public double? AnchorRho { get; init; }
+    [Setting("AnchorTree depth offset d0 (default: the strategy's).", Flag = "d0")]
     public int? AnchorD0 { get; init; }
-    /// <summary>Noise schedule (ALGORITHMS.md §2).</summary>
-    public string Schedule { get; init; } = "cosine2";
-    /// <summary><c>all</c> or <c>masked</c>: where the anchor term applies.</summary>
-    public string AnchorLossOn { get; init; } = "all";
-    /// <summary>ADLM's γ warm-up γ_eff = min(λ, step/max_steps).</summary>
+    [Setting("Noise schedule (docs/algorithms.md §2).")]
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine2;
+    [Setting("Where the anchor term applies: all valid positions (as ADLM) or only masked ones.")]
+    public AnchorLossOn AnchorLossOn { get; init; } = AnchorLossOn.All;
+    [Setting("ADLM's γ warm-up γ_eff = min(λ, step / max_steps).")]
     public bool AnchorWarmup { get; init; }
 
-    /// <summary>Folder written by <c>ancoder prepare</c> (manifest.json + shards).</summary>
+    [Setting("Folder written by `ancoder prepare` (default <repo>/data/prepared).")]
     public string? Data { get; init; }
     public string TrainSplit { get; init; } = "train";
     public string ValidSplit { get; init; } = "valid";
-    /// <summary><c>pack</c> (concatenate samples with end-of-text) or <c>truncate</c> (one sample per row).</summary>
-    public string Packing { get; init; } = "pack";
+    [Setting("pack (samples concatenated with end-of-text) or truncate (one sample per row).")]
+    public PackingMode Packing { get; init; } = PackingMode.Pack;
+    [Setting("Context length in tokens.", Flag = "context")]
     public int ContextLength { get; init; } = 256;
+    [Setting("Rows per forward/backward pass.")]
     public int MicroBatch { get; init; } = 8;
+    [Setting("Micro-batches per optimizer step (effective batch = micro-batch × accumulation).", Flag = "accumulation")]
     public int GradientAccumulation { get; init; } = 1;
     /// <summary>Optimizer steps; or give <see cref="MaxTokens"/> (steps = ⌈tokens / (micro_batch·accumulation·context)⌉).</summary>
+    [Setting("Optimizer steps.", Flag = "steps")]
     public long? MaxSteps { get; init; }
+    [Setting("Training tokens instead of --steps (steps = tokens / (micro-batch × accumulation × context), rounded up).", Flag = "tokens")]
     public long? MaxTokens { get; init; }
 
+    [Setting("Peak learning rate (≤ 1e-4 is sensible from Qwen).", Flag = "lr")]
     public double LearningRate { get; init; } = 3e-4;
+    [Setting("Fraction of steps of linear warm-up.")]
     public double WarmupRatio { get; init; } = 0.01;
-    /// <summary>The cosine decays to learning_rate × this ratio at the last step.</summary>
+    [Setting("The cosine ends at lr × this ratio at the last step.")]
     public double MinLrRatio { get; init; } = 0.1;
+    [Setting("AdamW weight decay (0, as the paper).")]
     public double WeightDecay { get; init; } = 0.0;
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.999;
     public double AdamEpsilon { get; init; } = 1e-8;
-    /// <summary>Global L2 norm clip; 0 disables clipping.</summary>
+    [Setting("Gradient L2-norm clip (0 = off).")]
     public double GradClip { get; init; } = 1.0;
-    /// <summary><c>fp32</c> or <c>bf16</c> (bf16 activations and matmuls, fp32 master weights and optimizer state).</summary>
-    public string Precision { get; init; } = "fp32";
-    /// <summary>Exponential moving average of the weights (e.g. 0.999); null = off.</summary>
+    [Setting("fp32, or bf16 (bf16 activations and matmuls on AMX, fp32 master weights and optimizer state).")]
+    public Precision Precision { get; init; } = Precision.Fp32;
+    [Setting("Keep an EMA of the weights with this decay (e.g. 0.999); saved as model-ema/.", Flag = "ema")]
     public double? EmaDecay { get; init; }
+    [Setting("Seed of initialisation, data order and masking.")]
     public int Seed { get; init; }
-    /// <summary>Torch intra-op threads; 0 = all cores.</summary>
+    [Setting("Torch intra-op threads (0 = all cores).")]
     public int Threads { get; init; }
 
+    [Setting("Steps per metrics.jsonl line.")]
     public int LogInterval { get; init; } = 10;
-    /// <summary>Validation NELBO every this many steps (0 = only at the end).</summary>
+    [Setting("Steps between validation NELBO evaluations (0 = only at the end).", Flag = "valid-interval")]
     public int ValidationInterval { get; init; } = 200;
+    [Setting("Micro-batches per validation.", Flag = "valid-batches")]
     public int ValidationBatches { get; init; } = 8;
+    [Setting("Steps between checkpoints (one is always written at the end and on interruption).")]
     public int CheckpointInterval { get; init; } = 500;
+    [Setting("Checkpoints kept.")]
     public int KeepLast { get; init; } = 3;
-    /// <summary>Run folder: config.json, metrics.jsonl, checkpoints/, final model/.</summary>
+    [Setting("Run folder: config.json, metrics.jsonl, checkpoints/, model/ (default runs/<strategy>-<time>).", Flag = "out")]
     public string? Output { get; init; }
 
-    /// <summary>Initialise from one of our checkpoints (a model folder or a run's checkpoint folder).</summary>
+    [Setting("Start from one of our checkpoints (a model folder or checkpoints/step-N).")]
     public string? Init { get; init; }
-    /// <summary>Initialise from a Hugging Face Qwen2 folder (the paper's start; also our <c>ar</c> runs' model folders).</summary>
+    [Setting("Start from a Hugging Face Qwen2 folder (the paper's start; also an `--objective ar` run's model folder).")]
     public string? InitQwen { get; init; }
 
-    // Adaptation switches (docs/recipe.md §3). Null/false/default keeps the preset's or the imported model's choice.
-    /// <summary>ψ's depth N_d; from a Qwen2 folder ψ copies its first N_d layers (null: the preset's, or half of Qwen's layers).</summary>
+    // Adaptation switches (docs/recipe.md §3); the defaults keep the preset's or the imported model's choice.
+    [Setting("ψ's depth N_d; from a Qwen2/AR folder ψ copies its first N_d layers (default: the preset's, or half the layers).")]
     public int? DenoiserLayers { get; init; }
-    /// <summary>Dream-style shift: position i's logits come from position i−1 (keeps an AR head's meaning).</summary>
+    [Setting("Dream-style shift: position i's logits come from i−1 (keeps an AR head's meaning); default off, as ADLM.")]
     public bool Shift { get; init; }
-    /// <summary>How ψ reads φ: <c>softmax</c> (default), <c>logits</c>, <c>linear</c> or <c>softmax+embed</c> (our variant).</summary>
-    public string DenoiserInput { get; init; } = "softmax";
+    [Setting("How ψ reads φ: softmax (default), logits, linear, or softmaxembed = softmax(a)·E_ψ + E_ψ[z_t] (our variant, not the paper's).")]
+    public DenoiserInput DenoiserInput { get; init; } = DenoiserInput.Softmax;
+    [Setting("copy (default: ψ as initialised) or identity: ψ's o_proj/down_proj zeroed, so at step 0 ψ passes φ's prediction through.")]
+    public DenoiserInit DenoiserInit { get; init; } = DenoiserInit.Copy;
     /// <summary>
-    /// <c>copy</c> (default: ψ as initialised, e.g. the AR model's first N_d layers) or <c>identity</c>: ψ's residual
-    /// output projections (o_proj, down_proj) zeroed, so at step 0 ψ's layers pass their input through.
-    /// </summary>
-    public string DenoiserInit { get; init; } = "copy";
-    /// <summary>
-    /// Peak learning rate of the parameters copied from a pretrained model (<c>init</c>/<c>init_qwen</c>); the fresh ones
-    /// (ψ's zeroed projections under <c>identity</c>, the linear denoiser input) keep <see cref="LearningRate"/>.
+    /// Peak learning rate of the parameters copied from a pretrained model (<c>init</c>/<c>init_qwen</c>); the fresh
+    /// ones (ψ's zeroed projections under <c>identity</c>, the linear denoiser input) keep <see cref="LearningRate"/>.
     /// Null: every parameter uses <see cref="LearningRate"/>.
     /// </summary>
+    [Setting("Peak LR of the parameters copied from --init/--init-qwen (fresh ones keep --lr), e.g. --lr 3e-4 --pretrained-lr 5e-5.", Flag = "pretrained-lr")]
     public double? PretrainedLearningRate { get; init; }
 
-    public static readonly string[] Precisions = ["fp32", "bf16"];
-    public static readonly string[] Objectives = ["diffusion", "ar"];
-    public static readonly string[] DenoiserInits = ["copy", "identity"];
-
     /// <summary>True for the autoregressive objective.</summary>
-    [JsonIgnore] public bool Autoregressive => Objective == "ar";
+    [JsonIgnore] public bool Autoregressive => Objective == Objective.Ar;
 
-    /// <summary>What metrics and checkpoints record as the run's kind: <c>ar</c>, or the strategy.</summary>
-    [JsonIgnore] public string RunLabel => Autoregressive ? "ar" : Strategy;
-    public static readonly string[] PackingModes = ["pack", "truncate"];
+    /// <summary>What metrics and the progress line record as the run's kind: <c>ar</c>, or the strategy's name.</summary>
+    [JsonIgnore] public string RunLabel => Autoregressive ? "ar" : AnchorWeightOptions.Name(Strategy);
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    public static JsonSerializerOptions JsonOptions => SettingsJson.Options;
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     /// <summary>Parses a config; a bad or unknown field gives a <see cref="ConfigException"/> naming the file and field.</summary>
     public static TrainingConfig FromJson(string json, string source = "training config")
     {
-        TrainingConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize<TrainingConfig>(json, JsonOptions);
+            return SettingsJson.Parse<TrainingConfig>(json, source);
         }
-        catch (JsonException e)
+        catch (FormatException e)
         {
-            throw new ConfigException($"{source}: {e.Message}");
+            throw new ConfigException(e.Message);
         }
-        return config ?? throw new ConfigException($"{source}: empty config");
     }
 
     public static TrainingConfig Load(string path)
@@ -146,11 +152,8 @@ public sealed record TrainingConfig
         return FromJson(text, path);
     }
 
-    /// <summary>The strategy as the loader's enum (valid only after <see cref="Validate"/> passed).</summary>
-    [JsonIgnore] public AnchorStrategy AnchorStrategy => AnchorWeightOptions.Parse(Strategy);
-
     /// <summary>λ, ρ, d0 with the strategy's defaults filled in.</summary>
-    [JsonIgnore] public AnchorWeightOptions AnchorWeights => AnchorWeightOptions.Defaults(AnchorStrategy, AnchorLambda, AnchorRho, AnchorD0);
+    [JsonIgnore] public AnchorWeightOptions AnchorWeights => AnchorWeightOptions.Defaults(Strategy, AnchorLambda, AnchorRho, AnchorD0);
 
     [JsonIgnore] public long TokensPerStep => (long)MicroBatch * GradientAccumulation * ContextLength;
 
@@ -163,26 +166,15 @@ public sealed record TrainingConfig
         var problems = new List<string>();
         void Positive(string name, double value) { if (!(value > 0)) problems.Add($"{name} must be positive (got {value})"); }
         void NonNegative(string name, double value) { if (!(value >= 0)) problems.Add($"{name} must be >= 0 (got {value})"); }
-        void OneOf(string name, string value, IReadOnlyCollection<string> allowed)
-        {
-            if (!allowed.Contains(value)) problems.Add($"{name} '{value}' is not one of {string.Join(", ", allowed)}");
-        }
 
         if (ModelConfigFile is null && Init is null && InitQwen is null && !ModelPresets.All.ContainsKey(Model))
             problems.Add($"model '{Model}' is not a preset ({string.Join(", ", ModelPresets.All.Keys)}); give model_config_file for a config file");
-        OneOf("objective", Objective, Objectives);
-        OneOf("strategy", Strategy, DiffusionSettings.Strategies);
-        OneOf("denoiser_input", DenoiserInput, Configuration.DenoiserInputs.Names);
-        OneOf("denoiser_init", DenoiserInit, DenoiserInits);
         if (DenoiserLayers is { } layers) Positive("denoiser_layers", layers);
         if (PretrainedLearningRate is { } pretrainedLr) Positive("pretrained_learning_rate", pretrainedLr);
-        bool anchored = !Autoregressive && Strategy != "mdlm";
-        if (DenoiserInit == "identity" && !anchored) problems.Add("denoiser_init 'identity' needs an anchored model (a strategy other than mdlm, objective diffusion)");
+        bool anchored = !Autoregressive && Strategy != AnchorStrategy.Mdlm;
+        if (DenoiserInit == DenoiserInit.Identity && !anchored)
+            problems.Add("denoiser_init 'identity' needs an anchored model (a strategy other than mdlm, objective diffusion)");
         if (Autoregressive && Shift) problems.Add("shift applies to diffusion models, not to objective 'ar'");
-        OneOf("schedule", Schedule, DiffusionSettings.Schedules);
-        OneOf("anchor_loss_on", AnchorLossOn, ["all", "masked"]);
-        OneOf("precision", Precision, Precisions);
-        OneOf("packing", Packing, PackingModes);
         if (AnchorLambda is { } lambda) NonNegative("anchor_lambda", lambda);
         if (AnchorRho is { } rho && !(rho > 0 && rho <= 1)) problems.Add($"anchor_rho must be in (0, 1] (got {rho})");
         if (AnchorD0 is { } d0) NonNegative("anchor_d0", d0);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Configuration;
@@ -61,14 +62,14 @@ public static class TrainingRun
                        ?? throw new TrainingException($"{config.Data}: no readable {CorpusBuilder.ManifestFile} (run `ancoder prepare`)");
         var settings = Settings(config);
         using var model = BuildModel(config, settings, manifest.Config);
-        if (config.Precision == "bf16") model.ComputeType = ScalarType.BFloat16;
+        model.ComputeType = config.Precision.ScalarType();
         CheckCompatible(config, model.Config, manifest.Config);
 
         var trainShards = OpenSplit(config.Data!, config.TrainSplit);
         var validShards = OpenSplit(config.Data!, config.ValidSplit, optional: true);
         try
         {
-            var mode = config.Packing == "truncate" ? PackingMode.Truncate : PackingMode.Pack;
+            var mode = config.Packing;
             var weights = config.AnchorWeights;
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);
@@ -99,7 +100,7 @@ public static class TrainingRun
         };
     }
 
-    public static Architecture ArchitectureOf(string strategy) => strategy == "mdlm" ? Architecture.Mdlm : Architecture.Anchored;
+    public static Architecture ArchitectureOf(AnchorStrategy strategy) => strategy == AnchorStrategy.Mdlm ? Architecture.Mdlm : Architecture.Anchored;
 
     /// <summary>Causal for the <c>ar</c> objective, else by strategy (MDLM one network, anchored otherwise).</summary>
     public static Architecture ArchitectureOf(TrainingConfig config) => config.Autoregressive ? Architecture.Causal : ArchitectureOf(config.Strategy);
@@ -112,7 +113,7 @@ public static class TrainingRun
     internal static DiffusionModel BuildModel(TrainingConfig config, DiffusionSettings settings, ManifestConfig data)
     {
         var architecture = ArchitectureOf(config);
-        var denoiserInput = DenoiserInputs.Parse(config.DenoiserInput);
+        var denoiserInput = config.DenoiserInput;
         try
         {
             DiffusionModel model;
@@ -130,7 +131,7 @@ public static class TrainingRun
             {
                 var initConfig = ModelConfig.Load(Path.Combine(init, ModelCheckpoint.ConfigFileName));
                 if (initConfig.Architecture != architecture)
-                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{config.Strategy}`");
+                    throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
                 model = DiffusionModel.Create(initConfig with { Diffusion = settings });
                 ModelCheckpoint.LoadWeights(model, Path.Combine(init, ModelCheckpoint.WeightsFileName));
             }
@@ -146,7 +147,7 @@ public static class TrainingRun
                     DenoiserInput = denoiserInput == DenoiserInput.Softmax ? shape.DenoiserInput : denoiserInput,
                 });
             }
-            if (config.DenoiserInit == "identity" && model is AnchoredModel anchored) Adaptation.ZeroResidualOutputs(anchored.Denoiser);
+            if (config.DenoiserInit == DenoiserInit.Identity && model is AnchoredModel anchored) Adaptation.ZeroResidualOutputs(anchored.Denoiser);
             return model;
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
@@ -317,7 +318,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         bool pretrainedStart = config.Init is not null || config.InitQwen is not null;
         if (config.PretrainedLearningRate is not { } pretrainedRate || !pretrainedStart) return (null, [config.LearningRate]);
         var fresh = new HashSet<string>(StringComparer.Ordinal);
-        if (config.DenoiserInit == "identity" && model is AnchoredModel anchored)
+        if (config.DenoiserInit == DenoiserInit.Identity && model is AnchoredModel anchored)
             fresh.UnionWith(Adaptation.ResidualOutputNames("denoiser", anchored.Denoiser.LayerCount));
         var named = model.named_parameters().ToList();
         fresh.UnionWith(named.Where(p => p.name.StartsWith("denoiser_input.", StringComparison.Ordinal)).Select(p => p.name));
@@ -413,7 +414,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         var state = new TrainerState
         {
             Step = _step, TotalSteps = _totalSteps, Tokens = _tokens, WallSeconds = wallSeconds,
-            LoaderEpoch = loaderPosition.Epoch, LoaderCursor = loaderPosition.Cursor, Strategy = config.RunLabel,
+            LoaderEpoch = loaderPosition.Epoch, LoaderCursor = loaderPosition.Cursor, Strategy = config.Strategy,
             LearningRate = LearningRateSchedule.At(Math.Max(0, _step - 1), _totalSteps, config.LearningRate, config.WarmupRatio, config.MinLrRatio),
         };
         var options = new CheckpointSaveOptions
@@ -450,8 +451,8 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             var state = TrainingCheckpoints.ReadState(directory);
             if (state.TotalSteps != _totalSteps)
                 throw new TrainingException($"{directory}: the checkpoint belongs to a {state.TotalSteps}-step schedule, the config asks for {_totalSteps} steps");
-            if (state.Strategy != config.RunLabel)
-                throw new TrainingException($"{directory}: checkpoint strategy `{state.Strategy}`, config strategy `{config.RunLabel}`");
+            if (state.Strategy != config.Strategy)
+                throw new TrainingException($"{directory}: checkpoint strategy `{AnchorWeightOptions.Name(state.Strategy)}`, config strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
             ModelCheckpoint.LoadWeights(model, Path.Combine(directory, ModelCheckpoint.WeightsFileName));
             using (var stream = File.OpenRead(Path.Combine(directory, TrainingCheckpoints.OptimizerFile)))
             using (var reader = new BinaryReader(stream))

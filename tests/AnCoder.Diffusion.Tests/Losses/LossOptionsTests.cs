@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Losses;
 using AnCoder.Diffusion.Schedules;
@@ -9,7 +10,7 @@ public sealed class LossOptionsTests
     [Fact]
     public void From_maps_the_diffusion_settings()
     {
-        var settings = new DiffusionSettings { Schedule = "md4cosine", ScheduleEpsilon = 0.01, TimeEpsilon = 0.05, AnchorLossOn = "masked" };
+        var settings = new DiffusionSettings { Schedule = ScheduleKind.Md4Cosine, ScheduleEpsilon = 0.01, TimeEpsilon = 0.05, AnchorLossOn = AnchorLossOn.Masked };
         var options = LossOptions.From(settings);
         Assert.Equal("md4cosine", options.Schedule.Name);
         Assert.Equal(0.01, options.Schedule.Alpha(1.0), 12); // α(1) = ε

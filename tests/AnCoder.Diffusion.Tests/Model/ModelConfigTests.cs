@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Model;
 using TorchSharp;
@@ -27,13 +28,14 @@ public sealed class ModelConfigTests
         var config = ModelPresets.Tiny with
         {
             Architecture = Architecture.Mdlm, DenoiserInput = DenoiserInput.Linear, Shift = true, HeadDim = 48,
-            Diffusion = new DiffusionSettings { Schedule = "loglinear", Strategy = "keyword", AnchorLossOn = "masked", AnchorWarmup = true },
+            Diffusion = new DiffusionSettings { Schedule = ScheduleKind.LogLinear, Strategy = AnchorStrategy.Keyword, AnchorLossOn = AnchorLossOn.Masked, AnchorWarmup = true },
         };
         var back = ModelConfig.FromJson(config.ToJson());
         Assert.Equal(config.ToJson(), back.ToJson());
         Assert.Equal(Architecture.Mdlm, back.Architecture);
         Assert.True(back.Shift);
-        Assert.Equal("loglinear", back.Diffusion.Schedule);
+        Assert.Equal(ScheduleKind.LogLinear, back.Diffusion.Schedule);
+        Assert.Contains("\"schedule\": \"loglinear\"", config.ToJson()); // the on-disk spelling is unchanged
     }
 
     [Theory]

@@ -11,7 +11,7 @@ namespace AnCoder.Diffusion.Tests.Recipe;
 [Collection(TorchCollection.Name)]
 public sealed class ArTrainingTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
 {
-    private TrainingConfig Ar(string name, long steps) => toy.Config(name, steps) with { Objective = "ar" };
+    private TrainingConfig Ar(string name, long steps) => toy.Config(name, steps) with { Objective = Objective.Ar };
 
     private static byte[] FinalWeights(TrainingConfig config) =>
         File.ReadAllBytes(Path.Combine(config.Output!, TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName));
@@ -56,17 +56,17 @@ public sealed class ArTrainingTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         // φ = the AR model made bidirectional, ψ = its first layer, identity ψ, softmax+embed, shift, pretrained LR.
         var adapt = toy.Config("adapt", 2) with
         {
-            InitQwen = ar.ModelDirectory, ModelConfigFile = null, DenoiserLayers = 1, DenoiserInit = "identity", DenoiserInput = "softmax+embed",
-            Shift = true, PretrainedLearningRate = 1e-4, AnchorLossOn = "masked",
+            InitQwen = ar.ModelDirectory, ModelConfigFile = null, DenoiserLayers = 1, DenoiserInit = DenoiserInit.Identity, DenoiserInput = DenoiserInput.SoftmaxEmbed,
+            Shift = true, PretrainedLearningRate = 1e-4, AnchorLossOn = AnchorLossOn.Masked,
         };
         var summary = TrainingRun.Run(adapt);
         Assert.Equal(TrainingStatus.Completed, summary.Status);
         var config = ModelConfig.Load(Path.Combine(summary.ModelDirectory!, ModelCheckpoint.ConfigFileName));
-        Assert.Equal((Architecture.Anchored, 1, true, DenoiserInput.SoftmaxEmbed, "masked"),
+        Assert.Equal((Architecture.Anchored, 1, true, DenoiserInput.SoftmaxEmbed, AnchorLossOn.Masked),
             (config.Architecture, config.DenoiserLayers, config.Shift, config.DenoiserInput, config.Diffusion.AnchorLossOn));
 
         // The one-network MDLM from the whole AR model, through --init (the AR folder is recognised as Hugging Face's).
-        var mdlm = TrainingRun.Run(toy.Config("adapt-mdlm", 1) with { Init = ar.ModelDirectory, ModelConfigFile = null, Strategy = "mdlm" });
+        var mdlm = TrainingRun.Run(toy.Config("adapt-mdlm", 1) with { Init = ar.ModelDirectory, ModelConfigFile = null, Strategy = AnCoder.Anchoring.Labels.AnchorStrategy.Mdlm });
         Assert.Equal(Architecture.Mdlm, ModelConfig.Load(Path.Combine(mdlm.ModelDirectory!, ModelCheckpoint.ConfigFileName)).Architecture);
 
         // With identity init, ψ's residual outputs start at zero: right after the import, before any step.
@@ -99,7 +99,7 @@ public sealed class ArTrainingTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
             Assert.True(after["denoiser.layers.0.mlp.down_proj.weight"].abs().max().item<float>() > 1e-4);
         }
 
-        var bad = toy.Config("bad", 1) with { Strategy = "mdlm", DenoiserInit = "identity" };
+        var bad = toy.Config("bad", 1) with { Strategy = AnCoder.Anchoring.Labels.AnchorStrategy.Mdlm, DenoiserInit = DenoiserInit.Identity };
         Assert.Contains("denoiser_init 'identity' needs an anchored model", Assert.Throws<ConfigException>(() => TrainingRun.Run(bad)).Message);
     }
 

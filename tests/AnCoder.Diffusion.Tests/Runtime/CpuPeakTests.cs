@@ -1,3 +1,5 @@
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Runtime;
 
 namespace AnCoder.Diffusion.Tests.Runtime;
@@ -22,8 +24,8 @@ public sealed class CpuPeakTests
         var peak = CpuPeak.FromCpuInfo(CpuInfo("GenuineIntel", 6, "2100.000", "fma avx512f avx512_bf16 amx_bf16 amx_tile"), cores: 2);
         Assert.Equal(2 * 2.1e9 * 64, peak.Fp32Flops, 1e3);
         Assert.Equal(2 * 2.1e9 * 1024, peak.Bf16Flops, 1e3);
-        Assert.Equal(peak.Bf16Flops, peak.PeakFlops("bf16"));
-        Assert.Equal(peak.Fp32Flops, peak.PeakFlops("fp32"));
+        Assert.Equal(peak.Bf16Flops, peak.PeakFlops(Precision.Bf16));
+        Assert.Equal(peak.Fp32Flops, peak.PeakFlops(Precision.Fp32));
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using AnCoder.Anchoring.Shards;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Training;
 
@@ -18,7 +21,7 @@ public sealed class TrainingConfigTests
         Assert.Equal(0.0, Good.WeightDecay);
         var weights = Good.AnchorWeights;
         Assert.Equal((0.03, 0.8, 2), (weights.Lambda, weights.Rho, weights.D0));
-        Assert.Equal((0.1, 1.0, 0), ((Good with { Strategy = "keyword" }).AnchorWeights.Lambda, (Good with { Strategy = "keyword" }).AnchorWeights.Rho, 0));
+        Assert.Equal((0.1, 1.0, 0), ((Good with { Strategy = AnchorStrategy.Keyword }).AnchorWeights.Lambda, (Good with { Strategy = AnchorStrategy.Keyword }).AnchorWeights.Rho, 0));
         Assert.Equal(0.5, (Good with { AnchorRho = 0.5 }).AnchorWeights.Rho);
     }
 
@@ -55,6 +58,28 @@ public sealed class TrainingConfigTests
         Assert.Equal(config, TrainingConfig.FromJson(config.ToJson()));
         Assert.Contains("\"gradient_accumulation\": 2", config.ToJson());
         Assert.Equal(10, config.TotalSteps); // ⌈10000 / 1024⌉
+    }
+
+    [Fact]
+    public void Overrides_parse_like_the_config_file_and_keep_the_on_disk_names()
+    {
+        var config = SettingOverrides.Apply(Good, [("strategy", "mdlm"), ("max_steps", "3"), ("beta2", "0.98"), ("packing", "truncate"),
+            ("precision", "BF16"), ("ema_decay", "0.999"), ("anchor_lambda", "0.1"), ("anchor_lambda", "null")]);
+        Assert.Equal((AnchorStrategy.Mdlm, 3L, 0.98, PackingMode.Truncate, Precision.Bf16, 0.999, (double?)null),
+            (config.Strategy, config.MaxSteps!.Value, config.Beta2, config.Packing, config.Precision, config.EmaDecay!.Value, config.AnchorLambda));
+        string json = config.ToJson();
+        foreach (var line in new[] { "\"strategy\": \"mdlm\"", "\"packing\": \"truncate\"", "\"precision\": \"bf16\"", "\"schedule\": \"cosine2\"", "\"anchor_loss_on\": \"all\"" })
+            Assert.Contains(line, json);
+        Assert.Equal(config, TrainingConfig.FromJson(json));
+    }
+
+    [Fact]
+    public void Every_flagged_setting_has_a_unique_flag_and_help()
+    {
+        var flagged = SettingOverrides.Describe<TrainingConfig>().Where(s => s.Help is not null).ToList();
+        Assert.Equal(flagged.Count, flagged.Select(s => s.Flag).Distinct().Count());
+        Assert.Contains(flagged, s => s.Key == "learning_rate" && s.Flag == "lr");
+        Assert.Contains(flagged, s => s.Key == "micro_batch" && s.Flag == "micro-batch");
     }
 
     private static string Merge(string json, string patch)

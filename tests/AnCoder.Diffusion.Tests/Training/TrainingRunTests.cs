@@ -1,3 +1,5 @@
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Anchoring.Labels;
 using System.Text.Json;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Training;
@@ -103,7 +105,7 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
     {
         var config = _toy.Config("mdlm", 6) with
         {
-            Strategy = "mdlm", GradientAccumulation = 2, Precision = "bf16", EmaDecay = 0.9, CheckpointInterval = 1, KeepLast = 2,
+            Strategy = AnchorStrategy.Mdlm, GradientAccumulation = 2, Precision = Precision.Bf16, EmaDecay = 0.9, CheckpointInterval = 1, KeepLast = 2,
         };
         var summary = TrainingRun.Run(config);
         Assert.Equal(TrainingStatus.Completed, summary.Status);
@@ -160,9 +162,9 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var summary = TrainingRun.Run(fromQwen);
         Assert.Equal(TrainingStatus.Completed, summary.Status);
         var config = Configuration.ModelConfig.Load(Path.Combine(summary.ModelDirectory!, ModelCheckpoint.ConfigFileName));
-        Assert.Equal((32, 4, "anchortree"), (config.HiddenSize, config.NumHiddenLayers, config.Diffusion.Strategy));
+        Assert.Equal((32, 4, AnchorStrategy.AnchorTree), (config.HiddenSize, config.NumHiddenLayers, config.Diffusion.Strategy));
 
-        var wrong = _toy.Config("wrong", 1) with { Init = stage1.ModelDirectory, Strategy = "mdlm" };
+        var wrong = _toy.Config("wrong", 1) with { Init = stage1.ModelDirectory, Strategy = AnchorStrategy.Mdlm };
         Assert.Contains("cannot train with strategy `mdlm`", Assert.Throws<TrainingException>(() => TrainingRun.Run(wrong)).Message);
     }
 

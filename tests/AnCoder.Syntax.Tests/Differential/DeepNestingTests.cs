@@ -6,9 +6,9 @@ using Xunit.Abstractions;
 namespace AnCoder.Syntax.Tests.Differential;
 
 /// <summary>
-/// (d) Deep nesting: the verdicts must match CPython's, without a stack overflow. Our side runs through
-/// `ancoder parse` (which parses several files on thread-pool threads), one process per shape, so that a stack
-/// overflow, which ends a process, fails only the inputs that cause it and not the whole test run.
+/// (d) Deep nesting: the verdicts must match CPython's, without a stack overflow. Our side runs in a child process
+/// (<see cref="ParserProcess"/>: several files on thread-pool threads, as `ancoder parse` does), one per shape, so that
+/// a stack overflow, which ends a process, fails only the inputs that cause it and not the whole test run.
 /// </summary>
 public sealed class DeepNestingTests(ITestOutputHelper output) : IDisposable
 {
@@ -38,7 +38,7 @@ public sealed class DeepNestingTests(ITestOutputHelper output) : IDisposable
         var cpython = CPythonReference.Verdicts(cases.Select(c => c.Source).ToList());
         output.WriteLine($"{cases.Count} deep-nesting cases, CPython verdicts in {clock.Elapsed.TotalSeconds:F1} s");
 
-        // Our verdicts: one `ancoder parse` per shape (several files, so it parses them on thread-pool threads).
+        // Our verdicts: one child process per shape (several files, so it parses them on thread-pool threads).
         var paths = cases.Select((c, i) => Path.Combine(scratch.FullName, $"{i:D4}.py")).ToArray();
         for (int i = 0; i < cases.Count; i++) File.WriteAllBytes(paths[i], cases[i].Source);
         clock.Restart();
@@ -47,10 +47,10 @@ public sealed class DeepNestingTests(ITestOutputHelper output) : IDisposable
         Parallel.ForEach(byShape, new ParallelOptions { MaxDegreeOfParallelism = 2 }, shape =>
         {
             var indices = shape.ToArray();
-            var verdicts = AncoderCli.ParseVerdicts(indices.Select(i => paths[i]).ToArray());
+            var verdicts = ParserProcess.Verdicts(indices.Select(i => paths[i]).ToArray());
             for (int k = 0; k < indices.Length; k++) ours[indices[k]] = verdicts[k];
         });
-        output.WriteLine($"our verdicts (ancoder parse) in {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"our verdicts (child processes) in {clock.Elapsed.TotalSeconds:F1} s");
 
         var failures = new List<string>();
         for (int i = 0; i < cases.Count; i++)

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Model;
+using AnCoder.Diffusion.Sampling;
+using TorchSharp;
+
+namespace AnCoder.Experiments.Models;
+
+/// <summary>A model ready to sample: weights, tokenizer and the anchor strategy it was trained with.</summary>
+public sealed class LoadedModel
+{
+    public required DiffusionModel Model { get; init; }
+    public required ByteLevelBpe Tokenizer { get; init; }
+    public required string Name { get; init; }
+
+    public ModelConfig Config => Model.Config;
+
+    /// <summary>
+    /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
+    /// default tokenizer; a Hugging Face Qwen2 config.json loads the autoregressive model, docs/recipe.md) or
+    /// <c>random:&lt;preset&gt;</c> (<c>random-ar:&lt;preset&gt;</c>: the causal model of that shape). Errors come
+    /// back as one line naming the file.
+    /// </summary>
+    public static bool TryLoad(string source, Precision precision, out LoadedModel? loaded, out string? error)
+    {
+        loaded = null;
+        error = null;
+        try
+        {
+            DiffusionModel model;
+            ByteLevelBpe tokenizer;
+            if (source.StartsWith("random:", StringComparison.Ordinal) || source.StartsWith("random-ar:", StringComparison.Ordinal))
+            {
+                torch.manual_seed(0);
+                var preset = ModelPresets.Get(source[(source.IndexOf(':') + 1)..]);
+                model = DiffusionModel.Create(source.StartsWith("random-ar:", StringComparison.Ordinal) ? preset with { Architecture = Architecture.Causal } : preset);
+                tokenizer = DefaultTokenizer.Load();
+            }
+            else
+            {
+                if (!Directory.Exists(source)) { error = $"--model {source}: no such folder"; return false; }
+                foreach (var file in new[] { "config.json", "model.safetensors" })
+                    if (!File.Exists(Path.Combine(source, file))) { error = $"--model {source}: {file} is missing"; return false; }
+                model = AnCoder.Diffusion.Checkpoints.ModelCheckpoint.Load(source);
+                bool hasTokenizer = File.Exists(Path.Combine(source, HfTokenizerFiles.TokenizerJson)) || File.Exists(Path.Combine(source, HfTokenizerFiles.VocabJson));
+                tokenizer = hasTokenizer ? HfTokenizerFiles.Load(source) : DefaultTokenizer.Load();
+            }
+            if (tokenizer.VocabSize > model.Config.VocabSize)
+            {
+                error = $"--model {source}: the tokenizer has {tokenizer.VocabSize} ids but the model only {model.Config.VocabSize} rows";
+                return false;
+            }
+            model.eval();
+            model.ComputeType = precision.ScalarType();
+            loaded = new LoadedModel { Model = model, Tokenizer = tokenizer, Name = source };
+            return true;
+        }
+        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or InvalidDataException or JsonException or ArgumentException or InvalidOperationException)
+        {
+            error = $"--model {source}: {e.Message}";
+            return false;
+        }
+    }
+
+    /// <summary>Defaults: cap η = 0.1 for anchored models, no remasking for MDLM (ALGORITHMS.md §7); the model's schedule.</summary>
+    public SamplerOptions DefaultOptions(string? remask) => new()
+    {
+        Remask = remask is not null ? RemaskOptions.Parse(remask)
+            : Config.Architecture != Architecture.Anchored ? RemaskOptions.None : RemaskOptions.PaperDefault,
+        Schedule = Config.Diffusion.Schedule,
+        ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
+    };
+
+    /// <summary>
+    /// Completions of an autoregressive model (docs/recipe.md §2): a prompt's <paramref name="samplesPerPrompt"/>
+    /// samples run together in batches of <paramref name="batchSize"/> with the KV cache; sample j of prompt i uses the
+    /// seed derived from (seed, i·n + j), as the diffusion sampler. Returns (prompt, sample, completion) and the runs'
+    /// statistics. Infilling templates (<c>&lt;|mask:N|&gt;</c>) need a diffusion model: <see cref="ArgumentException"/>.
+    /// </summary>
+    public List<(int Prompt, int Sample, string Completion)> GenerateAutoregressive(IReadOnlyList<string> prompts, AutoregressiveOptions options,
+        int samplesPerPrompt, int batchSize, int seed, out List<AutoregressiveStatistics> runs)
+    {
+        if (Model is not CausalLmModel causal) throw new ArgumentException($"{Name} is not an autoregressive model");
+        var sampler = new AutoregressiveSampler(causal, Tokenizer);
+        var results = new List<(int, int, string)>();
+        runs = [];
+        for (int p = 0; p < prompts.Count; p++)
+        {
+            if (prompts[p].Contains("<|mask:", StringComparison.Ordinal))
+                throw new ArgumentException($"prompt {p}: <|mask:N|> infilling needs a diffusion model; an autoregressive model only completes prompts");
+            var ids = Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompts[p]));
+            for (int start = 0; start < samplesPerPrompt; start += Math.Max(1, batchSize))
+            {
+                var seeds = Enumerable.Range(start, Math.Min(Math.Max(1, batchSize), samplesPerPrompt - start))
+                    .Select(j => SampleSeeds.Derive(seed, p * samplesPerPrompt + j)).ToList();
+                var samples = sampler.Sample(ids, seeds, options);
+                for (int k = 0; k < samples.Count; k++) results.Add((p, start + k, samples[k].Completion));
+                runs.Add(sampler.LastRun!);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>A sampler over this model with the model's special ids.</summary>
+    public PromptSampler CreateSampler(SamplerOptions options) =>
+        new(new ModelDenoiser(Model), Tokenizer, options, Config.EosTokenId, Config.PadTokenId);
+
+    /// <summary>
+    /// Anchor labels for traces: the model's strategy (its λ, ρ, d0); for MDLM and Null models, AnchorTree's defaults so
+    /// the display still shows keywords and identifiers.
+    /// </summary>
+    public AnchorWeightOptions AnchorOptions()
+    {
+        var settings = Config.Diffusion;
+        return settings.Strategy is AnchorStrategy.Mdlm or AnchorStrategy.Null
+            ? AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree)
+            : settings.AnchorWeights;
+    }
+
+    public TraceDocument Trace(IReadOnlyList<GeneratedSample> samples, SamplerOptions options)
+    {
+        var anchors = AnchorOptions();
+        var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
+        string settings = $"T={options.Steps} τ={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
+        return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AnCoder.Experiments.Repro;
+
+/// <summary>How a training run ended, as the report shows it.</summary>
+public enum RunStatus { Completed, Diverged, Missing }
+
+/// <summary>One training run's figures (NaN where the run has no such record).</summary>
+public sealed record RunResult(string Name, string Strategy, int Seed, RunStatus Status, long Steps, double FinalLoss,
+    double FinalValidNelbo, double MinValidNelbo, double WallSeconds);
+
+/// <summary>Per-problem sample counts of one evaluation: n samples, c passed, v syntactically valid.</summary>
+public sealed record ProblemCount(string TaskId, int N, int C, int V);
+
+/// <summary>
+/// One evaluation's figures (fractions in [0, 1]; null when the evaluation did not run). <paramref name="ValidLines"/>:
+/// the mean over samples of <see cref="AnCoder.Evaluation.Scoring.ValidPrefix.LineFraction"/> (null when not computed);
+/// <paramref name="EmptyShare"/>: the share of samples whose completion is empty after post-processing.
+/// </summary>
+public sealed record EvalResult(string Run, string Benchmark, int Steps, double? SyntaxValidity, double? PassAt1,
+    IReadOnlyList<ProblemCount> Problems, double? ValidLines = null, double? EmptyShare = null);
+
+/// <summary>One paired probe difference of one model: mean over noise draws of p(target | order A) − p(target | order B).</summary>
+public sealed record ProbeGap(double T, int Hints, string Better, string Worse, int N, double Mean, double StandardError);
+
+/// <summary>The AST probe of one main run's model (runs/RUN/probe/probe-paired.csv).</summary>
+public sealed record ProbeResult(string Run, string Strategy, int Seed, IReadOnlyList<ProbeGap> Gaps);
+
+/// <summary>Everything the report is computed from; saved as OUT/results.json.</summary>
+public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Runs, IReadOnlyList<EvalResult> Evals,
+    IReadOnlyList<ProbeResult>? Probes = null)
+{
+    public const string FileName = "results.json";
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    public static ReproResults FromJson(string json) => JsonSerializer.Deserialize<ReproResults>(json, Options)!;
+
+    public RunResult? Run(string name) => Runs.FirstOrDefault(r => r.Name == name);
+
+    public EvalResult? Eval(string run, string benchmark, int steps) =>
+        Evals.FirstOrDefault(e => e.Run == run && e.Benchmark == benchmark && e.Steps == steps);
+}

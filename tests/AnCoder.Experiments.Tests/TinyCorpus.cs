@@ -1,0 +1,67 @@
+using AnCoder.Anchoring.Corpus;
+using AnCoder.Anchoring.Tokenization;
+
+namespace AnCoder.Experiments.Tests;
+
+/// <summary>
+/// A prepared corpus of a few small generated Python files (default tokenizer, real AnchorTree labels), with files in
+/// the train, valid and test splits (the probe reads the test split); built once per test class in a temporary folder.
+/// </summary>
+public sealed class TinyCorpus : IDisposable
+{
+    private const double ValidFraction = 0.25;
+    private const double TestFraction = 0.25;
+
+    public TinyCorpus()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "ancoder-repro-" + Guid.NewGuid().ToString("N"));
+        string source = Path.Combine(Root, "source");
+        Data = Path.Combine(Root, "data");
+        Directory.CreateDirectory(source);
+        var names = Enumerable.Range(0, 16).Select(i => $"module_{i:00}.py").ToList();
+        // The split is a seeded hash of the file name: take the first seed that puts files in both splits.
+        int seed = Enumerable.Range(0, 100).First(s =>
+        {
+            var splits = names.Select(n => CorpusBuilder.SplitOf(n, s, ValidFraction, TestFraction)).ToList();
+            return splits.Contains(Splits.Valid) && splits.Contains(Splits.Train) && splits.Contains(Splits.Test);
+        });
+        for (int i = 0; i < names.Count; i++) File.WriteAllText(Path.Combine(source, names[i]), Program(i));
+        CorpusBuilder.Build(new PrepareOptions
+        {
+            SourceDirectory = source, OutputDirectory = Data, Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name,
+            ContextLength = 64, Seed = seed, ValidFraction = ValidFraction, TestFraction = TestFraction,
+        });
+    }
+
+    public string Root { get; }
+    public string Data { get; }
+
+    private static string Program(int i) => $$""""
+        import math
+
+
+        def scale_{{i}}(values, factor={{i + 2}}):
+            """Return every value times factor."""
+            result = []
+            for value in values:
+                if value > {{i}}:
+                    result.append(value * factor)
+                else:
+                    result.append(math.floor(value))
+            return result
+
+
+        class Counter{{i}}:
+            def __init__(self, start=0):
+                self.count = start
+
+            def increment(self, step=1):
+                self.count += step
+                return self.count
+        """";
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,12 +1,10 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using AnCoder.Anchoring.Tokenization;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Model;
 using AnCoder.Diffusion.Runtime;
-using AnCoder.Diffusion.Sampling;
+using AnCoder.Experiments;
+using AnCoder.Experiments.Benchmarks;
 using TorchSharp;
 
 namespace AnCoder.Cli.Commands;
@@ -18,8 +16,6 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class BenchArDecodeCommand
 {
-    private const string PythonWithTorch = "/usr/bin/python3";
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "An AR model folder (train --objective ar) or a preset (tiny, small): random weights of that shape.", DefaultValueFactory = _ => "small" };
@@ -64,24 +60,9 @@ public static class BenchArDecodeCommand
         CausalLmModel model;
         try
         {
-            if (Directory.Exists(source))
-            {
-                var loaded = AnCoder.Diffusion.Checkpoints.ModelCheckpoint.Load(source);
-                if (loaded is not CausalLmModel causal)
-                {
-                    loaded.Dispose();
-                    Console.Error.WriteLine($"ancoder bench ar-decode: {source} is not an autoregressive model (train --objective ar)");
-                    return 2;
-                }
-                model = causal;
-            }
-            else
-            {
-                torch.manual_seed(0);
-                model = (CausalLmModel)DiffusionModel.Create(ModelPresets.Get(source) with { Architecture = Architecture.Causal });
-            }
+            model = ArDecodeBenchmark.LoadModel(source);
         }
-        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException)
+        catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or ArgumentException)
         {
             Console.Error.WriteLine($"ancoder bench ar-decode: {e.Message}");
             return 2;
@@ -95,73 +76,18 @@ public static class BenchArDecodeCommand
             Console.Error.WriteLine($"ancoder bench ar-decode: --prompt + --new exceed max_position_embeddings ({config.MaxPositionEmbeddings})");
             return 2;
         }
-        var random = new Random(0);
-        var promptIds = Enumerable.Range(0, promptLength).Select(_ => random.Next(3, Math.Min(config.VocabSize, 8192))).ToArray();
-        var sampler = new AutoregressiveSampler(model, DefaultTokenizer.Load());
-        string configPath = Path.Combine(Path.GetTempPath(), $"ancoder-bench-ar-{Environment.ProcessId}.json");
-        File.WriteAllText(configPath, config.ToJson());
-        string? script = RepositoryPaths.FindRoot() is { } root ? Path.Combine(root, "bench", "ar_decode_torch.py") : null;
+        string? script = RepositoryPaths.FindRoot() is { } root && !skipTorch ? Path.Combine(root, "bench", "ar_decode_torch.py") : null;
+        if (script is not null && !File.Exists(script)) script = null;
         Console.WriteLine($"{source}: {model.ParameterCount():N0} parameters, {precision}, prompt {promptLength} tokens, {newTokens} new tokens per row, greedy, " +
-                          $"{threads} threads, median of {rounds} rounds");
+                          $"{threads} threads, median of {rounds} rounds, load average {ModelBenchmark.LoadAverage()}");
         Console.WriteLine($"{"batch",5}  {"ours tok/s",11}  {"outside net",11}  {"pytorch tok/s",13}  {"ratio",6}");
-        try
+        foreach (int batch in batches)
         {
-            foreach (int batch in batches)
-            {
-                var seeds = Enumerable.Range(0, batch).ToList();
-                var options = new AutoregressiveOptions { Temperature = 0, MaxNewTokens = newTokens, IgnoreEndOfText = true };
-                sampler.Sample(promptIds, seeds, options with { MaxNewTokens = Math.Min(8, newTokens) }); // warm-up
-                var runs = new List<AutoregressiveStatistics>();
-                for (int round = 0; round < rounds; round++)
-                {
-                    sampler.Sample(promptIds, seeds, options);
-                    runs.Add(sampler.LastRun!);
-                }
-                var median = runs.OrderBy(r => r.TotalSeconds).ElementAt(runs.Count / 2);
-                double ours = (double)batch * newTokens / median.TotalSeconds;
-                double outside = 1 - median.NetworkSeconds / median.TotalSeconds;
-                double? theirs = skipTorch || script is null || !File.Exists(script) ? null
-                    : MeasureTorch(script, configPath, batch, promptLength, newTokens, rounds, threads, precision);
-                Console.WriteLine($"{batch,5}  {ours,11:N0}  {outside,10:P1}  {(theirs is { } t ? t.ToString("N0", CultureInfo.InvariantCulture) : "—"),13}  {(theirs is { } r ? (ours / r).ToString("F2", CultureInfo.InvariantCulture) : "—"),6}");
-            }
-        }
-        finally
-        {
-            File.Delete(configPath);
+            var row = ArDecodeBenchmark.Measure(model, batch, promptLength, newTokens, rounds, script, precision, threads);
+            string theirs = row.TorchTokensPerSecond is { } t ? t.ToString("N0", CultureInfo.InvariantCulture) : "—";
+            string ratio = row.TorchTokensPerSecond is { } r ? (row.OursTokensPerSecond / r).ToString("F2", CultureInfo.InvariantCulture) : "—";
+            Console.WriteLine($"{batch,5}  {row.OursTokensPerSecond,11:N0}  {row.OutsideShare,10:P1}  {theirs,13}  {ratio,6}");
         }
         return 0;
-    }
-
-    private static double? MeasureTorch(string script, string configPath, int batch, int prompt, int newTokens, int rounds, int threads, string precision)
-    {
-        var info = new ProcessStartInfo(File.Exists(PythonWithTorch) ? PythonWithTorch : "python3",
-            [script, "--config", configPath, "--batch", batch.ToString(CultureInfo.InvariantCulture), "--prompt", prompt.ToString(CultureInfo.InvariantCulture),
-             "--new", newTokens.ToString(CultureInfo.InvariantCulture), "--rounds", rounds.ToString(CultureInfo.InvariantCulture),
-             "--threads", threads.ToString(CultureInfo.InvariantCulture), "--precision", precision])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment.Remove("LD_PRELOAD");
-        try
-        {
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                Console.Error.WriteLine($"ancoder bench ar-decode: {Path.GetFileName(script)} exited with {process.ExitCode}: {errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()}");
-                return null;
-            }
-            using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-            return json.RootElement.GetProperty("tokens_per_second").GetDouble();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Console.Error.WriteLine("ancoder bench ar-decode: python3 not found (timing ours only)");
-            return null;
-        }
     }
 }

@@ -2,7 +2,7 @@
 """PyTorch side of `ancoder bench model`: forward+backward tokens/s and peak RSS of the same model in PyTorch.
 
 The network is tests/AnCoder.Diffusion.Tests/Model/Reference/qwen2_reference.py (the independent reference our
-logits are tested against); the loss is ALGORITHMS.md §5's ANELBO exactly as the C# side computes it (cosine2
+logits are tested against); the loss is docs/algorithms.md §5's ANELBO exactly as the C# side computes it (cosine2
 schedule, stratified t, SUBS on the denoiser's masked rows, anchor term with γ = 0.03 on every position).
 
     /usr/bin/python3 bench/model_torch.py --config config.json --precision bf16 --bf16-mode autocast \
@@ -44,7 +44,7 @@ def peak_rss_bytes():
 
 
 def cosine2(t):
-    """α_t = ε + (1−ε)·cos²(πt/2), w(t) = −α'_t / (1 − α_t) (ALGORITHMS.md §2)."""
+    """α_t = ε + (1−ε)·cos²(πt/2), w(t) = −α'_t / (1 − α_t) (docs/algorithms.md §2)."""
     alpha = SCHEDULE_EPSILON + (1 - SCHEDULE_EPSILON) * torch.cos(math.pi * t / 2) ** 2
     derivative = -(1 - SCHEDULE_EPSILON) * math.pi * torch.sin(math.pi * t / 2) * torch.cos(math.pi * t / 2)
     return alpha, -derivative / (1 - alpha)

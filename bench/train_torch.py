@@ -3,7 +3,7 @@
 
 Model: tests/AnCoder.Diffusion.Tests/Model/Reference/qwen2_reference.py (the independent Qwen2 reference, same
 parameter names and math as ours; attention written out by hand since PyTorch 1.13 has no SDPA).
-Step (ALGORITHMS.md §1, §3, §5): stratified t, cosine2 masking, SUBS (mask logit −1e6, visible positions carry no
+Step (docs/algorithms.md §1, §3, §5): stratified t, cosine2 masking, SUBS (mask logit −1e6, visible positions carry no
 loss), w(t)-weighted denoiser NLL at masked positions + γ-weighted anchor NLL at every position, normalised by B·L;
 backward; clip_grad_norm_(1.0); AdamW(β 0.9/0.999, eps 1e-8, wd 0, foreach). bf16 = torch.autocast("cpu",
 bfloat16) with fp32 master weights (ours: bf16 activations and matmuls, fp32 weights).

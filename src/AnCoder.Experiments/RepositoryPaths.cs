@@ -23,6 +23,9 @@ public static class RepositoryPaths
     /// (the current directory's data/prepared outside a clone).</summary>
     public static string DefaultPreparedData => Path.Combine(FindRoot() ?? Environment.CurrentDirectory, "data", "prepared");
 
+    /// <summary>Where <c>ancoder prepare --sft</c> writes fine-tuning pairs and <c>train --sft</c> reads them.</summary>
+    public static string DefaultSftData => Path.Combine(FindRoot() ?? Environment.CurrentDirectory, "data", "sft");
+
     /// <summary>The python3 standard library directory (<c>sysconfig.get_paths()['stdlib']</c>), or null if python3 is missing.</summary>
     public static string? PythonStdlib()
     {

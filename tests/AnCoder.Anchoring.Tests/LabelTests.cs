@@ -28,7 +28,7 @@ public sealed class LabelTests
     {
         var source = FindMax();
         Assert.True(source.Parsed);
-        // ALGORITHMS.md §6 worked example.
+        // docs/algorithms.md §6 worked example.
         Assert.All(LabelsOf(source, "def"), x => Assert.Equal(("FunctionDef", 1, true), (x.Node, x.Label.Depth, x.Label.Keyword)));
         Assert.All(LabelsOf(source, "find_max"), x => Assert.Equal(("FunctionDef", 1, true), (x.Node, x.Label.Depth, x.Label.Identifier)));
         Assert.All(LabelsOf(source, "umber"), x => Assert.Equal(("arg", 3), (x.Node, x.Label.Depth)));

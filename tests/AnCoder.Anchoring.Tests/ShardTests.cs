@@ -127,10 +127,12 @@ public sealed class ShardTests : IDisposable
         Assert.Equal(5, manifest.Files.Found);
         Assert.Equal(1, manifest.Files.ParseFailures);
         Assert.Single(manifest.Files.Undecodable);
-        // a.py and its find_max snippet are identical (the function is the whole file); pkg/dup.py duplicates both;
-        // doc.py's class snippet is the whole file too.
+        // pkg/dup.py is removed as an exact duplicate of a.py before labelling; a.py and its find_max snippet are
+        // identical (the function is the whole file), and doc.py's class snippet is the whole file too.
+        Assert.Equal(1, manifest.Removed![RemovalReasons.ExactDuplicate]);
+        Assert.Equal(2, manifest.Removed[RemovalReasons.ParseError]); // bad.py and undecodable.py
         var train = manifest.Splits[Splits.Train];
-        Assert.Equal(4, train.DuplicatesRemoved);
+        Assert.Equal(2, train.DuplicatesRemoved);
         Assert.Equal(1, train.PromptedSamples); // K.m has a docstring
         Assert.True(CorpusBuilder.IsUpToDate(options, CorpusFiles.Enumerate(source), out _));
         var readers = ShardSet.Open(options.OutputDirectory, Splits.Train);

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using AnCoder.Cli.Commands;
 using AnCoder.Diffusion.Training;
 

@@ -1,6 +1,6 @@
 namespace AnCoder.Anchoring.Labels;
 
-/// <summary>The anchor-weight strategies of the paper (§4.3; ALGORITHMS.md §5).</summary>
+/// <summary>The anchor-weight strategies of the paper (§4.3; docs/algorithms.md §5).</summary>
 public enum AnchorStrategy
 {
     /// <summary>Plain MDLM: a single network, no anchor loss (γ = 0).</summary>
@@ -18,7 +18,7 @@ public enum AnchorStrategy
 /// <summary>Resolved weight parameters: γ_i = λ · A_i · ρ^max(0, depth_i − d0).</summary>
 public readonly record struct AnchorWeightOptions(AnchorStrategy Strategy, double Lambda, double Rho, int D0)
 {
-    /// <summary>The paper's defaults for a strategy (ALGORITHMS.md §5 table); pass values to override.</summary>
+    /// <summary>The paper's defaults for a strategy (docs/algorithms.md §5 table); pass values to override.</summary>
     public static AnchorWeightOptions Defaults(AnchorStrategy strategy, double? lambda = null, double? rho = null, int? d0 = null)
     {
         var (defaultLambda, defaultRho, defaultD0) = strategy switch

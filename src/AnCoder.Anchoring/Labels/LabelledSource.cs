@@ -6,7 +6,7 @@ using AnCoder.Syntax.Tokenizing;
 
 namespace AnCoder.Anchoring.Labels;
 
-/// <summary>Per-token labels (ALGORITHMS.md §6). Offsets are UTF-8 byte offsets into <see cref="LabelledSource.Bytes"/>.</summary>
+/// <summary>Per-token labels (docs/algorithms.md §6). Offsets are UTF-8 byte offsets into <see cref="LabelledSource.Bytes"/>.</summary>
 public readonly record struct TokenLabel(int Id, int Start, int End, int Depth, bool Keyword, bool Identifier)
 {
     public const int MaxDepth = ushort.MaxValue;
@@ -100,10 +100,17 @@ public sealed class LabelledSource
     }
 
     /// <summary>Tokenizes and labels a file's bytes.</summary>
-    public static LabelledSource Create(byte[] fileBytes, ByteLevelBpe bpe)
+    public static LabelledSource Create(byte[] fileBytes, ByteLevelBpe bpe) => Create(fileBytes, bpe, -1);
+
+    /// <summary>
+    /// Tokenizes and labels UTF-8 source whose bytes [0, <paramref name="tokenBoundary"/>) and the rest are encoded
+    /// separately, so no token crosses the boundary: a fine-tuning pair's prompt gets exactly the tokens it gets
+    /// alone at evaluation (docs/corpus.md). A negative boundary encodes the whole source at once.
+    /// </summary>
+    public static LabelledSource Create(byte[] fileBytes, ByteLevelBpe bpe, int tokenBoundary)
     {
         if (!SourceText.TryDecode(fileBytes, out SourceText? text, out PythonSyntaxError? decodeError))
-            return Unlabelled(fileBytes, bpe, null, decodeError);
+            return Unlabelled(fileBytes, bpe, null, decodeError, boundary: tokenBoundary);
         byte[] bytes;
         int shift = text!.BomLength;
         if (fileBytes.AsSpan(shift).SequenceEqual(text.Utf8)) bytes = fileBytes;
@@ -111,6 +118,7 @@ public sealed class LabelledSource
         {
             bytes = text.Utf8;
             shift = 0;
+            tokenBoundary = -1;
         }
         ParseResult parsed;
         try
@@ -119,24 +127,32 @@ public sealed class LabelledSource
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0), text, shift);
+            return Unlabelled(bytes, bpe, null, new PythonSyntaxError($"parser failed: {exception.Message}", 0, 0), text, shift, tokenBoundary);
         }
-        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error, text, shift);
-        return Label(bytes, shift, text, parsed.Module!, bpe);
+        if (!parsed.Success) return Unlabelled(bytes, bpe, null, parsed.Error, text, shift, tokenBoundary);
+        return Label(bytes, shift, text, parsed.Module!, bpe, tokenBoundary);
+    }
+
+    private static List<BpeToken> Encode(ByteLevelBpe bpe, byte[] bytes, int boundary)
+    {
+        if (boundary < 0 || boundary >= bytes.Length) return bpe.Encode(bytes);
+        var tokens = bpe.Encode(bytes.AsSpan(0, boundary));
+        foreach (var token in bpe.Encode(bytes.AsSpan(boundary))) tokens.Add(token with { Start = token.Start + boundary, End = token.End + boundary });
+        return tokens;
     }
 
     private static LabelledSource Unlabelled(byte[] bytes, ByteLevelBpe bpe, Module? module, PythonSyntaxError? error,
-        SourceText? text = null, int shift = 0)
+        SourceText? text = null, int shift = 0, int boundary = -1)
     {
-        var tokens = bpe.Encode(bytes);
+        var tokens = Encode(bpe, bytes, boundary);
         var labels = new TokenLabel[tokens.Count];
         for (int i = 0; i < labels.Length; i++) labels[i] = new TokenLabel(tokens[i].Id, tokens[i].Start, tokens[i].End, 0, false, false);
         return new LabelledSource(bytes, labels, new Node?[labels.Length], module, error, text, shift);
     }
 
-    private static LabelledSource Label(byte[] bytes, int shift, SourceText text, Module module, ByteLevelBpe bpe)
+    private static LabelledSource Label(byte[] bytes, int shift, SourceText text, Module module, ByteLevelBpe bpe, int boundary)
     {
-        var tokens = bpe.Encode(bytes);
+        var tokens = Encode(bpe, bytes, boundary);
         int count = tokens.Count;
         var ends = new int[count];
         for (int i = 0; i < count; i++) ends[i] = tokens[i].End;

@@ -10,6 +10,13 @@ public enum PackingMode
     Pack,
     /// <summary>One sample per row: truncated to L tokens, padded when shorter.</summary>
     Truncate,
+    /// <summary>
+    /// Supervised fine-tuning (<c>train --sft</c>, docs/corpus.md): one prompt–completion pair per row, truncated to
+    /// L tokens; the prompt is conditioning (never masked, no loss) and the rest of the row after the completion is
+    /// end-of-text tokens that are part of the completion (valid, with loss, γ = 0), as in LLaDA's SFT: the model
+    /// learns where a completion ends and what fills a longer canvas. There is no padding.
+    /// </summary>
+    Sft,
 }
 
 /// <summary>A batch, row-major B×L: ids, anchor weights γ, prompt mask (conditioning: never masked, no loss) and
@@ -60,6 +67,7 @@ public sealed class DataLoader
             _streamStart[i + 1] = _streamStart[i] + (end - start) + 1;
         }
         _rowCount = mode == PackingMode.Pack ? (_streamStart[^1] + contextLength - 1) / contextLength : _samples.Length;
+        if (mode == PackingMode.Sft && eosId < 0) throw new ArgumentException("SFT rows need an end-of-text id");
         if (_rowCount == 0) throw new InvalidOperationException("no tokens in the given shards");
     }
 
@@ -130,6 +138,17 @@ public sealed class DataLoader
         if (_mode == PackingMode.Truncate)
         {
             CopySample((int)row, 0, batch, at, length);
+            return;
+        }
+        if (_mode == PackingMode.Sft)
+        {
+            int copied = CopySample((int)row, 0, batch, at, length);
+            for (int i = copied; i < length; i++)
+            {
+                // PromptMask stays false and the weight 0: end-of-text after the completion carries (denoiser) loss.
+                batch.Ids[at + i] = _eosId;
+                batch.Valid[at + i] = true;
+            }
             return;
         }
         long position = row * length, end = Math.Min(position + length, _streamStart[^1]);

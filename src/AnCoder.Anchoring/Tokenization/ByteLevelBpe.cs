@@ -9,7 +9,7 @@ public readonly record struct BpeToken(int Id, int Start, int End);
 /// <summary>
 /// A byte-level BPE (GPT-2 / Qwen2 style) that encodes bytes, not strings: every token carries its byte span, the
 /// tokens tile the input, and <c>Decode(Encode(x)) == x</c> for any byte sequence. Ids equal those of Hugging Face
-/// tokenizers (and of <see cref="MlTokenizerLoader"/>) on text with no special-token strings: encoding raw source
+/// tokenizers (and of Microsoft.ML.Tokenizers, the test oracle) on text with no special-token strings: encoding raw source
 /// never produces special tokens, so a file that contains the text <c>&lt;|endoftext|&gt;</c> is encoded as text.
 /// Thread-safe.
 /// </summary>

@@ -8,9 +8,11 @@ public static class TokenizerTraining
 {
     public sealed record Result(ByteLevelBpe Tokenizer, int Files, long Bytes, int DistinctPieces, TimeSpan CountTime, TimeSpan MergeTime);
 
-    public static Result TrainOnDirectory(string sourceDirectory, string outputDirectory, int vocabSize, Action<int, int>? progress = null)
+    public static Result TrainOnDirectory(string sourceDirectory, string outputDirectory, int vocabSize, Action<int, int>? progress = null) =>
+        TrainOnFiles(CorpusFiles.Enumerate(sourceDirectory), outputDirectory, vocabSize, progress);
+
+    public static Result TrainOnFiles(IReadOnlyList<string> files, string outputDirectory, int vocabSize, Action<int, int>? progress = null)
     {
-        var files = CorpusFiles.Enumerate(sourceDirectory);
         var trainer = new BpeTrainer { VocabSize = vocabSize };
         long bytes = 0;
         var clock = Stopwatch.StartNew();

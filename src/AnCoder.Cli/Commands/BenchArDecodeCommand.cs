@@ -56,38 +56,16 @@ public static class BenchArDecodeCommand
 
     private static int Run(string source, int[] batches, int promptLength, int newTokens, int rounds, int threads, string precision, bool skipTorch)
     {
-        torch.set_num_threads(threads);
-        CausalLmModel model;
+        string? script = RepositoryPaths.FindRoot() is { } root && !skipTorch ? Path.Combine(root, "bench", "ar_decode_torch.py") : null;
         try
         {
-            model = ArDecodeBenchmark.LoadModel(source);
+            ArDecodeBenchmark.Run(source, batches, promptLength, newTokens, rounds, threads, precision, script is not null && File.Exists(script) ? script : null, Console.Out);
+            return 0;
         }
         catch (Exception e) when (e is ConfigException or AnCoder.Diffusion.Checkpoints.CheckpointException or IOException or ArgumentException)
         {
             Console.Error.WriteLine($"ancoder bench ar-decode: {e.Message}");
             return 2;
         }
-        using var _ = model;
-        model.eval();
-        model.ComputeType = precision == "bf16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
-        var config = model.Config;
-        if (promptLength + newTokens > config.MaxPositionEmbeddings)
-        {
-            Console.Error.WriteLine($"ancoder bench ar-decode: --prompt + --new exceed max_position_embeddings ({config.MaxPositionEmbeddings})");
-            return 2;
-        }
-        string? script = RepositoryPaths.FindRoot() is { } root && !skipTorch ? Path.Combine(root, "bench", "ar_decode_torch.py") : null;
-        if (script is not null && !File.Exists(script)) script = null;
-        Console.WriteLine($"{source}: {model.ParameterCount():N0} parameters, {precision}, prompt {promptLength} tokens, {newTokens} new tokens per row, greedy, " +
-                          $"{threads} threads, median of {rounds} rounds, load average {ModelBenchmark.LoadAverage()}");
-        Console.WriteLine($"{"batch",5}  {"ours tok/s",11}  {"outside net",11}  {"pytorch tok/s",13}  {"ratio",6}");
-        foreach (int batch in batches)
-        {
-            var row = ArDecodeBenchmark.Measure(model, batch, promptLength, newTokens, rounds, script, precision, threads);
-            string theirs = row.TorchTokensPerSecond is { } t ? t.ToString("N0", CultureInfo.InvariantCulture) : "—";
-            string ratio = row.TorchTokensPerSecond is { } r ? (row.OursTokensPerSecond / r).ToString("F2", CultureInfo.InvariantCulture) : "—";
-            Console.WriteLine($"{batch,5}  {row.OursTokensPerSecond,11:N0}  {row.OutsideShare,10:P1}  {theirs,13}  {ratio,6}");
-        }
-        return 0;
     }
 }

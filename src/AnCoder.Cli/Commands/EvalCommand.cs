@@ -30,7 +30,7 @@ public static class EvalCommand
         var data = new Option<string?>("--data") { Description = $"Benchmark data directory (default: ${DatasetLocator.EnvironmentVariable}, else shared/datasets beside the repository)." };
         var output = new Option<string?>("--out") { Description = "Output directory for results.jsonl and summary.json (default: eval-results/<benchmark>-<source>)." };
         var mbppTestSplit = new Option<bool>("--mbpp-test-split") { Description = "MBPP: only the standard test split (task ids 11-510) instead of all 974." };
-        var postprocess = new Option<bool>("--postprocess") { Description = "Apply the ALGORITHMS.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
+        var postprocess = new Option<bool>("--postprocess") { Description = "Apply the docs/algorithms.md §9 EOS/stop-sequence cut to the completions of --samples (generation always does)." };
         var timeout = new Option<double>("--timeout") { Description = "Wall-clock seconds per program.", DefaultValueFactory = _ => 3.0 };
         var workers = new Option<int>("--workers") { Description = "Programs run in parallel.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the samples already in results.jsonl and score only the rest (--model always resumes)." };
@@ -97,11 +97,7 @@ public static class EvalCommand
             var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{sourceName}");
             Directory.CreateDirectory(outputDirectory);
 
-            using var sandbox = PythonSandbox.Create(new SandboxOptions
-            {
-                Workers = Math.Max(1, settings.Workers),
-                Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(settings.Timeout) },
-            });
+            using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
             var syntax = new AnCoderSyntaxChecker();
             var evaluator = new Evaluator(benchmark, sandbox, syntax);
             using var journal = ResultsJournal.Open(Path.Combine(outputDirectory, "results.jsonl"), settings.Resume);
@@ -124,7 +120,7 @@ public static class EvalCommand
             var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
             var summaryPath = Path.Combine(outputDirectory, "summary.json");
             File.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
-            PrintSummary(summary, syntax.ParserMissing, elapsed, pending.Count);
+            PrintSummary(summary, elapsed, pending.Count);
             Console.WriteLine($"results: {journal.Path}\nsummary: {summaryPath}");
             return 0;
         }
@@ -154,11 +150,7 @@ public static class EvalCommand
         string label = settings.Model!.StartsWith("random:", StringComparison.Ordinal) ? settings.Model!.Replace(':', '-')
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Model!)));
         var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{label}");
-        using var sandbox = PythonSandbox.Create(new SandboxOptions
-        {
-            Workers = Math.Max(1, settings.Workers),
-            Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(settings.Timeout) },
-        });
+        using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
         int problems = ModelEvaluation.Limit(benchmark, flags.Limit).Problems.Count;
         int total = problems * evalSettings.SamplesPerProblem;
         var clock = Stopwatch.StartNew();
@@ -176,19 +168,19 @@ public static class EvalCommand
                 });
                 bar.Value = total;
             });
-        PrintSummary(summary!, parserMissing: false, clock.Elapsed, total - Math.Max(0, before));
+        PrintSummary(summary!, clock.Elapsed, total - Math.Max(0, before));
         Console.WriteLine($"results: {Path.Combine(outputDirectory, ModelEvaluation.ResultsFileName)}\nsummary: {Path.Combine(outputDirectory, ModelEvaluation.SummaryFileName)}");
         return 0;
     }
 
-    private static void PrintSummary(EvaluationSummary summary, bool parserMissing, TimeSpan elapsed, int executed)
+    private static void PrintSummary(EvaluationSummary summary, TimeSpan elapsed, int executed)
     {
         static string Percent(double? value) => value is null ? "n/a" : $"{100 * value:0.00} %";
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("benchmark", summary.Benchmark);
         table.AddRow("problems scored", $"{summary.ProblemsScored} / {summary.ProblemsInBenchmark}");
         table.AddRow("samples", summary.Samples.ToString());
-        table.AddRow("syntax validity", parserMissing ? "n/a (parser not available yet)" : Percent(summary.SyntaxValidity));
+        table.AddRow("syntax validity", Percent(summary.SyntaxValidity));
         foreach (var (name, value) in summary.PassAtK)
             table.AddRow(name, Percent(value));
         table.AddRow("passed / failed / timeout / syntax error", $"{summary.Passed} / {summary.Failed} / {summary.Timeout} / {summary.SyntaxError}");

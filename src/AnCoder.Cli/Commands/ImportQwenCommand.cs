@@ -10,7 +10,7 @@ namespace AnCoder.Cli.Commands;
 
 /// <summary>
 /// <c>ancoder import-qwen --from HF_DIR --out DIR [--denoiser-layers N] [--dtype fp32|bf16] ...</c>: builds the paper's
-/// model from a Hugging Face <c>Qwen2ForCausalLM</c> folder (ALGORITHMS.md §4: all layers → φ, layers 0..N_d−1 → ψ,
+/// model from a Hugging Face <c>Qwen2ForCausalLM</c> folder (docs/algorithms.md §4: all layers → φ, layers 0..N_d−1 → ψ,
 /// the embedding → E_φ and E_ψ) and saves it as our checkpoint folder.
 /// </summary>
 public static class ImportQwenCommand

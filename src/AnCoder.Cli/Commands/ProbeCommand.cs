@@ -13,7 +13,7 @@ using TorchSharp;
 namespace AnCoder.Cli.Commands;
 
 /// <summary>
-/// <c>ancoder probe --model DIR</c>: the AST probe of the paper's §4.2 / Figure 5 (ALGORITHMS.md §8): on held-out
+/// <c>ancoder probe --model DIR</c>: the AST probe of the paper's §4.2 / Figure 5 (docs/algorithms.md §8): on held-out
 /// samples, mask an identifier and its ancestor chain, reveal k = 0..K hints in-out, out-in or at random, and record
 /// the model's probability and argmax accuracy of the true identifier token. Writes probe.csv, probe.png
 /// (probability), probe-accuracy.png, probe-paired.csv (in-out − out-in and out-in − random on the same

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -61,7 +62,7 @@ public static class TrainCommand
                 var config = SettingOverrides.Apply(baseFile is null ? new TrainingConfig() : TrainingConfig.Load(baseFile), given);
                 config = config with
                 {
-                    Data = config.Data ?? RepositoryPaths.DefaultPreparedData,
+                    Data = config.Data ?? (config.Sft ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData),
                     Output = config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);

@@ -21,7 +21,7 @@ public sealed record Qwen2ImportOptions
 
     /// <summary>
     /// The mask token: an unused row of Qwen's embedding. Null: config.json's <c>mask_token_id</c> (written into our
-    /// autoregressive models' folders), else 151665 (ALGORITHMS.md §4, Qwen2.5's vocabulary).
+    /// autoregressive models' folders), else 151665 (docs/algorithms.md §4, Qwen2.5's vocabulary).
     /// </summary>
     public int? MaskTokenId { get; init; }
 
@@ -52,7 +52,7 @@ public sealed record Qwen2ImportOptions
 
 /// <summary>
 /// Builds our model from a Hugging Face <c>Qwen2ForCausalLM</c> folder (config.json + model.safetensors, or
-/// model.safetensors.index.json + shards), as ALGORITHMS.md §4 prescribes for the paper's model: every Qwen layer
+/// model.safetensors.index.json + shards), as docs/algorithms.md §4 prescribes for the paper's model: every Qwen layer
 /// goes to φ (<c>anchor.*</c>), layers 0..N_d−1 also to ψ (<c>denoiser.*</c>), the embedding to E_φ and E_ψ and the
 /// final norm to both norms. The causal mask simply disappears: our attention is bidirectional.
 /// </summary>

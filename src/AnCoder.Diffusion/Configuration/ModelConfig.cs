@@ -5,7 +5,7 @@ using AnCoder.Anchoring.Settings;
 
 namespace AnCoder.Diffusion.Configuration;
 
-/// <summary>Which network layout a model has (ALGORITHMS.md §4).</summary>
+/// <summary>Which network layout a model has (docs/algorithms.md §4).</summary>
 public enum Architecture
 {
     /// <summary>One network: embedding → layers → norm → tied output (the MDLM baseline).</summary>
@@ -19,7 +19,7 @@ public enum Architecture
     Causal,
 }
 
-/// <summary>How ψ turns φ's logits a into its first hidden state g⁰ (ALGORITHMS.md §4).</summary>
+/// <summary>How ψ turns φ's logits a into its first hidden state g⁰ (docs/algorithms.md §4).</summary>
 public enum DenoiserInput
 {
     /// <summary>g⁰ = softmax(a)·E_ψ, the expected embedding (default).</summary>
@@ -61,7 +61,7 @@ public sealed record ModelConfig
     public DenoiserInput DenoiserInput { get; init; } = DenoiserInput.Softmax;
     /// <summary>Dream-style right shift: position i's logits come from position i−1 (for AR-initialised models).</summary>
     public bool Shift { get; init; }
-    /// <summary>Diffusion and anchoring settings the model was trained with (ALGORITHMS.md §1–5).</summary>
+    /// <summary>Diffusion and anchoring settings the model was trained with (docs/algorithms.md §1–5).</summary>
     public DiffusionSettings Diffusion { get; init; } = new();
 
     [JsonIgnore] public int ResolvedHeadDim => HeadDim > 0 ? HeadDim : HiddenSize / NumAttentionHeads;

@@ -4,7 +4,7 @@ namespace AnCoder.Diffusion.Losses;
 
 /// <summary>
 /// A training batch as tensors, all [B, L]: clean <see cref="Ids"/> (int64), soft anchor weights γ
-/// (<see cref="AnchorWeights"/>, fp32; ALGORITHMS.md §5), <see cref="Conditioning"/> (bool; prompt positions: never
+/// (<see cref="AnchorWeights"/>, fp32; docs/algorithms.md §5), <see cref="Conditioning"/> (bool; prompt positions: never
 /// masked, no loss) and <see cref="Valid"/> (bool; false on padding). Loss positions = Valid ∧ ¬Conditioning.
 /// Dispose it (or create it inside a dispose scope) to free the tensors.
 /// </summary>

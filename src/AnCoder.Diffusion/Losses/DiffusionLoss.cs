@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace AnCoder.Diffusion.Losses;
 
 /// <summary>
-/// The continuous-time NELBO (MDLM) and the anchored ANELBO (ALGORITHMS.md §5):
+/// The continuous-time NELBO (MDLM) and the anchored ANELBO (docs/algorithms.md §5):
 /// loss = Σ_{b,i valid} w(t_b)·( −log x_θ^i(z_t)[x_i] + γ_i·(−log softmax(a)[b,i,x_i]) ) / #valid,
 /// with SUBS making the first term 0 at visible positions, and the anchor term on every valid position (default) or
 /// on masked ones only. Valid = not padding, not conditioning.

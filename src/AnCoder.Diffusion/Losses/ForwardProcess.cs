@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Losses;
 
-/// <summary>The forward (noising) process q(z_t | x) of ALGORITHMS.md §1.</summary>
+/// <summary>The forward (noising) process q(z_t | x) of docs/algorithms.md §1.</summary>
 public static class ForwardProcess
 {
     /// <summary>

@@ -4,7 +4,7 @@ using AnCoder.Diffusion.Schedules;
 
 namespace AnCoder.Diffusion.Losses;
 
-/// <summary>How <see cref="DiffusionLoss"/> computes the (A)NELBO (ALGORITHMS.md §1, §5).</summary>
+/// <summary>How <see cref="DiffusionLoss"/> computes the (A)NELBO (docs/algorithms.md §1, §5).</summary>
 public sealed record LossOptions
 {
     public INoiseSchedule Schedule { get; init; } = NoiseSchedules.Create();

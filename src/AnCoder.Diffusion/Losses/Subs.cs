@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Losses;
 
-/// <summary>SUBS parametrisation (ALGORITHMS.md §3): zero-masking and carry-over unmasking.</summary>
+/// <summary>SUBS parametrisation (docs/algorithms.md §3): zero-masking and carry-over unmasking.</summary>
 public static class Subs
 {
     /// <summary>A finite stand-in for −∞ (−inf would give NaN gradients and 0·∞ in the loss).</summary>

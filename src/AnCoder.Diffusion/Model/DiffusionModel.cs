@@ -74,7 +74,7 @@ public sealed class MdlmModel : DiffusionModel
 }
 
 /// <summary>
-/// Anchored model (ALGORITHMS.md §4): φ (<c>anchor.</c>) gives anchor logits a; ψ (<c>denoiser.</c>) sees z_t only
+/// Anchored model (docs/algorithms.md §4): φ (<c>anchor.</c>) gives anchor logits a; ψ (<c>denoiser.</c>) sees z_t only
 /// through a: g⁰ = softmax(a)·E_ψ (or a·E_ψ, or <c>denoiser_input</c>(a)), N_d layers, RMSNorm, ℓ = g·E_ψᵀ.
 /// </summary>
 public sealed class AnchoredModel : DiffusionModel

@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace AnCoder.Diffusion.Model;
 
-// Qwen2-layout building blocks (ALGORITHMS.md §4). Field names follow Hugging Face's Qwen2 so that state-dict keys
+// Qwen2-layout building blocks (docs/algorithms.md §4). Field names follow Hugging Face's Qwen2 so that state-dict keys
 // (`layers.0.self_attn.q_proj.weight`, ...) line up with theirs. Parameters stay in their own dtype (fp32 master
 // weights); every matmul casts the weight to the dtype of its input, so bf16 activations give bf16 compute on AMX
 // while the optimizer updates fp32 weights (TorchSharp has no CPU autocast).
@@ -377,7 +377,7 @@ public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
                 continue;
             }
             // Without autograd nothing refers back to a layer's intermediates: free them as each layer ends
-            // (TORCHSHARP.md §5: inference RSS ~1.5 GB → ~0.35 GB). The caller's input stays alive.
+            // (docs/torchsharp.md §5: inference RSS ~1.5 GB → ~0.35 GB). The caller's input stays alive.
             Tensor next;
             using (NewDisposeScope()) next = layer.call(h, keyMask).MoveToOuterDisposeScope();
             if (!ReferenceEquals(h, states)) h.Dispose(); // the previous layer's output, now consumed

@@ -9,7 +9,7 @@ namespace AnCoder.Diffusion.Probing;
 /// </summary>
 public sealed record ProbeQuery(int Sample, int TimeIndex, RevealOrder? Order, int Hints, int[] NoisyIds, int Target, int TrueId);
 
-/// <summary>Settings of a probe run (ALGORITHMS.md §8).</summary>
+/// <summary>Settings of a probe run (docs/algorithms.md §8).</summary>
 public sealed record ProbeOptions
 {
     /// <summary>Held-out samples to probe (each contributes one target).</summary>

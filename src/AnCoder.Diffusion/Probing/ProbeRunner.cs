@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Probing;
 
-/// <summary>Runs the probe's queries through a model in batches (ALGORITHMS.md §8, SUBS of §3).</summary>
+/// <summary>Runs the probe's queries through a model in batches (docs/algorithms.md §8, SUBS of §3).</summary>
 public static class ProbeRunner
 {
     /// <summary>

@@ -1,6 +1,6 @@
 namespace AnCoder.Diffusion.Probing;
 
-/// <summary>The three reveal orders of the probe (ALGORITHMS.md §8, the paper's §4.2 / Figure 5).</summary>
+/// <summary>The three reveal orders of the probe (docs/algorithms.md §8, the paper's §4.2 / Figure 5).</summary>
 public enum RevealOrder
 {
     /// <summary>Nearest ancestor's representative first.</summary>
@@ -14,7 +14,7 @@ public enum RevealOrder
 /// <summary>A probe target: token i0 and its ancestor chain (one representative token per ancestor, nearest first).</summary>
 public sealed record ProbeTarget(int Token, int[] Chain);
 
-/// <summary>Pure selection logic of the probe (ALGORITHMS.md §8): targets, chains and reveal orders.</summary>
+/// <summary>Pure selection logic of the probe (docs/algorithms.md §8): targets, chains and reveal orders.</summary>
 public static class ProbeSelection
 {
     public static readonly IReadOnlyList<RevealOrder> Orders = [RevealOrder.InOut, RevealOrder.OutIn, RevealOrder.Random];

@@ -4,7 +4,7 @@ using AnCoder.Syntax.Ast;
 namespace AnCoder.Diffusion.Probing;
 
 /// <summary>
-/// The AST facts the probe needs about one tokenised source (ALGORITHMS.md §6, §8), as plain arrays so the selection
+/// The AST facts the probe needs about one tokenised source (docs/algorithms.md §6, §8), as plain arrays so the selection
 /// logic is pure: node(i) as an index (-1 = Module), the positioned strict ancestors of node(i) below the Module
 /// (nearest first) and the identifier flag.
 /// </summary>

@@ -11,7 +11,7 @@ namespace AnCoder.Diffusion.Runtime;
 /// <c>libLibTorchSharp.so</c> requires the symbol version <c>GLIBCXX_3.4.32</c> (GCC 13's libstdc++) for a single
 /// never-called iostream marker; Debian 12 ships up to 3.4.30, so the load fails with a misleading
 /// <c>TypeInitializationException</c>. Marking that one version requirement weak (<c>VER_FLG_WEAK</c>) in the
-/// copy next to the app makes glibc ignore it (see ../shared/docs/TORCHSHARP.md §1). MSBuild re-copies the
+/// copy next to the app makes glibc ignore it (see docs/torchsharp.md §1). MSBuild re-copies the
 /// original on every build, hence the patch at start-up.
 /// </remarks>
 public static class TorchRuntime

@@ -5,7 +5,7 @@ namespace AnCoder.Diffusion.Sampling;
 
 /// <summary>
 /// What the sampler needs from a network: for noisy ids z_t [B, L] (int64) and an optional key mask [B, L] (bool,
-/// true where a position may be attended), the SUBS log-probabilities x_θ(z_t) fp32 [B, L, V] (ALGORITHMS.md §3:
+/// true where a position may be attended), the SUBS log-probabilities x_θ(z_t) fp32 [B, L, V] (docs/algorithms.md §3:
 /// the mask column is ≈ −1e6, a visible position is one-hot on its own token) and, for anchored models, φ's anchor
 /// logits fp32 [B, L, V] (used only by traces). Rows of the batch must be independent of each other.
 /// </summary>

@@ -32,7 +32,7 @@ public sealed record SamplingStatistics(int Steps, long NetworkCalls, long Netwo
 }
 
 /// <summary>
-/// The reverse process of ALGORITHMS.md §7 over a batch of canvases: T steps on the time grid, each an MDLM or ReMDM
+/// The reverse process of docs/algorithms.md §7 over a batch of canvases: T steps on the time grid, each an MDLM or ReMDM
 /// step, then a final argmax pass. Each canvas draws from its own <see cref="System.Random"/> seeded with
 /// <see cref="Canvas.Seed"/> (branch per position in float64, tokens in float64 only where a token is needed), so a
 /// canvas gives the same tokens alone or in any batch. Canvases of different lengths are right-padded and the pad
@@ -331,7 +331,7 @@ public sealed class DiffusionSampler
             _confidence[b][i] = probability;
         }
 
-        /// <summary>After the last step: argmax fills every position still masked (ALGORITHMS.md §7).</summary>
+        /// <summary>After the last step: argmax fills every position still masked (docs/algorithms.md §7).</summary>
         private void FinalPass()
         {
             var masked = Enumerable.Range(0, _batch).Select(b => Enumerable.Range(0, _ids[b].Length).Where(i => _ids[b][i] == _maskId).ToList()).ToArray();

@@ -4,7 +4,7 @@ namespace AnCoder.Diffusion.Sampling;
 /// <param name="Looping">True inside ReMDM-loop's constant-α phase.</param>
 public readonly record struct StepTimes(int Index, double T, double S, double AlphaT, double AlphaS, bool Looping);
 
-/// <summary>The per-position probabilities of a reverse step (ALGORITHMS.md §7), as small pure functions.</summary>
+/// <summary>The per-position probabilities of a reverse step (docs/algorithms.md §7), as small pure functions.</summary>
 public static class ReverseStep
 {
     /// <summary>σ_max = min(1, (1 − α_s)/α_t): the largest remasking probability that keeps the step a valid posterior.</summary>
@@ -45,7 +45,7 @@ public static class ReverseStep
     }
 }
 
-/// <summary>The time grid of ALGORITHMS.md §7: t_k = 1 − k·(1 − 1e-5)/T, s = t_k − (1 − 1e-5)/T, k = 0..T−1.</summary>
+/// <summary>The time grid of docs/algorithms.md §7: t_k = 1 − k·(1 − 1e-5)/T, s = t_k − (1 − 1e-5)/T, k = 0..T−1.</summary>
 public static class TimeGrid
 {
     public const double FinalTime = 1e-5;

@@ -3,7 +3,7 @@ using AnCoder.Diffusion.Configuration;
 
 namespace AnCoder.Diffusion.Sampling;
 
-/// <summary>ReMDM remasking strategies (ALGORITHMS.md §7). <see cref="None"/> is the MDLM step (σ = 0).</summary>
+/// <summary>ReMDM remasking strategies (docs/algorithms.md §7). <see cref="None"/> is the MDLM step (σ = 0).</summary>
 public enum RemaskStrategy { None, Cap, Rescale, Conf, Loop }
 
 /// <summary>
@@ -65,7 +65,7 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// </summary>
 public enum UnmaskOrder { Random, Confidence, Margin, Entropy }
 
-/// <summary>Every sampling knob; defaults are the paper's (ALGORITHMS.md §7, §10).</summary>
+/// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions
 {
     /// <summary>Number of reverse steps T.</summary>
@@ -81,7 +81,7 @@ public sealed record SamplerOptions
     public double ScheduleEpsilon { get; init; } = 1e-3;
     /// <summary>Reuse the previous probabilities after a step that changed nothing (and for canvases that did not change).</summary>
     public bool Caching { get; init; } = true;
-    /// <summary>The grid's last s (ALGORITHMS.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
+    /// <summary>The grid's last s (docs/algorithms.md §7: 1e-5). Larger values leave masks for the final argmax pass.</summary>
     public double FinalTime { get; init; } = TimeGrid.FinalTime;
 
     public IReadOnlyList<string> Validate()

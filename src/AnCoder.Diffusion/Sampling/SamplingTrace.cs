@@ -13,7 +13,7 @@ public sealed class TraceRecorder : ISamplingObserver
     public void OnStep(StepRecord step) => Steps.Add(step);
 }
 
-/// <summary>A canvas position in a trace, labelled from the final text (ALGORITHMS.md §6).</summary>
+/// <summary>A canvas position in a trace, labelled from the final text (docs/algorithms.md §6).</summary>
 /// <param name="Kept">False for positions dropped by end-of-text handling (after EOS or a stop sequence).</param>
 /// <param name="Gamma">γ of the final token under the trace's anchor strategy (0 when not kept or unparsable text).</param>
 public sealed record TracePosition(int Position, bool Frozen, bool Kept, string FinalText, bool Keyword, bool Identifier, int Depth,
@@ -48,7 +48,7 @@ public static class SamplingTraces
     {
         var initial = recorder.Initial[index];
         var labelled = LabelledSource.Create(text.Bytes, tokenizer);
-        // A text that does not parse has no AnchorTree labels (γ = 0, ALGORITHMS.md §6.4); for display only, its
+        // A text that does not parse has no AnchorTree labels (γ = 0, docs/algorithms.md §6 (item 4)); for display only, its
         // keyword/identifier flags then come from a lexical scan.
         var labels = labelled.Parsed ? labelled.Labels : LexicalAnchors.Label(text.Bytes);
         var kept = text.Tokens.ToDictionary(t => t.Position);

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace AnCoder.Diffusion.Schedules;
 
 /// <summary>
-/// A masking schedule α(t): the probability that a token is still visible at time t ∈ [0, 1] (ALGORITHMS.md §2).
+/// A masking schedule α(t): the probability that a token is still visible at time t ∈ [0, 1] (docs/algorithms.md §2).
 /// Training and sampling must use the same schedule.
 /// </summary>
 public interface INoiseSchedule

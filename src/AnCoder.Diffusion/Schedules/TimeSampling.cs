@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Schedules;
 
-/// <summary>Training times t (ALGORITHMS.md §1).</summary>
+/// <summary>Training times t (docs/algorithms.md §1).</summary>
 public static class TimeSampling
 {
     /// <summary>

@@ -1,7 +1,7 @@
 namespace AnCoder.Diffusion.Training;
 
 /// <summary>
-/// Linear warm-up then cosine decay (ALGORITHMS.md §10: warm-up ratio 0.01), as a pure function of the step.
+/// Linear warm-up then cosine decay (docs/algorithms.md §10: warm-up ratio 0.01), as a pure function of the step.
 /// Step k (0-based, the k-th optimizer update of <c>total</c>) uses:
 /// k &lt; W: peak·(k+1)/W with W = ⌈ratio·total⌉; then floor + (peak − floor)·½(1 + cos(π·p)),
 /// p = (k − W)/(total − W − 1) ∈ [0, 1], floor = peak·min_lr_ratio. The first step after warm-up runs at the peak,

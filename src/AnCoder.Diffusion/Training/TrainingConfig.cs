@@ -40,12 +40,19 @@ public sealed record TrainingConfig
     [Setting("ADLM's γ warm-up γ_eff = min(λ, step / max_steps).")]
     public bool AnchorWarmup { get; init; }
 
-    [Setting("Folder written by `ancoder prepare` (default <repo>/data/prepared).")]
+    [Setting("Folder written by `ancoder prepare` (default <repo>/data/prepared; with sft <repo>/data/sft).")]
     public string? Data { get; init; }
     public string TrainSplit { get; init; } = "train";
     public string ValidSplit { get; init; } = "valid";
     [Setting("pack (samples concatenated with end-of-text) or truncate (one sample per row).")]
     public PackingMode Packing { get; init; } = PackingMode.Pack;
+    /// <summary>
+    /// Supervised fine-tuning on pairs from <c>ancoder prepare --sft</c> (<see cref="PackingMode.Sft"/>; docs/corpus.md):
+    /// one pair per row, the prompt conditioning (never masked, no loss), loss on the completion and the end-of-text
+    /// tokens that fill the row after it. <see cref="Packing"/> stays <c>pack</c> (it does not apply).
+    /// </summary>
+    [Setting("Supervised fine-tuning on pairs from `ancoder prepare --sft` (default data <repo>/data/sft): one pair per row, the prompt never masked and without loss, loss on the completion and the end-of-text filling the row (docs/corpus.md).")]
+    public bool Sft { get; init; }
     [Setting("Context length in tokens.", Flag = "context")]
     public int ContextLength { get; init; } = 256;
     [Setting("Rows per forward/backward pass.")]
@@ -175,6 +182,8 @@ public sealed record TrainingConfig
         if (DenoiserInit == DenoiserInit.Identity && !anchored)
             problems.Add("denoiser_init 'identity' needs an anchored model (a strategy other than mdlm, objective diffusion)");
         if (Autoregressive && Shift) problems.Add("shift applies to diffusion models, not to objective 'ar'");
+        if (Sft && Packing != PackingMode.Pack) problems.Add($"packing '{Packing.ToString().ToLowerInvariant()}' does not apply with sft (one pair per row)");
+        if (!Sft && Packing == PackingMode.Sft) problems.Add("packing 'sft' is what sft = true (--sft) sets: give that instead");
         if (AnchorLambda is { } lambda) NonNegative("anchor_lambda", lambda);
         if (AnchorRho is { } rho && !(rho > 0 && rho <= 1)) problems.Add($"anchor_rho must be in (0, 1] (got {rho})");
         if (AnchorD0 is { } d0) NonNegative("anchor_d0", d0);

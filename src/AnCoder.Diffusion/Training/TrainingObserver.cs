@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using AnCoder.Anchoring.Runs;
 
 namespace AnCoder.Diffusion.Training;
 
@@ -39,54 +40,14 @@ public interface ITrainingObserver
     void OnMessage(string message) { }
 }
 
-/// <summary>
-/// One line of <c>metrics.jsonl</c>. Keys (snake_case, exactly): step, tokens, wall_seconds, lr, loss, denoiser_nll,
-/// anchor_nll, grad_norm, tokens_per_second, valid_nelbo (validation steps only, else absent), strategy.
-/// Losses and grad_norm are means over the steps since the previous line; tokens_per_second is their valid tokens over
-/// the wall time since the previous line (validation and checkpoint time included).
-/// </summary>
-public sealed record MetricsRecord(long Step, long Tokens, double WallSeconds, double Lr, double Loss, double DenoiserNll,
-    double AnchorNll, double GradNorm, double TokensPerSecond, double? ValidNelbo, string Strategy)
-{
-    public string ToJsonLine()
-    {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("step", Step);
-            json.WriteNumber("tokens", Tokens);
-            json.WriteNumber("wall_seconds", Math.Round(WallSeconds, 3));
-            WriteFinite(json, "lr", Lr);
-            WriteFinite(json, "loss", Loss);
-            WriteFinite(json, "denoiser_nll", DenoiserNll);
-            WriteFinite(json, "anchor_nll", AnchorNll);
-            WriteFinite(json, "grad_norm", GradNorm);
-            json.WriteNumber("tokens_per_second", Math.Round(TokensPerSecond, 1));
-            if (ValidNelbo is { } valid) WriteFinite(json, "valid_nelbo", valid);
-            json.WriteString("strategy", Strategy);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    /// <summary>JSON has no NaN or infinity (Utf8JsonWriter throws on them): a non-finite value is written as null.</summary>
-    private static void WriteFinite(Utf8JsonWriter json, string name, double value)
-    {
-        if (double.IsFinite(value)) json.WriteNumber(name, value);
-        else json.WriteNull(name);
-    }
-}
-
 /// <summary>Appends metrics lines (flushed per line). On resume, lines after the checkpoint's step are dropped first.</summary>
 public sealed class MetricsLog : IDisposable
 {
-    public const string FileName = "metrics.jsonl";
     private readonly StreamWriter _writer;
 
     public MetricsLog(string runDirectory, long keepThroughStep)
     {
-        string path = Path.Combine(runDirectory, FileName);
+        string path = Path.Combine(runDirectory, MetricsRecord.FileName);
         if (File.Exists(path)) TruncateAfter(path, keepThroughStep);
         _writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
     }

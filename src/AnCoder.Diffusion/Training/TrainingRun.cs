@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Corpus;
@@ -18,7 +19,7 @@ using static TorchSharp.torch;
 namespace AnCoder.Diffusion.Training;
 
 /// <summary>
-/// Trains a diffusion model (ALGORITHMS.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
+/// Trains a diffusion model (docs/algorithms.md §1, §5, §10): AdamW, warm-up + cosine LR, gradient accumulation, grad
 /// clipping, fp32 or bf16 compute with fp32 master weights, optional EMA, periodic validation NELBO, atomic
 /// checkpoints with exact resume. One call = one run (or the rest of one, with <c>resume</c>).
 /// </summary>
@@ -60,6 +61,10 @@ public static class TrainingRun
 
         var manifest = CorpusBuilder.TryReadManifest(config.Data!)
                        ?? throw new TrainingException($"{config.Data}: no readable {CorpusBuilder.ManifestFile} (run `ancoder prepare`)");
+        if (config.Sft && manifest.Kind != CorpusKinds.Sft)
+            throw new TrainingException($"{config.Data}: holds a pre-training corpus; --sft trains on fine-tuning pairs (run `ancoder prepare --sft`)");
+        if (!config.Sft && manifest.Kind == CorpusKinds.Sft)
+            throw new TrainingException($"{config.Data}: holds fine-tuning pairs; train on them with --sft");
         var settings = Settings(config);
         using var model = BuildModel(config, settings, manifest.Config);
         model.ComputeType = config.Precision.ScalarType();
@@ -69,7 +74,7 @@ public static class TrainingRun
         var validShards = OpenSplit(config.Data!, config.ValidSplit, optional: true);
         try
         {
-            var mode = config.Packing;
+            var mode = config.Sft ? PackingMode.Sft : config.Packing;
             var weights = config.AnchorWeights;
             var trainLoader = new DataLoader(trainShards, config.ContextLength, config.MicroBatch, config.Seed, weights,
                 manifest.Config.EosId, manifest.Config.PadId, mode);
@@ -233,7 +238,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             if (checkpoint is { } from) Restore(from.Path, optimizer, generator, ema);
             observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), config.RunLabel, checkpoint?.Path,
                 trainLoader.RowCount, validLoader?.RowCount ?? 0, threads));
-            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsLog.FileName} in {output}");
+            using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsRecord.FileName} in {output}");
             using var prefetcher = new BatchPrefetcher(trainLoader);
             var clock = Stopwatch.StartNew();
             var window = new Window();
@@ -281,7 +286,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                 if (last || _step % config.LogInterval == 0 || valid is not null)
                 {
                     var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, config.RunLabel);
-                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsLog.FileName}");
+                    Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsRecord.FileName}");
                     observer.OnMetrics(record);
                 }
                 bool stopping = cancellation.IsCancellationRequested;

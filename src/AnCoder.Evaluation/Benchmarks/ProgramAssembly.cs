@@ -1,6 +1,6 @@
 namespace AnCoder.Evaluation.Benchmarks;
 
-/// <summary>Builds the programs the benchmarks define (ALGORITHMS.md §9).</summary>
+/// <summary>Builds the programs the benchmarks define (docs/algorithms.md §9).</summary>
 public static class ProgramAssembly
 {
     /// <summary>openai/human-eval's check program: prompt + completion + "\n" + test + "\n" + "check(entry_point)".</summary>

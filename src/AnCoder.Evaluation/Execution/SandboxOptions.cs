@@ -31,4 +31,12 @@ public sealed record SandboxOptions
     /// <summary>Worker slot i runs programs as uid/gid UidBase + i, so each slot has its own process count.</summary>
     public int UidBase { get; init; } = 61000;
     public string Unshare { get; init; } = "unshare";
+
+    /// <summary>The options every evaluation uses: <paramref name="workers"/> programs at once, each with the given
+    /// wall-clock deadline (the paper's 3 s by default) and the default limits otherwise.</summary>
+    public static SandboxOptions ForEvaluation(int workers, double timeoutSeconds = 3) => new()
+    {
+        Workers = Math.Max(1, workers),
+        Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(timeoutSeconds) },
+    };
 }

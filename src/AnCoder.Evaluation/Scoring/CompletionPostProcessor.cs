@@ -1,7 +1,7 @@
 namespace AnCoder.Evaluation.Scoring;
 
 /// <summary>
-/// Completion post-processing of ALGORITHMS.md §9: cut the generated text at the first end-of-sequence marker,
+/// Completion post-processing of docs/algorithms.md §9: cut the generated text at the first end-of-sequence marker,
 /// then (HumanEval) at the first of the stop sequences that start a new top-level statement.
 /// </summary>
 public static class CompletionPostProcessor

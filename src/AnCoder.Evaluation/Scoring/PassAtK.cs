@@ -5,7 +5,7 @@ public static class PassAtK
 {
     /// <summary>
     /// 1 − C(n−c, k)/C(n, k) for one problem with n samples of which c passed, computed as
-    /// 1 − Π_{j=n−c+1..n}(1 − k/j) (ALGORITHMS.md §9), which never forms the large binomials.
+    /// 1 − Π_{j=n−c+1..n}(1 − k/j) (docs/algorithms.md §9), which never forms the large binomials.
     /// </summary>
     public static double Estimate(int n, int c, int k)
     {

@@ -14,29 +14,11 @@ public interface ISyntaxChecker
 /// <summary>Syntax validity with our own frontend, which mirrors CPython 3.11's <c>ast.parse</c>.</summary>
 public sealed class AnCoderSyntaxChecker : ISyntaxChecker
 {
-    private volatile bool _parserMissing;
-
-    /// <summary>True once the parser was found to be a stub; validity is then reported as unavailable.</summary>
-    public bool ParserMissing => _parserMissing;
-
-    public bool? IsValid(string source)
-    {
-        if (_parserMissing)
-            return null;
-        try
-        {
-            return PythonParser.Parse(source).Success;
-        }
-        catch (NotImplementedException)
-        {
-            _parserMissing = true;
-            return null;
-        }
-    }
+    public bool? IsValid(string source) => PythonParser.Parse(source).Success;
 
     public string? DescribeError(string source)
     {
-        var error = _parserMissing ? null : PythonParser.Parse(source).Error;
+        var error = PythonParser.Parse(source).Error;
         return error is null ? null : $"line {error.Line}, column {error.Column}: {error.Message}";
     }
 }

@@ -19,6 +19,27 @@ public static class ArDecodeBenchmark
 {
     private const string PythonWithTorch = "/usr/bin/python3";
 
+    /// <summary>Loads the model, measures every batch size and writes the table (with the load average) to <paramref name="output"/>.</summary>
+    public static void Run(string source, int[] batches, int promptLength, int newTokens, int rounds, int threads, string precision, string? torchScript, TextWriter output)
+    {
+        TorchSharp.torch.set_num_threads(threads);
+        using var model = LoadModel(source);
+        model.eval();
+        model.ComputeType = precision == "bf16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32;
+        if (promptLength + newTokens > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"--prompt + --new exceed max_position_embeddings ({model.Config.MaxPositionEmbeddings})");
+        output.WriteLine($"{source}: {model.ParameterCount():N0} parameters, {precision}, prompt {promptLength} tokens, {newTokens} new tokens per row, greedy, " +
+                         $"{threads} threads, median of {rounds} rounds, load average {ModelBenchmark.LoadAverage()}");
+        output.WriteLine($"{"batch",5}  {"ours tok/s",11}  {"outside net",11}  {"pytorch tok/s",13}  {"ratio",6}");
+        foreach (int batch in batches)
+        {
+            var row = Measure(model, batch, promptLength, newTokens, rounds, torchScript, precision, threads);
+            string theirs = row.TorchTokensPerSecond is { } t ? t.ToString("N0", CultureInfo.InvariantCulture) : "—";
+            string ratio = row.TorchTokensPerSecond is { } r ? (row.OursTokensPerSecond / r).ToString("F2", CultureInfo.InvariantCulture) : "—";
+            output.WriteLine($"{batch,5}  {row.OursTokensPerSecond,11:N0}  {row.OutsideShare,10:P1}  {theirs,13}  {ratio,6}");
+        }
+    }
+
     /// <summary>An AR model folder (train --objective ar), or a preset name: the causal model of that shape with seeded random weights.</summary>
     public static CausalLmModel LoadModel(string source)
     {

@@ -67,7 +67,7 @@ public static class ModelBenchmark
     }
 
     /// <summary>
-    /// ALGORITHMS.md §5's ANELBO with cosine2, stratified t and γ = 0.03 on every position; the same computation as
+    /// docs/algorithms.md §5's ANELBO with cosine2, stratified t and γ = 0.03 on every position; the same computation as
     /// bench/model_torch.py, written out here so both sides of the comparison run the same operations (the trainer's
     /// Losses.DiffusionLoss is measured, with the optimizer and data loading, by <c>ancoder bench train</c>).
     /// </summary>

@@ -13,7 +13,7 @@ using AnCoder.Evaluation.Scoring;
 
 namespace AnCoder.Experiments.Generation;
 
-/// <summary>How a model's completions are generated for a benchmark (ALGORITHMS.md §7, §9).</summary>
+/// <summary>How a model's completions are generated for a benchmark (docs/algorithms.md §7, §9).</summary>
 public sealed record ModelEvalSettings
 {
     /// <summary>n samples per problem (§9: HumanEval 20, MBPP 10).</summary>

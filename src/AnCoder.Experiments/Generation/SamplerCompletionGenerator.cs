@@ -7,7 +7,7 @@ using AnCoder.Evaluation.Generation;
 namespace AnCoder.Experiments.Generation;
 
 /// <summary>
-/// The <see cref="ICompletionGenerator"/> of our diffusion sampler (ALGORITHMS.md §7): a problem's samples are
+/// The <see cref="ICompletionGenerator"/> of our diffusion sampler (docs/algorithms.md §7): a problem's samples are
 /// generated together in batches of <see cref="BatchSize"/> canvases (prompt tokens frozen, then G masks).
 /// Sample j of the problem at index p of the benchmark always uses the random stream derived from (seed, p, j), so
 /// a resumed run makes exactly the samples an uninterrupted run would have made. The seam only passes a prompt and

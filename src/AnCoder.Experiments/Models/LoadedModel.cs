@@ -65,7 +65,7 @@ public sealed class LoadedModel
         }
     }
 
-    /// <summary>Defaults: cap η = 0.1 for anchored models, no remasking for MDLM (ALGORITHMS.md §7); the model's schedule.</summary>
+    /// <summary>Defaults: cap η = 0.1 for anchored models, no remasking for MDLM (docs/algorithms.md §7); the model's schedule.</summary>
     public SamplerOptions DefaultOptions(string? remask) => new()
     {
         Remask = remask is not null ? RemaskOptions.Parse(remask)

@@ -17,7 +17,7 @@ public sealed record RhoD0(
 /// The experiment of <c>ancoder repro</c> (snake_case JSON, every field optional; saved resolved as OUT/config.json).
 /// Training: every run uses the same preset, data, context, batch, learning rate and steps, and seed index s uses
 /// training seed s for every variant (same initialisation seed and data order). Evaluation: the first K problems of
-/// HumanEval and MBPP, n samples each, the paper's temperature and remasking (ALGORITHMS.md §7, §9, §10).
+/// HumanEval and MBPP, n samples each, the paper's temperature and remasking (docs/algorithms.md §7, §9, §10).
 /// </summary>
 public sealed record ReproConfig
 {
@@ -73,7 +73,7 @@ public sealed record ReproConfig
     /// <summary>Seeds of the ablation and sweep runs (they are evaluated at T = eval_steps).</summary>
     public int AblationSeeds { get; init; } = 1;
 
-    /// <summary>Variants whose main runs (every seed) get the AST probe (§4.2, ALGORITHMS.md §8); empty = skip.</summary>
+    /// <summary>Variants whose main runs (every seed) get the AST probe (§4.2, docs/algorithms.md §8); empty = skip.</summary>
     public AnchorStrategy[] ProbeVariants { get; init; } = [AnchorStrategy.Mdlm, AnchorStrategy.AnchorTree];
     /// <summary>Held-out samples per probe (the test split of the prepared corpus; the same samples for every model).</summary>
     public int ProbeSamples { get; init; } = 100;

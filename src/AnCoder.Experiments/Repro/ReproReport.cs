@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using AnCoder.Anchoring.Labels;
 using System.Globalization;
 using System.Text;
@@ -33,7 +34,7 @@ public static class ReproReport
     public const string FileName = "REPORT.md";
     public const string PlotsFolder = "plots";
 
-    /// <summary>The paper's Table 1 (809M, T max; ALGORITHMS.md §10), percent. Missing cells are not reported there.</summary>
+    /// <summary>The paper's Table 1 (809M, T max; docs/algorithms.md §10), percent. Missing cells are not reported there.</summary>
     public static readonly IReadOnlyDictionary<AnchorStrategy, (double? HumanEvalSyntax, double? HumanEvalPass1, double? MbppSyntax, double? MbppPass1)> Paper =
         new Dictionary<AnchorStrategy, (double?, double?, double?, double?)>
         {
@@ -57,7 +58,7 @@ public static class ReproReport
 
         var mainDirs = config.Variants.SelectMany(plan.MainRuns)
             .Select(r => Path.Combine(output, ReproRunner.RunsFolder, r.Name))
-            .Where(d => File.Exists(Path.Combine(d, "metrics.jsonl"))).ToList();
+            .Where(d => File.Exists(Path.Combine(d, MetricsRecord.FileName))).ToList();
         var lossPlots = new List<string>();
         if (mainDirs.Count > 0)
         {
@@ -472,11 +473,11 @@ public static class ReproReport
             foreach (var run in plan.MainRuns(config.Variants[v]))
             {
                 string directory = Path.Combine(output, ReproRunner.RunsFolder, run.Name);
-                if (!File.Exists(Path.Combine(directory, "metrics.jsonl"))) continue;
+                if (!File.Exists(Path.Combine(directory, MetricsRecord.FileName))) continue;
                 try
                 {
-                    var points = RunData.Load(directory).Records.Where(r => r.HasValidation && double.IsFinite(r.ValidNelbo))
-                        .GroupBy(r => r.Step).ToDictionary(g => g.Key, g => g.Last().ValidNelbo);
+                    var points = RunData.Load(directory).Records.Where(r => r.ValidNelbo is { } v && double.IsFinite(v))
+                        .GroupBy(r => r.Step).ToDictionary(g => g.Key, g => g.Last().ValidNelbo!.Value);
                     if (points.Count == 0) continue;
                     seeds.Add(points);
                     var ordered = points.OrderBy(p => p.Key).ToList();
@@ -522,7 +523,7 @@ public static class ReproReport
         return claims;
     }
 
-    /// <summary>The paper's λ for a strategy (ALGORITHMS.md §5).</summary>
+    /// <summary>The paper's λ for a strategy (docs/algorithms.md §5).</summary>
     private static double PaperLambda(AnchorStrategy strategy) =>
         AnchorWeightOptions.Defaults(strategy).Lambda;
 

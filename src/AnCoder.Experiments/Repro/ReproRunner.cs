@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Labels;
@@ -65,11 +66,7 @@ public static class ReproRunner
         }
         if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
 
-        using (var sandbox = PythonSandbox.Create(new SandboxOptions
-        {
-            Workers = Math.Max(1, Environment.ProcessorCount),
-            Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(config.Timeout) },
-        }))
+        using (var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(Environment.ProcessorCount, config.Timeout)))
         {
             foreach (var group in plan.Evals.GroupBy(e => e.Run))
             {
@@ -327,7 +324,7 @@ public static class ReproRunner
             string directory = Path.Combine(output, RunsFolder, run.Name);
             bool completed = File.Exists(Path.Combine(directory, TrainingRun.FinalModelDirectory, "model.safetensors"));
             RunSummary? summary = null;
-            if (File.Exists(Path.Combine(directory, MetricsLog.FileName)))
+            if (File.Exists(Path.Combine(directory, MetricsRecord.FileName)))
             {
                 try
                 {

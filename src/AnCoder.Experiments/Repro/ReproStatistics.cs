@@ -43,7 +43,7 @@ public static class ReproStatistics
 
     /// <summary>
     /// pass@k across seeds: each seed's pass@k is the mean over its problems of the unbiased estimator
-    /// (ALGORITHMS.md §9) on that seed's (n, c); the seeds are then averaged, with the standard error over seeds.
+    /// (docs/algorithms.md §9) on that seed's (n, c); the seeds are then averaged, with the standard error over seeds.
     /// A seed whose problems do not all have n ≥ k is left out.
     /// </summary>
     public static MeanWithError PassAtKOverSeeds(IReadOnlyList<IReadOnlyList<(int N, int C)>> seeds, int k) =>

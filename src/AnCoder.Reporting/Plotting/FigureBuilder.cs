@@ -1,14 +1,15 @@
+using AnCoder.Anchoring.Runs;
 namespace AnCoder.Reporting.Plotting;
 
 /// <summary>Turns runs into figure models: one figure per metric, every run overlaid in it with its own colour.</summary>
 public static class FigureBuilder
 {
-    private sealed record MetricSpec(string Key, string Name, Func<MetricRecord, double> Value, LineStyle Style);
+    private sealed record MetricSpec(string Key, string Name, Func<MetricsRecord, double> Value, LineStyle Style);
 
     private static readonly MetricSpec Loss = new("loss", "training loss", r => r.Loss, LineStyle.Solid);
     private static readonly MetricSpec Denoiser = new("denoiser_nll", "denoiser NLL", r => r.DenoiserNll, LineStyle.Dashed);
     private static readonly MetricSpec Anchor = new("anchor_nll", "anchor NLL", r => r.AnchorNll, LineStyle.Dotted);
-    private static readonly MetricSpec Valid = new("valid_nelbo", "validation NELBO", r => r.ValidNelbo, LineStyle.Solid);
+    private static readonly MetricSpec Valid = new("valid_nelbo", "validation NELBO", r => r.ValidNelbo ?? double.NaN, LineStyle.Solid);
     private static readonly MetricSpec LearningRate = new("lr", "learning rate", r => r.Lr, LineStyle.Solid);
     private static readonly MetricSpec GradNorm = new("grad_norm", "gradient norm", r => r.GradNorm, LineStyle.Solid);
 
@@ -80,9 +81,9 @@ public static class FigureBuilder
 /// the largest value over all runs so that overlaid runs share one scale.</summary>
 public sealed record XAxisScale(XAxis Axis, double Divisor, string Label)
 {
-    public double Value(MetricRecord record) => Raw(Axis, record) / Divisor;
+    public double Value(MetricsRecord record) => Raw(Axis, record) / Divisor;
 
-    private static double Raw(XAxis axis, MetricRecord record) => axis switch
+    private static double Raw(XAxis axis, MetricsRecord record) => axis switch
     {
         XAxis.Step => record.Step,
         XAxis.Tokens => record.Tokens,

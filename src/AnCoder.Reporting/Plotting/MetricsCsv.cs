@@ -20,7 +20,7 @@ public static class MetricsCsv
             foreach (var r in run.Records)
             {
                 csv.Append(Escape(run.Name)).Append(',').Append(Escape(run.Strategy)).Append(',').Append(r.Step.ToString(CultureInfo.InvariantCulture));
-                foreach (double value in new[] { r.Tokens, r.WallSeconds, r.Lr, r.Loss, r.DenoiserNll, r.AnchorNll, r.GradNorm, r.TokensPerSecond, r.ValidNelbo })
+                foreach (double value in new[] { r.Tokens, r.WallSeconds, r.Lr, r.Loss, r.DenoiserNll, r.AnchorNll, r.GradNorm, r.TokensPerSecond, r.ValidNelbo ?? double.NaN })
                     csv.Append(',').Append(double.IsNaN(value) ? "" : value.ToString("R", CultureInfo.InvariantCulture));
                 csv.Append('\n');
             }

@@ -23,7 +23,7 @@ public static class RunComparison
     {
         var records = run.Records;
         var last = records[^1];
-        var validation = records.Where(r => double.IsFinite(r.ValidNelbo)).ToList();
+        var validation = records.Where(r => r.ValidNelbo is { } v && double.IsFinite(v)).ToList();
         var finalValid = validation.LastOrDefault();
         // Ties go to the earliest step: it reached that value first.
         var minValid = validation.Count == 0 ? null : validation.MinBy(r => r.ValidNelbo);

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Text.Json;
 
 namespace AnCoder.Reporting.Plotting;
@@ -11,7 +12,7 @@ public sealed record RunData(string Directory, string Name, string Strategy, Run
     /// <summary>The legend label: strategy and folder name, e.g. "anchortree (small-at-1)".</summary>
     public string Label => $"{Strategy} ({Name})";
 
-    public IReadOnlyList<MetricRecord> Records => Metrics.Records;
+    public IReadOnlyList<MetricsRecord> Records => Metrics.Records;
 
     /// <summary>Loads a run folder; throws <see cref="PlotException"/> when the folder or its metrics.jsonl is missing,
     /// empty or malformed. A missing or unreadable config.json is only a warning: the metrics carry the strategy too.</summary>

@@ -1,12 +1,13 @@
 using System.Text.Json;
+using AnCoder.Anchoring.Runs;
 
 namespace AnCoder.Reporting.Plotting;
 
 /// <summary>The records of one <c>metrics.jsonl</c>, sorted by step with one record per step, plus the warnings met
 /// while reading (a truncated last line from a killed run, steps repeated by a resumed run).</summary>
-public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records, IReadOnlyList<string> Warnings)
+public sealed record RunMetrics(string Path, IReadOnlyList<MetricsRecord> Records, IReadOnlyList<string> Warnings)
 {
-    public const string FileName = "metrics.jsonl";
+    public const string FileName = MetricsRecord.FileName;
 
     /// <summary>Reads and validates a metrics file. Throws <see cref="PlotException"/> ("file:line: what was wrong")
     /// for a missing or empty file and for any malformed line except an unterminated last one, which a process killed
@@ -35,7 +36,7 @@ public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records
     {
         if (string.IsNullOrWhiteSpace(text)) throw new PlotException($"{path} is empty: no metrics were logged yet");
         var warnings = new List<string>();
-        var byStep = new Dictionary<long, MetricRecord>();
+        var byStep = new Dictionary<long, MetricsRecord>();
         var order = new List<long>();
         int replaced = 0;
         string[] lines = text.Split('\n');
@@ -47,12 +48,12 @@ public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records
             if (line.Trim().Length == 0) continue;
             int lineNumber = i + 1;
             bool isLast = i == lines.Length - 1;
-            MetricRecord record;
+            MetricsRecord record;
             try
             {
-                record = ParseLine(line);
+                record = MetricsRecord.Parse(line);
             }
-            catch (Exception e) when (e is JsonException or LineException)
+            catch (Exception e) when (e is JsonException or MetricsFormatException)
             {
                 if (isLast && lastIsUnterminated)
                 {
@@ -82,72 +83,22 @@ public sealed record RunMetrics(string Path, IReadOnlyList<MetricRecord> Records
         return new RunMetrics(path, order.Select(step => byStep[step]).ToList(), warnings);
     }
 
-    private sealed class LineException(string message) : Exception(message);
-
-    private static MetricRecord ParseLine(string line)
-    {
-        using var document = JsonDocument.Parse(line);
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) throw new LineException($"expected a JSON object, found {Describe(root.ValueKind)}");
-        if (!root.TryGetProperty("step", out var stepElement)) throw new LineException("missing \"step\"");
-        if (stepElement.ValueKind != JsonValueKind.Number || !stepElement.TryGetInt64(out long step))
-            throw new LineException($"\"step\" must be an integer, found {stepElement.GetRawText()}");
-        if (step < 0) throw new LineException($"\"step\" must not be negative, found {step}");
-        string? strategy = null;
-        if (root.TryGetProperty("strategy", out var strategyElement) && strategyElement.ValueKind != JsonValueKind.Null)
-        {
-            if (strategyElement.ValueKind != JsonValueKind.String)
-                throw new LineException($"\"strategy\" must be a string, found {strategyElement.GetRawText()}");
-            strategy = strategyElement.GetString();
-        }
-        return new MetricRecord(step, Number(root, "tokens"), Number(root, "wall_seconds"), Number(root, "lr"), Number(root, "loss"),
-            Number(root, "denoiser_nll"), Number(root, "anchor_nll"), Number(root, "grad_norm"), Number(root, "tokens_per_second"),
-            strategy, Number(root, "valid_nelbo"));
-    }
-
-    /// <summary>A numeric field, NaN when absent or null. "NaN"/"Infinity" strings are accepted: System.Text.Json
-    /// writes non-finite doubles that way (a diverged loss must still be plottable up to where it diverged).</summary>
-    private static double Number(JsonElement root, string name)
-    {
-        if (!root.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null) return double.NaN;
-        if (element.ValueKind == JsonValueKind.Number) return element.GetDouble();
-        if (element.ValueKind == JsonValueKind.String)
-        {
-            switch (element.GetString())
-            {
-                case "NaN": return double.NaN;
-                case "Infinity": return double.PositiveInfinity;
-                case "-Infinity": return double.NegativeInfinity;
-            }
-        }
-        throw new LineException($"\"{name}\" must be a number, found {element.GetRawText()}");
-    }
-
-    private static bool TryParseCompleteSuffix(string line, out MetricRecord record)
+    private static bool TryParseCompleteSuffix(string line, out MetricsRecord record)
     {
         for (int start = line.IndexOf('{', 1); start > 0; start = line.IndexOf('{', start + 1))
         {
             try
             {
-                record = ParseLine(line[start..]);
+                record = MetricsRecord.Parse(line[start..]);
                 return true;
             }
-            catch (Exception e) when (e is JsonException or LineException)
+            catch (Exception e) when (e is JsonException or MetricsFormatException)
             {
             }
         }
         record = null!;
         return false;
     }
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 
     private static string FirstSentence(string message)
     {

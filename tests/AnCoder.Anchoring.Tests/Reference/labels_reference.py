@@ -1,4 +1,4 @@
-"""Independent AnchorTree labeller on CPython's own `ast` and `tokenize` (ALGORITHMS.md §6), the reference for
+"""Independent AnchorTree labeller on CPython's own `ast` and `tokenize` (docs/algorithms.md §6), the reference for
 AnCoder.Anchoring.Labels.LabelledSource.
 
 stdin: JSON lines {"path": FILE, "spans": [[start, end], ...]} (the BPE tokens' UTF-8 byte spans, which tile the

@@ -104,7 +104,7 @@ public sealed class DiffusionLossModelTests
                 var parts = DiffusionLoss.Compute(model, batch, options, generator);
                 parts.Loss.backward();
             }
-            // The denoiser loss alone flows through ψ into φ (ALGORITHMS.md §4).
+            // The denoiser loss alone flows through ψ into φ (docs/algorithms.md §4).
             foreach (var name in new[] { "anchor.embed_tokens.weight", "anchor.layers.0.self_attn.q_proj.weight",
                          "anchor.norm.weight", "denoiser.embed_tokens.weight", "denoiser.layers.0.mlp.down_proj.weight" })
             {

@@ -6,7 +6,7 @@ namespace AnCoder.Diffusion.Tests.Probing;
 
 /// <summary>
 /// Targets and chains on real Python parsed and tokenised by our frontend; the expectations are derived by hand from
-/// the AST (ALGORITHMS.md §6 rule 2: a token's node is the deepest positioned node its span intersects).
+/// the AST (docs/algorithms.md §6 rule 2: a token's node is the deepest positioned node its span intersects).
 /// </summary>
 public sealed class ProbeSnippetTests
 {

@@ -89,7 +89,7 @@ public sealed class ModelDenoiserTests
         Assert.True(byText["def"].Keyword);
         Assert.True(byText["return"].Keyword);
         Assert.Equal("Return", byText["return"].Node);
-        Assert.Equal(2, byText["return"].Depth); // ALGORITHMS.md §6 worked example: Return at depth 2
+        Assert.Equal(2, byText["return"].Depth); // docs/algorithms.md §6 worked example: Return at depth 2
         Assert.Equal(0.03, byText["return"].Gamma, 12); // λ·ρ^max(0, 2 − 2)
         Assert.Equal(canvas.Length - prompt, trace.Steps.Sum(s => s.Changes.Count));
         Assert.Equal(recorder.Steps.Count, trace.Steps.Count);

@@ -2,7 +2,7 @@ using AnCoder.Diffusion.Sampling;
 
 namespace AnCoder.Diffusion.Tests.Sampling;
 
-/// <summary>Statistical checks of the reverse step against ALGORITHMS.md §7 with a denoiser of known probabilities.</summary>
+/// <summary>Statistical checks of the reverse step against docs/algorithms.md §7 with a denoiser of known probabilities.</summary>
 [Collection(TorchCollection.Name)]
 public sealed class SamplerStatisticsTests
 {

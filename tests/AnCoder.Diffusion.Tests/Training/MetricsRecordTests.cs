@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Text.Json;
 using AnCoder.Diffusion.Training;
 

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Diffusion.Configuration;

@@ -89,4 +89,15 @@ public sealed class TrainingConfigTests
             node[key] = value?.DeepClone();
         return node.ToJsonString();
     }
+
+    [Fact]
+    public void Sft_is_one_switch_and_excludes_other_packings()
+    {
+        Assert.Empty((Good with { Sft = true }).Validate());
+        Assert.Contains((Good with { Sft = true, Packing = PackingMode.Truncate }).Validate(), p => p.Contains("does not apply with sft"));
+        Assert.Contains((Good with { Packing = PackingMode.Sft }).Validate(), p => p.Contains("--sft"));
+        var parsed = TrainingConfig.FromJson("{\"sft\": true, \"data\": \"d\", \"output\": \"o\", \"max_steps\": 1}");
+        Assert.True(parsed.Sft);
+        Assert.Empty(parsed.Validate());
+    }
 }

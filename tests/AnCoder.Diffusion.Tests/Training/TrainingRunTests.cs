@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Anchoring.Labels;
 using System.Text.Json;
@@ -21,7 +22,7 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var summary = TrainingRun.Run(config);
 
         Assert.Equal(TrainingStatus.Completed, summary.Status);
-        var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsLog.FileName));
+        var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsRecord.FileName));
         Assert.Equal(6, lines.Length);
         var first = JsonDocument.Parse(lines[0]).RootElement;
         var last = JsonDocument.Parse(lines[^1]).RootElement;
@@ -58,7 +59,7 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         Assert.Equal(TrainingStatus.Completed, second.Status);
         Assert.Equal(8, second.Steps);
         Assert.Equal(FinalWeights(straight), FinalWeights(split));
-        var steps = File.ReadAllLines(Path.Combine(split.Output!, MetricsLog.FileName))
+        var steps = File.ReadAllLines(Path.Combine(split.Output!, MetricsRecord.FileName))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64());
         Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), steps);
     }
@@ -153,7 +154,7 @@ public sealed class TrainingRunTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         TrainingRun.Run(scratch);
         var next = _toy.Config("stage2", 1) with { Init = stage1.ModelDirectory, Seed = 11 };
         TrainingRun.Run(next);
-        double Loss(TrainingConfig c) => JsonDocument.Parse(File.ReadAllLines(Path.Combine(c.Output!, MetricsLog.FileName))[0]).RootElement.GetProperty("loss").GetDouble();
+        double Loss(TrainingConfig c) => JsonDocument.Parse(File.ReadAllLines(Path.Combine(c.Output!, MetricsRecord.FileName))[0]).RootElement.GetProperty("loss").GetDouble();
         // Same seed, data and masks at step 1: only the starting weights differ, and the trained ones do better.
         Assert.True(Loss(next) < Loss(scratch), $"init {Loss(next)} vs scratch {Loss(scratch)}");
 

@@ -3,7 +3,7 @@
   tiny-qwen2/config.json, model.safetensors.index.json, model-0000{1,2}-of-00002.safetensors  (bf16 weights,
       Hugging Face tensor names and layouts: vocab 64, hidden 32, 4 layers, 2 heads / 1 kv head, MLP 48)
   tiny_qwen2_expected.safetensors: ids, key_mask, and the logits of
-      - the anchored model (ALGORITHMS.md §4): phi = all 4 layers, psi = layers 0..1, softmax input
+      - the anchored model (docs/algorithms.md §4): phi = all 4 layers, psi = layers 0..1, softmax input
         (anchor_logits, denoiser_logits), and
       - the MDLM model (all 4 layers; mdlm_logits),
   computed here with plain torch in float64 following Hugging Face's Qwen2 math with the causal mask removed

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for AnCoder's networks (ALGORITHMS.md §4), and the fixture generator.
+"""Independent PyTorch reference for AnCoder's networks (docs/algorithms.md §4), and the fixture generator.
 
 The math follows Hugging Face's Qwen2 (modeling_qwen2.py) without the causal mask: RMSNorm in fp32, RoPE in the
 rotate-half layout, grouped-query attention written out by hand (PyTorch 1.13 has no scaled_dot_product_attention),

@@ -1,11 +1,13 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace AnCoder.Anchoring.Tokenization;
+using AnCoder.Anchoring.Tokenization;
+
+namespace AnCoder.Anchoring.Tests;
 
 /// <summary>
-/// Loads a Hugging Face byte-level BPE directory (Qwen2 layout) through Microsoft.ML.Tokenizers: the maintained
-/// library path for paper-scale vocabularies. <see cref="ByteLevelBpe"/> gives the same ids and adds byte spans.
+/// A test oracle: loads a Hugging Face byte-level BPE directory (Qwen2 layout) through Microsoft.ML.Tokenizers, the
+/// maintained library; <see cref="ByteLevelBpe"/> must give the same ids (and adds byte spans).
 /// </summary>
 public static class MlTokenizerLoader
 {

@@ -1,3 +1,4 @@
+using AnCoder.Anchoring.Runs;
 using System.Text.Json;
 using AnCoder.Diffusion.Checkpoints;
 using AnCoder.Diffusion.Configuration;
@@ -22,7 +23,7 @@ public sealed class ArTrainingTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var config = Ar("ar", 40) with { ValidationInterval = 40, LogInterval = 10 };
         var summary = TrainingRun.Run(config);
         Assert.Equal(TrainingStatus.Completed, summary.Status);
-        var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsLog.FileName)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = File.ReadAllLines(Path.Combine(config.Output!, MetricsRecord.FileName)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal("ar", lines[^1].GetProperty("strategy").GetString());
         Assert.Equal(0, lines[^1].GetProperty("anchor_nll").GetDouble());
         // The toy samples count upwards: the next token is determined by the current one, so the next-token NLL

@@ -58,11 +58,12 @@ public static class SampleCommand
             if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
             if (loaded.Model is CausalLmModel)
-                return SampleAutoregressive(loaded, prompts, new AutoregressiveOptions
-                {
-                    Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(length),
-                    StopSequences = parse.GetValue(stop) ?? [],
-                }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed));
+            {
+                try { loaded.WriteAutoregressive(prompts, new AutoregressiveOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
+                    MaxNewTokens = parse.GetValue(length), StopSequences = parse.GetValue(stop) ?? [] }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
+                catch (ArgumentException e) { return Fail(e.Message); }
+                return 0;
+            }
             SamplerOptions options;
             try
             {
@@ -126,30 +127,6 @@ public static class SampleCommand
                 result = sampler.Generate(prompts, generation, (done, _) => task.Value = done);
             });
         return result!;
-    }
-
-    /// <summary>An autoregressive model (docs/recipe.md §2): prints each prompt + completion and one timing line.</summary>
-    private static int SampleAutoregressive(LoadedModel loaded, IReadOnlyList<string> prompts, AutoregressiveOptions options, int n, int batch, int seed)
-    {
-        var problems = options.Validate();
-        if (problems.Count > 0) return Fail(string.Join("; ", problems));
-        try
-        {
-            var samples = loaded.GenerateAutoregressive(prompts, options, n, batch, seed, out var runs);
-            foreach (var (prompt, sample, completion) in samples)
-            {
-                AnsiConsole.MarkupLine($"[grey]── prompt {prompt}, sample {sample} ──[/]");
-                Console.WriteLine(prompts[prompt] + completion);
-            }
-            double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
-            Console.Error.WriteLine($"{samples.Count} samples in {seconds:F2} s ({runs.Sum(r => r.GeneratedTokens) / Math.Max(seconds, 1e-9):F0} generated tokens/s, KV cache); "
-                + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network");
-            return 0;
-        }
-        catch (ArgumentException e)
-        {
-            return Fail(e.Message);
-        }
     }
 
     internal static string Totals(IReadOnlyList<SamplingStatistics> runs, IReadOnlyList<GeneratedSample> samples)

@@ -104,6 +104,26 @@ public sealed class LoadedModel
         return results;
     }
 
+    /// <summary>
+    /// <c>ancoder sample</c> for an autoregressive model: each prompt + completion (with a "── prompt i, sample j ──"
+    /// header) to <paramref name="output"/>, one timing line to <paramref name="log"/>.
+    /// </summary>
+    public void WriteAutoregressive(IReadOnlyList<string> prompts, AutoregressiveOptions options, int samplesPerPrompt, int batchSize, int seed,
+        TextWriter output, TextWriter log)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+        var samples = GenerateAutoregressive(prompts, options, samplesPerPrompt, batchSize, seed, out var runs);
+        foreach (var (prompt, sample, completion) in samples)
+        {
+            output.WriteLine($"── prompt {prompt}, sample {sample} ──");
+            output.WriteLine(prompts[prompt] + completion);
+        }
+        double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
+        log.WriteLine($"{samples.Count} samples in {seconds:F2} s ({runs.Sum(r => r.GeneratedTokens) / Math.Max(seconds, 1e-9):F0} generated tokens/s, KV cache); "
+            + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network");
+    }
+
     /// <summary>A sampler over this model with the model's special ids.</summary>
     public PromptSampler CreateSampler(SamplerOptions options) =>
         new(new ModelDenoiser(Model), Tokenizer, options, Config.EosTokenId, Config.PadTokenId);

@@ -56,6 +56,27 @@ public sealed class ModelEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void An_autoregressive_model_is_evaluated_with_its_sampler_and_resumes_with_the_same_samples()
+    {
+        Assert.True(LoadedModel.TryLoad("random-ar:tiny", Precision.Fp32, out var model, out var error), error);
+        using var _ = model!.Model;
+        Assert.IsType<AnCoder.Diffusion.Model.CausalLmModel>(model.Model);
+        using var sandbox = PythonSandbox.Create(new SandboxOptions { Workers = 2 });
+        string output = Path.Combine(_root, "ar");
+        string journal = Path.Combine(output, ModelEvaluation.ResultsFileName);
+        var settings = Settings with { Temperature = 1.0 };
+        var summary = ModelEvaluation.Run(model, "random-ar:tiny", HumanEval, settings, Precision.Fp32, output, sandbox);
+        Assert.Equal(4, summary.Samples);
+        var lines = File.ReadAllLines(journal);
+        // Untrained weights write text soup; at τ = 1 the two samples of a problem differ (their own seeds).
+        var texts = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("completion").GetString()!).ToList();
+        Assert.Equal(4, texts.Distinct().Count());
+        File.WriteAllLines(journal, lines.Take(1));
+        ModelEvaluation.Run(model, "random-ar:tiny", HumanEval, settings, Precision.Fp32, output, sandbox);
+        Assert.Equal(lines.Select(Completion).Order(), File.ReadAllLines(journal).Select(Completion).Order());
+    }
+
+    [Fact]
     public void A_results_folder_made_with_other_settings_is_refused_naming_the_difference()
     {
         var model = Load();

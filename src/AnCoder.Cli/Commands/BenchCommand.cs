@@ -23,6 +23,7 @@ public static class BenchCommand
         bench.Subcommands.Add(BenchModelCommand.Create());
         bench.Subcommands.Add(BenchTrainCommand.Create());
         bench.Subcommands.Add(BenchSampleCommand.Create());
+        bench.Subcommands.Add(BenchArDecodeCommand.Create());
         return bench;
     }
 

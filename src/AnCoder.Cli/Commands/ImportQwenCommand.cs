@@ -24,9 +24,8 @@ public static class ImportQwenCommand
         dtype.AcceptOnlyFromAmong("fp32", "bf16");
         var architecture = new Option<string>("--architecture") { Description = "anchored (φ + ψ, default) or mdlm (one network with all of Qwen's layers).", DefaultValueFactory = _ => "anchored" };
         architecture.AcceptOnlyFromAmong("anchored", "mdlm");
-        var maskId = new Option<int>("--mask-id") { Description = "Mask token id: an unused row of Qwen's embedding.", DefaultValueFactory = _ => 151665 };
-        var denoiserInput = new Option<string>("--denoiser-input") { Description = "How ψ reads φ's logits a: softmax (default, softmax(a)·E_ψ), logits (a·E_ψ) or linear (fresh Linear(V, d)).", DefaultValueFactory = _ => "softmax" };
-        denoiserInput.AcceptOnlyFromAmong("softmax", "logits", "linear");
+        var maskId = new Option<int?>("--mask-id") { Description = "Mask token id: an unused row of Qwen's embedding. Default: config.json's mask_token_id (our AR models write it), else 151665 (Qwen2.5's)." };
+        var denoiserInput = SettingOption.Create("--denoiser-input", "How ψ reads φ's logits a: softmax(a)·E_ψ, a·E_ψ, a fresh Linear(V, d), or softmaxembed = softmax(a)·E_ψ + E_ψ[z_t] (our variant, docs/recipe.md §3):", DenoiserInput.Softmax);
         var shift = new Option<bool>("--shift") { Description = "Dream-style right shift: position i predicts from i−1's logits (for autoregressive initialisations)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file or folder to copy into the checkpoint. Default: the tokenizer files of --from." };
 
@@ -40,7 +39,7 @@ public static class ImportQwenCommand
                 DenoiserLayers = parse.GetValue(denoiserLayers),
                 MaskTokenId = parse.GetValue(maskId),
                 ParameterType = parse.GetValue(dtype) == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32,
-                DenoiserInput = parse.GetValue(denoiserInput) switch { "logits" => DenoiserInput.Logits, "linear" => DenoiserInput.Linear, _ => DenoiserInput.Softmax },
+                DenoiserInput = parse.GetValue(denoiserInput),
                 Shift = parse.GetValue(shift),
             };
             string source = parse.GetValue(from)!;

@@ -21,12 +21,12 @@ public static class SampleCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]); random:<preset> = untrained weights (for tests and timing).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder (config.json + model.safetensors [+ tokenizer.json]): a diffusion model, or an autoregressive one (train --objective ar: sampled left to right with a KV cache); random:<preset> / random-ar:<preset> = untrained weights (for tests and timing).", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch of different prompts. <|mask:N|> anywhere = N tokens to infill (then no tokens are appended).", AllowMultipleArgumentsPerToken = false };
         var promptFile = new Option<string[]>("--prompt-file") { Description = "Read a prompt (or infilling template) from a file; repeatable." };
         var n = new Option<int>("--n") { Description = "Samples per prompt.", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Reverse steps T.", DefaultValueFactory = _ => 128 };
-        var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders.", DefaultValueFactory = _ => 128 };
+        var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders (AR models: most new tokens).", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
         var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
@@ -59,6 +59,13 @@ public static class SampleCommand
             if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
             if (!LoadedModel.TryLoad(parse.GetValue(model)!, parse.GetValue(precision), out var loaded, out string? error)) return Fail(error!);
             using var _ = loaded!.Model;
+            if (loaded.Model is CausalLmModel)
+            {
+                try { loaded.WriteAutoregressive(prompts, new AutoregressiveOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
+                    MaxNewTokens = parse.GetValue(length), StopSequences = parse.GetValue(stop) ?? [] }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
+                catch (ArgumentException e) { return Fail(e.Message); }
+                return 0;
+            }
             SamplerOptions options;
             try
             {

@@ -26,7 +26,7 @@ public static class TrainCommand
         var nproc = new Option<int?>("--nproc") { Description = "With --engine torch: local processes (DDP over gloo on CPU, NCCL on CUDA; default 1)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
         var set = new Option<string[]>("--set") { Description = "Any config field as snake_key=value (repeatable), e.g. --set beta2=0.98; applied after the flags." };
-        var command = new Command("train", "Train a diffusion model (MDLM or anchored) with AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
+        var command = new Command("train", "Train a diffusion model (MDLM or anchored) or, with --objective ar, an autoregressive Qwen2 model (docs/recipe.md); AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
         command.Options.Add(configFile);
         // One flag per [Setting] property of TrainingConfig: a new field with the attribute is a new flag.
         var defaults = new TrainingConfig();
@@ -67,7 +67,7 @@ public static class TrainCommand
                 config = config with
                 {
                     Data = config.Data ?? (config.Sft ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData),
-                    Output = config.Output ?? Path.Combine("runs", $"{AnchorWeightOptions.Name(config.Strategy)}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
+                    Output = config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
                 return parse.GetValue(engine) switch
@@ -125,7 +125,7 @@ public static class TrainCommand
             Console.Error.WriteLine($"ancoder train: {e.Message}");
             return 2;
         }
-        string valid = summary.LastValidNelbo is { } v ? $", valid NELBO {v:F4}" : "";
+        string valid = summary.LastValidNelbo is { } v ? $", valid {(config.Autoregressive ? "NLL" : "NELBO")} {v:F4}" : "";
         switch (summary.Status)
         {
             case TrainingStatus.Diverged:
@@ -172,6 +172,9 @@ public static class TrainCommand
         return summary!;
     }
 
+    /// <summary>The validation figure: next-token NLL for AR runs (docs/recipe.md §1), the NELBO for diffusion runs.</summary>
+    private static string ValidName(MetricsRecord record) => record.Strategy == "ar" ? "NLL" : "NELBO";
+
     private static string Line(TrainingProgress p) =>
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} (ψ {p.DenoiserNll:F4} φ {p.AnchorNll:F4}) lr {p.LearningRate:0.00e+0} |g| {p.GradNorm:F2} {p.TokensPerSecond:N0} tok/s"
         + (p.Remaining is { } r ? $" ETA {(int)r.TotalHours}:{r.Minutes:D2}:{r.Seconds:D2}" : "");
@@ -193,7 +196,7 @@ public static class TrainCommand
 
         public void OnMetrics(MetricsRecord record)
         {
-            if (record.ValidNelbo is { } valid) AnsiConsole.MarkupLine(Markup.Escape($"step {record.Step}: valid NELBO {valid:F4}"));
+            if (record.ValidNelbo is { } valid) AnsiConsole.MarkupLine(Markup.Escape($"step {record.Step}: valid {ValidName(record)} {valid:F4}"));
         }
 
         public void OnMessage(string message) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
@@ -212,7 +215,7 @@ public static class TrainCommand
 
         public void OnMetrics(MetricsRecord record)
         {
-            if (_last is not null) Console.WriteLine(Line(_last) + (record.ValidNelbo is { } v ? $" valid NELBO {v:F4}" : ""));
+            if (_last is not null) Console.WriteLine(Line(_last) + (record.ValidNelbo is { } v ? $" valid {ValidName(record)} {v:F4}" : ""));
         }
 
         public void OnMessage(string message) => Console.WriteLine(message);

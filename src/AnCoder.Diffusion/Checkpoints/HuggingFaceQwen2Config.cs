@@ -25,6 +25,88 @@ public sealed record HuggingFaceQwen2Config
     public string? TorchDtype { get; init; }
     public int? EosTokenId { get; init; }
     public int? BosTokenId { get; init; }
+    public int? PadTokenId { get; init; }
+    /// <summary>
+    /// Not a Hugging Face field: the mask token our diffusion models use, written by <see cref="FromModelConfig"/> so
+    /// that <c>import-qwen</c> / <c>train --init-qwen</c> of our autoregressive models need no <c>--mask-id</c>.
+    /// Transformers keeps unknown config keys as attributes, so the folder still loads there.
+    /// </summary>
+    public int? MaskTokenId { get; init; }
+
+    /// <summary>
+    /// The config.json of an autoregressive model of ours (<see cref="Configuration.Architecture.Causal"/>) as
+    /// Hugging Face's <c>Qwen2ForCausalLM</c> writes it (the fields of Qwen2.5-Coder's config.json; tied embeddings,
+    /// no sliding window, no rope scaling). <paramref name="torchDtype"/>: the dtype the weights are stored in.
+    /// </summary>
+    public static HuggingFaceQwen2Config FromModelConfig(Configuration.ModelConfig config, string torchDtype = "float32") => new()
+    {
+        HiddenSize = config.HiddenSize,
+        IntermediateSize = config.IntermediateSize,
+        NumHiddenLayers = config.NumHiddenLayers,
+        NumAttentionHeads = config.NumAttentionHeads,
+        NumKeyValueHeads = config.NumKeyValueHeads,
+        VocabSize = config.VocabSize,
+        HeadDim = config.HeadDim > 0 && config.HeadDim != config.HiddenSize / config.NumAttentionHeads ? config.HeadDim : null,
+        RopeTheta = config.RopeTheta,
+        RmsNormEps = config.RmsNormEps,
+        TieWordEmbeddings = true,
+        MaxPositionEmbeddings = config.MaxPositionEmbeddings,
+        TorchDtype = torchDtype,
+        EosTokenId = config.EosTokenId,
+        BosTokenId = config.EosTokenId,
+        PadTokenId = config.PadTokenId,
+        MaskTokenId = config.MaskTokenId,
+    };
+
+    /// <summary>config.json text with Hugging Face's keys (sorted, as <c>save_pretrained</c> writes them).</summary>
+    public string ToJson()
+    {
+        var fields = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["architectures"] = new[] { "Qwen2ForCausalLM" },
+            ["attention_dropout"] = 0.0,
+            ["bos_token_id"] = BosTokenId,
+            ["eos_token_id"] = EosTokenId,
+            ["hidden_act"] = "silu",
+            ["hidden_size"] = HiddenSize,
+            ["initializer_range"] = 0.02,
+            ["intermediate_size"] = IntermediateSize,
+            ["mask_token_id"] = MaskTokenId,
+            ["max_position_embeddings"] = MaxPositionEmbeddings,
+            ["max_window_layers"] = NumHiddenLayers,
+            ["model_type"] = "qwen2",
+            ["num_attention_heads"] = NumAttentionHeads,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_key_value_heads"] = NumKeyValueHeads,
+            ["pad_token_id"] = PadTokenId,
+            ["rms_norm_eps"] = RmsNormEps,
+            ["rope_scaling"] = null,
+            ["rope_theta"] = RopeTheta,
+            ["sliding_window"] = MaxPositionEmbeddings,
+            ["tie_word_embeddings"] = TieWordEmbeddings,
+            ["torch_dtype"] = TorchDtype,
+            ["transformers_version"] = "4.44.0",
+            ["use_cache"] = true,
+            ["use_sliding_window"] = false,
+            ["vocab_size"] = VocabSize,
+        };
+        if (HeadDim is { } headDim) fields["head_dim"] = headDim;
+        return JsonSerializer.Serialize(fields, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>True when the JSON text is a Hugging Face config (it has <c>model_type</c>), not one of our model configs.</summary>
+    public static bool IsHuggingFaceConfig(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("model_type", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     public static HuggingFaceQwen2Config Load(string path)
     {
@@ -70,6 +152,8 @@ public sealed record HuggingFaceQwen2Config
                 TorchDtype = fields.String("torch_dtype"),
                 EosTokenId = fields.FirstInt("eos_token_id"),
                 BosTokenId = fields.FirstInt("bos_token_id"),
+                PadTokenId = fields.FirstInt("pad_token_id"),
+                MaskTokenId = fields.Int("mask_token_id"),
             };
         }
     }

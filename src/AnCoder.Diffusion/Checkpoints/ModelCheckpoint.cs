@@ -70,7 +70,7 @@ public static class ModelCheckpoint
         Directory.CreateDirectory(staging);
         try
         {
-            AtomicFiles.Write(Path.Combine(staging, ConfigFileName), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(model.Config.ToJson() + "\n")));
+            AtomicFiles.Write(Path.Combine(staging, ConfigFileName), stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(ConfigJson(model, options) + "\n")));
             afterFileWritten?.Invoke(ConfigFileName);
 
             using (var scope = NewDisposeScope())
@@ -99,6 +99,17 @@ public static class ModelCheckpoint
         }
     }
 
+    /// <summary>
+    /// config.json's text: ours (<see cref="ModelConfig.ToJson"/>), or for an autoregressive model Hugging Face's
+    /// Qwen2ForCausalLM config (docs/recipe.md §1), so the folder is a Hugging Face model folder.
+    /// </summary>
+    private static string ConfigJson(DiffusionModel model, CheckpointSaveOptions options)
+    {
+        if (model.Config.Architecture != Architecture.Causal) return model.Config.ToJson();
+        var stored = options.StoreAs ?? model.parameters().First().dtype;
+        return HuggingFaceQwen2Config.FromModelConfig(model.Config, stored == ScalarType.BFloat16 ? "bfloat16" : "float32").ToJson();
+    }
+
     /// <summary>Loads a folder written by <see cref="Save(DiffusionModel, string, string?)"/> into fp32 parameters.</summary>
     /// <exception cref="CheckpointException">Missing files, a bad config, or weights that do not fit it (all mismatches listed).</exception>
     public static DiffusionModel Load(string directory) => Load(directory, new CheckpointLoadOptions());
@@ -110,6 +121,11 @@ public static class ModelCheckpoint
         if (!File.Exists(configPath)) throw new CheckpointException($"{directory}: no {ConfigFileName} (not a checkpoint folder?)");
         if (!File.Exists(Path.Combine(directory, WeightsFileName)) && !File.Exists(Path.Combine(directory, Qwen2Import.IndexFileName)))
             throw new CheckpointException($"{directory}: no {WeightsFileName} (not a checkpoint folder?)");
+        if (HuggingFaceQwen2Config.IsHuggingFaceConfig(File.ReadAllText(configPath)))
+        {
+            // A Hugging Face Qwen2ForCausalLM folder (our autoregressive models write one): the causal model itself.
+            return Qwen2Import.FromHuggingFace(directory, new Qwen2ImportOptions { Architecture = Architecture.Causal, ParameterType = options.ParameterType });
+        }
         ModelConfig config;
         try
         {

@@ -10,16 +10,23 @@ namespace AnCoder.Diffusion.Checkpoints;
 /// <summary>How <see cref="Qwen2Import.FromHuggingFace"/> builds our model from a Qwen2 checkpoint.</summary>
 public sealed record Qwen2ImportOptions
 {
-    /// <summary>Anchored (default: φ = all Qwen layers, ψ = the first <see cref="DenoiserLayers"/>) or MDLM (all layers).</summary>
+    /// <summary>
+    /// Anchored (default: φ = all Qwen layers, ψ = the first <see cref="DenoiserLayers"/>), MDLM (all layers, made
+    /// bidirectional) or Causal (the autoregressive model itself, causal mask kept: how our AR folders load).
+    /// </summary>
     public Architecture Architecture { get; init; } = Architecture.Anchored;
 
     /// <summary>ψ's depth N_d: Qwen layers 0..N_d−1 initialise ψ. Null: half of Qwen's layers, rounded up (the paper: 12 of 24).</summary>
     public int? DenoiserLayers { get; init; }
 
-    /// <summary>The mask token: an unused row of Qwen's embedding (docs/algorithms.md §4: 151665).</summary>
-    public int MaskTokenId { get; init; } = 151665;
+    /// <summary>
+    /// The mask token: an unused row of Qwen's embedding. Null: config.json's <c>mask_token_id</c> (written into our
+    /// autoregressive models' folders), else 151665 (docs/algorithms.md §4, Qwen2.5's vocabulary).
+    /// </summary>
+    public int? MaskTokenId { get; init; }
 
-    /// <summary>Null: Qwen's eos_token_id (0 if the config has none).</summary>
+
+    /// <summary>Null: config.json's pad_token_id, else its eos_token_id (0 if the config has neither).</summary>
     public int? PadTokenId { get; init; }
 
     /// <summary>Null: Qwen's eos_token_id (0 if the config has none).</summary>
@@ -52,6 +59,8 @@ public sealed record Qwen2ImportOptions
 public static partial class Qwen2Import
 {
     public const string ConfigFileName = "config.json";
+    /// <summary>The paper's mask id in Qwen2.5's vocabulary (an unused embedding row).</summary>
+    public const int QwenMaskTokenId = 151665;
     public const string SingleWeightsFileName = "model.safetensors";
     public const string IndexFileName = "model.safetensors.index.json";
     public const string EmbeddingName = "model.embed_tokens.weight";
@@ -98,8 +107,8 @@ public static partial class Qwen2Import
         {
             Architecture = options.Architecture,
             VocabSize = qwen.VocabSize,
-            MaskTokenId = options.MaskTokenId,
-            PadTokenId = options.PadTokenId ?? eos,
+            MaskTokenId = options.MaskTokenId ?? qwen.MaskTokenId ?? QwenMaskTokenId,
+            PadTokenId = options.PadTokenId ?? qwen.PadTokenId ?? eos,
             EosTokenId = options.EosTokenId ?? eos,
             HiddenSize = qwen.HiddenSize,
             IntermediateSize = qwen.IntermediateSize,
@@ -183,7 +192,7 @@ public static partial class Qwen2Import
         if (qwenName == OutputName || qwenName.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) return [];
         if (!qwenName.StartsWith("model.", StringComparison.Ordinal)) return [qwenName]; // unknown: reported as unexpected
         string rest = qwenName["model.".Length..];
-        if (architecture == Architecture.Mdlm) return [qwenName];
+        if (architecture != Architecture.Anchored) return [qwenName]; // MDLM and causal: one network named as Qwen's
         var match = LayerName().Match(qwenName);
         if (match.Success)
         {

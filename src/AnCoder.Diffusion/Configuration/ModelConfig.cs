@@ -12,6 +12,11 @@ public enum Architecture
     Mdlm,
     /// <summary>Anchor network φ, then denoiser ψ that sees z_t only through φ's logits (ADLM/AnCoder).</summary>
     Anchored,
+    /// <summary>
+    /// An autoregressive (causal) Qwen2 language model, the recipe's stage 0 (docs/recipe.md): one network with the
+    /// causal mask, next-token loss; saved as a Hugging Face <c>Qwen2ForCausalLM</c> folder.
+    /// </summary>
+    Causal,
 }
 
 /// <summary>How ψ turns φ's logits a into its first hidden state g⁰ (docs/algorithms.md §4).</summary>
@@ -23,6 +28,11 @@ public enum DenoiserInput
     Logits,
     /// <summary>g⁰ = Linear(V, d, bias)(a), as ADLM.</summary>
     Linear,
+    /// <summary>
+    /// g⁰ = softmax(a)·E_ψ + E_ψ[z_t]: ψ also sees the noisy tokens themselves (our variant, not the paper's;
+    /// docs/recipe.md §3). Spelled <c>softmaxembed</c> in config files and on the command line.
+    /// </summary>
+    SoftmaxEmbed,
 }
 
 /// <summary>
@@ -77,7 +87,7 @@ public sealed record ModelConfig
     /// </summary>
     public long ParameterCount() => Architecture switch
     {
-        Architecture.Mdlm => NetworkParameterCount(NumHiddenLayers),
+        Architecture.Mdlm or Architecture.Causal => NetworkParameterCount(NumHiddenLayers),
         _ => NetworkParameterCount(NumHiddenLayers) + NetworkParameterCount(DenoiserLayers)
              + (DenoiserInput == DenoiserInput.Linear ? (long)VocabSize * HiddenSize + HiddenSize : 0),
     };
@@ -93,9 +103,10 @@ public sealed record ModelConfig
         long layerMatmulWeights = LayerParameterCount() - 2L * HiddenSize
             - (long)(NumAttentionHeads + 2 * NumKeyValueHeads) * ResolvedHeadDim; // minus norms and biases
         long embedding = (long)VocabSize * HiddenSize;
-        int layers = Architecture == Architecture.Mdlm ? NumHiddenLayers : NumHiddenLayers + DenoiserLayers;
+        bool oneNetwork = Architecture != Architecture.Anchored;
+        int layers = oneNetwork ? NumHiddenLayers : NumHiddenLayers + DenoiserLayers;
         long matmulWeights = layers * layerMatmulWeights + embedding
-            + (Architecture == Architecture.Mdlm ? 0 : 2 * embedding); // ψ's input and ψ's output
+            + (oneNetwork ? 0 : 2 * embedding); // ψ's input and ψ's output
         double attention = 4.0 * length * NumAttentionHeads * ResolvedHeadDim * layers;
         return 2.0 * matmulWeights + attention;
     }

@@ -29,6 +29,24 @@ public enum ScheduleKind
     LogLinear,
 }
 
+/// <summary>What <c>ancoder train</c> optimises (docs/recipe.md §1).</summary>
+public enum Objective
+{
+    /// <summary>The (A)NELBO of a diffusion model (default).</summary>
+    Diffusion,
+    /// <summary>Next-token cross-entropy of a causal Qwen2 model, the recipe's stage 0.</summary>
+    Ar,
+}
+
+/// <summary>How ψ starts when adapting a pretrained model (docs/recipe.md §3).</summary>
+public enum DenoiserInit
+{
+    /// <summary>As initialised (from the AR model: its first N_d layers; the paper's).</summary>
+    Copy,
+    /// <summary>Residual output projections zeroed: ψ's layers are the identity at step 0.</summary>
+    Identity,
+}
+
 public static class PrecisionExtensions
 {
     public static torch.ScalarType ScalarType(this Precision precision) =>

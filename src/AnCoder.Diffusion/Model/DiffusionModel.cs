@@ -34,6 +34,7 @@ public abstract class DiffusionModel : nn.Module<Tensor, Tensor?, ModelOutput>
         {
             Architecture.Mdlm => new MdlmModel(config),
             Architecture.Anchored => new AnchoredModel(config),
+            Architecture.Causal => new CausalLmModel(config),
             _ => throw new ConfigException($"unknown architecture {config.Architecture}"),
         };
     }
@@ -108,10 +109,90 @@ public sealed class AnchoredModel : DiffusionModel
         {
             DenoiserInput.Softmax => matmul(anchorRaw.softmax(-1), denoiserEmbedding),
             DenoiserInput.Logits => matmul(anchorRaw, denoiserEmbedding),
+            // Our variant (docs/recipe.md): ψ also reads z_t itself, E_ψ[z_t], beside φ's expected embedding.
+            DenoiserInput.SoftmaxEmbed => matmul(anchorRaw.softmax(-1), denoiserEmbedding) + denoiser.Embed(noisyIds, ComputeType),
             _ => denoiser_input!.call(anchorRaw),
         };
         var hidden = denoiser.call(firstState, mask);
         var logits = denoiser.Unembed(hidden, denoiserEmbedding).to(ScalarType.Float32);
         return new ModelOutput(MaybeShift(logits), MaybeShift(anchorLogits));
+    }
+}
+
+/// <summary>
+/// The autoregressive model of the recipe (docs/recipe.md §1): E → N causal Qwen2 layers → RMSNorm → Eᵀ (tied),
+/// parameters under <c>model.</c> exactly as Hugging Face's <c>Qwen2ForCausalLM</c> names them (no <c>lm_head</c>:
+/// tied). <see cref="ModelOutput.DenoiserLogits"/> at position i are the logits of token i+1.
+/// </summary>
+public sealed class CausalLmModel : DiffusionModel
+{
+    private readonly Qwen2Network model;
+
+    public CausalLmModel(ModelConfig config) : base(config, "causal")
+    {
+        model = new Qwen2Network(config, config.NumHiddenLayers);
+        RegisterComponents();
+        model.Causal = true;
+    }
+
+    public Qwen2Network Network => model;
+
+    public override ModelOutput forward(Tensor ids, Tensor? keyMask)
+    {
+        var hidden = model.call(model.Embed(ids, ComputeType), AttentionMask(keyMask));
+        return new ModelOutput(model.Unembed(hidden).to(ScalarType.Float32), null);
+    }
+
+    /// <summary>
+    /// Starts incremental decoding of <paramref name="batch"/> sequences of at most <paramref name="capacity"/>
+    /// tokens: a key/value cache and the weights fused and cast once to <see cref="DiffusionModel.ComputeType"/>.
+    /// </summary>
+    public DecodingSession StartDecoding(long batch, long capacity) => new(this, batch, capacity);
+
+    /// <summary>Incremental causal decoding with a key/value cache (no autograd). Dispose it when done.</summary>
+    public sealed class DecodingSession : IDisposable
+    {
+        private readonly CausalLmModel owner;
+        private readonly KvCache cache;
+        private readonly DecodingWeights weights;
+
+        internal DecodingSession(CausalLmModel owner, long batch, long capacity)
+        {
+            this.owner = owner;
+            cache = new KvCache(owner.Config, batch, capacity, owner.ComputeType);
+            weights = owner.model.DecodingWeights(owner.ComputeType);
+        }
+
+        /// <summary>Positions consumed so far.</summary>
+        public long Length => cache.Length;
+        public long Capacity => cache.Capacity;
+        public long Batch => cache.Batch;
+
+        /// <summary>
+        /// Feeds new tokens <paramref name="ids"/> [B, l] (the prompt, then one sampled token per step) and returns the
+        /// fp32 logits [B, V] at the last of them: the distribution of the next token.
+        /// </summary>
+        public Tensor Step(Tensor ids)
+        {
+            long length = ids.shape[1];
+            if (cache.Length + length > cache.Capacity)
+                throw new InvalidOperationException($"decoding past the cache capacity ({cache.Capacity} positions)");
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var states = weights.Embedding.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], -1);
+            var hidden = owner.model.ForwardCached(states, cache, cache.Length, weights);
+            var last = hidden[.., -1];
+            cache.Length += length;
+            return matmul(last, weights.Embedding.t()).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>Keeps only the given batch rows (int64 indices) in the cache, e.g. when the other rows finished.</summary>
+        public void KeepRows(Tensor rows) => cache.KeepRows(rows);
+
+        public void Dispose()
+        {
+            cache.Dispose();
+            weights.Dispose();
+        }
     }
 }

@@ -108,7 +108,11 @@ public sealed class RotaryEmbedding
     }
 }
 
-/// <summary>Grouped-query self-attention without a causal mask; q/k/v with bias, o without.</summary>
+/// <summary>
+/// Grouped-query self-attention, bidirectional (the diffusion networks) or with the causal mask (<see cref="Causal"/>:
+/// the autoregressive model, docs/recipe.md); q/k/v with bias, o without. <see cref="ForwardCached"/> is the
+/// causal step with a key/value cache (autoregressive decoding).
+/// </summary>
 public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly CastingLinear q_proj, k_proj, v_proj, o_proj;
@@ -126,6 +130,21 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
         o_proj = new CastingLinear(heads * headDim, config.HiddenSize, hasBias: false);
         this.rotary = rotary;
         RegisterComponents();
+    }
+
+    /// <summary>Query i attends only keys j ≤ i (Hugging Face's Qwen2ForCausalLM); off for the diffusion networks.</summary>
+    public bool Causal { get; set; }
+
+    public CastingLinear OutputProjection => o_proj;
+
+    /// <summary>
+    /// The causal mask for the stacked grouped-query layout: bool [groups·queries, keys], row g·queries + i (query i
+    /// of group g, at absolute position <paramref name="offset"/> + i) true at keys j ≤ offset + i.
+    /// </summary>
+    internal static Tensor CausalMask(long queries, long keys, long offset, int groups)
+    {
+        var mask = ones(queries, keys, dtype: ScalarType.Bool).tril(offset);
+        return groups > 1 ? mask.repeat(groups, 1) : mask;
     }
 
     /// <summary>
@@ -154,14 +173,55 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor?, Tensor>
         // Grouped-query attention without repeating k and v: attention rows are independent and there is no causal
         // mask, so the `groups` query heads that share a kv head are stacked along the sequence axis
         // (HF repeat_kv: query head h uses kv head h / groups).
+        // With the causal mask the stacked rows get the mask repeated per group (CausalMask).
         var q = qk[.., .., ..heads].transpose(1, 2).reshape(batch, kvHeads, groups * length, headDim);
         var k = qk[.., .., heads..].transpose(1, 2);
         var v = qkv[.., .., (heads + kvHeads)..].transpose(1, 2);
-        var attended = q.dtype == ScalarType.BFloat16
-            ? ExplicitAttention(q, k, v, keyMask)
-            : F.scaled_dot_product_attention(q, k, v, attn_mask: keyMask, is_casual: false);
-        return o_proj.call(attended.view(batch, heads, length, headDim).transpose(1, 2).reshape(batch, length, heads * headDim));
+        var mask = keyMask;
+        if (Causal)
+        {
+            var causal = CausalMask(length, length, 0, groups);
+            mask = keyMask is null ? causal : causal.logical_and(keyMask);
+        }
+        return o_proj.call(Attend(q, k, v, mask, batch, length));
     }
+
+    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, long batch, long length)
+    {
+        var attended = q.dtype == ScalarType.BFloat16
+            ? ExplicitAttention(q, k, v, mask)
+            : F.scaled_dot_product_attention(q, k, v, attn_mask: mask, is_casual: false);
+        return attended.view(batch, heads, length, headDim).transpose(1, 2).reshape(batch, length, heads * headDim);
+    }
+
+    /// <summary>
+    /// The causal step on new tokens at positions <paramref name="position"/>.. of hidden [B, l, d]: their keys and
+    /// values are written into <paramref name="cache"/> (rows position..position+l−1), and each new query attends the
+    /// cached keys before it and the new ones up to itself. Equals <see cref="forward"/> with the causal mask on the
+    /// whole sequence, at the new positions. <paramref name="qkvWeight"/>/<paramref name="qkvBias"/>: q, k, v
+    /// concatenated and cast once per decoding run (see <see cref="Qwen2Network.DecodingWeights"/>).
+    /// </summary>
+    internal Tensor ForwardCached(Tensor hidden, LayerKvCache cache, long position, Tensor qkvWeight, Tensor qkvBias, Tensor outputWeight)
+    {
+        long batch = hidden.shape[0], length = hidden.shape[1];
+        int groups = heads / kvHeads;
+        var qkv = F.linear(hidden, qkvWeight, qkvBias).view(batch, length, heads + 2 * kvHeads, headDim);
+        var (cos, sin) = rotary.Tables(position + length, hidden.dtype);
+        var qk = RotaryEmbedding.Apply(qkv[.., .., ..(heads + kvHeads)], cos[(int)position..].unsqueeze(1), sin[(int)position..].unsqueeze(1));
+        var q = qk[.., .., ..heads].transpose(1, 2).reshape(batch, kvHeads, groups * length, headDim);
+        cache.Keys.narrow(2, position, length).copy_(qk[.., .., heads..].transpose(1, 2));
+        cache.Values.narrow(2, position, length).copy_(qkv[.., .., (heads + kvHeads)..].transpose(1, 2));
+        var k = cache.Keys.narrow(2, 0, position + length);
+        var v = cache.Values.narrow(2, 0, position + length);
+        var mask = length > 1 ? CausalMask(length, position + length, position, groups) : null; // one query sees every cached key
+        return F.linear(Attend(q, k, v, mask, batch, length), outputWeight);
+    }
+
+    /// <summary>[W_q; W_k; W_v] and [b_q; b_k; b_v] in <paramref name="dtype"/>, and W_o: the cached step's weights.</summary>
+    internal (Tensor QkvWeight, Tensor QkvBias, Tensor OutputWeight) DecodingWeights(ScalarType dtype) =>
+        (cat([q_proj.Weight, k_proj.Weight, v_proj.Weight], 0).to(dtype).detach(),
+         cat([q_proj.Bias!, k_proj.Bias!, v_proj.Bias!], 0).to(dtype).detach(),
+         o_proj.Weight.to(dtype).detach());
 }
 
 /// <summary>SwiGLU: down(silu(gate(x)) ⊙ up(x)).</summary>
@@ -177,11 +237,23 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    public CastingLinear DownProjection => down_proj;
+
     public override Tensor forward(Tensor x)
     {
         var gateUp = CastingLinear.Fused([gate_proj, up_proj], x).chunk(2, -1); // one matmul for gate and up
         return down_proj.call(F.silu(gateUp[0]) * gateUp[1]);
     }
+
+    /// <summary>The same with [W_gate; W_up] and W_down already concatenated and cast (decoding).</summary>
+    internal static Tensor Forward(Tensor x, Tensor gateUpWeight, Tensor downWeight)
+    {
+        var gateUp = F.linear(x, gateUpWeight).chunk(2, -1);
+        return F.linear(F.silu(gateUp[0]) * gateUp[1], downWeight);
+    }
+
+    internal (Tensor GateUpWeight, Tensor DownWeight) DecodingWeights(ScalarType dtype) =>
+        (cat([gate_proj.Weight, up_proj.Weight], 0).to(dtype).detach(), down_proj.Weight.to(dtype).detach());
 }
 
 /// <summary>Pre-norm block: x + Attn(RMSNorm(x)), then + MLP(RMSNorm(·)).</summary>
@@ -200,15 +272,41 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    public Qwen2Attention Attention => self_attn;
+    public Qwen2Mlp Mlp => mlp;
+
     public override Tensor forward(Tensor x, Tensor? keyMask)
     {
         var h = x + self_attn.call(input_layernorm.call(x), keyMask);
         return h + mlp.call(post_attention_layernorm.call(h));
     }
+
+    internal Tensor ForwardCached(Tensor x, LayerKvCache cache, long position, LayerDecodingWeights w)
+    {
+        var h = x + self_attn.ForwardCached(input_layernorm.call(x), cache, position, w.QkvWeight, w.QkvBias, w.OutputWeight);
+        return h + Qwen2Mlp.Forward(post_attention_layernorm.call(h), w.GateUpWeight, w.DownWeight);
+    }
+
+    internal LayerDecodingWeights DecodingWeights(ScalarType dtype)
+    {
+        var (qkvWeight, qkvBias, outputWeight) = self_attn.DecodingWeights(dtype);
+        var (gateUp, down) = mlp.DecodingWeights(dtype);
+        return new LayerDecodingWeights(qkvWeight, qkvBias, outputWeight, gateUp, down);
+    }
+}
+
+/// <summary>One layer's matmul weights fused and cast once for a decoding run (the weights do not change while sampling).</summary>
+internal sealed record LayerDecodingWeights(Tensor QkvWeight, Tensor QkvBias, Tensor OutputWeight, Tensor GateUpWeight, Tensor DownWeight) : IDisposable
+{
+    public void Dispose()
+    {
+        QkvWeight.Dispose(); QkvBias.Dispose(); OutputWeight.Dispose(); GateUpWeight.Dispose(); DownWeight.Dispose();
+    }
 }
 
 /// <summary>
-/// A bidirectional Qwen2 stack with a tied embedding: <c>embed_tokens</c>, <c>layers.{i}</c>, <c>norm</c>.
+/// A Qwen2 stack with a tied embedding: <c>embed_tokens</c>, <c>layers.{i}</c>, <c>norm</c>. Bidirectional unless
+/// <see cref="Causal"/> is set (the autoregressive model; or φ with its causal mask back on, as in the tests).
 /// </summary>
 public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
 {
@@ -230,6 +328,38 @@ public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
     /// <summary>E, the tied [V, d] embedding matrix.</summary>
     public Parameter EmbeddingMatrix => embed_tokens.weight!;
     public int LayerCount => layers.Count;
+    public IReadOnlyList<Qwen2DecoderLayer> Layers => layers.ToList();
+
+    /// <summary>The causal mask in every layer's attention.</summary>
+    public bool Causal
+    {
+        get => layers.Count > 0 && layers[0].Attention.Causal;
+        set { foreach (var layer in layers) layer.Attention.Causal = value; }
+    }
+
+    /// <summary>The layers' weights fused and cast to <paramref name="dtype"/> for <see cref="ForwardCached"/>; dispose them after decoding.</summary>
+    internal DecodingWeights DecodingWeights(ScalarType dtype)
+    {
+        using var noGrad = no_grad();
+        return new DecodingWeights(layers.Select(layer => layer.DecodingWeights(dtype)).ToArray(), EmbeddingMatrix.to(dtype).detach());
+    }
+
+    /// <summary>
+    /// The causal network on new states [B, l, d] at positions <paramref name="position"/>.. with the key/value
+    /// cache (no autograd): layers and final norm, as <see cref="forward"/> with the causal mask gives at those positions.
+    /// </summary>
+    internal Tensor ForwardCached(Tensor states, KvCache cache, long position, DecodingWeights weights)
+    {
+        var h = states;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            Tensor next;
+            using (NewDisposeScope()) next = layers[i].ForwardCached(h, cache.Layers[i], position, weights.Layers[i]).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(h, states)) h.Dispose();
+            h = next;
+        }
+        return norm.call(h);
+    }
 
     /// <summary>Rows of E for the ids, in <paramref name="computeType"/>.</summary>
     public Tensor Embed(Tensor ids, ScalarType computeType) => embed_tokens.call(ids).to(computeType);
@@ -261,4 +391,14 @@ public sealed class Qwen2Network : nn.Module<Tensor, Tensor?, Tensor>
 
     /// <summary>h·Eᵀ with E already cast to h's dtype (callers that use E twice cast it once).</summary>
     public Tensor Unembed(Tensor hidden, Tensor castEmbedding) => matmul(hidden, castEmbedding.t());
+}
+
+/// <summary>A network's decoding weights: per layer (<see cref="LayerDecodingWeights"/>) and the cast embedding.</summary>
+internal sealed record DecodingWeights(LayerDecodingWeights[] Layers, Tensor Embedding) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var layer in Layers) layer.Dispose();
+        Embedding.Dispose();
+    }
 }

@@ -18,6 +18,12 @@ public sealed record TrainingConfig
     public string Model { get; init; } = "tiny";
     [Setting("Model config JSON file (overrides --model).", Flag = "model-config")]
     public string? ModelConfigFile { get; init; }
+    /// <summary>
+    /// <c>diffusion</c> (the (A)NELBO of docs/algorithms.md §5) or <c>ar</c>: a causal Qwen2 model with the next-token
+    /// loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md §1; the strategy is then ignored).
+    /// </summary>
+    [Setting("diffusion (default) or ar: a causal Qwen2 model with the next-token loss, saved as a Hugging Face Qwen2ForCausalLM folder (docs/recipe.md).")]
+    public Objective Objective { get; init; } = Objective.Diffusion;
     [Setting("Anchor strategy: mdlm (single network), or null, keyword, identifier, anchortree (anchored).")]
     public AnchorStrategy Strategy { get; init; } = AnchorStrategy.AnchorTree;
     /// <summary>λ, ρ, d0 of γ_i = λ·A_i·ρ^max(0, depth−d0); null = the strategy's default (docs/algorithms.md §5).</summary>
@@ -96,8 +102,31 @@ public sealed record TrainingConfig
 
     [Setting("Start from one of our checkpoints (a model folder or checkpoints/step-N).")]
     public string? Init { get; init; }
-    [Setting("Start from a Hugging Face Qwen2 folder (the paper's start).")]
+    [Setting("Start from a Hugging Face Qwen2 folder (the paper's start; also an `--objective ar` run's model folder).")]
     public string? InitQwen { get; init; }
+
+    // Adaptation switches (docs/recipe.md §3); the defaults keep the preset's or the imported model's choice.
+    [Setting("ψ's depth N_d; from a Qwen2/AR folder ψ copies its first N_d layers (default: the preset's, or half the layers).")]
+    public int? DenoiserLayers { get; init; }
+    [Setting("Dream-style shift: position i's logits come from i−1 (keeps an AR head's meaning); default off, as ADLM.")]
+    public bool Shift { get; init; }
+    [Setting("How ψ reads φ: softmax (default), logits, linear, or softmaxembed = softmax(a)·E_ψ + E_ψ[z_t] (our variant, not the paper's).")]
+    public DenoiserInput DenoiserInput { get; init; } = DenoiserInput.Softmax;
+    [Setting("copy (default: ψ as initialised) or identity: ψ's o_proj/down_proj zeroed, so at step 0 ψ passes φ's prediction through.")]
+    public DenoiserInit DenoiserInit { get; init; } = DenoiserInit.Copy;
+    /// <summary>
+    /// Peak learning rate of the parameters copied from a pretrained model (<c>init</c>/<c>init_qwen</c>); the fresh
+    /// ones (ψ's zeroed projections under <c>identity</c>, the linear denoiser input) keep <see cref="LearningRate"/>.
+    /// Null: every parameter uses <see cref="LearningRate"/>.
+    /// </summary>
+    [Setting("Peak LR of the parameters copied from --init/--init-qwen (fresh ones keep --lr), e.g. --lr 3e-4 --pretrained-lr 5e-5.", Flag = "pretrained-lr")]
+    public double? PretrainedLearningRate { get; init; }
+
+    /// <summary>True for the autoregressive objective.</summary>
+    [JsonIgnore] public bool Autoregressive => Objective == Objective.Ar;
+
+    /// <summary>What metrics and the progress line record as the run's kind: <c>ar</c>, or the strategy's name.</summary>
+    [JsonIgnore] public string RunLabel => Autoregressive ? "ar" : AnchorWeightOptions.Name(Strategy);
 
     public static JsonSerializerOptions JsonOptions => SettingsJson.Options;
 
@@ -135,6 +164,12 @@ public sealed record TrainingConfig
 
         if (ModelConfigFile is null && Init is null && InitQwen is null && !ModelPresets.All.ContainsKey(Model))
             problems.Add($"model '{Model}' is not a preset ({string.Join(", ", ModelPresets.All.Keys)}); give model_config_file for a config file");
+        if (DenoiserLayers is { } layers) Positive("denoiser_layers", layers);
+        if (PretrainedLearningRate is { } pretrainedLr) Positive("pretrained_learning_rate", pretrainedLr);
+        bool anchored = !Autoregressive && Strategy != AnchorStrategy.Mdlm;
+        if (DenoiserInit == DenoiserInit.Identity && !anchored)
+            problems.Add("denoiser_init 'identity' needs an anchored model (a strategy other than mdlm, objective diffusion)");
+        if (Autoregressive && Shift) problems.Add("shift applies to diffusion models, not to objective 'ar'");
         if (Sft && Packing != PackingMode.Pack) problems.Add($"packing '{Packing.ToString().ToLowerInvariant()}' does not apply with sft (one pair per row)");
         if (!Sft && Packing == PackingMode.Sft) problems.Add("packing 'sft' is what sft = true (--sft) sets: give that instead");
         if (AnchorLambda is { } lambda) NonNegative("anchor_lambda", lambda);

@@ -17,8 +17,8 @@ public static class TrainingFlops
         long kv = (long)config.NumKeyValueHeads * config.ResolvedHeadDim;
         long layerMatmul = d * query + 2 * d * kv + query * d + 3 * d * config.IntermediateSize;
         long vocabMatmul = (long)config.VocabSize * d;
-        int layers = config.Architecture == Architecture.Mdlm ? config.NumHiddenLayers : config.NumHiddenLayers + config.DenoiserLayers;
-        int vocabProducts = config.Architecture == Architecture.Mdlm ? 1 : 3; // unembed (×2 networks) + softmax(a)·E_ψ
+        int layers = config.Architecture != Architecture.Anchored ? config.NumHiddenLayers : config.NumHiddenLayers + config.DenoiserLayers;
+        int vocabProducts = config.Architecture != Architecture.Anchored ? 1 : 3; // unembed (×2 networks) + softmax(a)·E_ψ
         double matmulWeights = (double)layers * layerMatmul + vocabProducts * (double)vocabMatmul;
         double attention = 12.0 * contextLength * query * layers;
         return 6 * matmulWeights + attention;

@@ -107,35 +107,64 @@ public static class TrainingRun
 
     public static Architecture ArchitectureOf(AnchorStrategy strategy) => strategy == AnchorStrategy.Mdlm ? Architecture.Mdlm : Architecture.Anchored;
 
-    /// <summary>From scratch (seeded), from our checkpoint (<c>init</c>) or from a Qwen2 folder (<c>init_qwen</c>).</summary>
+    /// <summary>Causal for the <c>ar</c> objective, else by strategy (MDLM one network, anchored otherwise).</summary>
+    public static Architecture ArchitectureOf(TrainingConfig config) => config.Autoregressive ? Architecture.Causal : ArchitectureOf(config.Strategy);
+
+    /// <summary>
+    /// From scratch (seeded), from our checkpoint (<c>init</c>) or from a Hugging Face Qwen2 folder (<c>init_qwen</c>,
+    /// or an <c>init</c> folder whose config.json is Hugging Face's, such as an <c>ar</c> run's model). Then the
+    /// adaptation switches: ψ's depth, shift, denoiser input, and ψ's identity initialisation (docs/recipe.md §3).
+    /// </summary>
     internal static DiffusionModel BuildModel(TrainingConfig config, DiffusionSettings settings, ManifestConfig data)
     {
-        var architecture = ArchitectureOf(config.Strategy);
+        var architecture = ArchitectureOf(config);
+        var denoiserInput = config.DenoiserInput;
         try
         {
-            if (config.InitQwen is { } qwen)
-                return Qwen2Import.FromHuggingFace(qwen, new Qwen2ImportOptions
+            DiffusionModel model;
+            string? huggingFace = config.InitQwen ?? (config.Init is { } candidate && IsHuggingFaceFolder(candidate) ? candidate : null);
+            if (huggingFace is not null)
+            {
+                model = Qwen2Import.FromHuggingFace(huggingFace, new Qwen2ImportOptions
                 {
                     Architecture = architecture, Diffusion = settings,
                     MaskTokenId = data.MaskId, PadTokenId = data.PadId, EosTokenId = data.EosId,
+                    DenoiserLayers = config.DenoiserLayers, DenoiserInput = denoiserInput, Shift = config.Shift,
                 });
-            if (config.Init is { } init)
+            }
+            else if (config.Init is { } init)
             {
                 var initConfig = ModelConfig.Load(Path.Combine(init, ModelCheckpoint.ConfigFileName));
                 if (initConfig.Architecture != architecture)
                     throw new TrainingException($"{init}: an {initConfig.Architecture} model cannot train with strategy `{AnchorWeightOptions.Name(config.Strategy)}`");
-                var fromCheckpoint = DiffusionModel.Create(initConfig with { Diffusion = settings });
-                ModelCheckpoint.LoadFolderWeights(fromCheckpoint, init);
-                return fromCheckpoint;
+                model = DiffusionModel.Create(initConfig with { Diffusion = settings });
+                ModelCheckpoint.LoadFolderWeights(model, init);
             }
-            var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);
-            torch.manual_seed(config.Seed);
-            return DiffusionModel.Create(shape with { Architecture = architecture, Diffusion = settings });
+            else
+            {
+                var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);
+                torch.manual_seed(config.Seed);
+                model = DiffusionModel.Create(shape with
+                {
+                    Architecture = architecture, Diffusion = settings,
+                    DenoiserLayers = config.DenoiserLayers ?? shape.DenoiserLayers,
+                    Shift = config.Shift || shape.Shift,
+                    DenoiserInput = denoiserInput == DenoiserInput.Softmax ? shape.DenoiserInput : denoiserInput,
+                });
+            }
+            if (config.DenoiserInit == DenoiserInit.Identity && model is AnchoredModel anchored) Adaptation.ZeroResidualOutputs(anchored.Denoiser);
+            return model;
         }
         catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
         {
             throw new TrainingException($"cannot initialise the model: {e.Message}", e);
         }
+    }
+
+    private static bool IsHuggingFaceFolder(string folder)
+    {
+        string path = Path.Combine(folder, ModelCheckpoint.ConfigFileName);
+        return File.Exists(path) && HuggingFaceQwen2Config.IsHuggingFaceConfig(File.ReadAllText(path));
     }
 
     private static void CheckCompatible(TrainingConfig config, ModelConfig model, ManifestConfig data)
@@ -196,7 +225,10 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
     public TrainingSummary Run((long Step, string Path)? checkpoint, int threads, CancellationToken cancellation)
     {
         var parameters = model.parameters().ToList();
-        using var optimizer = new AdamW(parameters, config.LearningRate, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
+        var (groups, peakRates) = ParameterGroups();
+        using var optimizer = groups is null
+            ? new AdamW(parameters, config.LearningRate, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay)
+            : new AdamW(groups, config.LearningRate, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
         using var generator = new Generator((ulong)config.Seed);
         var ema = config.EmaDecay is null ? null : model.named_parameters()
             .Select(p => (p.name, p.parameter, Copy: EmaCopy(p.parameter))).ToList();
@@ -204,7 +236,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         try
         {
             if (checkpoint is { } from) Restore(from.Path, optimizer, generator, ema);
-            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), AnchorWeightOptions.Name(config.Strategy), checkpoint?.Path,
+            observer.OnStart(new TrainingStart(_step, _totalSteps, model.ParameterCount(), config.RunLabel, checkpoint?.Path,
                 trainLoader.RowCount, validLoader?.RowCount ?? 0, threads));
             using var metrics = Open(() => new MetricsLog(output, _step), $"cannot open {MetricsRecord.FileName} in {output}");
             using var prefetcher = new BatchPrefetcher(trainLoader);
@@ -217,7 +249,8 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             {
                 if (cancellation.IsCancellationRequested) break;
                 double lr = LearningRateSchedule.At(_step, _totalSteps, config.LearningRate, config.WarmupRatio, config.MinLrRatio);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+                int groupIndex = 0;
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * peakRates[groupIndex++] / config.LearningRate;
                 var stepClock = Stopwatch.StartNew();
                 var (loss, denoiser, anchor, tokens) = AccumulateGradients(prefetcher, generator);
                 double gradNorm = ClipGradients(parameters);
@@ -252,7 +285,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
                     lastValid = valid = Validate(validLoader, schedule);
                 if (last || _step % config.LogInterval == 0 || valid is not null)
                 {
-                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, AnchorWeightOptions.Name(config.Strategy));
+                    var record = window.Record(_step, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, lr, valid, config.RunLabel);
                     Open(() => { metrics.Append(record); return 0; }, $"cannot append to {MetricsRecord.FileName}");
                     observer.OnMetrics(record);
                 }
@@ -279,6 +312,28 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         }
     }
 
+    /// <summary>
+    /// With <c>pretrained_learning_rate</c> and a pretrained start: two AdamW groups, the parameters copied from the
+    /// pretrained model (peak <c>pretrained_learning_rate</c>) and the fresh ones (ψ's zeroed residual outputs under
+    /// <c>denoiser_init identity</c>, the linear denoiser input; peak <c>learning_rate</c>); both follow the same
+    /// warm-up and cosine. Otherwise one group (null) at <c>learning_rate</c>.
+    /// </summary>
+    private (List<AdamW.ParamGroup>? Groups, double[] PeakRates) ParameterGroups()
+    {
+        bool pretrainedStart = config.Init is not null || config.InitQwen is not null;
+        if (config.PretrainedLearningRate is not { } pretrainedRate || !pretrainedStart) return (null, [config.LearningRate]);
+        var fresh = new HashSet<string>(StringComparer.Ordinal);
+        if (config.DenoiserInit == DenoiserInit.Identity && model is AnchoredModel anchored)
+            fresh.UnionWith(Adaptation.ResidualOutputNames("denoiser", anchored.Denoiser.LayerCount));
+        var named = model.named_parameters().ToList();
+        fresh.UnionWith(named.Where(p => p.name.StartsWith("denoiser_input.", StringComparison.Ordinal)).Select(p => p.name));
+        var pretrained = named.Where(p => !fresh.Contains(p.name)).Select(p => p.parameter).ToList();
+        var freshParameters = named.Where(p => fresh.Contains(p.name)).Select(p => p.parameter).ToList();
+        AdamW.ParamGroup Group(List<Parameter> members, double rate) =>
+            new(members, new AdamW.Options { LearningRate = rate, beta1 = config.Beta1, beta2 = config.Beta2, eps = config.AdamEpsilon, weight_decay = config.WeightDecay });
+        return ([Group(pretrained, pretrainedRate), Group(freshParameters, config.LearningRate)], [pretrainedRate, config.LearningRate]);
+    }
+
     private TrainingSummary Summary(TrainingStatus status, Stopwatch clock, double loss, double? valid, string? modelDirectory, string message) =>
         new(status, _step, _totalSteps, _tokens, _wallBefore + clock.Elapsed.TotalSeconds, loss, valid, output, _lastCheckpoint, modelDirectory, message);
 
@@ -303,7 +358,7 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
             foreach (bool valid in batch.Valid) if (valid) tokens++;
             using var scope = NewDisposeScope();
             using var tensors = DiffusionBatch.FromLoaderBatch(batch);
-            var parts = DiffusionLoss.Compute(model, tensors, options, generator);
+            var parts = model is CausalLmModel ? NextTokenLoss.Compute(model, tensors) : DiffusionLoss.Compute(model, tensors, options, generator);
             double value = parts.Loss.item<float>();
             (accumulation == 1 ? parts.Loss : parts.Loss / accumulation).backward();
             loss += value / accumulation;
@@ -348,13 +403,21 @@ internal sealed class Trainer(TrainingConfig config, DiffusionModel model, DataL
         long batches = Math.Min(config.ValidationBatches, (loader.RowCount + loader.BatchSize - 1) / loader.BatchSize);
         using var generator = new Generator((ulong)ValidationSeed + 7919);
         double sum = 0;
+        long targets = 0;
         for (long k = 0; k < batches; k++)
         {
             using var scope = NewDisposeScope();
             using var batch = DiffusionBatch.FromLoaderBatch(loader.NextBatch());
-            sum += DiffusionLoss.ValidationNelbo(model, batch, schedule, generator);
+            if (model is CausalLmModel)
+            {
+                // The AR objective: next-token NLL per target token over all the batches (docs/recipe.md §1).
+                var (nll, count) = NextTokenLoss.ValidationSums(model, batch);
+                sum += nll;
+                targets += count;
+            }
+            else sum += DiffusionLoss.ValidationNelbo(model, batch, schedule, generator);
         }
-        return sum / batches;
+        return model is CausalLmModel ? sum / Math.Max(1, targets) : sum / batches;
     }
 
     private void SaveCheckpoint(AdamW optimizer, Generator generator, List<(string Name, Parameter Parameter, Tensor Copy)>? ema,

@@ -126,13 +126,17 @@ public static class ModelEvaluation
         using var journal = ResultsJournal.Open(Path.Combine(outputDirectory, ResultsFileName), resume: true);
         var problemIndex = fullBenchmark.Problems.Select((p, i) => (p.Prompt, i)).GroupBy(x => x.Prompt).ToDictionary(g => g.Key, g => g.First().i);
         int n = settings.SamplesPerProblem;
+        IReadOnlyList<string> stopSequences = benchmark.Kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEvalStopSequences : [];
         var generator = new SamplerCompletionGenerator(model, options, settings.Length, settings.Seed, settings.BatchSize, (prompt, _) =>
         {
             int index = problemIndex[prompt];
             string taskId = fullBenchmark.Problems[index].TaskId;
             // The same selection GenerationRun makes: the indices below n not yet in the journal, in increasing order.
             return (index, Enumerable.Range(0, n).Where(j => !journal.Contains(taskId, j)).ToList());
-        }, benchmark.Kind == BenchmarkKind.HumanEval ? CompletionPostProcessor.HumanEvalStopSequences : []);
+        }, stopSequences)
+        {
+            StopSequences = stopSequences,
+        };
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));
         var progress = new SynchronousProgress(_ => samplesDone?.Invoke(Done()));

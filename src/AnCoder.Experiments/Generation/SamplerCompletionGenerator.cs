@@ -1,3 +1,4 @@
+using AnCoder.Diffusion.Model;
 using AnCoder.Experiments.Models;
 using AnCoder.Experiments.Probing;
 using AnCoder.Diffusion.Sampling;
@@ -39,6 +40,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
             throw new InvalidOperationException($"asked for {count} samples but {indices.Count} sample indices are missing for problem {problemIndex}");
         // Plain token ids, not PromptTemplate: a benchmark prompt is literal text, never an infilling template.
         var promptIds = model.Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompt));
+        if (model.Model is CausalLmModel causal) return Task.FromResult(GenerateAutoregressive(causal, promptIds, problemIndex, indices, cancellationToken));
         var sampler = new DiffusionSampler(new ModelDenoiser(model.Model), options);
         var completions = new List<GeneratedCompletion>(count);
         for (int start = 0; start < count; start += Math.Max(1, batchSize))
@@ -60,5 +62,36 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
             SamplesGenerated += canvases.Count;
         }
         return Task.FromResult<IReadOnlyList<GeneratedCompletion>>(completions);
+    }
+
+    /// <summary>
+    /// Stop sequences an autoregressive model stops at (the benchmark's §9 cut, applied again afterwards, so the
+    /// scored text is the same; stopping early only saves the tokens after it).
+    /// </summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+
+    /// <summary>
+    /// An autoregressive model (docs/recipe.md §2): up to G new tokens at temperature τ with the KV cache, the
+    /// problem's samples batched; sample j of problem p uses the seed derived from (seed, p, j), as above.
+    /// </summary>
+    private IReadOnlyList<string> GenerateAutoregressive(CausalLmModel causal, int[] promptIds, int problemIndex, IReadOnlyList<int> indices,
+        CancellationToken cancellationToken)
+    {
+        var sampler = new AutoregressiveSampler(causal, model.Tokenizer);
+        var arOptions = new AutoregressiveOptions
+        {
+            Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = generationLength, StopSequences = StopSequences,
+        };
+        var completions = new List<string>(indices.Count);
+        for (int start = 0; start < indices.Count; start += Math.Max(1, batchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var seeds = indices.Skip(start).Take(Math.Max(1, batchSize)).Select(j => SampleSeed(seed, problemIndex, j)).ToList();
+            var samples = sampler.Sample(promptIds, seeds, arOptions);
+            SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
+            completions.AddRange(samples.Select(s => s.Completion));
+            SamplesGenerated += samples.Count;
+        }
+        return completions;
     }
 }

@@ -20,7 +20,9 @@ public sealed class LoadedModel
 
     /// <summary>
     /// Loads DIR (config.json + model.safetensors, tokenizer.json or vocab.json+merges.txt beside them, else the
-    /// default tokenizer) or <c>random:&lt;preset&gt;</c>. Errors come back as one line naming the file.
+    /// default tokenizer; a Hugging Face Qwen2 config.json loads the autoregressive model, docs/recipe.md) or
+    /// <c>random:&lt;preset&gt;</c> (<c>random-ar:&lt;preset&gt;</c>: the causal model of that shape). Errors come
+    /// back as one line naming the file.
     /// </summary>
     public static bool TryLoad(string source, Precision precision, out LoadedModel? loaded, out string? error)
     {
@@ -30,10 +32,11 @@ public sealed class LoadedModel
         {
             DiffusionModel model;
             ByteLevelBpe tokenizer;
-            if (source.StartsWith("random:", StringComparison.Ordinal))
+            if (source.StartsWith("random:", StringComparison.Ordinal) || source.StartsWith("random-ar:", StringComparison.Ordinal))
             {
                 torch.manual_seed(0);
-                model = DiffusionModel.Create(ModelPresets.Get(source["random:".Length..]));
+                var preset = ModelPresets.Get(source[(source.IndexOf(':') + 1)..]);
+                model = DiffusionModel.Create(source.StartsWith("random-ar:", StringComparison.Ordinal) ? preset with { Architecture = Architecture.Causal } : preset);
                 tokenizer = DefaultTokenizer.Load();
             }
             else
@@ -70,7 +73,7 @@ public sealed class LoadedModel
     public SamplerOptions DefaultOptions(string? remask, double? parallel = null) => new()
     {
         Remask = remask is not null ? RemaskOptions.Parse(remask)
-            : Config.Architecture == Architecture.Mdlm || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
+            : Config.Architecture != Architecture.Anchored || parallel is not null ? RemaskOptions.None : RemaskOptions.PaperDefault,
         Schedule = Config.Diffusion.Schedule,
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
         ParallelThreshold = parallel,
@@ -89,6 +92,56 @@ public sealed class LoadedModel
     /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
     public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
         + "gets the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
+
+    /// <summary>
+    /// Completions of an autoregressive model (docs/recipe.md §2): a prompt's <paramref name="samplesPerPrompt"/>
+    /// samples run together in batches of <paramref name="batchSize"/> with the KV cache; sample j of prompt i uses the
+    /// seed derived from (seed, i·n + j), as the diffusion sampler. Returns (prompt, sample, completion) and the runs'
+    /// statistics. Infilling templates (<c>&lt;|mask:N|&gt;</c>) need a diffusion model: <see cref="ArgumentException"/>.
+    /// </summary>
+    public List<(int Prompt, int Sample, string Completion)> GenerateAutoregressive(IReadOnlyList<string> prompts, AutoregressiveOptions options,
+        int samplesPerPrompt, int batchSize, int seed, out List<AutoregressiveStatistics> runs)
+    {
+        if (Model is not CausalLmModel causal) throw new ArgumentException($"{Name} is not an autoregressive model");
+        var sampler = new AutoregressiveSampler(causal, Tokenizer);
+        var results = new List<(int, int, string)>();
+        runs = [];
+        for (int p = 0; p < prompts.Count; p++)
+        {
+            if (prompts[p].Contains("<|mask:", StringComparison.Ordinal))
+                throw new ArgumentException($"prompt {p}: <|mask:N|> infilling needs a diffusion model; an autoregressive model only completes prompts");
+            var ids = Tokenizer.EncodeToIds(System.Text.Encoding.UTF8.GetBytes(prompts[p]));
+            for (int start = 0; start < samplesPerPrompt; start += Math.Max(1, batchSize))
+            {
+                var seeds = Enumerable.Range(start, Math.Min(Math.Max(1, batchSize), samplesPerPrompt - start))
+                    .Select(j => SampleSeeds.Derive(seed, p * samplesPerPrompt + j)).ToList();
+                var samples = sampler.Sample(ids, seeds, options);
+                for (int k = 0; k < samples.Count; k++) results.Add((p, start + k, samples[k].Completion));
+                runs.Add(sampler.LastRun!);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// <c>ancoder sample</c> for an autoregressive model: each prompt + completion (with a "── prompt i, sample j ──"
+    /// header) to <paramref name="output"/>, one timing line to <paramref name="log"/>.
+    /// </summary>
+    public void WriteAutoregressive(IReadOnlyList<string> prompts, AutoregressiveOptions options, int samplesPerPrompt, int batchSize, int seed,
+        TextWriter output, TextWriter log)
+    {
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+        var samples = GenerateAutoregressive(prompts, options, samplesPerPrompt, batchSize, seed, out var runs);
+        foreach (var (prompt, sample, completion) in samples)
+        {
+            output.WriteLine($"── prompt {prompt}, sample {sample} ──");
+            output.WriteLine(prompts[prompt] + completion);
+        }
+        double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
+        log.WriteLine($"{samples.Count} samples in {seconds:F2} s ({runs.Sum(r => r.GeneratedTokens) / Math.Max(seconds, 1e-9):F0} generated tokens/s, KV cache); "
+            + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network");
+    }
 
     /// <summary>A sampler over this model with the model's special ids.</summary>
     public PromptSampler CreateSampler(SamplerOptions options) =>

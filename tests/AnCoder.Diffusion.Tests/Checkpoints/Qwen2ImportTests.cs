@@ -112,7 +112,8 @@ public sealed class Qwen2ImportTests
         Assert.Equal(2, config.DenoiserLayers); // half of Qwen's layers: the paper's 12 of 24
         Assert.Equal((64, 32, 48, 4, 2, 1), (config.VocabSize, config.HiddenSize, config.IntermediateSize, config.NumHiddenLayers, config.NumAttentionHeads, config.NumKeyValueHeads));
         Assert.Equal((0, 0), (config.EosTokenId, config.PadTokenId));
-        Assert.Equal(151665, new Qwen2ImportOptions().MaskTokenId);
+        Assert.Null(new Qwen2ImportOptions().MaskTokenId); // config.json's mask_token_id, else the paper's 151665:
+        Assert.Equal(151665, Qwen2Import.QwenMaskTokenId);
 
         var error = Assert.Throws<CheckpointException>(() => Qwen2Import.BuildConfig(qwen, new Qwen2ImportOptions(), "tiny/config.json"));
         Assert.Contains("tiny/config.json: the imported model's config is not usable: mask_token_id (151665) must be in [0, vocab_size=64)", error.Message);

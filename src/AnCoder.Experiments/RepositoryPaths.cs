@@ -21,6 +21,9 @@ public static class RepositoryPaths
 
     /// <summary>The default corpus folder of <c>prepare</c>, <c>train</c>, <c>probe</c> and <c>repro</c>: &lt;repo&gt;/data/prepared
     /// (the current directory's data/prepared outside a clone).</summary>
+    /// <summary>A file at <paramref name="relative"/> under the repository root, or null when there is none.</summary>
+    public static string? FindFile(string relative) => FindRoot() is { } root && File.Exists(Path.Combine(root, relative)) ? Path.Combine(root, relative) : null;
+
     public static string DefaultPreparedData => Path.Combine(FindRoot() ?? Environment.CurrentDirectory, "data", "prepared");
 
     /// <summary>Where <c>ancoder prepare --sft</c> writes fine-tuning pairs and <c>train --sft</c> reads them.</summary>

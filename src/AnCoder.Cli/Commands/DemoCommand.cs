@@ -195,25 +195,13 @@ public static class DemoCommand
         Run("others", OtherPrompts, others);
         foreach (var (_, trace) in samples.Skip(3)) ShowFinal(trace);
 
-        var anchors = AnchorSummary(samples.Select(s => s.Trace));
+        var anchors = TraceFiles.AnchorSummary(samples.Select(s => s.Trace));
         AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");
         var traceDocument = new TraceDocument(modelDir, $"T={steps} G={length} seed={seed}; samples 0, 1 and 2: find_max in the paper's random order, in confidence order and anchor-first",
             loaded.Trace([], paper).AnchorStrategy, allTraces);
         TraceFiles.Write(tracePath, traceDocument);
         AnsiConsole.MarkupLine($"HTML trace (open in a browser, no network needed): [link]{Markup.Escape(tracePath)}[/]");
         return 0;
-    }
-
-    private static (double Anchor, double Other) AnchorSummary(IEnumerable<SampleTrace> traces)
-    {
-        double anchorSum = 0, otherSum = 0;
-        int anchors = 0, others = 0;
-        foreach (var t in traces)
-        {
-            if (t.Summary.Anchors > 0) { anchorSum += t.Summary.AnchorMeanRevealFraction * t.Summary.Anchors; anchors += t.Summary.Anchors; }
-            if (t.Summary.Others > 0) { otherSum += t.Summary.OtherMeanRevealFraction * t.Summary.Others; others += t.Summary.Others; }
-        }
-        return (anchors == 0 ? double.NaN : anchorSum / anchors, others == 0 ? double.NaN : otherSum / others);
     }
 
     /// <summary>Prints the canvas after ~¼, ½, ¾ of the steps and at the end: masked ░, keywords blue, identifiers yellow.</summary>

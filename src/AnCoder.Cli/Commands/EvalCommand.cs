@@ -2,6 +2,7 @@ using AnCoder.Diffusion.Configuration;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using AnCoder.Experiments;
 using AnCoder.Experiments.Generation;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Sampling;
@@ -221,7 +222,7 @@ public static class EvalCommand
         try
         {
             var benchmark = BenchmarkLoader.Load(BenchmarkKind.HumanEval, DatasetLocator.Require(dataOption));
-            var runner = runnerOption ?? FindUpward(Path.Combine("tests", "AnCoder.Evaluation.Tests", "Reference", "reference_runner.py"));
+            var runner = runnerOption ?? RepositoryPaths.FindFile(Path.Combine("tests", "AnCoder.Evaluation.Tests", "Reference", "reference_runner.py"));
             if (runner is null || !File.Exists(runner))
             {
                 Console.Error.WriteLine("ancoder eval throughput: reference runner not found; pass --reference-runner PATH");
@@ -263,14 +264,5 @@ public static class EvalCommand
             Console.Error.WriteLine($"ancoder eval throughput: {e.Message}");
             return 2;
         }
-    }
-
-    private static string? FindUpward(string relative)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, relative)))
-                    return Path.Combine(dir.FullName, relative);
-        return null;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Tokenization;
+using AnCoder.Experiments.Benchmarks;
 using Spectre.Console;
 
 namespace AnCoder.Cli.Commands;
@@ -71,7 +72,7 @@ public static class PrepareCommand
                 Console.Error.WriteLine($"ancoder prepare: cannot load the tokenizer: {e.Message}");
                 return 2;
             }
-            if (parse.GetValue(bench)) return Benchmark(sources[0].Root, tokenizerDir, bpe);
+            if (parse.GetValue(bench)) return LabellingBenchmark.Run(sources[0].Root, tokenizerDir, bpe, Console.Out, Console.Error);
             string root = RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory;
             string outputDir = parse.GetValue(output) ?? (parse.GetValue(sft) ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData);
             string? datasetsDir = null;
@@ -150,52 +151,5 @@ public static class PrepareCommand
         AnsiConsole.MarkupLine($"{m.Files.Found:N0} files, {m.Files.Labelled:N0} kept; {m.Totals.SourceBytes / 1e6:F1} MB kept, {m.Totals.Tokens:N0} tokens in {m.Totals.Seconds:F1} s"
             + (options.DatasetsDirectory is null ? "; [yellow]no decontamination[/]" : ""));
         AnsiConsole.MarkupLine($"manifest: {Markup.Escape(Path.Combine(options.OutputDirectory, CorpusBuilder.ManifestFile))}; removed files: {Markup.Escape(Path.Combine(options.OutputDirectory, CorpusBuilder.RemovedFile))}");
-    }
-
-    /// <summary>Same work on both sides: read each file, tokenize with the BPE, parse, label every token (node, depth,
-    /// flags). Files in memory; one warm-up pass for .NET, then the timed pass.</summary>
-    private static int Benchmark(string sourceDir, string? tokenizerDir, ByteLevelBpe bpe)
-    {
-        var files = CorpusFiles.Enumerate(sourceDir);
-        var contents = files.Select(f => CorpusFiles.TryRead(f, out _) ?? []).ToList();
-        long bytes = contents.Sum(c => (long)c.Length);
-        long Run()
-        {
-            long tokens = 0;
-            Parallel.ForEach(contents, () => 0L, (content, _, local) => local + LabelledSource.Create(content, bpe).Labels.Length,
-                local => Interlocked.Add(ref tokens, local));
-            return tokens;
-        }
-        var clock = Stopwatch.StartNew();
-        Run();
-        Console.WriteLine($"ancoder warm-up pass (cold start, JIT): {clock.Elapsed.TotalSeconds:F2} s");
-        clock.Restart();
-        long ourTokens = Run();
-        double ours = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"ancoder (in-process, {Environment.ProcessorCount} threads): {files.Count} files, {bytes / 1e6:F1} MB, {ourTokens:N0} tokens in {ours:F2} s = {bytes / 1e6 / ours:F2} MB/s, {ourTokens / ours:N0} tokens/s");
-
-        string? root = RepositoryPaths.FindRoot();
-        string script = Path.Combine(root ?? ".", "bench", "label_throughput.py");
-        string tokenizerPath = tokenizerDir ?? DefaultTokenizer.Directory;
-        if (Environment.GetEnvironmentVariable("ANCODER_BENCH_NO_PYTHON") == "1") return 0;
-        var info = new ProcessStartInfo("python3", [script, "--tokenizer", tokenizerPath, "--processes", Environment.ProcessorCount.ToString(), sourceDir])
-        {
-            RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        using var process = Process.Start(info)!;
-        string report = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Console.Error.WriteLine($"ancoder prepare --bench: {script} failed (exit {process.ExitCode})");
-            return 1;
-        }
-        using var json = JsonDocument.Parse(report);
-        double pySeconds = json.RootElement.GetProperty("seconds").GetDouble();
-        long pyTokens = json.RootElement.GetProperty("tokens").GetInt64();
-        Console.WriteLine($"python3 ast+tokenize ({json.RootElement.GetProperty("processes").GetInt32()} processes): {pyTokens:N0} tokens in {pySeconds:F2} s = {bytes / 1e6 / pySeconds:F2} MB/s, {pyTokens / pySeconds:N0} tokens/s");
-        if (pyTokens != ourTokens) Console.WriteLine($"note: token counts differ ({ourTokens} vs {pyTokens})");
-        Console.WriteLine($"ratio: {pySeconds / ours:F1}x");
-        return 0;
     }
 }

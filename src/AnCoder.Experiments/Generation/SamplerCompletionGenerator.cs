@@ -74,7 +74,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     /// An autoregressive model (docs/recipe.md §2): up to G new tokens at temperature τ with the KV cache, the
     /// problem's samples batched; sample j of problem p uses the seed derived from (seed, p, j), as above.
     /// </summary>
-    private IReadOnlyList<string> GenerateAutoregressive(CausalLmModel causal, int[] promptIds, int problemIndex, IReadOnlyList<int> indices,
+    private IReadOnlyList<GeneratedCompletion> GenerateAutoregressive(CausalLmModel causal, int[] promptIds, int problemIndex, IReadOnlyList<int> indices,
         CancellationToken cancellationToken)
     {
         var sampler = new AutoregressiveSampler(causal, model.Tokenizer);
@@ -82,14 +82,15 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
         {
             Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = generationLength, StopSequences = StopSequences,
         };
-        var completions = new List<string>(indices.Count);
+        var completions = new List<GeneratedCompletion>(indices.Count);
         for (int start = 0; start < indices.Count; start += Math.Max(1, batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var seeds = indices.Skip(start).Take(Math.Max(1, batchSize)).Select(j => SampleSeed(seed, problemIndex, j)).ToList();
             var samples = sampler.Sample(promptIds, seeds, arOptions);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
-            completions.AddRange(samples.Select(s => s.Completion));
+            // Not stopped by end-of-text or a stop sequence = ran into the length cap (non-trivial validity cuts it at a line).
+            completions.AddRange(samples.Select(s => new GeneratedCompletion(s.Completion, !s.Stopped)));
             SamplesGenerated += samples.Count;
         }
         return completions;

@@ -138,4 +138,17 @@ $('play').onclick = () => {
 select(0);
 </script></body></html>
 """;
+
+    /// <summary>Mean reveal fraction of anchor tokens and of the others over traces (weighted by token counts; NaN when none).</summary>
+    public static (double Anchor, double Other) AnchorSummary(IEnumerable<SampleTrace> traces)
+    {
+        double anchorSum = 0, otherSum = 0;
+        int anchors = 0, others = 0;
+        foreach (var t in traces)
+        {
+            if (t.Summary.Anchors > 0) { anchorSum += t.Summary.AnchorMeanRevealFraction * t.Summary.Anchors; anchors += t.Summary.Anchors; }
+            if (t.Summary.Others > 0) { otherSum += t.Summary.OtherMeanRevealFraction * t.Summary.Others; others += t.Summary.Others; }
+        }
+        return (anchors == 0 ? double.NaN : anchorSum / anchors, others == 0 ? double.NaN : otherSum / others);
+    }
 }

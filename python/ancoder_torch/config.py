@@ -34,8 +34,12 @@ TRAINING_DEFAULTS = {
     "min_lr_ratio": 0.1, "weight_decay": 0.0, "beta1": 0.9, "beta2": 0.999, "adam_epsilon": 1e-8, "grad_clip": 1.0,
     "precision": "fp32", "ema_decay": None, "seed": 0, "threads": 0, "log_interval": 10, "validation_interval": 200,
     "validation_batches": 8, "checkpoint_interval": 500, "keep_last": 3, "output": None, "init": None,
-    "init_qwen": None,
+    "init_qwen": None, "objective": "diffusion", "denoiser_layers": None, "shift": False, "denoiser_input": "softmax",
+    "denoiser_init": "copy", "pretrained_learning_rate": None,
 }
+
+# The recipe's settings (docs/recipe.md) that this engine does not implement yet: each must keep its C# default.
+RECIPE_SETTINGS_NOT_SUPPORTED = ("objective", "denoiser_layers", "shift", "denoiser_input", "denoiser_init", "pretrained_learning_rate")
 
 # AnchorWeightOptions.Defaults: (λ, ρ, d0) per strategy (docs/algorithms.md §5).
 STRATEGY_DEFAULTS = {"keyword": (0.1, 1.0, 0), "identifier": (0.003, 1.0, 0), "anchortree": (0.03, 0.8, 2)}
@@ -126,6 +130,9 @@ def training_config(raw, source="training config", overrides=None):
         problems.append("init_qwen is not supported by the torch engine (import with `ancoder import-qwen`, then use init)")
     if config["sft"]:
         problems.append("sft is not supported by the torch engine yet (train SFT with the C# engine)")
+    for name in RECIPE_SETTINGS_NOT_SUPPORTED:
+        if config[name] != TRAINING_DEFAULTS[name]:
+            problems.append(f"{name} = {config[name]!r} is not supported by the torch engine yet (train it with the C# engine)")
     if config["ema_decay"] is not None:
         problems.append("ema_decay is not supported by the torch engine yet")
     for name in ("context_length", "micro_batch", "gradient_accumulation", "learning_rate", "log_interval", "keep_last"):

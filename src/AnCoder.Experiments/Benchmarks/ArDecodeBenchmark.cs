@@ -17,7 +17,6 @@ public sealed record ArDecodeRow(int Batch, double OursTokensPerSecond, double O
 /// </summary>
 public static class ArDecodeBenchmark
 {
-    private const string PythonWithTorch = "/usr/bin/python3";
 
     /// <summary>Loads the model, measures every batch size and writes the table (with the load average) to <paramref name="output"/>.</summary>
     public static void Run(string source, int[] batches, int promptLength, int newTokens, int rounds, int threads, string precision, string? torchScript, TextWriter output)
@@ -84,33 +83,12 @@ public static class ArDecodeBenchmark
         string configPath = Path.Combine(Path.GetTempPath(), $"ancoder-bench-ar-{Environment.ProcessId}.json");
         File.WriteAllText(configPath, configJson);
         string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
-        var info = new ProcessStartInfo(File.Exists(PythonWithTorch) ? PythonWithTorch : "python3",
-            [script, "--config", configPath, "--batch", Text(batch), "--prompt", Text(prompt), "--new", Text(newTokens), "--rounds", Text(rounds),
-             "--threads", Text(threads), "--precision", precision])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment.Remove("LD_PRELOAD"); // PyTorch runs with its usual allocator
         try
         {
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                Console.Error.WriteLine($"{Path.GetFileName(script)} exited with {process.ExitCode}: {errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()}");
-                return null;
-            }
-            using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-            return json.RootElement.GetProperty("tokens_per_second").GetDouble();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Console.Error.WriteLine("python3 not found: timing ours only");
-            return null;
+            using var json = TorchBaselineScript.Run(script,
+                ["--config", configPath, "--batch", Text(batch), "--prompt", Text(prompt), "--new", Text(newTokens), "--rounds", Text(rounds),
+                 "--threads", Text(threads), "--precision", precision], Console.Error.WriteLine);
+            return json?.RootElement.GetProperty("tokens_per_second").GetDouble();
         }
         finally
         {

@@ -18,7 +18,6 @@ public sealed record ModelBenchmarkSettings(string Preset, string Precision, int
 public static class ModelBenchmark
 {
     private const double AnchorGamma = 0.03, ScheduleEpsilon = 1e-3, TimeEpsilon = 1e-3;
-    private const string PythonWithTorch = "/usr/bin/python3";
 
     /// <summary>One timed run: wall-clock tokens/s, the process's CPU time per step (user + system, all threads;
     /// steadier than wall time on a shared machine, but it includes OpenMP's spin-waiting) and the peak RSS.</summary>
@@ -111,40 +110,16 @@ public static class ModelBenchmark
     {
         var arguments = new List<string>
         {
-            script, "--config", configPath, "--precision", precision, "--batch", settings.Batch.ToString(),
+            "--config", configPath, "--precision", precision, "--batch", settings.Batch.ToString(),
             "--length", settings.Length.ToString(), "--steps", settings.Steps.ToString(), "--threads", settings.Threads.ToString(),
         };
         if (bf16Mode != null) arguments.AddRange(["--bf16-mode", bf16Mode]);
         if (settings.Inference) arguments.Add("--inference");
-        var info = new ProcessStartInfo(File.Exists(PythonWithTorch) ? PythonWithTorch : "python3", arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment.Remove("LD_PRELOAD"); // the launcher preloads jemalloc for us; PyTorch runs with its usual allocator
-        try
-        {
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                var lastLine = errors.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-                warn($"{Path.GetFileName(script)} exited with {process.ExitCode}: {lastLine} (timing ours only)");
-                return null;
-            }
-            using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
-            var r = json.RootElement;
-            return new Measurement("pytorch", r.GetProperty("precision").GetString()!,
-                r.GetProperty("tokens_per_second").GetDouble(), r.GetProperty("cpu_ms_per_step").GetDouble(), r.GetProperty("peak_rss_bytes").GetInt64());
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            warn("python3 not found (timing ours only)");
-            return null;
-        }
+        using var json = TorchBaselineScript.Run(script, arguments, warn);
+        if (json is null) return null;
+        var r = json.RootElement;
+        return new Measurement("pytorch", r.GetProperty("precision").GetString()!,
+            r.GetProperty("tokens_per_second").GetDouble(), r.GetProperty("cpu_ms_per_step").GetDouble(), r.GetProperty("peak_rss_bytes").GetInt64());
     }
 
     /// <summary>Writing "5" to /proc/self/clear_refs resets the peak resident set size (VmHWM) to the current one.</summary>

@@ -107,6 +107,18 @@ public sealed record SamplerOptions
     public int RepairRounds { get; init; }
     /// <summary>Reverse steps of each repair round.</summary>
     public int RepairSteps { get; init; } = 8;
+    /// <summary>
+    /// Viable-prefix guard (issue 17 item 2; <see cref="DecodingGuard.Prefix"/>): when a revealed token extends the
+    /// decided left-to-right prefix (the canvas's positions from the start up to its first mask), that prefix's text must
+    /// stay a viable program prefix (<see cref="ViablePrefixJudge"/>); otherwise the token is redrawn from the rest of
+    /// its distribution (the rejected tokens' probabilities set to zero, renormalised; greedy: the next most likely),
+    /// up to <see cref="GuardTries"/> times, then the most likely proposal is kept and a guard failure counted. Revealed
+    /// tokens are judged left to right within a step, in the order the sampler unmasks. Needs a prefix judge in
+    /// <see cref="DiffusionSampler.Sample"/>. Draws no network call.
+    /// </summary>
+    public DecodingGuard Guard { get; init; } = DecodingGuard.None;
+    /// <summary>Redraws the guard allows per revealed token.</summary>
+    public int GuardTries { get; init; } = 4;
 
     public IReadOnlyList<string> Validate()
     {
@@ -119,6 +131,7 @@ public sealed record SamplerOptions
         if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
         if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
         if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");
+        if (GuardTries < 0) problems.Add($"guard tries ({GuardTries}) must be >= 0");
         if (ParallelThreshold is not null && Remask.Strategy != RemaskStrategy.None)
             problems.Add($"parallel decoding never remasks: use remask none (got {Remask})");
         return problems;

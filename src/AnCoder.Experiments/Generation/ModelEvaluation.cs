@@ -36,6 +36,8 @@ public sealed record ModelEvalSettings
     public double? Parallel { get; init; }
     /// <summary>Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>; 0 = off).</summary>
     public int Repair { get; init; }
+    /// <summary>Decoding guard (<see cref="SamplerOptions.Guard"/>; none = off).</summary>
+    public DecodingGuard Guard { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
@@ -69,7 +71,8 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("precision")] string Precision,
     [property: JsonPropertyName("order")] string Order = "random",
     [property: JsonPropertyName("parallel")] double? Parallel = null,
-    [property: JsonPropertyName("repair")] int Repair = 0);
+    [property: JsonPropertyName("repair")] int Repair = 0,
+    [property: JsonPropertyName("guard")] string Guard = "none");
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -93,7 +96,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard };
         }
         catch (FormatException e)
         {
@@ -119,7 +122,7 @@ public static class ModelEvaluation
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
             options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
-            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair);
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard));
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -144,7 +147,28 @@ public static class ModelEvaluation
 
         var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
         ResultsJournal.WritePrivate(Path.Combine(outputDirectory, SummaryFileName), JsonSerializer.Serialize(summary, Indented));
+        if (settings.Guard != DecodingGuard.None) WriteGuardCounts(outputDirectory, generator);
         return summary;
+    }
+
+    public const string GuardFileName = "guard.json";
+
+    /// <summary>
+    /// guard.json: the viable-prefix guard's counters over the samples this invocation generated (a resumed run counts
+    /// only its own samples), in total and per sample.
+    /// </summary>
+    private static void WriteGuardCounts(string outputDirectory, SamplerCompletionGenerator generator)
+    {
+        var totals = generator.GuardTotals;
+        double perSample(long count) => generator.SamplesGenerated == 0 ? 0 : Math.Round(count / (double)generator.SamplesGenerated, 3);
+        var counts = new Dictionary<string, object>
+        {
+            ["samples_generated"] = generator.SamplesGenerated,
+            ["checks"] = totals.Checks, ["resamples"] = totals.Resamples, ["failures"] = totals.Failures,
+            ["checks_per_sample"] = perSample(totals.Checks), ["resamples_per_sample"] = perSample(totals.Resamples),
+            ["failures_per_sample"] = perSample(totals.Failures),
+        };
+        ResultsJournal.WritePrivate(Path.Combine(outputDirectory, GuardFileName), JsonSerializer.Serialize(counts, Indented));
     }
 
     /// <summary>Reads a results folder's summary.json, or null when there is none (or it is unreadable).</summary>
@@ -193,7 +217,7 @@ public static class ModelEvaluation
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
             ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
-            ("repair", stored.Repair, now.Repair),
+            ("repair", stored.Repair, now.Repair), ("guard", stored.Guard, now.Guard),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

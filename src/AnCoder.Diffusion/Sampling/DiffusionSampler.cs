@@ -415,6 +415,7 @@ public sealed class DiffusionSampler
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
                 UnmaskOrder.Margin => Margin(probabilities),
                 UnmaskOrder.Anchor => AnchorFirst(probabilities),
+                UnmaskOrder.AnchorDepth => AnchorFirstByDepth(probabilities),
                 _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
             };
             var scores = score.data<double>().ToArray();
@@ -434,6 +435,22 @@ public sealed class DiffusionSampler
                 var table = _options.AnchorTokens!;
                 var bonus = indexes.data<long>().Select(id => id < table.Count && table[(int)id] ? 2.0 : 0.0).ToArray();
                 return values + tensor(bonus, ScalarType.Float64);
+            }
+
+            // 1 + ρ^max(0, d̂ − d0)·(1 + confidence) where the argmax is an anchor token (> 1 ≥ any confidence), else confidence.
+            Tensor AnchorFirstByDepth(Tensor p)
+            {
+                var (values, indexes) = p.max(-1);
+                var table = _options.AnchorTokens!;
+                var depths = _options.AnchorDepths!.EstimateDepths(_ids[b], _maskId);
+                var confidence = values.data<double>().ToArray();
+                var ids = indexes.data<long>().ToArray();
+                var score = new double[masked.Count];
+                for (int k = 0; k < score.Length; k++)
+                    score[k] = ids[k] < table.Count && table[(int)ids[k]]
+                        ? 1 + _options.AnchorDepths.Weight(depths[masked[k]]) * (1 + confidence[k])
+                        : confidence[k];
+                return tensor(score, ScalarType.Float64);
             }
         }
 

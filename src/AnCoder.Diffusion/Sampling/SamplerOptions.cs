@@ -64,9 +64,12 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// entropy (<see cref="Entropy"/>), as peers (LLaDA, Dream) do. <see cref="Anchor"/> (ours, past the paper: its
 /// anchoring applied at inference) takes first the positions whose current prediction (argmax) is an anchor token
 /// (<see cref="SamplerOptions.AnchorTokens"/>: keyword or identifier), the most confident of them first, then the
-/// others by confidence: the scaffold of the program is fixed before the rest.
+/// others by confidence: the scaffold of the program is fixed before the rest. <see cref="AnchorDepth"/> (ours) weighs
+/// the anchors by the AnchorTree depth weight (<see cref="AnchorDepthWeights"/>: score 1 + ρ^max(0, d̂ − d0)·(1 +
+/// confidence) for an anchor at estimated depth d̂, confidence for the others): every anchor still comes before every
+/// other position, the outer levels of the scaffold before the inner ones.
 /// </summary>
-public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor }
+public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor, AnchorDepth }
 
 /// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions
@@ -91,6 +94,8 @@ public sealed record SamplerOptions
     /// needs it. A longer table than the vocabulary is fine; ids past its end are not anchors.
     /// </summary>
     public IReadOnlyList<bool>? AnchorTokens { get; init; }
+    /// <summary>Depth estimates and weights for <see cref="UnmaskOrder.AnchorDepth"/> (with <see cref="AnchorTokens"/>).</summary>
+    public AnchorDepthWeights? AnchorDepths { get; init; }
     /// <summary>
     /// Confidence-parallel decoding (Fast-dLLM's threshold rule): instead of the time grid's T steps, each step
     /// reveals every masked position whose confidence (the model's largest probability there, before temperature)
@@ -127,7 +132,8 @@ public sealed record SamplerOptions
         if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
         if (FinalTime is < 0 or >= 1) problems.Add($"final time ({FinalTime}) must be in [0, 1)");
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
-        if (Order == UnmaskOrder.Anchor && AnchorTokens is null) problems.Add("order anchor needs the tokenizer's anchor-token table");
+        if (Order is UnmaskOrder.Anchor or UnmaskOrder.AnchorDepth && AnchorTokens is null) problems.Add($"order {Order.ToString().ToLowerInvariant()} needs the tokenizer's anchor-token table");
+        if (Order == UnmaskOrder.AnchorDepth && AnchorDepths is null) problems.Add("order anchordepth needs the tokenizer's depth table");
         if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
         if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
         if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");

@@ -78,7 +78,17 @@ public sealed class LoadedModel
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
         ParallelThreshold = parallel,
         AnchorTokens = AnchorTokens,
+        AnchorDepths = AnchorDepths,
     };
+
+    private AnchorDepthWeights? _anchorDepths;
+
+    /// <summary>
+    /// Depth weights for <see cref="UnmaskOrder.AnchorDepth"/>, built once per model: an AnchorTree model's own ρ and d0,
+    /// AnchorTree's defaults for every other model (their labels have no depth decay).
+    /// </summary>
+    public AnchorDepthWeights AnchorDepths => _anchorDepths ??= AnchorDepthWeights.Build(Tokenizer,
+        Config.Diffusion.Strategy == AnchorStrategy.AnchorTree ? Config.Diffusion.AnchorWeights : AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree));
 
     private bool[]? _anchorTokens;
 

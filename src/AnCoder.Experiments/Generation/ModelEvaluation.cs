@@ -147,28 +147,35 @@ public static class ModelEvaluation
 
         var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
         ResultsJournal.WritePrivate(Path.Combine(outputDirectory, SummaryFileName), JsonSerializer.Serialize(summary, Indented));
-        if (settings.Guard != DecodingGuard.None) WriteGuardCounts(outputDirectory, generator);
+        WriteDecodingCounts(outputDirectory, generator);
         return summary;
     }
 
-    public const string GuardFileName = "guard.json";
+    public const string DecodingFileName = "decoding.json";
 
     /// <summary>
-    /// guard.json: the viable-prefix guard's counters over the samples this invocation generated (a resumed run counts
-    /// only its own samples), in total and per sample.
+    /// decoding.json: the sampler's cost and the viable-prefix guard's counters over the samples this invocation
+    /// generated (a resumed run counts only its own samples; nothing generated: not written), in total and per sample.
+    /// Forward rows per sample is the network-call measure of docs/decoding.md (one row = one canvas through the
+    /// network; calls batch rows).
     /// </summary>
-    private static void WriteGuardCounts(string outputDirectory, SamplerCompletionGenerator generator)
+    private static void WriteDecodingCounts(string outputDirectory, SamplerCompletionGenerator generator)
     {
-        var totals = generator.GuardTotals;
-        double perSample(long count) => generator.SamplesGenerated == 0 ? 0 : Math.Round(count / (double)generator.SamplesGenerated, 3);
+        int samples = generator.SamplesGenerated;
+        if (samples == 0) return;
+        var guard = generator.GuardTotals;
+        double PerSample(double count) => Math.Round(count / samples, 3);
         var counts = new Dictionary<string, object>
         {
-            ["samples_generated"] = generator.SamplesGenerated,
-            ["checks"] = totals.Checks, ["resamples"] = totals.Resamples, ["failures"] = totals.Failures,
-            ["checks_per_sample"] = perSample(totals.Checks), ["resamples_per_sample"] = perSample(totals.Resamples),
-            ["failures_per_sample"] = perSample(totals.Failures),
+            ["samples_generated"] = samples,
+            ["network_calls"] = generator.NetworkCalls, ["network_rows"] = generator.NetworkRows,
+            ["network_rows_per_sample"] = PerSample(generator.NetworkRows),
+            ["sampling_seconds_per_sample"] = PerSample(generator.SamplingSeconds),
+            ["guard_checks"] = guard.Checks, ["guard_resamples"] = guard.Resamples, ["guard_failures"] = guard.Failures,
+            ["guard_checks_per_sample"] = PerSample(guard.Checks), ["guard_resamples_per_sample"] = PerSample(guard.Resamples),
+            ["guard_failures_per_sample"] = PerSample(guard.Failures),
         };
-        ResultsJournal.WritePrivate(Path.Combine(outputDirectory, GuardFileName), JsonSerializer.Serialize(counts, Indented));
+        ResultsJournal.WritePrivate(Path.Combine(outputDirectory, DecodingFileName), JsonSerializer.Serialize(counts, Indented));
     }
 
     /// <summary>Reads a results folder's summary.json, or null when there is none (or it is unreadable).</summary>

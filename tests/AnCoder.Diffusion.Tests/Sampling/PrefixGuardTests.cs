@@ -170,6 +170,26 @@ public sealed class PrefixGuardTests
     }
 
     [Fact]
+    public void Parallel_steps_are_guarded_too()
+    {
+        // Every position is confident (p(4) ≈ 0.7 > τ): one parallel step reveals all eight, and each, judged left to
+        // right on the prefix it completes, becomes the runner-up 5.
+        var table = new double[8, 10];
+        for (int i = 0; i < 8; i++) for (int v = 0; v < 10; v++) table[i, v] = v == 4 ? 4 : v == 5 ? 3 : 0;
+        var judge = new NoFours();
+        var sampler = new DiffusionSampler(new FakeDenoiser(table), new SamplerOptions
+        {
+            ParallelThreshold = 0.5, Remask = RemaskOptions.None, Temperature = 0, Guard = DecodingGuard.Prefix, Order = UnmaskOrder.Anchor,
+            AnchorTokens = Enumerable.Range(0, 10).Select(v => v == 4).ToArray(),
+        });
+        var ids = sampler.Sample([Canvas.Completion([], 8, 1, 3)], guard: judge)[0];
+        Assert.Equal(Enumerable.Repeat(5, 8), ids);
+        Assert.Equal(1, sampler.LastRun!.Steps);
+        Assert.Equal(new GuardCounts(16, 8, 0), sampler.LastRun.GuardTotals);
+        Assert.Equal(Enumerable.Range(1, 8).SelectMany(end => new[] { end, end }), judge.Seen.Select(p => p.Length));
+    }
+
+    [Fact]
     public void A_canvas_gets_the_same_tokens_alone_or_in_a_batch()
     {
         var (canvas, fake) = Setup(3, (")", 6), ("\n", 4), (" +", 4), ("1", 3));

@@ -96,6 +96,7 @@ public sealed class DiffusionSampler
         private readonly IRepairRegion? _repair;
         private readonly IPrefixJudge? _guard;    // null unless the viable-prefix guard is on
         private readonly GuardCounts[] _guardCounts;
+        private readonly bool?[] _promptViable;   // per canvas: whether its leading prompt is a viable prefix (judged once)
         private string? _phase;   // null in the main process; "repair N" during repair round N (no remasking then)
         public int RepairedCanvases { get; private set; }
 
@@ -104,6 +105,7 @@ public sealed class DiffusionSampler
             _repair = repair;
             _guard = sampler.Options.Guard == DecodingGuard.Prefix ? guard : null;
             _guardCounts = new GuardCounts[canvases.Count];
+            _promptViable = new bool?[canvases.Count];
             _sampler = sampler;
             _denoiser = sampler._denoiser;
             _options = sampler.Options;
@@ -478,6 +480,13 @@ public sealed class DiffusionSampler
         {
             if (changes.Count == 0) return;
             var ids = _ids[b];
+            // A prompt that is already no program prefix (prose, a fragment) leaves nothing to guard.
+            if (_promptViable[b] is null)
+            {
+                int promptEnd = Array.IndexOf(_frozen[b], false);
+                _promptViable[b] = promptEnd <= 0 || _guard!.Viable(ids, _frozen[b], promptEnd);
+            }
+            if (_promptViable[b] == false) return;
             int firstMask = Array.IndexOf(ids, _maskId);
             if (firstMask < 0) firstMask = ids.Length;
             changes.Sort((x, y) => x.Position.CompareTo(y.Position));

@@ -118,7 +118,8 @@ public sealed record SamplerOptions
     /// stay a viable program prefix (<see cref="ViablePrefixJudge"/>); otherwise the token is redrawn from the rest of
     /// its distribution (the rejected tokens' probabilities set to zero, renormalised; greedy: the next most likely),
     /// up to <see cref="GuardTries"/> times, then the most likely proposal is kept and a guard failure counted. Revealed
-    /// tokens are judged left to right within a step, in the order the sampler unmasks. Needs a prefix judge in
+    /// tokens are judged left to right within a step, in the order the sampler unmasks. A canvas whose leading prompt
+    /// is already no viable prefix (prose) is not guarded. Needs a prefix judge in
     /// <see cref="DiffusionSampler.Sample"/>. Draws no network call.
     /// </summary>
     public DecodingGuard Guard { get; init; } = DecodingGuard.None;

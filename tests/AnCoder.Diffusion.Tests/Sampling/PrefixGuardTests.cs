@@ -122,6 +122,19 @@ public sealed class PrefixGuardTests
         Assert.Equal(Eos, ids[1][^1]);       // "return x" can
     }
 
+    [Fact]
+    public void A_prompt_that_is_no_program_prefix_is_not_guarded()
+    {
+        var (_, fake) = Setup(1, (")", 5), ("\n", 4));
+        var prose = Tokenizer.EncodeToIds(Encoding.UTF8.GetBytes("Write a function that returns x"));
+        var canvas = Canvas.Completion(prose, 1, Tokenizer.MaskId, 5);
+        Assert.Equal(PrefixStatus.NotViable, PythonParser.CheckPrefix("Write a function that returns x").Status);
+        var sampler = new DiffusionSampler(fake, Options(DecodingGuard.Prefix));
+        var ids = sampler.Sample([canvas], guard: Judge)[0];
+        Assert.Equal(Id(")"), ids[^1]);                       // the argmax stays: nothing to protect
+        Assert.Equal(default(GuardCounts), sampler.LastRun!.GuardTotals);
+    }
+
     /// <summary>Accepts a prefix unless it holds token 4; records every prefix it saw.</summary>
     private sealed class NoFours : IPrefixJudge
     {

@@ -204,7 +204,7 @@ public static class EvalCommand
         var n = new Option<int>("--n") { Description = "Samples per HumanEval problem.", DefaultValueFactory = _ => 20 };
         var data = new Option<string?>("--data") { Description = "Benchmark data directory." };
         var workers = new Option<int>("--workers") { Description = "Parallel programs for both runners.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: tests/AnCoder.Evaluation.Tests/Reference/reference_runner.py found upward from here)." };
+        var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: bench/reference_runner.py of the repository)." };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of every harness (the median is reported).", DefaultValueFactory = _ => 3 };
         var command = new Command("throughput", "Programs/s on HumanEval canonical solutions × n of the hardened sandbox, the same without the proxy and the plain reference runner (one python3 per program, openai/human-eval semantics), interleaved in the same run.");
         foreach (var option in new Option[] { n, data, workers, runner, rounds }) command.Options.Add(option);
@@ -218,7 +218,7 @@ public static class EvalCommand
         try
         {
             var benchmark = BenchmarkLoader.Load(BenchmarkKind.HumanEval, DatasetLocator.Require(dataOption));
-            var runner = runnerOption ?? RepositoryPaths.FindFile(Path.Combine("tests", "AnCoder.Evaluation.Tests", "Reference", "reference_runner.py"));
+            var runner = runnerOption ?? RepositoryPaths.FindFile(Path.Combine("bench", "reference_runner.py"));
             if (runner is null || !File.Exists(runner))
             {
                 Console.Error.WriteLine("ancoder eval throughput: reference runner not found; pass --reference-runner PATH");

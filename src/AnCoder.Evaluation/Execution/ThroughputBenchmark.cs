@@ -13,7 +13,7 @@ public sealed record ThroughputRow(string Harness, int Programs, IReadOnlyList<i
 
 /// <summary>
 /// Programs/s of HumanEval's canonical solutions × n through three harnesses in the same run, rounds interleaved (the
-/// order rotates each round) so a busy machine slows all of them alike: the plain reference runner (reference_runner.py:
+/// order rotates each round) so a busy machine slows all of them alike: the plain reference runner (bench/reference_runner.py:
 /// one python3 per program, openai/human-eval semantics, no isolation; the baseline of the speed goal), the hardened
 /// sandbox with the whole program in the candidate process (no proxy; forgeable, measured only to price the proxy),
 /// and the hardened sandbox as it scores (candidate and tests in separate sandboxed processes).

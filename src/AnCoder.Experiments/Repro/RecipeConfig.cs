@@ -79,7 +79,7 @@ public static class RecipeTraining
         var merged = TrainingConfig.FromJson(node.ToJsonString(), "recipe." + SectionName(stage.Kind));
         bool ownData = section.ContainsKey("data");
         string sftData = recipe.SftData ?? RepositoryPaths.DefaultSftData;
-        string Model(string folder) => Path.Combine(output, folder, TrainingRun.FinalModelDirectory);
+        string Model(string stageName) => Path.Combine(output, ReproRunner.RunsFolder, stageName, TrainingRun.FinalModelDirectory);
         var resolved = merged with
         {
             Output = Path.Combine(output, stage.Folder),

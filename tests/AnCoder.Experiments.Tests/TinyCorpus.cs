@@ -47,7 +47,7 @@ public sealed class TinyCorpus : IDisposable
                 CorpusBuilder.Build(new PrepareOptions
                 {
                     SourceDirectory = Path.Combine(Root, "source"), OutputDirectory = sft, Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name,
-                    ContextLength = 64, Seed = 0, ValidFraction = ValidFraction, TestFraction = TestFraction, Sft = true, NearDeduplicate = false,
+                    ContextLength = 128, Seed = 0, ValidFraction = ValidFraction, TestFraction = TestFraction, Sft = true, NearDeduplicate = false,
                 });
                 return _sftData = sft;
             }

@@ -87,7 +87,7 @@ public static class ReproCommand
                 Console.WriteLine($"interrupted: run the same command again to continue ({output})");
                 return 0;
             }
-            Console.WriteLine($"report: {Path.Combine(output, ReproReport.FileName)}");
+            Console.WriteLine(worker.WriteReport ? $"report: {Path.Combine(output, ReproReport.FileName)}" : "no work left (the parent writes the report)");
             return 0;
         }
         catch (Exception e) when (e is ConfigException or TrainingException or ModelEvalException or SandboxUnavailableException or IOException or UnauthorizedAccessException)

@@ -207,13 +207,13 @@ public static class RecipeReport
                       + "of an anchored model and its softmax(a)·E_ψ product — and 12 · L · heads · head_dim per token per layer for attention); tokens as "
                       + "`metrics.jsonl` counts them (rows × context per step). NLL: the stage's validation loss in nats per token (NELBO for diffusion stages, "
                       + "next-token NLL for AR ones), final and minimum.").AppendLine();
-        md.AppendLine("| stage | status | steps | tokens | GFLOPs/token | training PFLOPs | wall | final valid NLL | min valid NLL |");
+        md.AppendLine("| stage | status | steps | tokens | MFLOPs/token | training TFLOPs | wall | final valid NLL | min valid NLL |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var stage in plan.Stages)
         {
             var r = results.Stage(stage.Name);
             if (r is null) continue;
-            md.AppendLine(Inv($"| {r.Name} | {r.Status.ToString().ToLowerInvariant()} | {r.Steps} | {N0(r.Tokens)} | {(r.FlopsPerToken is { } f ? (f / 1e9).ToString("0.000", CultureInfo.InvariantCulture) : "–")} | {F(r.Flops / 1e15, "0.000")} | {Minutes(r.WallSeconds)} | {F(r.FinalValidNll, "0.0000")} | {F(r.MinValidNll, "0.0000")} |"));
+            md.AppendLine(Inv($"| {r.Name} | {r.Status.ToString().ToLowerInvariant()} | {r.Steps} | {N0(r.Tokens)} | {(r.FlopsPerToken is { } f ? (f / 1e6).ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {F(r.Flops / 1e12, "0.000")} | {Minutes(r.WallSeconds)} | {F(r.FinalValidNll, "0.0000")} | {F(r.MinValidNll, "0.0000")} |"));
         }
         md.AppendLine();
 
@@ -228,7 +228,7 @@ public static class RecipeReport
         {
             md.AppendLine("Compute per diffusion row (stages 1 + 3 of one seed, mean over seeds; the shared AR base comes on top of every row):").AppendLine();
             foreach (var v in perVariant)
-                md.AppendLine(Inv($"- {AnCoder.Anchoring.Labels.AnchorWeightOptions.Name(v.Variant)}: {F(v.PerToken / 1e9, "0.000")} GFLOPs per token, {F(v.Total / 1e15, "0.000")} PFLOPs per seed"));
+                md.AppendLine(Inv($"- {AnCoder.Anchoring.Labels.AnchorWeightOptions.Name(v.Variant)}: {F(v.PerToken / 1e6, "0.00")} MFLOPs per token, {F(v.Total / 1e12, "0.000")} TFLOPs per seed"));
             md.AppendLine();
             if (mdlm.PerToken is > 0 && double.IsFinite(mdlm.PerToken))
             {

@@ -268,6 +268,44 @@ public sealed class RecipePlanTests : IDisposable
         Assert.Contains("AR base (+ SFT) above AnchorTree on HumanEval syntax validity (paper 93.90 vs 74.72): does not hold here", report);
     }
 
+    [Fact]
+    public void Saved_AR_checkpoints_in_the_curve_folder_are_evaluated_and_reported_against_training_tokens()
+    {
+        var config = Recipe(seeds: 1, variants: [AnchorStrategy.Null]) with { HumanevalProblems = 10, MbppProblems = 0 };
+        var plan = new RecipePlan(config);
+        foreach (var name in new[] { "ar-base-200", "ar-base-400", "ar-sft-100", "notes", "ar-base-600" })
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, "curve", name));
+            if (name != "ar-base-600") File.WriteAllText(Path.Combine(_dir, "curve", name, "model.safetensors"), "weights");
+        }
+        var checkpoints = plan.CurveCheckpoints(_dir);
+        // Folders without weights or with other names are not checkpoints.
+        Assert.Equal([("ar-base", 200L), ("ar-base", 400L), ("ar-sft", 100L)], checkpoints.Select(c => (c.Stage, c.Step)));
+        Assert.Equal(Path.Combine("curve-eval", "ar-base-400", "humaneval-seed0"), checkpoints[1].HumanEval.Folder);
+        Assert.Equal(Path.Combine("curve", "ar-base-400"), checkpoints[1].HumanEval.ModelFolder);
+
+        Directory.CreateDirectory(Path.Combine(_dir, "runs", "ar-base"));
+        File.WriteAllText(Path.Combine(_dir, "runs", "ar-base", "config.json"),
+            (new ReproConfig().Training with { MicroBatch = 16, ContextLength = 256, Output = "x", Data = "y", MaxSteps = 1000 }).ToJson());
+        Summary(checkpoints[0].HumanEval, 10, 3, 1, 0);
+        Summary(checkpoints[1].HumanEval, 10, 5, 2, 0);
+        var results = RecipeRunner.Collect(plan, _dir, null);
+        Assert.Equal([(200L, 200.0 * 4096, 0.1), (400L, 400.0 * 4096, 0.2)], results.Curve!.Select(p => (p.Step, p.Tokens, p.NonTrivial!.Value)));
+        string report = RecipeReport.Markdown(config, plan, results, "repro");
+        Assert.Contains("| ar-base | 400 | 1,638,400 | – | 50.0 | 20.0 |", report);
+        // 0.1 at 2^k tokens, 0.2 at 2^(k+1): 0.1 per doubling, 50 % three doublings after 400 steps: 8× the tokens.
+        Assert.Contains("predicts 50 % at about 13,107,200 tokens (8.0× the 1,638,400 trained)", report);
+    }
+
+    [Fact]
+    public void The_log_linear_fit_finds_the_tokens_at_which_validity_reaches_a_target()
+    {
+        Assert.Equal(16e6, ReproStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2)], 0.5)!.Value, 3);
+        Assert.Equal(4e6, ReproStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2), (4e6, 0.3)], 0.3)!.Value, 3);
+        Assert.Null(ReproStatistics.TokensToReach([(1e6, 0.3), (2e6, 0.2)], 0.5));
+        Assert.Null(ReproStatistics.TokensToReach([(1e6, 0.3)], 0.5));
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)

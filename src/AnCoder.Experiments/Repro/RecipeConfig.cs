@@ -35,6 +35,12 @@ public sealed record RecipeConfig
     /// <summary>Also evaluate runs/ar-base/model as the row "AR base, no SFT".</summary>
     public bool EvaluateArBase { get; init; } = true;
 
+    /// <summary>
+    /// Folder (relative to the experiment folder; "" = none) of saved AR checkpoints named ar-base-STEP / ar-sft-STEP,
+    /// evaluated on HumanEval for the validity-against-training-tokens curve.
+    /// </summary>
+    public string CurveFolder { get; init; } = "curve";
+
     /// <summary>Sampling seeds actually evaluated for an AR row.</summary>
     public int EffectiveArSeeds => ArTemperature == 0 ? 1 : ArSamplingSeeds;
 }

@@ -21,12 +21,18 @@ public sealed record PlannedStage(string Name, RecipeStageKind Kind, AnchorStrat
 /// <see cref="Remask"/> is the diffusion sampler's remasking ("ar" for the autoregressive rows);
 /// <see cref="SamplingSeed"/> the sampler's seed.
 /// </summary>
-public sealed record RecipeEval(string Stage, string Benchmark, string Remask, int SamplingSeed, int Steps, int Problems, int N)
+public sealed record RecipeEval(string Stage, string Benchmark, string Remask, int SamplingSeed, int Steps, int Problems, int N, string? CheckpointFolder = null)
 {
     public bool Autoregressive => Remask == RecipePlan.ArRemask;
 
-    /// <summary>runs/STAGE/eval/BENCH-seedK (AR), BENCH-T64 (remasking cap:0.1 or whatever anchored_remask says), BENCH-T64-remask-none (MDLM, and the null model as MDLM two-stage).</summary>
-    public string Folder => Path.Combine(ReproRunner.RunsFolder, Stage, "eval", Autoregressive
+    /// <summary>The model, relative to the experiment folder: the stage's final model, or a saved checkpoint of the curve.</summary>
+    public string ModelFolder => CheckpointFolder ?? Path.Combine(ReproRunner.RunsFolder, Stage, AnCoder.Diffusion.Training.TrainingRun.FinalModelDirectory);
+
+    /// <summary>runs/STAGE/eval/BENCH-seedK (AR), BENCH-T64 (remasking cap:0.1 or whatever anchored_remask says), BENCH-T64-remask-none
+    /// (MDLM, and the null model as MDLM two-stage); a curve checkpoint's: curve-eval/NAME/BENCH-seedK.</summary>
+    public string Folder => CheckpointFolder is not null
+        ? Path.Combine(RecipePlan.CurveEvalFolder, Stage, string.Create(CultureInfo.InvariantCulture, $"{Benchmark}-seed{SamplingSeed}"))
+        : Path.Combine(ReproRunner.RunsFolder, Stage, "eval", Autoregressive
         ? string.Create(CultureInfo.InvariantCulture, $"{Benchmark}-seed{SamplingSeed}")
         : string.Create(CultureInfo.InvariantCulture, $"{Benchmark}-T{Steps}") + (Remask == "none" ? "-remask-none" : ""));
 }
@@ -135,4 +141,32 @@ public sealed class RecipePlan
     }
 
     public PlannedStage Stage(string name) => Stages.First(s => s.Name == name);
+
+    public const string CurveEvalFolder = "curve-eval";
+
+    /// <summary>A saved checkpoint of an AR stage: OUT/CURVE/STAGE-STEP (e.g. curve/ar-base-200, a copy of checkpoints/step-200).</summary>
+    public sealed record CurveCheckpoint(string Name, string Stage, long Step, RecipeEval HumanEval);
+
+    /// <summary>
+    /// The checkpoints of the AR stages kept in OUT/<see cref="RecipeConfig.CurveFolder"/> (folders named ar-base-STEP or
+    /// ar-sft-STEP holding model.safetensors), each evaluated on HumanEval like the AR rows (first sampling seed): the
+    /// validity-against-training-tokens curve. Found in the folder, not the config (checkpoints are copied as training goes).
+    /// </summary>
+    public IReadOnlyList<CurveCheckpoint> CurveCheckpoints(string output)
+    {
+        var recipe = Config.Recipe!;
+        string curve = Path.Combine(output, recipe.CurveFolder);
+        if (recipe.CurveFolder.Length == 0 || Config.HumanevalProblems <= 0 || !Directory.Exists(curve)) return [];
+        var found = new List<CurveCheckpoint>();
+        foreach (var directory in Directory.EnumerateDirectories(curve).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(directory);
+            var match = System.Text.RegularExpressions.Regex.Match(name, @"^(ar-base|ar-sft)-(\d+)$");
+            if (!match.Success || !File.Exists(Path.Combine(directory, "model.safetensors"))) continue;
+            var eval = new RecipeEval(name, "humaneval", ArRemask, Config.EvalSeed, Config.EvalSteps, Config.HumanevalProblems, Config.HumanevalN,
+                Path.Combine(recipe.CurveFolder, name));
+            found.Add(new CurveCheckpoint(name, match.Groups[1].Value, long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), eval));
+        }
+        return found.OrderBy(c => c.Stage, StringComparer.Ordinal).ThenBy(c => c.Step).ToList();
+    }
 }

@@ -150,6 +150,7 @@ public static class RecipeReport
         AppendPaired(md, plan, results);
         AppendStages(md, plan, results);
         AppendOrderings(md, plan, results);
+        AppendCurve(md, results);
         AppendValidation(md, results);
         AppendExamples(md, plan, results);
 
@@ -249,6 +250,39 @@ public static class RecipeReport
         md.AppendLine("## The paper's orderings here").AppendLine();
         md.AppendLine(Inv($"{sentences.Count(s => s.Holds == true)} hold, {sentences.Count(s => s.Holds == false)} do not, {sentences.Count(s => s.Holds is null)} not measured or tied:")).AppendLine();
         foreach (var (sentence, _) in sentences) md.AppendLine("- " + sentence);
+        md.AppendLine();
+    }
+
+    /// <summary>The target of issue 16 for the AR base: non-trivial HumanEval validity of at least 50 %.</summary>
+    public const double ArValidityTarget = 0.5;
+
+    private static void AppendCurve(StringBuilder md, RecipeResults results)
+    {
+        var points = results.Curve ?? [];
+        if (points.Count == 0) return;
+        md.AppendLine("## HumanEval validity against training tokens (AR stages)").AppendLine();
+        md.AppendLine("Saved checkpoints of the AR stages (the experiment's `curve/` folder, `ar-base-STEP` / `ar-sft-STEP`) and each stage's final "
+                      + "model, sampled as the AR rows (first sampling seed); tokens are the stage's own (the SFT stage starts from the base's last step).").AppendLine();
+        md.AppendLine("| stage | step | tokens | valid NLL | HumanEval syntax % | HumanEval non-trivial % |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var p in points)
+            md.AppendLine(Inv($"| {p.Stage} | {p.Step} | {N0(p.Tokens)} | {(p.ValidNll is { } v ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "–")} | {F(100 * (p.Syntax ?? double.NaN), "0.0")} | {F(100 * (p.NonTrivial ?? double.NaN), "0.0")} |"));
+        md.AppendLine();
+        foreach (var stage in points.Select(p => p.Stage).Distinct())
+        {
+            var series = points.Where(p => p.Stage == stage && p.NonTrivial is not null).Select(p => (p.Tokens, Value: p.NonTrivial!.Value)).ToList();
+            if (series.Count < 2) continue;
+            double best = series.Max(p => p.Value);
+            if (best >= ArValidityTarget)
+            {
+                md.AppendLine(Inv($"- {stage}: reaches {100 * ArValidityTarget:0} % non-trivial validity ({100 * best:0.0} % at best)."));
+                continue;
+            }
+            double trained = series.Max(p => p.Tokens);
+            md.AppendLine(ReproStatistics.TokensToReach(series, ArValidityTarget) is { } needed
+                ? Inv($"- {stage}: a log-linear fit of non-trivial validity against log2(tokens) through {series.Count} points predicts {100 * ArValidityTarget:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.")
+                : Inv($"- {stage}: non-trivial validity does not rise with tokens over these {series.Count} points, so no extrapolation to {100 * ArValidityTarget:0} %."));
+        }
         md.AppendLine();
     }
 

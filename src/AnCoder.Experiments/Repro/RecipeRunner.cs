@@ -52,8 +52,10 @@ public static class RecipeRunner
         var benchmarks = LoadBenchmarks(config, benchmarkData);
         var claims = new WorkClaims(Path.Combine(output, LocksFolder), options.Owner, options.IsAlive);
         var items = plan.Stages.Select(s => new WorkItem(s.Folder, s, null, s.Input is null ? null : plan.Stage(s.Input).ModelFolder))
-            .Concat(plan.Evals.Select(e => new WorkItem(e.Folder, null, e, plan.Stage(e.Stage).ModelFolder))).ToList();
+            .Concat(plan.Evals.Select(e => new WorkItem(e.Folder, null, e, plan.Stage(e.Stage).ModelFolder)))
+            .Concat(plan.CurveCheckpoints(output).Select(c => new WorkItem(c.HumanEval.Folder, null, c.HumanEval, null))).ToList();
         var failed = new HashSet<string>();
+        var announced = new HashSet<string>();
         PythonSandbox? sandbox = null;
         try
         {
@@ -71,8 +73,15 @@ public static class RecipeRunner
                         if (!failed.Contains(StageKeyOf(needed))) waiting = true;
                         continue;
                     }
-                    if (claims.HeldByOther(item.Key) || (item.Stage is not null && RecentlyActive(Path.Combine(output, item.Stage.Folder), options.ForeignActivity)))
+                    if (claims.HeldByOther(item.Key))
                     {
+                        waiting = true;
+                        continue;
+                    }
+                    if (item.Stage is not null && RecentlyActive(Path.Combine(output, item.Stage.Folder), options.ForeignActivity))
+                    {
+                        if (announced.Add(item.Key))
+                            progress.Message($"{item.Stage.Name}: its folder changed in the last {options.ForeignActivity.TotalMinutes:0.#} min without a live claim (another trainer?); waiting until it is quiet");
                         waiting = true;
                         continue;
                     }
@@ -194,7 +203,7 @@ public static class RecipeRunner
     private static bool Evaluate(ReproConfig config, RecipeEval eval, IReadOnlyDictionary<string, Benchmark> benchmarks, string output,
         PythonSandbox sandbox, IReproProgress progress, CancellationToken cancellation)
     {
-        string modelDirectory = Path.Combine(output, ReproRunner.RunsFolder, eval.Stage, TrainingRun.FinalModelDirectory);
+        string modelDirectory = Path.Combine(output, eval.ModelFolder);
         if (!LoadedModel.TryLoad(modelDirectory, config.EvalPrecision, out var loaded, out var error))
         {
             progress.Message($"{eval.Folder}: {error}");
@@ -231,7 +240,7 @@ public static class RecipeRunner
         var stages = plan.Stages.Select(s => StageFigures(s, output)).ToList();
         var evals = new List<EvalResult>();
         var checker = new AnCoderSyntaxChecker();
-        foreach (var eval in plan.Evals)
+        foreach (var eval in plan.Evals.Concat(plan.CurveCheckpoints(output).Select(c => c.HumanEval)))
         {
             var summary = ModelEvaluation.ReadSummary(Path.Combine(output, eval.Folder));
             if (summary is null)
@@ -244,7 +253,44 @@ public static class RecipeRunner
                 summary.Problems.Select(p => new ProblemCount(p.TaskId, p.N, p.C, p.SyntaxValid ?? 0)).ToList(), figures.ValidLines, figures.EmptyShare,
                 figures.NonTrivial ?? summary.NonTrivialValidity, figures.Examples));
         }
-        return new RecipeResults(stages, evals);
+        return new RecipeResults(stages, evals, CurvePoints(plan, output, stages, evals));
+    }
+
+    /// <summary>
+    /// HumanEval validity of the AR stages against training tokens: each saved checkpoint of the curve folder, and the
+    /// stage's final model (its Table 1 evaluation with the first sampling seed). Tokens = step × the run's tokens per step.
+    /// </summary>
+    internal static List<CurvePoint> CurvePoints(RecipePlan plan, string output, IReadOnlyList<StageResult> stages, IReadOnlyList<EvalResult> evals)
+    {
+        var points = new List<CurvePoint>();
+        EvalResult? Find(RecipeEval? eval) => eval is null ? null : evals.FirstOrDefault(e => e.Run == eval.Folder);
+        var checkpoints = plan.CurveCheckpoints(output);
+        foreach (var stageName in new[] { RecipePlan.ArBaseStage, RecipePlan.ArSftStage })
+        {
+            var stage = stages.FirstOrDefault(s => s.Name == stageName);
+            string runConfig = Path.Combine(output, ReproRunner.RunsFolder, stageName, TrainingRun.ConfigFileName);
+            double tokensPerStep = double.NaN;
+            try
+            {
+                if (File.Exists(runConfig)) tokensPerStep = TrainingConfig.Load(runConfig).TokensPerStep;
+            }
+            catch (ConfigException)
+            {
+                // unreadable run config: tokens unknown
+            }
+            double? ValidAt(long step) => stage?.Validation.LastOrDefault(v => v.Step == step)?.ValidNll;
+            foreach (var checkpoint in checkpoints.Where(c => c.Stage == stageName))
+            {
+                var eval = Find(checkpoint.HumanEval);
+                if (eval?.SyntaxValidity is null) continue;
+                points.Add(new CurvePoint(stageName, checkpoint.Step, checkpoint.Step * tokensPerStep, eval.SyntaxValidity, eval.NonTrivialValidity, ValidAt(checkpoint.Step)));
+            }
+            var row = plan.Rows.FirstOrDefault(r => r.Key == stageName);
+            if (stage is { Status: RunStatus.Completed } && Find(row?.Members.FirstOrDefault()?.HumanEval) is { SyntaxValidity: not null } final
+                && !points.Any(p => p.Stage == stageName && p.Step == stage.Steps))
+                points.Add(new CurvePoint(stageName, stage.Steps, stage.Steps * tokensPerStep, final.SyntaxValidity, final.NonTrivialValidity, ValidAt(stage.Steps)));
+        }
+        return points;
     }
 
     /// <summary>A stage's steps, tokens, FLOPs and validation curve from its folder.</summary>

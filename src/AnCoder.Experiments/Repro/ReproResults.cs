@@ -71,8 +71,11 @@ public sealed record StageResult(string Name, string Kind, string Variant, int S
     public double Flops => FlopsPerToken is { } f && double.IsFinite(Tokens) ? f * Tokens : double.NaN;
 }
 
+/// <summary>HumanEval validity of an AR stage's model after <paramref name="Step"/> steps (<paramref name="Tokens"/> training tokens of that stage).</summary>
+public sealed record CurvePoint(string Stage, long Step, double Tokens, double? Syntax, double? NonTrivial, double? ValidNll);
+
 /// <summary>Everything the recipe report is computed from; saved as OUT/results.json (evaluations keyed by their folder).</summary>
-public sealed record RecipeResults(IReadOnlyList<StageResult> Stages, IReadOnlyList<EvalResult> Evals)
+public sealed record RecipeResults(IReadOnlyList<StageResult> Stages, IReadOnlyList<EvalResult> Evals, IReadOnlyList<CurvePoint>? Curve = null)
 {
     private static readonly JsonSerializerOptions Options = new()
     {

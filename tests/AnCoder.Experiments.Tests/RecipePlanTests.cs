@@ -298,6 +298,14 @@ public sealed class RecipePlanTests : IDisposable
     }
 
     [Fact]
+    public void A_helper_worker_runs_the_same_command_without_workers_and_with_the_helper_flag()
+    {
+        Assert.Equal(["repro", "--config", "c.json", "--out", "o", "--worker"],
+            ReproWorkers.HelperArguments(["repro", "--config", "c.json", "--workers", "2", "--out", "o"]));
+        Assert.Equal(["repro", "--worker"], ReproWorkers.HelperArguments(["repro", "--workers=3", "--worker"]));
+    }
+
+    [Fact]
     public void The_log_linear_fit_finds_the_tokens_at_which_validity_reaches_a_target()
     {
         Assert.Equal(16e6, ReproStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2)], 0.5)!.Value, 3);

@@ -1,15 +1,17 @@
 using AnCoder.Anchoring.Labels;
 using AnCoder.Experiments.Repro;
+using AnCoder.Experiments.Statistics;
 
 namespace AnCoder.Experiments.Tests;
 
 /// <summary>The "agrees / does not agree" list on made-up Table 1 numbers.</summary>
 public sealed class ClaimTests
 {
-    private static readonly MeanWithError None = new(double.NaN, null, 0);
+    private static readonly MeanWithError None = MeanWithError.None;
 
-    private static VariantScores HumanEval(double syntax, double? se, double pass1) =>
-        new(None, new MeanWithError(syntax, se, se is null ? 1 : 3), new MeanWithError(pass1, se, se is null ? 1 : 3), None, None);
+    /// <summary>A standard error of NaN stands for one seed (no error bar).</summary>
+    private static VariantScores HumanEval(double syntax, double se, double pass1) =>
+        new(None, new MeanWithError(syntax, se, double.IsNaN(se) ? 1 : 3), new MeanWithError(pass1, se, double.IsNaN(se) ? 1 : 3), None, None);
 
     private static List<ClaimCheck> Claims(Dictionary<AnchorStrategy, VariantScores> table) =>
         ReproReport.Claims(table, new Dictionary<AnchorStrategy, (double, double)>(), new Dictionary<AnchorStrategy, (double, IReadOnlyList<double>)>());
@@ -30,7 +32,7 @@ public sealed class ClaimTests
     [Fact]
     public void A_tie_is_undecided_and_absent_variants_are_not_claimed()
     {
-        var claims = Claims(new() { [AnchorStrategy.Mdlm] = HumanEval(0.5, null, 0.0), [AnchorStrategy.AnchorTree] = HumanEval(0.5, null, 0.0) });
+        var claims = Claims(new() { [AnchorStrategy.Mdlm] = HumanEval(0.5, double.NaN, 0.0), [AnchorStrategy.AnchorTree] = HumanEval(0.5, double.NaN, 0.0) });
         Assert.All(claims, c => Assert.Null(c.Agrees));
         Assert.DoesNotContain(claims, c => c.Statement.StartsWith("keyword"));
         // MBPP was not evaluated: its claims are listed as not measured.
@@ -91,7 +93,7 @@ public sealed class ClaimTests
         var value = new Dictionary<string, double> { ["at-s0"] = 6.6, ["at-s1"] = 6.9, ["at-s2"] = 6.7, ["m-s0"] = 6.4, ["m-s1"] = 6.6, ["m-s2"] = 6.5 };
         var difference = ReproReport.PairedDifference(variant, baseline, r => value[r.Name]);
         Assert.Equal(0.23333, difference.Mean, 4);
-        Assert.Equal(0.03333, difference.StandardError!.Value, 4);
+        Assert.Equal(0.03333, difference.StandardError, 4);
         Assert.Equal(3, difference.Count);
         // A seed missing on one side is left out.
         Assert.Equal(2, ReproReport.PairedDifference(variant, baseline.Take(2).ToList(), r => value[r.Name]).Count);

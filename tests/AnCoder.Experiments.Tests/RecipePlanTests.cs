@@ -5,6 +5,8 @@ using AnCoder.Diffusion.Configuration;
 using AnCoder.Evaluation.Scoring;
 using AnCoder.Experiments.Repro;
 
+using AnCoder.Experiments.Statistics;
+
 namespace AnCoder.Experiments.Tests;
 
 /// <summary>The recipe mode of repro without training: plan, stage configs, claims, done-stage skipping, the report's rows.</summary>
@@ -248,7 +250,7 @@ public sealed class RecipePlanTests : IDisposable
         var twoStage = RecipeReport.Scores(rows["mdlm-two-stage"], results);
         var nullRow = RecipeReport.Scores(rows["null"], results);
         Assert.Equal(0.3, twoStage.HumanEvalSyntax.Mean, 12);
-        Assert.Equal(0.1, twoStage.HumanEvalSyntax.StandardError!.Value, 12); // values 0.2, 0.4: s = 0.1414, / √2
+        Assert.Equal(0.1, twoStage.HumanEvalSyntax.StandardError, 12); // values 0.2, 0.4: s = 0.1414, / √2
         Assert.Equal(0.55, nullRow.HumanEvalSyntax.Mean, 12);
         Assert.Equal(0.1, nullRow.HumanEvalPass1.Mean, 12);
         Assert.Equal(0.3, nullRow.HumanEvalNonTrivial.Mean, 12);
@@ -256,7 +258,7 @@ public sealed class RecipePlanTests : IDisposable
         // Paired within seed: anchortree − null = (0.2, 0.3): mean 0.25, SE 0.05.
         var paired = RecipeReport.Paired(rows["anchortree"], rows["null"], results, "humaneval", "syntax");
         Assert.Equal(0.25, paired.Mean, 12);
-        Assert.Equal(0.05, paired.StandardError!.Value, 12);
+        Assert.Equal(0.05, paired.StandardError, 12);
 
         string report = RecipeReport.Markdown(config, plan, results, "ancoder repro --test");
         Assert.Contains("| MDLM two-stage (null model, remask none) | 2 | 30.00 ± 10.00 | 65.58 |", report);
@@ -308,10 +310,10 @@ public sealed class RecipePlanTests : IDisposable
     [Fact]
     public void The_log_linear_fit_finds_the_tokens_at_which_validity_reaches_a_target()
     {
-        Assert.Equal(16e6, ReproStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2)], 0.5)!.Value, 3);
-        Assert.Equal(4e6, ReproStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2), (4e6, 0.3)], 0.3)!.Value, 3);
-        Assert.Null(ReproStatistics.TokensToReach([(1e6, 0.3), (2e6, 0.2)], 0.5));
-        Assert.Null(ReproStatistics.TokensToReach([(1e6, 0.3)], 0.5));
+        Assert.Equal(16e6, SampleStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2)], 0.5), 3);
+        Assert.Equal(4e6, SampleStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2), (4e6, 0.3)], 0.3), 3);
+        Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3), (2e6, 0.2)], 0.5)));
+        Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3)], 0.5)));
     }
 
     private static string FindRepositoryRoot()

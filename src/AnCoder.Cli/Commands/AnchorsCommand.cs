@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using System.Text.Json;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Reporting.Anchors;
@@ -19,7 +18,7 @@ public static class AnchorsCommand
     {
         var file = new Argument<string>("file") { Description = "A Python source file." };
         var strategy = SettingOption.Create("--strategy", "Anchor strategy:", AnchorStrategy.AnchorTree);
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (Hugging Face tokenizer.json or vocab.json + merges.txt). Default: the shipped stdlib BPE." };
+        var tokenizer = TokenizerOption.Create();
         var json = new Option<bool>("--json") { Description = "Print JSON: {tokenizer, strategy, lambda, rho, d0, tokens: [{id, text, start, end, node, depth, keyword, identifier, weight}]}." };
         var html = new Option<string?>("--html") { Description = "Write a standalone HTML page of the view to this path." };
         var lambda = new Option<double?>("--lambda") { Description = "λ (default: the paper's value for the strategy)." };
@@ -52,16 +51,7 @@ public static class AnchorsCommand
                 return 2;
             }
             string? tokenizerDir = parse.GetValue(tokenizer);
-            ByteLevelBpe bpe;
-            try
-            {
-                bpe = tokenizerDir is null ? DefaultTokenizer.Load() : HfTokenizerFiles.Load(tokenizerDir);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
-            {
-                Console.Error.WriteLine($"ancoder anchors: cannot load the tokenizer: {e.Message}");
-                return 2;
-            }
+            if (TokenizerOption.Load(tokenizerDir, "anchors") is not { } bpe) return 2;
             string tokenizerName = tokenizerDir ?? DefaultTokenizer.Name;
             var source = LabelledSource.Create(bytes, bpe);
             if (!source.Parsed)

@@ -15,11 +15,11 @@ public static class BenchArDecodeCommand
         var batches = new Option<int[]>("--batch") { Description = "Batch sizes (repeatable).", DefaultValueFactory = _ => [1, 20] };
         var prompt = new Option<int>("--prompt") { Description = "Prompt tokens.", DefaultValueFactory = _ => 64 };
         var newTokens = new Option<int>("--new") { Description = "Tokens generated per row.", DefaultValueFactory = _ => 128 };
-        var rounds = new Option<int>("--rounds") { Description = "Timed rounds (median), after one warm-up.", DefaultValueFactory = _ => 3 };
-        var threads = new Option<int>("--threads") { Description = "Torch threads on both sides.", DefaultValueFactory = _ => 2 };
+        var rounds = BenchOptions.Rounds(3, "Timed rounds (median), after one warm-up.");
+        var threads = BenchOptions.Threads();
         var precision = new Option<string>("--precision") { Description = "fp32 or bf16 (both sides).", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "bf16");
-        var noTorch = new Option<bool>("--no-torch") { Description = "Only time ours." };
+        var noTorch = BenchOptions.NoTorch("bench/ar_decode_torch.py");
         var command = new Command("ar-decode", "Autoregressive decoding tokens/s with a KV cache at batch 1 and 20, beside PyTorch on the same model.");
         foreach (var option in new Option[] { model, batches, prompt, newTokens, rounds, threads, precision, noTorch }) command.Options.Add(option);
         command.SetAction(parse =>

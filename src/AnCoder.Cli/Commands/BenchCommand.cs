@@ -18,13 +18,10 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var bench = new Command("bench", "Benchmarks (throughput against a reference implementation).");
-        bench.Subcommands.Add(CreateParse());
-        bench.Subcommands.Add(BenchModelCommand.Create());
-        bench.Subcommands.Add(BenchTrainCommand.Create());
-        bench.Subcommands.Add(BenchSampleCommand.Create());
-        bench.Subcommands.Add(BenchArDecodeCommand.Create());
-        return bench;
+        return new Command("bench", "Benchmarks (throughput against a reference implementation).")
+        {
+            CreateParse(), BenchModelCommand.Create(), BenchTrainCommand.Create(), BenchSampleCommand.Create(), BenchArDecodeCommand.Create(),
+        };
     }
 
     private static Command CreateParse()
@@ -52,12 +49,10 @@ public static class BenchCommand
         {
             Description = "Skip the time-per-byte table (generated code, 100 KB to 30 MB).",
         };
-        var command = new Command("parse", "Time our parser in-process on every file of DIR, then CPython's ast.parse on the same files; print both throughputs and the ratio.");
-        command.Arguments.Add(directory);
-        command.Options.Add(rounds);
-        command.Options.Add(noCPython);
-        command.Options.Add(largeMB);
-        command.Options.Add(noScaling);
+        var command = new Command("parse", "Time our parser in-process on every file of DIR, then CPython's ast.parse on the same files; print both throughputs and the ratio.")
+        {
+            directory, rounds, noCPython, largeMB, noScaling,
+        };
         command.SetAction(parseResult => Run(parseResult.GetValue(directory), Math.Max(1, parseResult.GetValue(rounds)), parseResult.GetValue(noCPython),
             Math.Max(0, parseResult.GetValue(largeMB)), parseResult.GetValue(noScaling)));
         return command;

@@ -16,7 +16,7 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class BenchModelCommand
 {
-        public static Command Create()
+    public static Command Create()
     {
         var preset = new Option<string>("--preset") { Description = "Model preset: tiny or small.", DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong("tiny", "small");
@@ -25,8 +25,8 @@ public static class BenchModelCommand
         var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
         var length = new Option<int>("--length") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (after 2 warm-up steps).", DefaultValueFactory = _ => 8 };
-        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds (ours, PyTorch) per precision; medians are reported.", DefaultValueFactory = _ => 2 };
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads for both implementations.", DefaultValueFactory = _ => 2 };
+        var rounds = BenchOptions.Rounds(2);
+        var threads = BenchOptions.Threads();
         var inference = new Option<bool>("--inference") { Description = "Time the forward pass only (no gradients) instead of training steps." };
         var torchBf16 = new Option<string>("--torch-bf16")
         {
@@ -34,7 +34,7 @@ public static class BenchModelCommand
             DefaultValueFactory = _ => "cast",
         };
         torchBf16.AcceptOnlyFromAmong("cast", "autocast", "both");
-        var noTorch = new Option<bool>("--no-torch") { Description = "Only time our model (skip bench/model_torch.py)." };
+        var noTorch = BenchOptions.NoTorch("bench/model_torch.py");
         var command = new Command("model", "Time training (forward+backward with the ANELBO loss) of our model and of the same model in PyTorch, alternating; print tokens/s, peak RSS, GFLOP/s and ratios.");
         foreach (var option in new Option[] { preset, precision, batch, length, steps, rounds, threads, inference, torchBf16, noTorch })
             command.Options.Add(option);

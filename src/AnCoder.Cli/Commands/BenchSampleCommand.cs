@@ -26,7 +26,7 @@ public static class BenchSampleCommand
         var batches = new Option<string>("--batches") { Description = "Comma-separated batch sizes.", DefaultValueFactory = _ => "1,20" };
         var precisions = new Option<string>("--precisions") { Description = "Comma-separated: fp32, bf16.", DefaultValueFactory = _ => "fp32,bf16" };
         var length = new Option<int>("--length") { Description = "Generated tokens per sample (G).", DefaultValueFactory = _ => 128 };
-        var rounds = new Option<int>("--rounds") { Description = "Timed rounds per configuration (median reported).", DefaultValueFactory = _ => 1 };
+        var rounds = BenchOptions.Rounds(1, "Timed rounds per configuration (median reported).");
         var output = new Option<string?>("--out") { Description = "Also write the results as JSON to this file." };
         var command = new Command("sample", "Sampler throughput over T × batch × precision × caching, and the share of time outside the networks.");
         foreach (var option in new Option[] { model, steps, batches, precisions, length, rounds, output }) command.Options.Add(option);

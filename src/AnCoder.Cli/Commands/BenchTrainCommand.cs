@@ -24,9 +24,9 @@ public static class BenchTrainCommand
         var context = new Option<int>("--context") { Description = "Context length.", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps before timing.", DefaultValueFactory = _ => 3 };
-        var rounds = new Option<int>("--rounds") { Description = "Alternating rounds (ours, PyTorch); medians are reported.", DefaultValueFactory = _ => 2 };
-        var threads = new Option<int>("--threads") { Description = "Threads on both sides.", DefaultValueFactory = _ => 2 };
-        var noTorch = new Option<bool>("--no-torch") { Description = "Only time our trainer." };
+        var rounds = BenchOptions.Rounds(2);
+        var threads = BenchOptions.Threads();
+        var noTorch = BenchOptions.NoTorch("bench/train_torch.py");
         var worker = new Option<bool>("--worker") { Description = "Internal: run one of our measurements and print JSON.", Hidden = true };
         var command = new Command("train", "Training tokens/s, model FLOP/s (fraction of CPU peak) and peak RSS of our trainer beside PyTorch (bench/train_torch.py), same model and batch.");
         foreach (var option in new Option[] { models, precisions, batch, context, steps, warmup, rounds, threads, noTorch, worker }) command.Options.Add(option);
@@ -57,14 +57,14 @@ public static class BenchTrainCommand
         var arguments = new List<string>();
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") arguments.Add(self);
         arguments.AddRange(["bench", "train", "--worker", "--models", model, "--precisions", precision, .. shape.Arguments]);
-        return TrainingBenchmark.RunJson(new ProcessStartInfo(host, arguments), "our worker", Warn);
+        using var json = TorchBaselineScript.RunJsonProcess(new ProcessStartInfo(host, arguments), "our worker", Warn);
+        return TrainingBenchmark.FromJson(json);
     }
 
     private static TrainingBenchmark.Measurement? RunTorch(string script, string configPath, string precision, TrainingBenchmark.Shape shape)
     {
-        var info = new ProcessStartInfo("/usr/bin/python3", [script, "--config", configPath, "--precision", precision, .. shape.Arguments]);
-        info.Environment.Remove("LD_PRELOAD");
-        return TrainingBenchmark.RunJson(info, "bench/train_torch.py", Warn);
+        using var json = TorchBaselineScript.Run(script, ["--config", configPath, "--precision", precision, .. shape.Arguments], Warn);
+        return TrainingBenchmark.FromJson(json);
     }
 
     private static void Warn(string message) => Console.Error.WriteLine($"ancoder bench train: {message}");

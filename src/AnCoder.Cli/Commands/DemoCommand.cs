@@ -86,7 +86,7 @@ public static class DemoCommand
             Model = "tiny", Strategy = AnchorStrategy.AnchorTree, Data = dataDir, Output = runDir, ContextLength = 256, MicroBatch = 8,
             // Training stops on the time budget; a long nominal run keeps the learning rate near its peak meanwhile.
             MaxSteps = 100_000, LearningRate = 1e-3, WarmupRatio = 0.0002, ValidationInterval = 0, ValidationBatches = 0,
-            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0, Precision = Precision.Bf16,
+            CheckpointInterval = 1_000_000, KeepLast = 1, LogInterval = 10, Seed = 0,
         };
         TrainingSummary? summary = null;
         using var budget = new CancellationTokenSource(TimeSpan.FromMinutes(minutes));

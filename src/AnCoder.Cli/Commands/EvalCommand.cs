@@ -204,14 +204,10 @@ public static class EvalCommand
         var n = new Option<int>("--n") { Description = "Samples per HumanEval problem.", DefaultValueFactory = _ => 20 };
         var data = new Option<string?>("--data") { Description = "Benchmark data directory." };
         var workers = new Option<int>("--workers") { Description = "Parallel programs for both runners.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: tests/AnCoder.Evaluation.Tests/Reference/reference_runner.py found upward from here)." };
+        var runner = new Option<string?>("--reference-runner") { Description = "The plain reference runner script (default: bench/reference_runner.py of the repository)." };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of every harness (the median is reported).", DefaultValueFactory = _ => 3 };
-        var command = new Command("throughput", "Programs/s on HumanEval canonical solutions × n of the hardened sandbox, the same without the proxy, the legacy sandbox and the plain reference runner (one python3 per program, openai/human-eval semantics), interleaved in the same run.");
-        command.Options.Add(n);
-        command.Options.Add(data);
-        command.Options.Add(workers);
-        command.Options.Add(runner);
-        command.Options.Add(rounds);
+        var command = new Command("throughput", "Programs/s on HumanEval canonical solutions × n of the hardened sandbox, the same without the proxy and the plain reference runner (one python3 per program, openai/human-eval semantics), interleaved in the same run.");
+        foreach (var option in new Option[] { n, data, workers, runner, rounds }) command.Options.Add(option);
         command.SetAction(parse => RunThroughput(Math.Max(1, parse.GetValue(n)), parse.GetValue(data), Math.Max(1, parse.GetValue(workers)), parse.GetValue(runner),
             Math.Max(1, parse.GetValue(rounds))));
         return command;
@@ -222,7 +218,7 @@ public static class EvalCommand
         try
         {
             var benchmark = BenchmarkLoader.Load(BenchmarkKind.HumanEval, DatasetLocator.Require(dataOption));
-            var runner = runnerOption ?? RepositoryPaths.FindFile(Path.Combine("tests", "AnCoder.Evaluation.Tests", "Reference", "reference_runner.py"));
+            var runner = runnerOption ?? RepositoryPaths.FindFile(Path.Combine("bench", "reference_runner.py"));
             if (runner is null || !File.Exists(runner))
             {
                 Console.Error.WriteLine("ancoder eval throughput: reference runner not found; pass --reference-runner PATH");
@@ -250,8 +246,7 @@ public static class EvalCommand
                 table.AddRow(row.Harness, row.Programs.ToString(), string.Join(" ", row.Passed), string.Join(" ", row.Seconds.Select(s => s.ToString("0.0"))),
                     $"{row.MedianSeconds:0.0}", $"{row.ProgramsPerSecond:0.0}", $"{reference.MedianSeconds / row.MedianSeconds:0.00}");
             AnsiConsole.Write(table);
-            Console.WriteLine("reference: one python3 per program, no isolation (openai/human-eval semantics); legacy sandbox: the harness before issue 19 " +
-                              "(unshare + two interpreters per program); hardened: warm forking host, candidate and tests in two sandboxes; " +
+            Console.WriteLine("reference: one python3 per program, no isolation (openai/human-eval semantics); hardened: warm forking host, candidate and tests in two sandboxes; " +
                               "* the whole program in the candidate's sandbox, forgeable, only to price the proxy");
             var hardened = rows.Single(r => r.Harness == ThroughputBenchmark.Hardened);
             var noProxy = rows.Single(r => r.Harness == ThroughputBenchmark.HardenedNoProxy);

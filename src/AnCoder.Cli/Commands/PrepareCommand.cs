@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using AnCoder.Anchoring.Corpus;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Tokenization;
@@ -21,7 +20,7 @@ public static class PrepareCommand
         var source = new Option<string[]>("--source") { Description = "What to build from; repeatable: `stdlib` (python3's standard library, the default), `site` (every site-packages/dist-packages folder of the machine's python3s) or a folder of .py files. Earlier sources win duplicates.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string?>("--out") { Description = "Output folder for shards, manifest.json and removed.tsv. Default: <repo>/data/prepared (with --sft: <repo>/data/sft)." };
         var sft = new Option<bool>("--sft") { Description = "Write fine-tuning pairs instead: every function with a docstring and a real body, prompt = imports + signature + docstring (conditioning), completion = body (docs/corpus.md)." };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (Hugging Face layout). Default: the shipped stdlib BPE." };
+        var tokenizer = TokenizerOption.Create();
         var context = new Option<int>("--context") { Description = "Context length the loader packs/truncates samples to (recorded; with --sft, longer pairs are removed).", DefaultValueFactory = _ => 1024 };
         var seed = new Option<int>("--seed") { Description = "Seed of the split by package.", DefaultValueFactory = _ => 0 };
         var valid = new Option<double>("--valid-fraction") { Description = "Fraction of packages held out for validation.", DefaultValueFactory = _ => 0.02 };
@@ -62,16 +61,7 @@ public static class PrepareCommand
                 return 0;
             }
             string? tokenizerDir = parse.GetValue(tokenizer);
-            ByteLevelBpe bpe;
-            try
-            {
-                bpe = tokenizerDir is null ? DefaultTokenizer.Load() : HfTokenizerFiles.Load(tokenizerDir);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
-            {
-                Console.Error.WriteLine($"ancoder prepare: cannot load the tokenizer: {e.Message}");
-                return 2;
-            }
+            if (TokenizerOption.Load(tokenizerDir, "prepare") is not { } bpe) return 2;
             if (parse.GetValue(bench)) return LabellingBenchmark.Run(sources[0].Root, tokenizerDir, bpe, Console.Out, Console.Error);
             string root = RepositoryPaths.FindRoot() ?? Environment.CurrentDirectory;
             string outputDir = parse.GetValue(output) ?? (parse.GetValue(sft) ? RepositoryPaths.DefaultSftData : RepositoryPaths.DefaultPreparedData);

@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Probing;
 
+/// <summary>The model's answer to one query: p(true token at i0) and whether the argmax is the true token.</summary>
+public sealed record ProbeObservation(int Sample, int TimeIndex, RevealOrder? Order, int Hints, double Probability, bool Correct);
+
 /// <summary>Runs the probe's queries through a model in batches (docs/algorithms.md §8, SUBS of §3).</summary>
 public static class ProbeRunner
 {

@@ -9,7 +9,10 @@ using AnCoder.Diffusion.Checkpoints;
 
 namespace AnCoder.Diffusion.Training;
 
-/// <summary>Everything besides tensors that a resumed run needs (trainer_state.json in a checkpoint).</summary>
+/// <summary>
+/// Everything besides tensors that a resumed run needs (trainer_state.json in a checkpoint), in the settings' JSON
+/// conventions (<see cref="SettingsJson.Options"/>: snake_case, enum names in lower case, unknown fields refused).
+/// </summary>
 public sealed record TrainerState
 {
     public int Version { get; init; } = 1;
@@ -23,11 +26,6 @@ public sealed record TrainerState
     public long LoaderCursor { get; init; }
     public AnchorStrategy Strategy { get; init; }
     public double LearningRate { get; init; }
-
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true, Converters = { new SettingEnumConverter() },
-    };
 }
 
 /// <summary>
@@ -144,12 +142,12 @@ public static partial class TrainingCheckpoints
     }
 
     public static TrainerState ReadState(string checkpoint) =>
-        JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(checkpoint, StateFile)), TrainerState.JsonOptions)
+        JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(checkpoint, StateFile)), SettingsJson.Options)
         ?? throw new InvalidDataException($"{checkpoint}: empty {StateFile}");
 
     public static void WriteState(string directory, TrainerState state) =>
         AtomicFiles.Write(Path.Combine(directory, StateFile),
-            stream => stream.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, TrainerState.JsonOptions) + "\n")));
+            stream => stream.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, SettingsJson.Options) + "\n")));
 
     private static string Sha256(string path)
     {

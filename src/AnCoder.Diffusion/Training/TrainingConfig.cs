@@ -78,7 +78,9 @@ public sealed record TrainingConfig
     public double AdamEpsilon { get; init; } = 1e-8;
     [Setting("Gradient L2-norm clip (0 = off).")]
     public double GradClip { get; init; } = 1.0;
-    [Setting("fp32, or bf16 (bf16 activations and matmuls on AMX, fp32 master weights and optimizer state).")]
+    // fp32 by default: bf16 matmuls only pay on hardware with native bf16 (AMX, AVX512_BF16, a GPU via --engine torch);
+    // on an AVX2-only CPU TorchSharp's bf16 trained 5.5× slower than fp32 (README, "ancoder train").
+    [Setting("fp32 (the right choice on CPUs without AMX or AVX512_BF16), or bf16 (bf16 activations and matmuls, fp32 master weights and optimizer state; pays only with AMX, AVX512_BF16 or a GPU).")]
     public Precision Precision { get; init; } = Precision.Fp32;
     [Setting("Keep an EMA of the weights with this decay (e.g. 0.999); saved as model-ema/.", Flag = "ema")]
     public double? EmaDecay { get; init; }

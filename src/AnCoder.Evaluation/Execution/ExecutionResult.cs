@@ -19,7 +19,7 @@ public sealed record ExecutionResult(ExecutionOutcome Outcome, int? ExitCode, st
     public bool Passed => Outcome == ExecutionOutcome.Passed;
 
     /// <summary>Peak memory of the candidate's sandbox as its memory cgroup counted it (host-side, all kinds of memory);
-    /// null without cgroups or in the legacy harness.</summary>
+    /// null without cgroups.</summary>
     public long? MemoryPeakBytes { get; init; }
 
     /// <summary>A one-line reason for a verdict, for results.jsonl.</summary>

@@ -108,6 +108,32 @@ public sealed class PythonSandbox : IDisposable
                $"seccomp (no new namespaces), no_new_privs; deadline {limits.WallTime.TotalSeconds:0.#} s";
     }
 
+    /// <summary>The real interpreter behind <paramref name="python"/> (a pyenv shim is resolved once) and the folders it needs read-only.</summary>
+    private static (string Python, string[] KeepPaths) ResolvePython(string python)
+    {
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-I", "-c", "import os, sys; print(os.path.realpath(sys.executable)); print(os.path.realpath(sys.base_prefix)); print(sys.version_info[0])" })
+            start.ArgumentList.Add(arg);
+        try
+        {
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            process.WaitForExit();
+            if (process.ExitCode != 0 || output.Length < 3 || output[2] != "3")
+                throw new SandboxUnavailableException($"'{python}' is not a working python3");
+            var executable = output[0];
+            var keep = new List<string> { output[1] };
+            var executableDirectory = Path.GetDirectoryName(executable)!;
+            if (!executableDirectory.StartsWith(output[1] + "/", StringComparison.Ordinal))
+                keep.Add(executableDirectory);
+            return (executable, keep.ToArray());
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new SandboxUnavailableException($"cannot start '{python}': {e.Message}");
+        }
+    }
+
     /// <summary>Resolves python3, checks the platform can sandbox, starts the host and runs a probe.</summary>
     public static PythonSandbox Create(SandboxOptions? options = null)
     {
@@ -118,7 +144,7 @@ public sealed class PythonSandbox : IDisposable
             throw new SandboxUnavailableException("the evaluation sandbox's seccomp filter is written for x86_64 only");
         if (!Environment.IsPrivilegedProcess)
             throw new SandboxUnavailableException("the evaluation sandbox must run as root: it creates namespaces and cgroups and runs each program as an unprivileged uid");
-        var (python, keepPaths) = LegacyPythonSandbox.ResolvePython(options.Python);
+        var (python, keepPaths) = ResolvePython(options.Python);
         var readOnly = keepPaths.Concat(SystemReadOnlyPaths.Where(p => Path.Exists(p) || new FileInfo(p).LinkTarget is not null)).Distinct().ToArray();
         var sandbox = new PythonSandbox(options, python, readOnly);
         try

@@ -33,8 +33,6 @@ public sealed record SandboxOptions
     public string Python { get; init; } = "python3";
     /// <summary>Worker slot i runs the candidate as uid/gid UidBase + 2i and the tests as UidBase + 2i + 1.</summary>
     public int UidBase { get; init; } = 61000;
-    /// <summary>The legacy harness (<see cref="LegacyPythonSandbox"/>) starts each program with this.</summary>
-    public string Unshare { get; init; } = "unshare";
 
     /// <summary>The options every evaluation uses: <paramref name="workers"/> programs at once, each with the given
     /// wall-clock deadline (the paper's 3 s by default) and the default limits otherwise.</summary>

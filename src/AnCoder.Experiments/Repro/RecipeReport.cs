@@ -3,6 +3,8 @@ using System.Text;
 using AnCoder.Anchoring.Settings;
 using AnCoder.Evaluation.Scoring;
 
+using AnCoder.Experiments.Statistics;
+
 namespace AnCoder.Experiments.Repro;
 
 /// <summary>A Table 1 row's cells: fractions in [0, 1], mean ± standard error over the row's seeds.</summary>
@@ -34,14 +36,14 @@ public static class RecipeReport
 
     public static RecipeRowScores Scores(RecipeRow row, RecipeResults results)
     {
-        MeanWithError S(string benchmark, string metric) => ReproStatistics.Summarize(row.Members.Select(m => Metric(results, m, benchmark, metric)));
+        MeanWithError S(string benchmark, string metric) => SampleStatistics.Summarize(row.Members.Select(m => Metric(results, m, benchmark, metric)));
         return new RecipeRowScores(S("humaneval", "syntax"), S("humaneval", "non_trivial"), S("humaneval", "pass1"),
             S("mbpp", "syntax"), S("mbpp", "non_trivial"), S("mbpp", "pass1"));
     }
 
     /// <summary>Row A − row B per seed (members with the same seed: same initialisation, data order and sampling seed), mean ± SE over seeds.</summary>
     public static MeanWithError Paired(RecipeRow a, RecipeRow b, RecipeResults results, string benchmark, string metric) =>
-        ReproStatistics.Summarize(a.Members.Join(b.Members, m => m.Seed, m => m.Seed,
+        SampleStatistics.Summarize(a.Members.Join(b.Members, m => m.Seed, m => m.Seed,
             (x, y) => Metric(results, x, benchmark, metric) - Metric(results, y, benchmark, metric)));
 
     /// <summary>The comparisons of the paired-difference table (first minus second), where both rows exist.</summary>
@@ -108,8 +110,9 @@ public static class RecipeReport
                 continue;
             }
             bool paired = !a.Autoregressive && !b.Autoregressive;
-            var difference = paired ? Paired(a, b, results, o.Benchmark, o.Metric) : new MeanWithError(ma.Mean - mb.Mean, ReproStatistics.DifferenceError(ma, mb), Math.Min(ma.Count, mb.Count));
-            string error = difference.StandardError is { } se
+            var difference = paired ? Paired(a, b, results, o.Benchmark, o.Metric) : new MeanWithError(ma.Mean - mb.Mean, SampleStatistics.DifferenceError(ma, mb), Math.Min(ma.Count, mb.Count));
+            double se = difference.StandardError;
+            string error = double.IsFinite(se)
                 ? Inv($" ± {100 * se:0.00}") + (paired ? " (paired within seeds)" : " (independent)") + (Math.Abs(difference.Mean) > 2 * se ? ", beyond 2 SE" : ", within 2 SE")
                 : " (one seed: no error bar)";
             bool? holds = difference.Mean == 0 ? null : difference.Mean > 0;
@@ -220,8 +223,8 @@ public static class RecipeReport
 
         // Equal steps vs equal FLOPs: the diffusion rows train the same steps and tokens; their cost per step differs.
         var perVariant = plan.Stages.Where(s => s.Variant is not null).GroupBy(s => s.Variant!.Value)
-            .Select(g => (Variant: g.Key, PerToken: ReproStatistics.Summarize(g.Where(s => s.Kind == RecipeStageKind.Adapt).Select(s => results.Stage(s.Name)?.FlopsPerToken ?? double.NaN)).Mean,
-                Total: ReproStatistics.Summarize(g.GroupBy(s => s.Seed).Select(seed => seed.Sum(s => results.Stage(s.Name)?.Flops ?? double.NaN))).Mean))
+            .Select(g => (Variant: g.Key, PerToken: SampleStatistics.Summarize(g.Where(s => s.Kind == RecipeStageKind.Adapt).Select(s => results.Stage(s.Name)?.FlopsPerToken ?? double.NaN)).Mean,
+                Total: SampleStatistics.Summarize(g.GroupBy(s => s.Seed).Select(seed => seed.Sum(s => results.Stage(s.Name)?.Flops ?? double.NaN))).Mean))
             .ToList();
         var mdlm = perVariant.FirstOrDefault(v => v.Variant == AnCoder.Anchoring.Labels.AnchorStrategy.Mdlm);
         var anchored = perVariant.Where(v => v.Variant != AnCoder.Anchoring.Labels.AnchorStrategy.Mdlm && double.IsFinite(v.PerToken)).ToList();
@@ -279,7 +282,8 @@ public static class RecipeReport
                 continue;
             }
             double trained = series.Max(p => p.Tokens);
-            md.AppendLine(ReproStatistics.TokensToReach(series, ArValidityTarget) is { } needed
+            double needed = SampleStatistics.TokensToReach(series, ArValidityTarget);
+            md.AppendLine(double.IsFinite(needed)
                 ? Inv($"- {stage}: a log-linear fit of non-trivial validity against log2(tokens) through {series.Count} points predicts {100 * ArValidityTarget:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.")
                 : Inv($"- {stage}: non-trivial validity does not rise with tokens over these {series.Count} points, so no extrapolation to {100 * ArValidityTarget:0} %."));
         }

@@ -10,6 +10,8 @@ using AnCoder.Experiments.Generation;
 using AnCoder.Experiments.Models;
 using AnCoder.Reporting.Plotting;
 
+using AnCoder.Experiments.Statistics;
+
 namespace AnCoder.Experiments.Repro;
 
 /// <summary>How one worker process takes part in a recipe experiment.</summary>

@@ -22,10 +22,11 @@ public sealed record RhoD0(
 public sealed record ReproConfig
 {
     /// <summary>The training settings every run shares (a <see cref="TrainingConfig"/>; strategy, λ ρ d0, seed, steps
-    /// and output folder are set per run). Defaults: the tiny preset at a CPU-scale learning rate, bf16.</summary>
+    /// and output folder are set per run). Defaults: the tiny preset at a CPU-scale learning rate; the rest, precision
+    /// included (fp32), are <see cref="TrainingConfig"/>'s.</summary>
     public TrainingConfig Training { get; init; } = new()
     {
-        Model = "tiny", LearningRate = 1e-3, Precision = Precision.Bf16, ValidationInterval = 0, ValidationBatches = 16,
+        Model = "tiny", LearningRate = 1e-3, ValidationInterval = 0, ValidationBatches = 16,
         CheckpointInterval = 200, KeepLast = 1,
     };
     /// <summary>The main comparison (Table 1).</summary>

@@ -1,3 +1,4 @@
+using AnCoder.Experiments.Statistics;
 using AnCoder.Anchoring.Runs;
 using AnCoder.Anchoring.Labels;
 using System.Globalization;
@@ -104,23 +105,23 @@ public static class ReproReport
         ScoresOf(plan.MainRuns(variant), results, steps);
 
     private static VariantScores ScoresOf(IReadOnlyList<PlannedRun> runs, ReproResults results, int steps) => new(
-        ReproStatistics.Summarize(runs.Select(r => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN)),
+        SampleStatistics.Summarize(runs.Select(r => results.Run(r.Name)?.FinalValidNelbo ?? double.NaN)),
         Syntax(runs, results, "humaneval", steps), Pass1(runs, results, "humaneval", steps),
         Syntax(runs, results, "mbpp", steps), Pass1(runs, results, "mbpp", steps),
         Lines(runs, results, "humaneval", steps), Lines(runs, results, "mbpp", steps),
         NonTrivial(runs, results, "humaneval", steps), NonTrivial(runs, results, "mbpp", steps));
 
     private static MeanWithError NonTrivial(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
-        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.NonTrivialValidity ?? double.NaN));
+        SampleStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.NonTrivialValidity ?? double.NaN));
 
     private static MeanWithError Empty(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
-        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.EmptyShare ?? double.NaN));
+        SampleStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.EmptyShare ?? double.NaN));
 
     private static MeanWithError Lines(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
-        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.ValidLines ?? double.NaN));
+        SampleStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.ValidLines ?? double.NaN));
 
     private static MeanWithError Syntax(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
-        ReproStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.SyntaxValidity ?? double.NaN));
+        SampleStatistics.Summarize(runs.Select(r => results.Eval(r.Name, benchmark, steps)?.SyntaxValidity ?? double.NaN));
 
     private static MeanWithError Pass1(IEnumerable<PlannedRun> runs, ReproResults results, string benchmark, int steps) =>
         ReproStatistics.PassAtKOverSeeds(runs
@@ -149,13 +150,13 @@ public static class ReproReport
             }
             var (ma, mb) = (ours(sa), ours(sb));
             double difference = ma.Mean - mb.Mean;
-            double? error = ReproStatistics.DifferenceError(ma, mb);
-            string note = error is { } se
+            double se = SampleStatistics.DifferenceError(ma, mb);
+            string note = double.IsFinite(se)
                 ? Inv($"{100 * difference:+0.00;-0.00;0.00} ± {100 * se:0.00} points, {(Math.Abs(difference) > 2 * se ? "beyond" : "within")} 2 standard errors")
                 : Inv($"{100 * difference:+0.00;-0.00;0.00} points, one seed: no error bar");
             claims.Add(new ClaimCheck(statement, paper, $"{ma.Format(100)} vs {mb.Format(100)} ({note})", difference == 0 ? null : difference > 0));
         }
-        var none = new MeanWithError(double.NaN, null, 0);
+        var none = MeanWithError.None;
         foreach (var anchored in new[] { AnchorStrategy.Null, AnchorStrategy.Keyword, AnchorStrategy.Identifier, AnchorStrategy.AnchorTree })
         {
             Beats(anchored, AnchorStrategy.Mdlm, "HumanEval syntax validity", s => s.HumanEvalSyntax, Paper[anchored].HumanEvalSyntax, Paper[AnchorStrategy.Mdlm].HumanEvalSyntax);
@@ -263,8 +264,8 @@ public static class ReproReport
                     if (benchmark == "humaneval")
                     {
                         var log2T = tValues.Select(t => Math.Log2(t)).ToList();
-                        slopes[variant] = (ReproStatistics.Slope(log2T, tValues.Select(t => Syntax(runs, results, benchmark, t).Mean).ToList()),
-                            ReproStatistics.Slope(log2T, tValues.Select(t => Pass1(runs, results, benchmark, t).Mean).ToList()));
+                        slopes[variant] = (SampleStatistics.Slope(log2T, tValues.Select(t => Syntax(runs, results, benchmark, t).Mean).ToList()),
+                            SampleStatistics.Slope(log2T, tValues.Select(t => Pass1(runs, results, benchmark, t).Mean).ToList()));
                     }
                 }
                 md.AppendLine();
@@ -342,7 +343,7 @@ public static class ReproReport
                         var cells = Enumerable.Range(1, config.ProbeK).Select(k =>
                         {
                             if (better == "in-out" && k == config.ProbeK) return "–";
-                            var m = ReproStatistics.Summarize(ofVariant.Select(p => p.Gaps.FirstOrDefault(g => g.T == t && g.Hints == k && g.Better == better && g.Worse == worse)?.Mean ?? double.NaN));
+                            var m = SampleStatistics.Summarize(ofVariant.Select(p => p.Gaps.FirstOrDefault(g => g.T == t && g.Hints == k && g.Better == better && g.Worse == worse)?.Mean ?? double.NaN));
                             return m.Format(1000, 2);
                         });
                         md.AppendLine(Inv($"| {variant} | {t} | {better} − {worse} | {string.Join(" | ", cells)} |"));
@@ -446,7 +447,7 @@ public static class ReproReport
         }
     }
 
-    private static readonly MeanWithError None = new(double.NaN, null, 0);
+    private static readonly MeanWithError None = MeanWithError.None;
 
     /// <summary>
     /// A handful of samples per Table 1 row (its first seed, T = EvalSteps), so a reader sees what "valid" and
@@ -484,7 +485,7 @@ public static class ReproReport
     /// error of those differences over seeds: the seed-to-seed spread that both share cancels, unlike in Table 1's errors.
     /// </summary>
     public static MeanWithError PairedDifference(IReadOnlyList<PlannedRun> variantRuns, IReadOnlyList<PlannedRun> baselineRuns, Func<PlannedRun, double> value) =>
-        ReproStatistics.Summarize(variantRuns.Join(baselineRuns, r => r.Seed, r => r.Seed, (a, b) => value(a) - value(b)));
+        SampleStatistics.Summarize(variantRuns.Join(baselineRuns, r => r.Seed, r => r.Seed, (a, b) => value(a) - value(b)));
 
     private static void AppendPairedDifferences(StringBuilder md, ReproConfig config, ReproPlan plan, ReproResults results)
     {
@@ -558,9 +559,10 @@ public static class ReproReport
                     var gaps = p.Gaps.Where(g => g.Better == better && g.Worse == worse && g.Hints >= 1 && g.Hints <= maxHints && double.IsFinite(g.Mean)).ToList();
                     return gaps.Count == 0 ? double.NaN : gaps.Average(g => g.Mean);
                 }).ToList();
-                var m = ReproStatistics.Summarize(perSeed);
+                var m = SampleStatistics.Summarize(perSeed);
                 if (m.Count == 0) continue;
-                string note = m.StandardError is { } se
+                double se = m.StandardError;
+                string note = double.IsFinite(se)
                     ? Inv($"{1000 * m.Mean:+0.000;-0.000;0.000} ± {1000 * se:0.000} × 10⁻³ in p(target) over {m.Count} seeds, {(Math.Abs(m.Mean) > 2 * se ? "beyond" : "within")} 2 standard errors")
                     : Inv($"{1000 * m.Mean:+0.000;-0.000;0.000} × 10⁻³ in p(target), one seed: no error bar");
                 claims.Add(new ClaimCheck($"probe: revealing hints {better} helps {variant} more than {worse}",

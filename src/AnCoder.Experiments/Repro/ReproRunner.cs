@@ -292,7 +292,7 @@ public static class ReproRunner
         }
     }
 
-    /// <summary>Reads runs/RUN/probe/probe-paired.csv (<see cref="AnCoder.Diffusion.Probing.ProbeResults.PairedCsvHeader"/>); null when missing or malformed.</summary>
+    /// <summary>Reads runs/RUN/probe/probe-paired.csv (<see cref="AnCoder.Experiments.Probing.ProbeResults.PairedCsvHeader"/>); null when missing or malformed.</summary>
     internal static IReadOnlyList<ProbeGap>? ReadProbeGaps(string csvPath)
     {
         if (!File.Exists(csvPath)) return null;

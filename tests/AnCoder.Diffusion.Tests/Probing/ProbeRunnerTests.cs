@@ -1,8 +1,6 @@
-using AnCoder.Anchoring.Tokenization;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Diffusion.Model;
 using AnCoder.Diffusion.Probing;
-using AnCoder.Diffusion.Schedules;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,35 +9,7 @@ namespace AnCoder.Diffusion.Tests.Probing;
 [Collection(TorchCollection.Name)]
 public sealed class ProbeRunnerTests
 {
-    private static readonly string[] Snippets = ["if a:\n    b = c + d\n", "def f(x):\n    g(x)\n"];
-
-    [Fact]
-    public void An_untrained_tiny_model_over_two_snippets_gives_every_csv_row()
-    {
-        torch.manual_seed(0);
-        using var model = DiffusionModel.Create(ModelPresets.Tiny);
-        model.eval();
-        var options = new ProbeOptions { K = 2, TimeGrid = [0.9, 1.0], Samples = 10, BatchSize = 5 };
-        var samples = ProbeSamples.FromTexts(Snippets, DefaultTokenizer.Load());
-        var (queries, summary) = ProbePlan.Build(samples, options, NoiseSchedules.From(model.Config.Diffusion), model.Config.MaskTokenId);
-        Assert.Equal(2, summary.SamplesUsed);
-        Assert.Equal([0, 0], summary.SkippedDraws);
-
-        var observations = ProbeRunner.Run(model, queries, options.BatchSize);
-        Assert.Equal(queries.Count, observations.Count);
-        Assert.All(observations, o => Assert.InRange(o.Probability, 0.0, 1.0));
-
-        var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
-        string[] lines = ProbeResults.ToCsv(rows).TrimEnd('\n').Split('\n');
-        Assert.Equal(1 + 2 * 3 * 3, lines.Length); // header + t × order × k = 0..2
-        Assert.Equal(ProbeResults.CsvHeader, lines[0]);
-        Assert.Equal("0.9,in-out,0,2", string.Join(',', lines[1].Split(',')[..4]));
-        Assert.Equal("1,random,2,2", string.Join(',', lines[^1].Split(',')[..4]));
-        Assert.All(rows, r => Assert.Equal(2, r.N));
-        // k = 0 is one query shared by the three orders.
-        foreach (var group in rows.Where(r => r.Hints == 0).GroupBy(r => r.T))
-            Assert.Single(group.Select(r => r.MeanProbability).Distinct());
-    }
+    // Plan → runner → probe.csv on two snippets: tests/AnCoder.Experiments.Tests/ProbeResultsTests.cs.
 
     [Fact]
     public void The_probability_is_the_softmax_without_the_mask_column_at_the_target()

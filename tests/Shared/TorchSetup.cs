@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using AnCoder.Diffusion.Runtime;
 
-namespace AnCoder.Experiments.Tests;
+// Compiled into every test project that touches TorchSharp (linked from its .csproj, with a global using of this namespace).
+namespace AnCoder.Tests.Shared;
 
 internal static class TorchSetup
 {

@@ -1,22 +1,16 @@
+using AnCoder.Anchoring.Tokenization;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Model;
 using AnCoder.Diffusion.Probing;
+using AnCoder.Diffusion.Schedules;
+using AnCoder.Experiments.Probing;
+using TorchSharp;
 
-namespace AnCoder.Diffusion.Tests.Probing;
+namespace AnCoder.Experiments.Tests;
 
-public sealed class ProbeStatisticsTests
+/// <summary>probe.csv and probe-paired.csv: the aggregation of the probe's observations, on hand-computed values.</summary>
+public sealed class ProbeResultsTests
 {
-    [Fact]
-    public void Mean_and_standard_error_on_hand_computed_values()
-    {
-        // 1, 2, 3, 4: mean 2.5; squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5; s² = 5/3; SE = √(5/3 / 4) = √(5/12).
-        double[] values = [1, 2, 3, 4];
-        Assert.Equal(2.5, ProbeStatistics.Mean(values), 12);
-        Assert.Equal(Math.Sqrt(5.0 / 12.0), ProbeStatistics.StandardError(values), 12);
-        // Accuracy 0/1 values: 1, 0, 0, 1, 1 → mean 0.6, s² = (3·0.16 + 2·0.36)/4 = 0.3, SE = √(0.3/5).
-        Assert.Equal(Math.Sqrt(0.3 / 5), ProbeStatistics.StandardError([1.0, 0, 0, 1, 1]), 12);
-        Assert.True(double.IsNaN(ProbeStatistics.StandardError([0.7])));
-        Assert.True(double.IsNaN(ProbeStatistics.Mean([])));
-    }
-
     [Fact]
     public void Aggregate_counts_the_unhinted_query_for_every_order()
     {
@@ -75,5 +69,40 @@ public sealed class ProbeStatisticsTests
     {
         var csv = ProbeResults.ToCsv([new ProbeRow(0.3, RevealOrder.OutIn, 2, 10, 0.125, 0.5, 0.75, double.NaN)]);
         Assert.Equal("t,order,k,n,mean_probability,se_probability,accuracy,se_accuracy\n0.3,out-in,2,10,0.125,0.5,0.75,NaN\n", csv);
+    }
+}
+
+/// <summary>The whole chain on an untrained model: every (t, order, k) row of probe.csv.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class ProbeResultsOnAModelTests
+{
+    private static readonly string[] Snippets = ["if a:\n    b = c + d\n", "def f(x):\n    g(x)\n"];
+
+    [Fact]
+    public void An_untrained_tiny_model_over_two_snippets_gives_every_csv_row()
+    {
+        torch.manual_seed(0);
+        using var model = DiffusionModel.Create(ModelPresets.Tiny);
+        model.eval();
+        var options = new ProbeOptions { K = 2, TimeGrid = [0.9, 1.0], Samples = 10, BatchSize = 5 };
+        var samples = ProbeSamples.FromTexts(Snippets, DefaultTokenizer.Load());
+        var (queries, summary) = ProbePlan.Build(samples, options, NoiseSchedules.From(model.Config.Diffusion), model.Config.MaskTokenId);
+        Assert.Equal(2, summary.SamplesUsed);
+        Assert.Equal([0, 0], summary.SkippedDraws);
+
+        var observations = ProbeRunner.Run(model, queries, options.BatchSize);
+        Assert.Equal(queries.Count, observations.Count);
+        Assert.All(observations, o => Assert.InRange(o.Probability, 0.0, 1.0));
+
+        var rows = ProbeResults.Aggregate(observations, options.TimeGrid, options.K);
+        string[] lines = ProbeResults.ToCsv(rows).TrimEnd('\n').Split('\n');
+        Assert.Equal(1 + 2 * 3 * 3, lines.Length); // header + t × order × k = 0..2
+        Assert.Equal(ProbeResults.CsvHeader, lines[0]);
+        Assert.Equal("0.9,in-out,0,2", string.Join(',', lines[1].Split(',')[..4]));
+        Assert.Equal("1,random,2,2", string.Join(',', lines[^1].Split(',')[..4]));
+        Assert.All(rows, r => Assert.Equal(2, r.N));
+        // k = 0 is one query shared by the three orders.
+        foreach (var group in rows.Where(r => r.Hints == 0).GroupBy(r => r.T))
+            Assert.Single(group.Select(r => r.MeanProbability).Distinct());
     }
 }

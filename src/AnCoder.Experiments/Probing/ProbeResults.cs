@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
+using AnCoder.Diffusion.Probing;
+using AnCoder.Experiments.Statistics;
 
-namespace AnCoder.Diffusion.Probing;
-
-/// <summary>The model's answer to one query: p(true token at i0) and whether the argmax is the true token.</summary>
-public sealed record ProbeObservation(int Sample, int TimeIndex, RevealOrder? Order, int Hints, double Probability, bool Correct);
+namespace AnCoder.Experiments.Probing;
 
 /// <summary>One line of probe.csv: the mean and standard error of probability and accuracy for (t, order, k).</summary>
 public sealed record ProbeRow(double T, RevealOrder Order, int Hints, int N, double MeanProbability, double ProbabilityError,
@@ -17,6 +16,7 @@ public sealed record ProbeRow(double T, RevealOrder Order, int Hints, int N, dou
 /// </summary>
 public sealed record ProbeDifference(double T, int Hints, RevealOrder Better, RevealOrder Worse, int N, double MeanDifference, double StandardError);
 
+/// <summary>The probe's aggregation of <see cref="ProbeObservation"/>s and the owner of probe.csv and probe-paired.csv.</summary>
 public static class ProbeResults
 {
     public const string PairedCsvHeader = "t,k,order_a,order_b,n,mean_p_a_minus_p_b,se";
@@ -36,7 +36,7 @@ public static class ProbeResults
                         if (time == ti && h == hints && order == better && byKey.TryGetValue((sample, ti, worse, hints), out double other))
                             values.Add(probability - other);
                     differences.Add(new ProbeDifference(timeGrid[ti], hints, better, worse, values.Count,
-                        ProbeStatistics.Mean(values), ProbeStatistics.StandardError(values)));
+                        SampleStatistics.Mean(values), SampleStatistics.StandardError(values)));
                 }
         return differences;
     }
@@ -64,8 +64,8 @@ public static class ProbeResults
                     var probabilities = matching.Select(o => o.Probability).ToList();
                     var correct = matching.Select(o => o.Correct ? 1.0 : 0.0).ToList();
                     rows.Add(new ProbeRow(timeGrid[ti], order, hints, matching.Count,
-                        ProbeStatistics.Mean(probabilities), ProbeStatistics.StandardError(probabilities),
-                        ProbeStatistics.Mean(correct), ProbeStatistics.StandardError(correct)));
+                        SampleStatistics.Mean(probabilities), SampleStatistics.StandardError(probabilities),
+                        SampleStatistics.Mean(correct), SampleStatistics.StandardError(correct)));
                 }
         return rows;
     }

@@ -38,6 +38,8 @@ public sealed record ModelEvalSettings
     public int Repair { get; init; }
     /// <summary>Decoding guard (<see cref="SamplerOptions.Guard"/>; none = off).</summary>
     public DecodingGuard Guard { get; init; }
+    /// <summary>Nucleus top-p (1 = the full distribution, the paper's diffusion sampling; the recipe's AR rows use 0.95).</summary>
+    public double TopP { get; init; } = 1.0;
 
     public IReadOnlyList<string> Validate()
     {
@@ -48,6 +50,7 @@ public sealed record ModelEvalSettings
         if (Limit is < 1) problems.Add($"--limit ({Limit}) must be at least 1");
         if (BatchSize < 1) problems.Add($"--batch ({BatchSize}) must be at least 1");
         if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
+        if (!(TopP > 0 && TopP <= 1)) problems.Add($"top-p ({TopP}) must be in (0, 1]");
         return problems;
     }
 }
@@ -72,7 +75,8 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("order")] string Order = "random",
     [property: JsonPropertyName("parallel")] double? Parallel = null,
     [property: JsonPropertyName("repair")] int Repair = 0,
-    [property: JsonPropertyName("guard")] string Guard = "none");
+    [property: JsonPropertyName("guard")] string Guard = "none",
+    [property: JsonPropertyName("top_p")] double TopP = 1.0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -96,7 +100,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP };
         }
         catch (FormatException e)
         {
@@ -122,7 +126,7 @@ public static class ModelEvaluation
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
             options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
-            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard));
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -224,7 +228,7 @@ public static class ModelEvaluation
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
             ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
-            ("repair", stored.Repair, now.Repair), ("guard", stored.Guard, now.Guard),
+            ("repair", stored.Repair, now.Repair), ("guard", stored.Guard, now.Guard), ("top_p", stored.TopP, now.TopP),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

@@ -89,6 +89,12 @@ public sealed record ReproConfig
     /// <summary>Chain length K of the probe.</summary>
     public int ProbeK { get; init; } = 4;
 
+    /// <summary>
+    /// The paper's recipe (docs/recipe.md §4): an AR base, its SFT, then adaptation and SFT of every variant × seed,
+    /// evaluated as the paper's Table 1. Null: the from-scratch experiment (the fields from t_scaling on apply only to it).
+    /// </summary>
+    public RecipeConfig? Recipe { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, SettingsJson.Options);
 
     /// <summary>Keys that configs written before <see cref="Training"/> existed held at the top level (the
@@ -122,7 +128,9 @@ public sealed record ReproConfig
         }
     }
 
-    public static ReproConfig Load(string path) => Parse(ConfigException.ReadFile(path), path);
+    /// <summary>Reads a config file; a relative model_config_file is taken relative to the file's folder.</summary>
+    public static ReproConfig Load(string path) =>
+        RecipeTraining.ResolvePaths(Parse(ConfigException.ReadFile(path), path), Path.GetDirectoryName(Path.GetFullPath(path))!);
 
     /// <summary>Problems with this config, each naming its field; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -170,6 +178,7 @@ public sealed record ReproConfig
         {
             problems.Add("anchored_remask: " + e.Message);
         }
+        if (Recipe is not null && problems.Count == 0) problems.AddRange(RecipeTraining.Validate(this));
         return problems;
     }
 }

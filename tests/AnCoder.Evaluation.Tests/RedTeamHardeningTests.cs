@@ -377,7 +377,7 @@ public class OrphanTests
 
     private static PythonSandbox NewSandbox(int uidBase) => PythonSandbox.Create(new SandboxOptions
     {
-        UidBase = uidBase, Workers = 1, Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(2) },
+        UidBase = uidBase, Workers = 1, Limits = new SandboxLimits { WallTime = TimeSpan.FromSeconds(4) },
     });
 
     private static async Task AssertNoProcessesOf(int uidBase, TimeSpan within)
@@ -401,7 +401,7 @@ public class OrphanTests
         await Task.Delay(700);
         Process.GetProcessById(hostPid).Kill();   // SIGKILL: no cleanup code of the host runs
         await Assert.ThrowsAnyAsync<Exception>(() => run);
-        await AssertNoProcessesOf(62500, TimeSpan.FromSeconds(5));
+        await AssertNoProcessesOf(62500, TimeSpan.FromSeconds(20));
         sandbox.Dispose();
         // The supervisors remove their run cgroups on the way out; the next sandbox sweeps the dead host's folder.
         var wait = DateTime.UtcNow.AddSeconds(5);
@@ -420,7 +420,7 @@ public class OrphanTests
         var run = sandbox.RunAsync(new SandboxJob(Sleeper, RedTeamSandbox.DoubleTest));
         await Task.Delay(700);
         sandbox.Dispose();
-        await AssertNoProcessesOf(62600, TimeSpan.FromSeconds(5));
+        await AssertNoProcessesOf(62600, TimeSpan.FromSeconds(20));
         Assert.Empty(CgroupsOfHost(hostPid));
         Assert.False((await run).Passed);
     }

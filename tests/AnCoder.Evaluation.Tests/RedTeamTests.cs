@@ -4,13 +4,21 @@ using AnCoder.Evaluation.Execution;
 
 namespace AnCoder.Evaluation.Tests;
 
-/// <summary>Sandboxes for the red-team classes: one worker each, distinct uids, a short deadline to keep CI fast.</summary>
+/// <summary>
+/// Sandboxes for the red-team classes: one worker each, distinct uids. The wall limit (<see cref="RedTeamSandbox.WallLimit"/>)
+/// is long enough that a program which should finish (print, define the function) finishes on a busy 2-core CI machine:
+/// at 1.5 s, a clean-clone CI beside two training processes saw a hostile program killed before its first print.
+/// Programs that never end pay the limit, a few seconds each.
+/// </summary>
 public sealed class RedTeamSandboxA() : RedTeamSandbox(62000);
 public sealed class RedTeamSandboxB() : RedTeamSandbox(62100);
 public sealed class RedTeamSandboxC() : RedTeamSandbox(62200);
 
-public abstract class RedTeamSandbox(int uidBase) : SandboxFixture(uidBase, workers: 1, TimeSpan.FromSeconds(1.5), memoryBytes: RedTeamMemoryBytes)
+public abstract class RedTeamSandbox(int uidBase) : SandboxFixture(uidBase, workers: 1, WallLimit, memoryBytes: RedTeamMemoryBytes)
 {
+    /// <summary>Wall-clock limit per red-team program (see the class comment for why not shorter).</summary>
+    public static readonly TimeSpan WallLimit = TimeSpan.FromSeconds(6);
+
     /// <summary>The memory cgroup limit of the red-team sandboxes (small, so memory attacks end quickly).</summary>
     public const long RedTeamMemoryBytes = 256L << 20;
 
@@ -30,7 +38,8 @@ public abstract class RedTeamSandbox(int uidBase) : SandboxFixture(uidBase, work
     {
         var result = await Sandbox.RunAsync(job);
         Assert.False(result.Passed, $"hostile program passed: {result.Reason}");
-        var deadline = DateTime.UtcNow.AddSeconds(3);
+        // A poll, not a sleep: quick when the machine is; generous when it is busy.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
         while (ProcessesOfSandboxUids().Count > 0 && DateTime.UtcNow < deadline)
             await Task.Delay(20);
         Assert.Empty(ProcessesOfSandboxUids());

@@ -136,7 +136,7 @@ public sealed class RecipePlanTests : IDisposable
         var plan = new RecipePlan(config);
         Assert.Equal(2 + 5 * 3 * 2, plan.Stages.Count);
         var adapt = RecipeTraining.For(config, plan.Stage("keyword-s2/adapt"), "/x");
-        Assert.Equal((150L, 1e-3, 3e-4, 256, 16), (adapt.MaxSteps!.Value, adapt.LearningRate, adapt.PretrainedLearningRate!.Value, adapt.ContextLength, adapt.MicroBatch));
+        Assert.Equal((50L, 1e-3, 5e-4, 256, 8), (adapt.MaxSteps!.Value, adapt.LearningRate, adapt.PretrainedLearningRate!.Value, adapt.ContextLength, adapt.MicroBatch));
         Assert.Equal((1000L, 0.03), (RecipeTraining.For(config, plan.Stage("ar-base"), "/x").MaxSteps!.Value, RecipeTraining.For(config, plan.Stage("ar-base"), "/x").WarmupRatio));
         // Round trip through the experiment folder's config.json.
         var again = ReproConfig.Parse(config.ToJson(), "config.json");

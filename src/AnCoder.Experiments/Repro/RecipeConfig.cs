@@ -32,6 +32,12 @@ public sealed record RecipeConfig
     public double ArTopP { get; init; } = 0.95;
     /// <summary>Sampling seeds of the AR rows (one model each; greedy decoding uses one, the others would repeat it).</summary>
     public int ArSamplingSeeds { get; init; } = 3;
+    /// <summary>
+    /// Most new tokens of an AR sample (null = eval_length). AR decoding stops at end-of-text or a stop sequence, so a
+    /// longer cap costs little, while a diffusion canvas pays for every position at every step. AR evaluations have no
+    /// T: they record T = this length, as `eval --model` does by default.
+    /// </summary>
+    public int? ArEvalLength { get; init; }
     /// <summary>Also evaluate runs/ar-base/model as the row "AR base, no SFT".</summary>
     public bool EvaluateArBase { get; init; } = true;
 

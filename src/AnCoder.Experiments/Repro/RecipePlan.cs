@@ -112,7 +112,8 @@ public sealed class RecipePlan
             RecipeEval? Add(string benchmark, int problems, int n)
             {
                 if (problems <= 0) return null;
-                var eval = new RecipeEval(stage, benchmark, remask, samplingSeed, config.EvalSteps, problems, n);
+                int steps = remask == ArRemask ? recipe.ArEvalLength ?? config.EvalLength : config.EvalSteps;
+                var eval = new RecipeEval(stage, benchmark, remask, samplingSeed, steps, problems, n);
                 if (!evals.Any(e => e.Folder == eval.Folder)) evals.Add(eval);
                 return eval;
             }
@@ -163,7 +164,7 @@ public sealed class RecipePlan
             string name = Path.GetFileName(directory);
             var match = System.Text.RegularExpressions.Regex.Match(name, @"^(ar-base|ar-sft)-(\d+)$");
             if (!match.Success || !File.Exists(Path.Combine(directory, "model.safetensors"))) continue;
-            var eval = new RecipeEval(name, "humaneval", ArRemask, Config.EvalSeed, Config.EvalSteps, Config.HumanevalProblems, Config.HumanevalN,
+            var eval = new RecipeEval(name, "humaneval", ArRemask, Config.EvalSeed, recipe.ArEvalLength ?? Config.EvalLength, Config.HumanevalProblems, Config.HumanevalN,
                 Path.Combine(recipe.CurveFolder, name));
             found.Add(new CurveCheckpoint(name, match.Groups[1].Value, long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), eval));
         }

@@ -180,7 +180,7 @@ public static class RecipeReport
           .AppendLine().AppendLine(Inv($"Evaluation: HumanEval, the first {config.HumanevalProblems} problems (all 164 when ≥ 164) × {config.HumanevalN} sample(s) per seed; MBPP, the first "))
           .AppendLine(Inv($"{config.MbppProblems} problems of its test split (a fixed subset) × {config.MbppN} sample(s) per seed. Diffusion rows: T = {config.EvalSteps}, G = {config.EvalLength} tokens, "))
           .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`, remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows "))
-          .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {config.EvalLength} new tokens, "))
+          .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
           .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}, KV cache, HumanEval's stop sequences. "))
           .AppendLine("Percentages are mean ± standard error over seeds (n − 1 standard deviation / √seeds). The paper's numbers are GPU-scale models "
                       + "(Qwen2.5-Coder-0.5B start): compare orderings, not absolute values.").AppendLine();

@@ -192,7 +192,7 @@ public static class RecipeRunner
     public static ModelEvalSettings SettingsFor(ReproConfig config, RecipeEval eval) => eval.Autoregressive
         ? new ModelEvalSettings
         {
-            SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Recipe!.ArTemperature,
+            SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.Recipe!.ArEvalLength ?? config.EvalLength, Temperature = config.Recipe.ArTemperature,
             TopP = config.Recipe.ArTopP, Limit = eval.Problems, Seed = eval.SamplingSeed, BatchSize = config.EvalBatch,
         }
         : new ModelEvalSettings

@@ -63,6 +63,8 @@ public sealed record ReproConfig
     public double? EvalParallel { get; init; }
     /// <summary>Syntax-repair rounds of every evaluation (0 = off, the paper's sampler).</summary>
     public int EvalRepair { get; init; }
+    /// <summary>Decoding guard of every evaluation (none = off, the paper's sampler; prefix = the viable-prefix guard).</summary>
+    public AnCoder.Diffusion.Sampling.DecodingGuard EvalGuard { get; init; }
     public int EvalBatch { get; init; } = 20;
     public Precision EvalPrecision { get; init; } = Precision.Fp32;
     /// <summary>Seconds per program in the sandbox.</summary>

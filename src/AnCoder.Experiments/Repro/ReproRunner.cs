@@ -232,7 +232,7 @@ public static class ReproRunner
                 SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
                 Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
                 BatchSize = config.EvalBatch, Order = config.EvalOrder,
-                Parallel = config.EvalParallel, Repair = config.EvalRepair,
+                Parallel = config.EvalParallel, Repair = config.EvalRepair, Guard = config.EvalGuard,
             };
             progress.Begin($"eval {runName} {eval.Benchmark} T={eval.Steps}", (long)eval.Problems * eval.N);
             try

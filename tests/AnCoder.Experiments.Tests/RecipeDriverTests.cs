@@ -64,6 +64,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         Assert.Contains("## The paper's orderings here", report);
         Assert.Contains("## Validation loss against training tokens", report);
         Assert.Contains("## Example samples", report);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(output, "plots", "validation_by_stage.png")).Take(4));
 
         // Again: every stage and evaluation is done; nothing is trained or sampled, the journals stay as they are.
         string journal = Path.Combine(output, "runs", "null-s0", "sft", "eval", "humaneval-T4", "results.jsonl");

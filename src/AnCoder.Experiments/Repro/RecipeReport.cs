@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using AnCoder.Anchoring.Settings;
 using AnCoder.Evaluation.Scoring;
+using AnCoder.Reporting.Plotting;
 
 using AnCoder.Experiments.Statistics;
 
@@ -125,9 +126,44 @@ public static class RecipeReport
     /// <summary>Writes OUT/REPORT.md; returns warnings.</summary>
     public static IReadOnlyList<string> Write(string output, ReproConfig config, RecipePlan plan, RecipeResults results, string commandLine)
     {
+        var warnings = new List<string>();
+        string plots = Path.Combine(output, ReproReport.PlotsFolder);
+        foreach (var figure in new[] { ValidationFigure(results) }.OfType<FigureModel>())
+        {
+            try
+            {
+                Directory.CreateDirectory(plots);
+                RunPlots.WriteAtomically(Path.Combine(plots, figure.Name + ".png"), FigureRenderer.RenderPng(figure, 900, 560));
+            }
+            catch (Exception e) when (e is PlotException or ArgumentException or InvalidOperationException)
+            {
+                // A figure that cannot be drawn must not cost the report.
+                warnings.Add($"{figure.Name}.png not drawn: {e.Message}");
+            }
+        }
         string path = Path.Combine(output, ReproReport.FileName);
-        AnCoder.Reporting.Plotting.RunPlots.WriteAtomically(path, Encoding.UTF8.GetBytes(Markdown(config, plan, results, commandLine)));
-        return [];
+        RunPlots.WriteAtomically(path, Encoding.UTF8.GetBytes(Markdown(config, plan, results, commandLine)));
+        return warnings;
+    }
+
+    public const string ValidationFigureName = "validation_by_stage";
+
+    /// <summary>
+    /// Validation loss against the stage's training tokens: the AR stages, and per variant its adaptation (solid) and SFT
+    /// (dashed) stages, one colour per variant, seeds after the first faint. Null when no stage has a validation point.
+    /// </summary>
+    public static FigureModel? ValidationFigure(RecipeResults results)
+    {
+        var series = new List<SeriesModel>();
+        var colours = results.Stages.Select(s => s.Variant).Distinct().ToList();
+        foreach (var stage in results.Stages.Where(s => s.Validation.Count > 0))
+        {
+            bool first = !results.Stages.Any(o => o.Variant == stage.Variant && o.Kind == stage.Kind && o.Seed < stage.Seed && o.Validation.Count > 0);
+            string label = stage.Variant == "ar" ? stage.Name : $"{stage.Variant} {stage.Kind}";
+            series.Add(new SeriesModel(colours.IndexOf(stage.Variant), "valid_nll", first ? label : null, stage.Validation.Select(p => p.Tokens).ToArray(),
+                stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" ? LineStyle.Dashed : LineStyle.Solid, !first, true));
+        }
+        return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }
 
     public static string Markdown(ReproConfig config, RecipePlan plan, RecipeResults results, string commandLine)
@@ -297,6 +333,7 @@ public static class RecipeReport
         md.AppendLine("## Validation loss against training tokens").AppendLine();
         md.AppendLine("Each stage's validation NLL (nats per token) at its validation steps, from `metrics.jsonl`: how far training had got, and where "
                       + "the curves still fall, what more tokens would buy.").AppendLine();
+        md.AppendLine($"![validation loss by stage](plots/{ValidationFigureName}.png)").AppendLine();
         md.AppendLine("| stage | step: tokens → valid NLL |");
         md.AppendLine("|---|---|");
         foreach (var s in withCurves)

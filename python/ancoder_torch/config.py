@@ -39,7 +39,7 @@ TRAINING_DEFAULTS = {
 }
 
 # The recipe's settings (docs/recipe.md) that this engine does not implement yet: each must keep its C# default.
-RECIPE_SETTINGS_NOT_SUPPORTED = ("objective", "denoiser_layers", "shift", "denoiser_input", "denoiser_init", "pretrained_learning_rate")
+RECIPE_SETTINGS_NOT_SUPPORTED = ("denoiser_layers", "shift", "denoiser_input", "denoiser_init", "pretrained_learning_rate")
 
 # AnchorWeightOptions.Defaults: (λ, ρ, d0) per strategy (docs/algorithms.md §5).
 STRATEGY_DEFAULTS = {"keyword": (0.1, 1.0, 0), "identifier": (0.003, 1.0, 0), "anchortree": (0.03, 0.8, 2)}
@@ -69,8 +69,8 @@ def model_config(raw, source="config.json"):
     unknown = set(config["diffusion"]) - set(DIFFUSION_DEFAULTS)
     if unknown:
         raise ConfigError(f"{source}: unknown diffusion field(s) {', '.join(sorted(unknown))}")
-    if config["architecture"] not in ("mdlm", "anchored"):
-        raise ConfigError(f"{source}: architecture '{config['architecture']}' must be mdlm or anchored")
+    if config["architecture"] not in ("mdlm", "anchored", "causal"):
+        raise ConfigError(f"{source}: architecture '{config['architecture']}' must be mdlm, anchored or causal")
     if config["denoiser_input"] not in ("softmax", "logits", "linear"):
         raise ConfigError(f"{source}: denoiser_input '{config['denoiser_input']}' must be softmax, logits or linear")
     return config
@@ -126,6 +126,8 @@ def training_config(raw, source="training config", overrides=None):
         problems.append(f"precision '{config['precision']}' must be fp32 or bf16")
     if config["packing"] not in ("pack", "truncate"):
         problems.append(f"packing '{config['packing']}' must be pack or truncate")
+    if config["objective"] not in ("diffusion", "ar"):
+        problems.append(f"objective '{config['objective']}' must be diffusion or ar")
     if config["init_qwen"] is not None:
         problems.append("init_qwen is not supported by the torch engine (import with `ancoder import-qwen`, then use init)")
     if config["sft"]:

@@ -1,6 +1,7 @@
 """`python -m ancoder_torch.parity`: the hooks the C# parity tests call (tests/AnCoder.Diffusion.Tests/PyTorchEngine).
 
-  loss MODEL_DIR INPUTS OUT    loss and gradients for given weights, batch, t and z_t (fp32)
+  loss MODEL_DIR INPUTS OUT    loss and gradients for given weights, batch, t and z_t (fp32); for a causal (AR) model
+                               folder the next-token loss of the batch (no t, no z_t)
   roundtrip MODEL_DIR OUT_DIR  load a checkpoint folder and save it again with this package's writer
   batches DATA SEED B L N      the first N batches of the train split (DataLoader order), to compare with C#'s
   presets OUT                  the model presets as JSON
@@ -15,6 +16,7 @@ from . import checkpoint as ckpt
 from .config import MODEL_DEFAULTS, PRESETS, anchor_weight_options
 from .data import DataLoader, open_split
 from .diffusion import key_mask, loss_from_logits, stratified_times
+from . import next_token
 
 
 def loss(model_dir, inputs, out):
@@ -22,6 +24,14 @@ def loss(model_dir, inputs, out):
     model = ckpt.load_model(model_dir)
     x, _ = ckpt.read_safetensors(inputs)
     valid = x["valid"].bool()
+    if model.config["architecture"] == "causal":
+        logits, _ = model(x["ids"].long(), key_mask(valid))
+        value, _, count = next_token.loss_from_logits(logits, x["ids"].long(), x["conditioning"].bool(), valid, model.config["mask_token_id"])
+        value.backward()
+        result = {"loss": value.detach().reshape(1), "counts": torch.tensor([count, 0], dtype=torch.int64)}
+        result.update({"grad." + n: p.grad for n, p in model.named_parameters()})
+        ckpt.write_safetensors(out, result)
+        return
     denoiser, anchor = model(x["noisy"].long(), key_mask(valid))
     value, den, anc, n_valid, n_masked = loss_from_logits(
         denoiser, anchor, x["ids"].long(), x["weights"], x["conditioning"].bool(), valid, x["noisy"].long(), x["t"],

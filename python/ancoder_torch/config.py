@@ -130,8 +130,8 @@ def training_config(raw, source="training config", overrides=None):
         problems.append(f"objective '{config['objective']}' must be diffusion or ar")
     if config["init_qwen"] is not None:
         problems.append("init_qwen is not supported by the torch engine (import with `ancoder import-qwen`, then use init)")
-    if config["sft"]:
-        problems.append("sft is not supported by the torch engine yet (train SFT with the C# engine)")
+    if config["sft"] and config["packing"] != "pack":
+        problems.append(f"packing '{config['packing']}' does not apply with sft (one pair per row)")
     for name in RECIPE_SETTINGS_NOT_SUPPORTED:
         if config[name] != TRAINING_DEFAULTS[name]:
             problems.append(f"{name} = {config[name]!r} is not supported by the torch engine yet (train it with the C# engine)")

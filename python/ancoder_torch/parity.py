@@ -3,7 +3,8 @@
   loss MODEL_DIR INPUTS OUT    loss and gradients for given weights, batch, t and z_t (fp32); for a causal (AR) model
                                folder the next-token loss of the batch (no t, no z_t)
   roundtrip MODEL_DIR OUT_DIR  load a checkpoint folder and save it again with this package's writer
-  batches DATA SEED B L N      the first N batches of the train split (DataLoader order), to compare with C#'s
+  batches DATA SEED B L N OUT [MODE]  the first N batches of the train split (DataLoader order, MODE pack or sft), to
+                               compare with C#'s
   presets OUT                  the model presets as JSON
   rand SEED B L                stratified t and mask draws from a seeded generator
 """
@@ -47,10 +48,10 @@ def roundtrip(model_dir, out_dir):
     ckpt.save_folder(out_dir, model.config, model.state_dict(), model_dir)
 
 
-def batches(data, seed, b, length, n, out):
+def batches(data, seed, b, length, n, out, mode="pack"):
     manifest = ckpt.json.load(open(f"{data}/manifest.json"))["config"]
     options = anchor_weight_options({"strategy": "anchortree", "anchor_lambda": None, "anchor_rho": None, "anchor_d0": None})
-    loader = DataLoader(open_split(data, "train"), length, b, seed, options, manifest["eos_id"], manifest["pad_id"])
+    loader = DataLoader(open_split(data, "train"), length, b, seed, options, manifest["eos_id"], manifest["pad_id"], mode)
     tensors = {}
     for k in range(n):
         batch = loader.next_batch()
@@ -76,7 +77,7 @@ def main(argv):
     elif command == "roundtrip":
         roundtrip(*rest)
     elif command == "batches":
-        batches(rest[0], int(rest[1]), int(rest[2]), int(rest[3]), int(rest[4]), rest[5])
+        batches(rest[0], int(rest[1]), int(rest[2]), int(rest[3]), int(rest[4]), rest[5], *rest[6:7])
     elif command == "presets":
         with open(rest[0], "w") as f:
             json.dump({name: {**MODEL_DEFAULTS, **p} for name, p in PRESETS.items()}, f, indent=2)

@@ -60,6 +60,57 @@ public sealed class LossParityTests : IDisposable
         prepared.Model.Dispose();
     }
 
+    /// <summary>
+    /// One SFT batch as <see cref="AnCoder.Anchoring.Shards.PackingMode.Sft"/> builds it (docs/corpus.md): a prompt
+    /// (conditioning: never masked, no loss), the completion, then end-of-text to the end of the row (valid, with loss,
+    /// γ = 0), no padding → the same loss and gradients for the anchored diffusion loss and the AR loss.
+    /// </summary>
+    [Fact]
+    public void Sft_loss_and_gradients_equal_the_PyTorch_engine_for_diffusion_and_AR()
+    {
+        const int rows = 2, length = 12, eos = 0;
+        int[] prompts = [4, 2], completions = [3, 7];
+        var generator = new Generator(99);
+        var ids = randint(3, 64, [rows, length], generator: generator);
+        var gamma = rand([rows, length], generator: generator) * 0.3;
+        var conditioning = zeros([rows, length], ScalarType.Bool);
+        for (int r = 0; r < rows; r++)
+        {
+            conditioning[r, TensorIndex.Slice(null, prompts[r])] = true;
+            ids[r, TensorIndex.Slice(prompts[r] + completions[r])] = eos;  // end-of-text fills the row
+            gamma[r, TensorIndex.Slice(prompts[r] + completions[r])] = 0;
+        }
+        var valid = ones([rows, length], ScalarType.Bool);               // no padding in SFT rows
+
+        var anchoredConfig = SmallConfig(Architecture.Anchored);
+        var t = TimeSampling.Stratified(rows, anchoredConfig.Diffusion.TimeEpsilon, generator);
+        var (noisy, _) = ForwardProcess.Mask(ids, t, NoiseSchedules.From(anchoredConfig.Diffusion), conditioning, anchoredConfig.MaskTokenId, generator);
+        Assert.True(noisy.eq(ids).logical_or(conditioning.logical_not()).all().item<bool>(), "a prompt position was masked");
+        string diffusionDir = Path.Combine(root, "sft-diffusion"), arDir = Path.Combine(root, "sft-ar");
+        Directory.CreateDirectory(diffusionDir);
+        Directory.CreateDirectory(arDir);
+        var diffusion = PrepareWithLoss(diffusionDir, anchoredConfig, ids, gamma, conditioning, valid, (model, batch) =>
+        {
+            var output = model.Forward(noisy, DiffusionLoss.KeyMask(batch));
+            var parts = DiffusionLoss.FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, LossOptions.From(anchoredConfig.Diffusion), anchoredConfig.MaskTokenId);
+            Assert.Equal(rows * length - prompts.Sum(), parts.ValidTokens); // completion and end-of-text carry loss, the prompt does not
+            Assert.True(parts.MaskedTokens > 0 && parts.AnchorNll > 0, "the case must exercise both loss terms");
+            return (parts.Loss, parts.ValidTokens, parts.MaskedTokens);
+        }, noisy, t);
+        var ar = PrepareWithLoss(arDir, SmallConfig(Architecture.Causal), ids, gamma, conditioning, valid, (model, batch) =>
+        {
+            var output = model.Forward(ids, DiffusionLoss.KeyMask(batch));
+            var parts = NextTokenLoss.FromLogits(output.DenoiserLogits, batch, anchoredConfig.MaskTokenId);
+            Assert.Equal(rows * length - prompts.Sum(), parts.ValidTokens); // targets: every position after the prompt
+            return (parts.Loss, parts.ValidTokens, 0L);
+        });
+        PythonTorch.Run("ancoder_torch.parity", ["loss", diffusion.ModelDir, diffusion.Inputs, diffusion.Result, ar.ModelDir, ar.Inputs, ar.Result]);
+        Compare("sft diffusion", diffusion);
+        Compare("sft ar", ar);
+        diffusion.Model.Dispose();
+        ar.Model.Dispose();
+    }
+
     private Prepared PrepareAr()
     {
         string caseDir = Path.Combine(root, "ar");
@@ -100,7 +151,7 @@ public sealed class LossParityTests : IDisposable
                 if (!name.EndsWith("norm.weight")) p.copy_(randn(p.shape) * (name.Contains("embed") ? 0.5 : 1.0 / Math.Sqrt(p.shape[^1])));
         string modelDir = Path.Combine(caseDir, "model");
         ModelCheckpoint.Save(model, modelDir);
-        using var batch = new DiffusionBatch(ids, gamma, conditioning, valid);
+        using var batch = new DiffusionBatch(ids.clone(), gamma.clone(), conditioning.clone(), valid.clone()); // it disposes its tensors
         var (value, validTokens, maskedTokens) = loss(model, batch);
         value.backward();
         string inputs = Path.Combine(caseDir, "inputs.safetensors"), result = Path.Combine(caseDir, "result.safetensors");

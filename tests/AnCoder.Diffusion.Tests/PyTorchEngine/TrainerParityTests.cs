@@ -69,18 +69,31 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         return a.Keys.Max(k => (a[k] - b[k]).abs().max().item<float>());
     }
 
-    [Fact]
-    public void Batches_are_the_CSharp_DataLoader_batches_row_for_row()
+    /// <summary>
+    /// Packed rows, and SFT rows (<see cref="PackingMode.Sft"/>: one sample per row, its prompt conditioning, end-of-text
+    /// filling the row with loss; a quarter of the toy samples carry a 5-token prompt).
+    /// </summary>
+    [Theory]
+    [InlineData(PackingMode.Pack, 45)] // 45 × 4 rows run past the first epoch (≈ 150 rows)
+    [InlineData(PackingMode.Sft, 35)]  // 120 rows (one per sample): 35 × 4 cross the epoch boundary too
+    public void Batches_are_the_CSharp_DataLoader_batches_row_for_row(PackingMode mode, int count)
     {
         using var scope = NewDisposeScope();
-        const int seed = 11, rows = 4, length = 32, count = 45; // 45 × 4 rows run past the first epoch (≈ 150 rows)
-        string file = Path.Combine(toy.Root, "batches.safetensors");
-        PythonTorch.Run("ancoder_torch.parity", ["batches", toy.Data, $"{seed}", $"{rows}", $"{length}", $"{count}", file]);
+        const int seed = 11, rows = 4, length = 32;
+        string file = Path.Combine(toy.Root, $"batches-{mode}.safetensors");
+        PythonTorch.Run("ancoder_torch.parity", ["batches", toy.Data, $"{seed}", $"{rows}", $"{length}", $"{count}", file, mode.ToString().ToLowerInvariant()]);
         var theirs = Safetensors.Read(file);
         var shards = ShardSet.Open(toy.Data, "train");
         try
         {
-            var loader = new DataLoader(shards, length, rows, seed, AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree), 0, 2);
+            var loader = new DataLoader(shards, length, rows, seed, AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree), 0, 2, mode);
+            if (mode == PackingMode.Sft) // the mode must show: prompts, and end-of-text with loss after short completions
+            {
+                var all = Enumerable.Range(0, (int)loader.RowCount).Select(r => loader.Row(r)).ToList();
+                Assert.Contains(all, row => row.PromptMask.Take(5).All(p => p));
+                Assert.Contains(all, row => row.Ids[^1] == 0 && !row.PromptMask[^1]);
+                Assert.All(all, row => Assert.All(row.Valid, Assert.True));
+            }
             Assert.True(loader.RowCount < rows * count, "the comparison must cross an epoch boundary");
             for (int k = 0; k < count; k++)
             {

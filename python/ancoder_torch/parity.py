@@ -6,6 +6,8 @@
   batches DATA SEED B L N OUT [MODE]  the first N batches of the train split (DataLoader order, MODE pack or sft), to
                                compare with C#'s
   presets OUT                  the model presets as JSON
+  supported OUT                the training-config fields this engine implements with their defaults
+                               (TorchEngine.SupportedFields, TrainingConfig's defaults)
   rand SEED B L                stratified t and mask draws from a seeded generator
 """
 import json
@@ -14,7 +16,7 @@ import sys
 import torch
 
 from . import checkpoint as ckpt
-from .config import MODEL_DEFAULTS, PRESETS, anchor_weight_options
+from .config import MODEL_DEFAULTS, PRESETS, TRAINING_DEFAULTS, anchor_weight_options
 from .data import DataLoader, open_split
 from .diffusion import key_mask, loss_from_logits, stratified_times
 from . import next_token
@@ -81,6 +83,9 @@ def main(argv):
     elif command == "presets":
         with open(rest[0], "w") as f:
             json.dump({name: {**MODEL_DEFAULTS, **p} for name, p in PRESETS.items()}, f, indent=2)
+    elif command == "supported":
+        with open(rest[0], "w") as f:
+            json.dump(TRAINING_DEFAULTS, f)
     elif command == "rand":
         rand(int(rest[0]), int(rest[1]), int(rest[2]), rest[3])
     else:

@@ -50,7 +50,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
             ValidationInterval = ar ? 2 : 0,
         };
         Directory.CreateDirectory(config.Output!);
-        File.WriteAllText(Path.Combine(config.Output!, "config.json"), config.ToJson());
+        File.WriteAllText(Path.Combine(config.Output!, "config.json"), TorchEngine.HandOverJson(config)); // what --engine torch writes
         return (init, config);
     }
 

@@ -91,6 +91,28 @@ public sealed class ModelEvaluationTests : IDisposable
     }
 
     [Fact]
+    public void The_guard_is_part_of_the_settings_and_its_counters_and_the_network_cost_are_written()
+    {
+        var model = Load();
+        using var _ = model.Model;
+        using var sandbox = PythonSandbox.Create(new SandboxOptions { Workers = 1 });
+        string output = Path.Combine(_root, "guard");
+        var guarded = Settings with { Limit = 1, SamplesPerProblem = 2, Guard = AnCoder.Diffusion.Sampling.DecodingGuard.Prefix };
+        ModelEvaluation.Run(model, "random:tiny", HumanEval, guarded, Precision.Fp32, output, sandbox);
+        using var counts = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, ModelEvaluation.DecodingFileName)));
+        var root = counts.RootElement;
+        Assert.Equal(2, root.GetProperty("samples_generated").GetInt32());
+        // Every canvas's first reveal that extends the prompt is judged; the untrained model's text soup gets redrawn.
+        Assert.True(root.GetProperty("guard_checks").GetInt64() >= 2);
+        Assert.True(root.GetProperty("guard_resamples").GetInt64() > 0);
+        // 4 grid steps + the final pass carry each canvas at most once per step: at most 5 rows per sample.
+        Assert.InRange(root.GetProperty("network_rows_per_sample").GetDouble(), 1, 5);
+        Assert.Contains("\"guard\": \"prefix\"", File.ReadAllText(Path.Combine(output, ModelEvaluation.SettingsFileName)));
+        var error = Assert.Throws<ModelEvalException>(() => ModelEvaluation.Run(model, "random:tiny", HumanEval, guarded with { Guard = default }, Precision.Fp32, output, sandbox));
+        Assert.Contains("guard prefix there, none now", error.Message);
+    }
+
+    [Fact]
     public void Sample_seeds_depend_on_problem_and_sample_only()
     {
         // Distinct streams for neighbouring (problem, sample) pairs, and the same seed every time it is asked.

@@ -55,6 +55,16 @@ public sealed class ReproPlanTests
     }
 
     [Fact]
+    public void The_decoding_options_of_the_evaluations_are_config_fields()
+    {
+        var config = ReproConfig.Parse("{\"eval_guard\": \"prefix\", \"eval_order\": \"anchordepth\", \"eval_repair\": 2}", "x.json");
+        Assert.Equal((AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, AnCoder.Diffusion.Sampling.UnmaskOrder.AnchorDepth, 2), (config.EvalGuard, config.EvalOrder, config.EvalRepair));
+        Assert.Equal(AnCoder.Diffusion.Sampling.DecodingGuard.None, new ReproConfig().EvalGuard);
+        var wrong = Assert.Throws<ConfigException>(() => ReproConfig.Parse("{\"eval_guard\": \"suffix\"}", "x.json"));
+        Assert.Contains("'suffix' is not one of none or prefix", wrong.Message);
+    }
+
+    [Fact]
     public void An_unknown_config_field_is_an_error_naming_the_file()
     {
         string file = Path.Combine(Path.GetTempPath(), $"repro-config-{Guid.NewGuid():N}.json");

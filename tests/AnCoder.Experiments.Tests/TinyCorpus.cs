@@ -33,6 +33,27 @@ public sealed class TinyCorpus : IDisposable
     public string Root { get; }
     public string Data { get; }
 
+    private string? _sftData;
+
+    /// <summary>Fine-tuning pairs (docstring → body) of the same files, built on first use (`prepare --sft`).</summary>
+    public string SftData
+    {
+        get
+        {
+            lock (this)
+            {
+                if (_sftData is not null) return _sftData;
+                string sft = Path.Combine(Root, "sft");
+                CorpusBuilder.Build(new PrepareOptions
+                {
+                    SourceDirectory = Path.Combine(Root, "source"), OutputDirectory = sft, Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name,
+                    ContextLength = 128, Seed = 0, ValidFraction = ValidFraction, TestFraction = TestFraction, Sft = true, NearDeduplicate = false,
+                });
+                return _sftData = sft;
+            }
+        }
+    }
+
     private static string Program(int i) => $$""""
         import math
 

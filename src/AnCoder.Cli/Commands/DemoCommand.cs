@@ -40,11 +40,12 @@ public static class DemoCommand
         var length = new Option<int>("--length") { Description = "Generated tokens per prompt (G).", DefaultValueFactory = _ => 48 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var trace = new Option<string?>("--trace") { Description = "HTML trace path. Default: <dir>/demo-trace.html." };
-        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = "For the further prompts: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "For the further prompts: " + LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
+        var guard = SettingOption.Create("--guard", "For the further prompts: " + LoadedModel.GuardHelp, DecodingGuard.None);
         var command = new Command("demo", "Train a tiny AnCoder on python3's stdlib (first run only, a few minutes), then watch it complete find_max and other prompts; writes an HTML trace.");
-        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace, order, parallel, repair }) command.Options.Add(option);
+        foreach (var option in new Option[] { directory, minutes, retrain, steps, length, seed, trace, order, parallel, repair, guard }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string dir = Path.GetFullPath(parse.GetValue(directory) ?? DefaultDirectory);
@@ -53,7 +54,7 @@ public static class DemoCommand
             {
                 string? model = EnsureModel(dir, parse.GetValue(minutes), parse.GetValue(retrain));
                 if (model is null) return 2;
-                var further = (Order: parse.GetValue(order), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)));
+                var further = (Order: parse.GetValue(order), Parallel: parse.GetValue(parallel), Repair: Math.Max(0, parse.GetValue(repair)), Guard: parse.GetValue(guard));
                 if (further.Parallel is { } tau && !(tau >= 0 && tau <= 1))
                 {
                     Console.Error.WriteLine($"ancoder demo: --parallel {tau} must be in [0, 1]");
@@ -154,7 +155,7 @@ public static class DemoCommand
         }
     }
 
-    private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel, int Repair) further)
+    private static int Show(string modelDir, int steps, int length, int seed, string tracePath, (UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard) further)
     {
         if (!LoadedModel.TryLoad(modelDir, Precision.Fp32, out var loaded, out string? error))
         {
@@ -166,7 +167,7 @@ public static class DemoCommand
         var paper = loaded.DefaultOptions(null) with { Steps = steps };
         var confident = paper with { Order = UnmaskOrder.Confidence };
         var anchorFirst = paper with { Order = UnmaskOrder.Anchor };
-        var others = loaded.DefaultOptions(null, further.Parallel) with { Steps = steps, Order = further.Order, RepairRounds = further.Repair };
+        var others = loaded.DefaultOptions(null, further.Parallel) with { Steps = steps, Order = further.Order, RepairRounds = further.Repair, Guard = further.Guard };
         var samples = new List<(string Title, SampleTrace Trace)>();
         var allTraces = new List<SampleTrace>();
 
@@ -190,7 +191,7 @@ public static class DemoCommand
         Run("find_max, anchor-first order", [FindMaxPrompt], anchorFirst);
         ShowDenoising(samples[^1].Trace);
         string how = (further.Parallel is { } tau ? FormattableString.Invariant($"confidence-parallel τ = {tau}, ") : "")
-            + (further.Repair > 0 ? $"syntax repair {further.Repair} round(s), " : "");
+            + (further.Repair > 0 ? $"syntax repair {further.Repair} round(s), " : "") + (further.Guard != DecodingGuard.None ? "viable-prefix guard, " : "");
         AnsiConsole.Write(new Rule($"[bold]more prompts[/] ({how}order {further.Order.ToString().ToLowerInvariant()}; the last one infills <|mask:6|>)"));
         Run("others", OtherPrompts, others);
         foreach (var (_, trace) in samples.Skip(3)) ShowFinal(trace);

@@ -44,13 +44,14 @@ public static class EvalCommand
         var batch = new Option<int>("--batch") { Description = "--model: canvases per forward pass (a problem's samples are batched).", DefaultValueFactory = _ => 20 };
         var precision = SettingOption.Create("--precision", "--model: activation dtype:", Precision.Fp32);
         var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
-        var order = SettingOption.Create("--order", "--model: which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "--model: which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
+        var guard = SettingOption.Create("--guard", "--model: " + LoadedModel.GuardHelp, DecodingGuard.None);
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
-                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair })
+                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair, guard })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
@@ -58,7 +59,7 @@ public static class EvalCommand
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
                 parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision), parse.GetValue(threads),
-                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair)))));
+                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair), parse.GetValue(guard)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -67,7 +68,7 @@ public static class EvalCommand
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
     private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, Precision Precision, int Threads,
-        UnmaskOrder Order, double? Parallel, int Repair);
+        UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard);
 
     private static int Run(Settings settings)
     {
@@ -147,7 +148,7 @@ public static class EvalCommand
         {
             SamplesPerProblem = settings.N ?? benchmark.DefaultSamplesPerProblem, Steps = flags.Steps, Length = flags.Length,
             Temperature = flags.Temperature, Remask = flags.Remask, Limit = flags.Limit, Seed = flags.Seed, BatchSize = flags.Batch,
-            Order = flags.Order, Parallel = flags.Parallel, Repair = flags.Repair,
+            Order = flags.Order, Parallel = flags.Parallel, Repair = flags.Repair, Guard = flags.Guard,
         };
         var invalid = evalSettings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));

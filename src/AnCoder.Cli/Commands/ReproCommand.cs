@@ -26,8 +26,10 @@ public static class ReproCommand
         var steps = new Option<long?>("--steps") { Description = "Steps per training run (instead of deriving them from --budget)." };
         var data = new Option<string?>("--data") { Description = "Prepared corpus folder (default: the config's, else <repo>/data/prepared)." };
         var benchmarkData = new Option<string?>("--benchmark-data") { Description = "HumanEval/MBPP folder (default: $ANCODER_DATA, else shared/datasets beside the repository)." };
-        var command = new Command("repro", "Reproduce the paper's findings at CPU scale: train MDLM and the anchored variants with equal compute over K seeds, ablations, evaluate on HumanEval/MBPP, write REPORT.md.");
-        foreach (var option in new Option[] { budget, seeds, output, config, steps, data, benchmarkData }) command.Options.Add(option);
+        var workers = new Option<int>("--workers") { Description = "Worker processes sharing a recipe experiment (config \"recipe\"; docs/recipe.md §4): each claims stages and evaluations with lock files, torch threads 1 unless training.threads says otherwise; helpers log to OUT/logs/.", DefaultValueFactory = _ => 1 };
+        var helper = new Option<bool>(ReproWorkers.HelperFlag) { Description = "Run as a helper of --workers: claim work, leave REPORT.md to the parent (set by --workers itself)." };
+        var command = new Command("repro", "Reproduce the paper's findings at CPU scale: train MDLM and the anchored variants with equal compute over K seeds, ablations, evaluate on HumanEval/MBPP, write REPORT.md; with a \"recipe\" config section, the paper's recipe (AR base, adaptation, SFT) and its Table 1.");
+        foreach (var option in new Option[] { budget, seeds, output, config, steps, data, benchmarkData, workers, helper }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             ReproConfig experiment;
@@ -39,7 +41,8 @@ public static class ReproCommand
                     BudgetMinutes = parse.GetValue(budget) ?? experiment.BudgetMinutes,
                     Seeds = parse.GetValue(seeds) ?? experiment.Seeds,
                     Steps = parse.GetValue(steps) ?? experiment.Steps,
-                    Training = experiment.Training with { Data = parse.GetValue(data) ?? experiment.Training.Data },
+                    Training = experiment.Training with { Data = parse.GetValue(data) ?? experiment.Training.Data,
+                        Threads = experiment.Training.Threads == 0 && (parse.GetValue(workers) > 1 || parse.GetValue(helper)) ? 1 : experiment.Training.Threads },
                 };
                 var problems = experiment.Validate();
                 if (problems.Count > 0) throw new ConfigException((parse.GetValue(config) is { } f ? $"{f}: " : "") + string.Join("; ", problems));
@@ -50,12 +53,14 @@ public static class ReproCommand
                 return 2;
             }
             string commandLine = "ancoder " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
-            return Run(experiment, parse.GetValue(output)!, commandLine, parse.GetValue(benchmarkData));
+            if (parse.GetValue(workers) is < 1 or > 16) { Console.Error.WriteLine("ancoder repro: --workers must be in 1..16"); return 2; }
+            using var helpers = parse.GetValue(workers) > 1 && experiment.Recipe is not null ? ReproWorkers.Start(parse.GetValue(workers) - 1, parse.GetValue(output)!) : null;
+            return Run(experiment, parse.GetValue(output)!, commandLine, parse.GetValue(benchmarkData), new RecipeWorkerOptions { WriteReport = !parse.GetValue(helper) });
         });
         return command;
     }
 
-    private static int Run(ReproConfig config, string output, string commandLine, string? benchmarkData)
+    private static int Run(ReproConfig config, string output, string commandLine, string? benchmarkData, RecipeWorkerOptions worker)
     {
         try
         {
@@ -72,17 +77,17 @@ public static class ReproCommand
         {
             ReproOutcome outcome = ReproOutcome.Completed;
             if (Console.IsOutputRedirected)
-                outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData);
+                outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData, worker);
             else
                 AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
                     .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                    .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData));
+                    .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData, worker));
             if (outcome == ReproOutcome.Interrupted)
             {
                 Console.WriteLine($"interrupted: run the same command again to continue ({output})");
                 return 0;
             }
-            Console.WriteLine($"report: {Path.Combine(output, ReproReport.FileName)}");
+            Console.WriteLine(worker.WriteReport ? $"report: {Path.Combine(output, ReproReport.FileName)}" : "no work left (the parent writes the report)");
             return 0;
         }
         catch (Exception e) when (e is ConfigException or TrainingException or ModelEvalException or SandboxUnavailableException or IOException or UnauthorizedAccessException)

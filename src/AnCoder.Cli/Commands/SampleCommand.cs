@@ -29,9 +29,10 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders (AR models: most new tokens).", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
+        var guard = SettingOption.Create("--guard", LoadedModel.GuardHelp, DecodingGuard.None);
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -41,7 +42,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, guard, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -72,7 +73,7 @@ public static class SampleCommand
                 options = loaded.DefaultOptions(parse.GetValue(remask), parse.GetValue(parallel)) with
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
-                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair),
+                    Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair), Guard = parse.GetValue(guard),
                 };
             }
             catch (FormatException e)
@@ -136,7 +137,9 @@ public static class SampleCommand
         double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
         long generated = samples.Sum(s => s.Canvas.Frozen.Count(f => !f));
         return $"{samples.Count} samples in {seconds:F2} s ({samples.Count / Math.Max(seconds, 1e-9):F2} samples/s, {generated / Math.Max(seconds, 1e-9):F0} generated tokens/s); "
-            + $"{runs.Sum(r => r.NetworkCalls)} network calls, {100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside them";
+            + $"{runs.Sum(r => r.NetworkCalls)} network calls, {100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside them"
+            + (runs.Any(r => r.Guard is not null) && runs.Aggregate(default(GuardCounts), (a, r) => a + r.GuardTotals) is var g
+                ? $"; guard: {g.Checks} checks, {g.Resamples} resamples, {g.Failures} failures" : "");
     }
 
     private static int Fail(string message)

@@ -28,8 +28,13 @@ public interface ISamplingObserver
 
 /// <summary>Counters of one <see cref="DiffusionSampler.Sample"/> run.</summary>
 /// <param name="RepairedCanvases">Canvases that syntax repair remasked at least once.</param>
-public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds, int RepairedCanvases = 0)
+/// <param name="Guard">Per canvas, the viable-prefix guard's counters (null when the guard is off).</param>
+public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds, int RepairedCanvases = 0,
+    IReadOnlyList<GuardCounts>? Guard = null)
 {
+    /// <summary>The guard's counters summed over the canvases (zero when it is off).</summary>
+    public GuardCounts GuardTotals => Guard?.Aggregate(default(GuardCounts), (a, b) => a + b) ?? default;
+
     /// <summary>Share of wall time spent outside the network forward passes (the sampler's own overhead).</summary>
     public double OverheadShare => TotalSeconds <= 0 ? 0 : Math.Max(0, 1 - NetworkSeconds / TotalSeconds);
 }
@@ -60,12 +65,13 @@ public sealed class DiffusionSampler
 
     /// <summary>
     /// Samples the canvases; with <see cref="SamplerOptions.RepairRounds"/> &gt; 0 and a <paramref name="repair"/>
-    /// judge, canvases that come out broken are repaired afterwards.
+    /// judge, canvases that come out broken are repaired afterwards; with <see cref="SamplerOptions.Guard"/> on and a
+    /// <paramref name="guard"/> judge, every reveal that extends a canvas's decided prefix is checked (also in repair).
     /// </summary>
-    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null, IRepairRegion? repair = null)
+    public int[][] Sample(IReadOnlyList<Canvas> canvases, ISamplingObserver? observer = null, IRepairRegion? repair = null, IPrefixJudge? guard = null)
     {
         if (canvases.Count == 0) return [];
-        var run = new Run(this, canvases, observer, repair);
+        var run = new Run(this, canvases, observer, repair, guard);
         return run.Execute();
     }
 
@@ -88,12 +94,18 @@ public sealed class DiffusionSampler
         private double _networkSeconds;
 
         private readonly IRepairRegion? _repair;
+        private readonly IPrefixJudge? _guard;    // null unless the viable-prefix guard is on
+        private readonly GuardCounts[] _guardCounts;
+        private readonly bool?[] _promptViable;   // per canvas: whether its leading prompt is a viable prefix (judged once)
         private string? _phase;   // null in the main process; "repair N" during repair round N (no remasking then)
         public int RepairedCanvases { get; private set; }
 
-        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer, IRepairRegion? repair)
+        public Run(DiffusionSampler sampler, IReadOnlyList<Canvas> canvases, ISamplingObserver? observer, IRepairRegion? repair, IPrefixJudge? guard)
         {
             _repair = repair;
+            _guard = sampler.Options.Guard == DecodingGuard.Prefix ? guard : null;
+            _guardCounts = new GuardCounts[canvases.Count];
+            _promptViable = new bool?[canvases.Count];
             _sampler = sampler;
             _denoiser = sampler._denoiser;
             _options = sampler.Options;
@@ -148,7 +160,8 @@ public sealed class DiffusionSampler
                 _logProbs?.Dispose();
                 _logProbs = null;
             }
-            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds, RepairedCanvases);
+            _sampler.LastRun = new SamplingStatistics(steps, _calls, _rows, _networkSeconds, clock.Elapsed.TotalSeconds, RepairedCanvases,
+                _guard is null ? null : _guardCounts);
             return _ids;
         }
 
@@ -404,6 +417,7 @@ public sealed class DiffusionSampler
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
                 UnmaskOrder.Margin => Margin(probabilities),
                 UnmaskOrder.Anchor => AnchorFirst(probabilities),
+                UnmaskOrder.AnchorDepth => AnchorFirstByDepth(probabilities),
                 _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
             };
             var scores = score.data<double>().ToArray();
@@ -424,14 +438,100 @@ public sealed class DiffusionSampler
                 var bonus = indexes.data<long>().Select(id => id < table.Count && table[(int)id] ? 2.0 : 0.0).ToArray();
                 return values + tensor(bonus, ScalarType.Float64);
             }
+
+            // 1 + ρ^max(0, d̂ − d0)·(1 + confidence) where the argmax is an anchor token (> 1 ≥ any confidence), else confidence.
+            Tensor AnchorFirstByDepth(Tensor p)
+            {
+                var (values, indexes) = p.max(-1);
+                var table = _options.AnchorTokens!;
+                var depths = _options.AnchorDepths!.EstimateDepths(_ids[b], _maskId);
+                var confidence = values.data<double>().ToArray();
+                var ids = indexes.data<long>().ToArray();
+                var score = new double[masked.Count];
+                for (int k = 0; k < score.Length; k++)
+                    score[k] = ids[k] < table.Count && table[(int)ids[k]]
+                        ? 1 + _options.AnchorDepths.Weight(depths[masked[k]]) * (1 + confidence[k])
+                        : confidence[k];
+                return tensor(score, ScalarType.Float64);
+            }
         }
 
         /// <summary>softmax(log p / τ) in the dtype of the input (τ = 0: the input's softmax, used only by argmax paths).</summary>
         private Tensor Probabilities(Tensor logProbs) =>
             (_options.Temperature > 0 ? logProbs / _options.Temperature : logProbs).softmax(-1);
 
-        /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
+        /// <summary>Draws the tokens of the positions to unmask, then lets the viable-prefix guard judge them.</summary>
         private List<TokenChange>[] DrawTokens(List<int>[] unmask)
+        {
+            var changes = DrawProposals(unmask);
+            if (_guard is not null)
+                for (int b = 0; b < _batch; b++) GuardReveals(b, changes[b], greedy: _options.Temperature == 0);
+            return changes;
+        }
+
+        /// <summary>
+        /// The viable-prefix guard (<see cref="SamplerOptions.Guard"/>) over the tokens canvas b just revealed (already
+        /// applied): left to right, each reveal that extends the decided prefix (every earlier position decided) is
+        /// judged on the prefix it completes, which runs up to the next reveal of this step or the first mask. A
+        /// rejected token is redrawn from its canvas's stream over the distribution without the rejected tokens.
+        /// Earlier positions never change, so an accepted prefix stays accepted while later ones are judged.
+        /// </summary>
+        private void GuardReveals(int b, List<TokenChange> changes, bool greedy)
+        {
+            if (changes.Count == 0) return;
+            var ids = _ids[b];
+            // A prompt that is already no program prefix (prose, a fragment) leaves nothing to guard.
+            if (_promptViable[b] is null)
+            {
+                int promptEnd = Array.IndexOf(_frozen[b], false);
+                _promptViable[b] = promptEnd <= 0 || _guard!.Viable(ids, _frozen[b], promptEnd);
+            }
+            if (_promptViable[b] == false) return;
+            int firstMask = Array.IndexOf(ids, _maskId);
+            if (firstMask < 0) firstMask = ids.Length;
+            changes.Sort((x, y) => x.Position.CompareTo(y.Position));
+            for (int k = 0; k < changes.Count && changes[k].Position < firstMask; k++)
+            {
+                int i = changes[k].Position;
+                int end = k + 1 < changes.Count && changes[k + 1].Position < firstMask ? changes[k + 1].Position : firstMask;
+                var counts = _guardCounts[b];
+                counts = counts with { Checks = counts.Checks + 1 };
+                if (!_guard!.Viable(ids, _frozen[b], end))
+                {
+                    var row = TokenProbabilities(b, i);
+                    var proposals = new List<int> { ids[i] };
+                    bool accepted = false;
+                    for (int attempt = 0; attempt < _options.GuardTries && !accepted; attempt++)
+                    {
+                        foreach (int rejected in proposals) row[rejected] = 0;
+                        if (row.All(p => p <= 0)) break;
+                        int token = greedy ? Array.IndexOf(row, row.Max()) : Categorical.Draw(row, _options.TopP, _random[b]).Token;
+                        proposals.Add(token);
+                        ids[i] = token;
+                        counts = counts with { Checks = counts.Checks + 1, Resamples = counts.Resamples + 1 };
+                        accepted = _guard.Viable(ids, _frozen[b], end);
+                    }
+                    if (!accepted)
+                    {
+                        // Out of tries: keep the proposal the model liked best.
+                        var full = TokenProbabilities(b, i);
+                        ids[i] = proposals.MaxBy(t => full[t]);
+                        counts = counts with { Failures = counts.Failures + 1 };
+                    }
+                    double probability = greedy ? changes[k].Probability : TokenProbabilities(b, i)[ids[i]];
+                    changes[k] = changes[k] with { To = ids[i], Probability = probability };
+                    _confidence[b][i] = probability;
+                }
+                _guardCounts[b] = counts;
+            }
+        }
+
+        /// <summary>Position i of canvas b's token distribution (after temperature; τ = 0: the model's), float64.</summary>
+        private double[] TokenProbabilities(int b, int i) =>
+            Probabilities(_logProbs![b, i].to(ScalarType.Float64)).data<double>().ToArray();
+
+        /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
+        private List<TokenChange>[] DrawProposals(List<int>[] unmask)
         {
             var changes = Enumerable.Range(0, _batch).Select(_ => new List<TokenChange>()).ToArray();
             int total = unmask.Sum(u => u.Count);
@@ -507,6 +607,8 @@ public sealed class DiffusionSampler
             var changes = NoChanges();
             int n = 0;
             for (int b = 0; b < _batch; b++) foreach (int i in masked[b]) Apply(b, i, (int)best[n++], double.NaN, changes);
+            if (_guard is not null)
+                for (int b = 0; b < _batch; b++) GuardReveals(b, changes[b], greedy: true);
             Report(null, ran, changes);
         }
 

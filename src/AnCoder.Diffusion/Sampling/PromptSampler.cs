@@ -45,7 +45,8 @@ public sealed class PromptSampler(IDenoiser denoiser, ByteLevelBpe tokenizer, Sa
             var recorder = generation.Record ? new TraceRecorder() : null;
             // Repair judges the text as it is returned: after end-of-text and the stop sequences.
             var repair = options.RepairRounds > 0 ? new SyntaxRepair(tokenizer, eosId, padId, generation.StopSequences) : null;
-            var ids = Sampler.Sample(batch.Select(j => j.Canvas).ToList(), recorder, repair);
+            var guard = options.Guard == DecodingGuard.Prefix ? new ViablePrefixJudge(tokenizer, eosId, padId, generation.StopSequences) : null;
+            var ids = Sampler.Sample(batch.Select(j => j.Canvas).ToList(), recorder, repair, guard);
             Runs.Add(Sampler.LastRun!);
             for (int r = 0; r < batch.Count; r++)
             {

@@ -64,9 +64,12 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// entropy (<see cref="Entropy"/>), as peers (LLaDA, Dream) do. <see cref="Anchor"/> (ours, past the paper: its
 /// anchoring applied at inference) takes first the positions whose current prediction (argmax) is an anchor token
 /// (<see cref="SamplerOptions.AnchorTokens"/>: keyword or identifier), the most confident of them first, then the
-/// others by confidence: the scaffold of the program is fixed before the rest.
+/// others by confidence: the scaffold of the program is fixed before the rest. <see cref="AnchorDepth"/> (ours) weighs
+/// the anchors by the AnchorTree depth weight (<see cref="AnchorDepthWeights"/>: score 1 + ρ^max(0, d̂ − d0)·(1 +
+/// confidence) for an anchor at estimated depth d̂, confidence for the others): every anchor still comes before every
+/// other position, the outer levels of the scaffold before the inner ones.
 /// </summary>
-public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor }
+public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor, AnchorDepth }
 
 /// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions
@@ -91,6 +94,8 @@ public sealed record SamplerOptions
     /// needs it. A longer table than the vocabulary is fine; ids past its end are not anchors.
     /// </summary>
     public IReadOnlyList<bool>? AnchorTokens { get; init; }
+    /// <summary>Depth estimates and weights for <see cref="UnmaskOrder.AnchorDepth"/> (with <see cref="AnchorTokens"/>).</summary>
+    public AnchorDepthWeights? AnchorDepths { get; init; }
     /// <summary>
     /// Confidence-parallel decoding (Fast-dLLM's threshold rule): instead of the time grid's T steps, each step
     /// reveals every masked position whose confidence (the model's largest probability there, before temperature)
@@ -107,6 +112,19 @@ public sealed record SamplerOptions
     public int RepairRounds { get; init; }
     /// <summary>Reverse steps of each repair round.</summary>
     public int RepairSteps { get; init; } = 8;
+    /// <summary>
+    /// Viable-prefix guard (issue 17 item 2; <see cref="DecodingGuard.Prefix"/>): when a revealed token extends the
+    /// decided left-to-right prefix (the canvas's positions from the start up to its first mask), that prefix's text must
+    /// stay a viable program prefix (<see cref="ViablePrefixJudge"/>); otherwise the token is redrawn from the rest of
+    /// its distribution (the rejected tokens' probabilities set to zero, renormalised; greedy: the next most likely),
+    /// up to <see cref="GuardTries"/> times, then the most likely proposal is kept and a guard failure counted. Revealed
+    /// tokens are judged left to right within a step, in the order the sampler unmasks. A canvas whose leading prompt
+    /// is already no viable prefix (prose) is not guarded. Needs a prefix judge in
+    /// <see cref="DiffusionSampler.Sample"/>. Draws no network call.
+    /// </summary>
+    public DecodingGuard Guard { get; init; } = DecodingGuard.None;
+    /// <summary>Redraws the guard allows per revealed token.</summary>
+    public int GuardTries { get; init; } = 4;
 
     public IReadOnlyList<string> Validate()
     {
@@ -115,10 +133,12 @@ public sealed record SamplerOptions
         if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
         if (FinalTime is < 0 or >= 1) problems.Add($"final time ({FinalTime}) must be in [0, 1)");
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
-        if (Order == UnmaskOrder.Anchor && AnchorTokens is null) problems.Add("order anchor needs the tokenizer's anchor-token table");
+        if (Order is UnmaskOrder.Anchor or UnmaskOrder.AnchorDepth && AnchorTokens is null) problems.Add($"order {Order.ToString().ToLowerInvariant()} needs the tokenizer's anchor-token table");
+        if (Order == UnmaskOrder.AnchorDepth && AnchorDepths is null) problems.Add("order anchordepth needs the tokenizer's depth table");
         if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
         if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
         if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");
+        if (GuardTries < 0) problems.Add($"guard tries ({GuardTries}) must be >= 0");
         if (ParallelThreshold is not null && Remask.Strategy != RemaskStrategy.None)
             problems.Add($"parallel decoding never remasks: use remask none (got {Remask})");
         return problems;

@@ -36,6 +36,10 @@ public sealed record ModelEvalSettings
     public double? Parallel { get; init; }
     /// <summary>Syntax-repair rounds (<see cref="SamplerOptions.RepairRounds"/>; 0 = off).</summary>
     public int Repair { get; init; }
+    /// <summary>Decoding guard (<see cref="SamplerOptions.Guard"/>; none = off).</summary>
+    public DecodingGuard Guard { get; init; }
+    /// <summary>Nucleus top-p (1 = the full distribution, the paper's diffusion sampling; the recipe's AR rows use 0.95).</summary>
+    public double TopP { get; init; } = 1.0;
 
     public IReadOnlyList<string> Validate()
     {
@@ -46,6 +50,7 @@ public sealed record ModelEvalSettings
         if (Limit is < 1) problems.Add($"--limit ({Limit}) must be at least 1");
         if (BatchSize < 1) problems.Add($"--batch ({BatchSize}) must be at least 1");
         if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
+        if (!(TopP > 0 && TopP <= 1)) problems.Add($"top-p ({TopP}) must be in (0, 1]");
         return problems;
     }
 }
@@ -69,7 +74,9 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("precision")] string Precision,
     [property: JsonPropertyName("order")] string Order = "random",
     [property: JsonPropertyName("parallel")] double? Parallel = null,
-    [property: JsonPropertyName("repair")] int Repair = 0);
+    [property: JsonPropertyName("repair")] int Repair = 0,
+    [property: JsonPropertyName("guard")] string Guard = "none",
+    [property: JsonPropertyName("top_p")] double TopP = 1.0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -93,7 +100,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP };
         }
         catch (FormatException e)
         {
@@ -119,7 +126,7 @@ public static class ModelEvaluation
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
             options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
-            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair);
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -144,7 +151,35 @@ public static class ModelEvaluation
 
         var summary = EvaluationSummary.From(benchmark.Name, benchmark.Problems.Count, journal.Results.Where(r => wanted.Contains((r.TaskId, r.SampleIndex))));
         ResultsJournal.WritePrivate(Path.Combine(outputDirectory, SummaryFileName), JsonSerializer.Serialize(summary, Indented));
+        WriteDecodingCounts(outputDirectory, generator);
         return summary;
+    }
+
+    public const string DecodingFileName = "decoding.json";
+
+    /// <summary>
+    /// decoding.json: the sampler's cost and the viable-prefix guard's counters over the samples this invocation
+    /// generated (a resumed run counts only its own samples; nothing generated: not written), in total and per sample.
+    /// Forward rows per sample is the network-call measure of docs/decoding.md (one row = one canvas through the
+    /// network; calls batch rows).
+    /// </summary>
+    private static void WriteDecodingCounts(string outputDirectory, SamplerCompletionGenerator generator)
+    {
+        int samples = generator.SamplesGenerated;
+        if (samples == 0) return;
+        var guard = generator.GuardTotals;
+        double PerSample(double count) => Math.Round(count / samples, 3);
+        var counts = new Dictionary<string, object>
+        {
+            ["samples_generated"] = samples,
+            ["network_calls"] = generator.NetworkCalls, ["network_rows"] = generator.NetworkRows,
+            ["network_rows_per_sample"] = PerSample(generator.NetworkRows),
+            ["sampling_seconds_per_sample"] = PerSample(generator.SamplingSeconds),
+            ["guard_checks"] = guard.Checks, ["guard_resamples"] = guard.Resamples, ["guard_failures"] = guard.Failures,
+            ["guard_checks_per_sample"] = PerSample(guard.Checks), ["guard_resamples_per_sample"] = PerSample(guard.Resamples),
+            ["guard_failures_per_sample"] = PerSample(guard.Failures),
+        };
+        ResultsJournal.WritePrivate(Path.Combine(outputDirectory, DecodingFileName), JsonSerializer.Serialize(counts, Indented));
     }
 
     /// <summary>Reads a results folder's summary.json, or null when there is none (or it is unreadable).</summary>
@@ -193,7 +228,7 @@ public static class ModelEvaluation
             ("length", stored.Length, now.Length), ("temperature", stored.Temperature, now.Temperature), ("remask", stored.Remask, now.Remask),
             ("schedule", stored.Schedule, now.Schedule), ("seed", stored.Seed, now.Seed), ("precision", stored.Precision, now.Precision),
             ("order", stored.Order, now.Order), ("parallel", (object?)stored.Parallel ?? "off", (object?)now.Parallel ?? "off"),
-            ("repair", stored.Repair, now.Repair),
+            ("repair", stored.Repair, now.Repair), ("guard", stored.Guard, now.Guard), ("top_p", stored.TopP, now.TopP),
         };
         return string.Join(", ", pairs.Where(p => !Equals(p.Old, p.New))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Old} there, {p.New} now")));

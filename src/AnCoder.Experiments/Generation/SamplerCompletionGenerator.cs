@@ -24,6 +24,11 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     /// <summary>Seconds spent sampling and canvases sampled so far (for throughput lines).</summary>
     public double SamplingSeconds { get; private set; }
     public int SamplesGenerated { get; private set; }
+    /// <summary>The viable-prefix guard's counters over the samples generated so far (zero when it is off).</summary>
+    public GuardCounts GuardTotals { get; private set; }
+    /// <summary>Diffusion sampling's forward passes so far (batched calls) and canvas rows they carried.</summary>
+    public long NetworkCalls { get; private set; }
+    public long NetworkRows { get; private set; }
 
     /// <summary>The seed of sample <paramref name="sampleIndex"/> of problem <paramref name="problemIndex"/>.</summary>
     public static int SampleSeed(int runSeed, int problemIndex, int sampleIndex) =>
@@ -51,8 +56,13 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
                 .ToList();
             var repair = options.RepairRounds > 0
                 ? new SyntaxRepair(model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId, repairStopSequences) : null;
-            var ids = sampler.Sample(canvases, repair: repair);
+            var guard = options.Guard == DecodingGuard.Prefix
+                ? new ViablePrefixJudge(model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId, repairStopSequences) : null;
+            var ids = sampler.Sample(canvases, repair: repair, guard: guard);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
+            GuardTotals += sampler.LastRun?.GuardTotals ?? default;
+            NetworkCalls += sampler.LastRun?.NetworkCalls ?? 0;
+            NetworkRows += sampler.LastRun?.NetworkRows ?? 0;
             for (int r = 0; r < canvases.Count; r++)
             {
                 var text = SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion;

@@ -78,7 +78,17 @@ public sealed class LoadedModel
         ScheduleEpsilon = Config.Diffusion.ScheduleEpsilon,
         ParallelThreshold = parallel,
         AnchorTokens = AnchorTokens,
+        AnchorDepths = AnchorDepths,
     };
+
+    private AnchorDepthWeights? _anchorDepths;
+
+    /// <summary>
+    /// Depth weights for <see cref="UnmaskOrder.AnchorDepth"/>, built once per model: an AnchorTree model's own ρ and d0,
+    /// AnchorTree's defaults for every other model (their labels have no depth decay).
+    /// </summary>
+    public AnchorDepthWeights AnchorDepths => _anchorDepths ??= AnchorDepthWeights.Build(Tokenizer,
+        Config.Diffusion.Strategy == AnchorStrategy.AnchorTree ? Config.Diffusion.AnchorWeights : AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree));
 
     private bool[]? _anchorTokens;
 
@@ -88,6 +98,10 @@ public sealed class LoadedModel
     /// <summary>Help text of --parallel (sample, eval --model, demo).</summary>
     public const string ParallelHelp = "Confidence-parallel steps (Fast-dLLM) with threshold τ in [0, 1]: each step reveals every masked "
         + "position whose probability exceeds τ (at least one), until none is left; network calls adapt, --steps is not used, no remasking.";
+
+    /// <summary>Help text of --guard (sample, eval --model, demo).</summary>
+    public const string GuardHelp = "Decoding guard: prefix = a revealed token that would make the decided left-to-right prefix (prompt and the revealed run from its start) "
+        + "no longer the start of any valid program (our parser) is redrawn from the rest of its distribution, up to 4 times; none = off:";
 
     /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
     public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
@@ -165,6 +179,7 @@ public sealed class LoadedModel
         var traces = samples.Select(s => SamplingTraces.Build(s.Recorder!, s.BatchRow, s.Prompt, s.Text, Tokenizer, anchors, Config.MaskTokenId)).ToList();
         string steps = options.ParallelThreshold is { } threshold ? FormattableString.Invariant($"parallel τ>{threshold}") : $"T={options.Steps}";
         if (options.RepairRounds > 0) steps += $" repair={options.RepairRounds}×{options.RepairSteps}";
+        if (options.Guard != DecodingGuard.None) steps += $" guard={SettingNames.Name(options.Guard)}";
         string settings = $"{steps} temperature={options.Temperature} top-p={options.TopP} remask={options.Remask} order={options.Order.ToString().ToLowerInvariant()} schedule={SettingNames.Name(options.Schedule)}";
         return new TraceDocument(Name, settings, $"{AnchorWeightOptions.Name(anchors.Strategy)} λ={anchors.Lambda} ρ={anchors.Rho} d0={anchors.D0}", traces);
     }

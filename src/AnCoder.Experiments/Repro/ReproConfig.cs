@@ -63,6 +63,8 @@ public sealed record ReproConfig
     public double? EvalParallel { get; init; }
     /// <summary>Syntax-repair rounds of every evaluation (0 = off, the paper's sampler).</summary>
     public int EvalRepair { get; init; }
+    /// <summary>Decoding guard of every evaluation (none = off, the paper's sampler; prefix = the viable-prefix guard).</summary>
+    public AnCoder.Diffusion.Sampling.DecodingGuard EvalGuard { get; init; }
     public int EvalBatch { get; init; } = 20;
     public Precision EvalPrecision { get; init; } = Precision.Fp32;
     /// <summary>Seconds per program in the sandbox.</summary>
@@ -86,6 +88,12 @@ public sealed record ReproConfig
     public int ProbeSamples { get; init; } = 100;
     /// <summary>Chain length K of the probe.</summary>
     public int ProbeK { get; init; } = 4;
+
+    /// <summary>
+    /// The paper's recipe (docs/recipe.md §4): an AR base, its SFT, then adaptation and SFT of every variant × seed,
+    /// evaluated as the paper's Table 1. Null: the from-scratch experiment (the fields from t_scaling on apply only to it).
+    /// </summary>
+    public RecipeConfig? Recipe { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, SettingsJson.Options);
 
@@ -120,7 +128,9 @@ public sealed record ReproConfig
         }
     }
 
-    public static ReproConfig Load(string path) => Parse(ConfigException.ReadFile(path), path);
+    /// <summary>Reads a config file; a relative model_config_file is taken relative to the file's folder.</summary>
+    public static ReproConfig Load(string path) =>
+        RecipeTraining.ResolvePaths(Parse(ConfigException.ReadFile(path), path), Path.GetDirectoryName(Path.GetFullPath(path))!);
 
     /// <summary>Problems with this config, each naming its field; empty when usable.</summary>
     public IReadOnlyList<string> Validate()
@@ -168,6 +178,7 @@ public sealed record ReproConfig
         {
             problems.Add("anchored_remask: " + e.Message);
         }
+        if (Recipe is not null && problems.Count == 0) problems.AddRange(RecipeTraining.Validate(this));
         return problems;
     }
 }

@@ -212,8 +212,8 @@ public static class ReproReport
           .AppendLine(Inv($"{config.Seeds} seed(s) per variant. Evaluation: the first {config.HumanevalProblems} HumanEval problems × {config.HumanevalN} samples and the first "))
           .AppendLine(Inv($"{config.MbppProblems} MBPP problems × {config.MbppN} samples, T = {config.EvalSteps}, G = {config.EvalLength} tokens, τ = {config.Temperature}, "))
           .AppendLine(config.EvalParallel is { } tau
-              ? Inv($"confidence-parallel steps (τ = {tau}, no remasking; T unused), unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{(config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")}. All percentages are mean ± standard error over seeds")
-              : $"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM, unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{(config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")}. All percentages are mean ± standard error over seeds")
+              ? Inv($"confidence-parallel steps (τ = {tau}, no remasking; T unused), unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{DecodingExtras(config)}. All percentages are mean ± standard error over seeds")
+              : $"remasking `{config.AnchoredRemask}` for anchored models and none for MDLM, unmask order `{AnCoder.Anchoring.Settings.SettingNames.Name(config.EvalOrder)}`{DecodingExtras(config)}. All percentages are mean ± standard error over seeds")
           .AppendLine("(n − 1 standard deviation / √seeds; no error bar with one seed). The paper's numbers are its 809M models (Qwen2.5-Coder")
           .AppendLine("initialisation, GPU scale): compare trends, not absolute values. A canvas is the whole prompt plus G masks, so it")
           .AppendLine(Inv($"can be longer than the training context ({config.Training.ContextLength} tokens); prompts are not truncated.")).AppendLine();
@@ -599,6 +599,11 @@ public static class ReproReport
     private static string P(double? paper) => paper is { } p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–";
 
     private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "–";
+
+    /// <summary>", syntax repair R round(s), viable-prefix guard" for the options past the paper's sampler that are on.</summary>
+    private static string DecodingExtras(ReproConfig config) =>
+        (config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")
+        + (config.EvalGuard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? ", viable-prefix guard" : "");
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

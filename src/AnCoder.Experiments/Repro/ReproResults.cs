@@ -56,3 +56,40 @@ public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Run
     public EvalResult? Eval(string run, string benchmark, int steps) =>
         Evals.FirstOrDefault(e => e.Run == run && e.Benchmark == benchmark && e.Steps == steps);
 }
+
+/// <summary>One validation point of a training stage: step, training tokens so far, validation NLL/NELBO (nats per token).</summary>
+public sealed record ValidationPoint(long Step, double Tokens, double ValidNll);
+
+/// <summary>
+/// One recipe stage's figures (NaN where its folder has no such record): <paramref name="FlopsPerToken"/> the training
+/// FLOPs per token of its model (null when the model is not there); <paramref name="Validation"/> the validation curve.
+/// </summary>
+public sealed record StageResult(string Name, string Kind, string Variant, int Seed, RunStatus Status, long Steps, double Tokens,
+    double WallSeconds, double FinalLoss, double FinalValidNll, double MinValidNll, double? FlopsPerToken, IReadOnlyList<ValidationPoint> Validation)
+{
+    /// <summary>Training FLOPs of the stage: FLOPs per token × tokens trained (NaN when unknown).</summary>
+    public double Flops => FlopsPerToken is { } f && double.IsFinite(Tokens) ? f * Tokens : double.NaN;
+}
+
+/// <summary>HumanEval validity of an AR stage's model after <paramref name="Step"/> steps (<paramref name="Tokens"/> training tokens of that stage).</summary>
+public sealed record CurvePoint(string Stage, long Step, double Tokens, double? Syntax, double? NonTrivial, double? ValidNll);
+
+/// <summary>Everything the recipe report is computed from; saved as OUT/results.json (evaluations keyed by their folder).</summary>
+public sealed record RecipeResults(IReadOnlyList<StageResult> Stages, IReadOnlyList<EvalResult> Evals, IReadOnlyList<CurvePoint>? Curve = null)
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    public static RecipeResults FromJson(string json) => JsonSerializer.Deserialize<RecipeResults>(json, Options)!;
+
+    public StageResult? Stage(string name) => Stages.FirstOrDefault(s => s.Name == name);
+
+    public EvalResult? Eval(RecipeEval? eval) => eval is null ? null : Evals.FirstOrDefault(e => e.Run == eval.Folder);
+}

@@ -39,7 +39,7 @@ public static class ReproRunner
     public const string RunsFolder = "runs";
 
     public static ReproOutcome Run(ReproConfig config, string outputDirectory, string commandLine, IReproProgress progress,
-        CancellationToken cancellation = default, string? benchmarkData = null)
+        CancellationToken cancellation = default, string? benchmarkData = null, RecipeWorkerOptions? recipeWorker = null)
     {
         var problems = config.Validate();
         if (problems.Count > 0) throw new ConfigException(string.Join("; ", problems));
@@ -49,9 +49,11 @@ public static class ReproRunner
             throw new ConfigException($"data: {data} holds no {CorpusBuilder.ManifestFile} (run `ancoder prepare`, or set \"data\" in the config)");
         Directory.CreateDirectory(output);
         config = config with { Training = config.Training with { Data = data } };
+        if (config.Recipe is { SftData: { } sft } recipe) config = config with { Recipe = recipe with { SftData = Path.GetFullPath(sft) } };
         // Evaluation runs in this process after training: same thread count (TrainingRun sets it only for runs it trains).
         if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
-        File.WriteAllText(Path.Combine(output, ConfigFileName), config.ToJson() + "\n");
+        RunPlots.WriteAtomically(Path.Combine(output, ConfigFileName), System.Text.Encoding.UTF8.GetBytes(config.ToJson() + "\n"));
+        if (config.Recipe is not null) return RecipeRunner.Run(config, output, commandLine, progress, cancellation, benchmarkData, recipeWorker);
 
         // Benchmarks first: a missing dataset should stop the experiment before hours of training, not after.
         var benchmarks = LoadBenchmarks(config, benchmarkData);
@@ -230,7 +232,7 @@ public static class ReproRunner
                 SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
                 Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
                 BatchSize = config.EvalBatch, Order = config.EvalOrder,
-                Parallel = config.EvalParallel, Repair = config.EvalRepair,
+                Parallel = config.EvalParallel, Repair = config.EvalRepair, Guard = config.EvalGuard,
             };
             progress.Begin($"eval {runName} {eval.Benchmark} T={eval.Steps}", (long)eval.Problems * eval.N);
             try
@@ -376,10 +378,14 @@ public static class ReproRunner
     /// which parses, so it counts as syntactically valid), the non-trivial syntax validity (judged again where a line
     /// predates the measure; null without the benchmark then) and a few example samples. Figures are null when there are no samples.
     /// </summary>
-    internal static EvalSampleFigures SampleFigures(PlannedEval eval, Benchmark? benchmark, string output, ISyntaxChecker checker)
+    internal static EvalSampleFigures SampleFigures(PlannedEval eval, Benchmark? benchmark, string output, ISyntaxChecker checker) =>
+        SampleFigures(eval.Folder, eval.N, eval.Problems, benchmark, output, checker);
+
+    /// <summary><see cref="SampleFigures(PlannedEval, Benchmark?, string, ISyntaxChecker)"/> of the evaluation in OUT/<paramref name="folder"/>.</summary>
+    internal static EvalSampleFigures SampleFigures(string folder, int n, int problemCount, Benchmark? benchmark, string output, ISyntaxChecker checker)
     {
-        var problems = benchmark?.Problems.Take(eval.Problems).ToDictionary(p => p.TaskId);
-        var samples = ReadSamples(eval, output, problems?.Keys.ToHashSet());
+        var problems = benchmark?.Problems.Take(problemCount).ToDictionary(p => p.TaskId);
+        var samples = ReadSamples(folder, n, output, problems?.Keys.ToHashSet());
         if (samples.Count == 0) return new EvalSampleFigures(null, null, null, []);
         if (problems is not null)
             samples = samples.Select(s => s.NonTrivial is not null || s.SyntaxValid is null ? s : Judged(s, benchmark!, problems[s.TaskId])).ToList();
@@ -414,13 +420,13 @@ public static class ReproRunner
     }
 
     /// <summary>The evaluation's samples of its first problems × n from results.jsonl (each task/index once; cut lines skipped).</summary>
-    private static List<SampleResult> ReadSamples(PlannedEval eval, string output, IReadOnlySet<string>? taskIds)
+    private static List<SampleResult> ReadSamples(string folder, int n, string output, IReadOnlySet<string>? taskIds)
     {
-        string path = Path.Combine(output, eval.Folder, ModelEvaluation.ResultsFileName);
+        string path = Path.Combine(output, folder, ModelEvaluation.ResultsFileName);
         if (!File.Exists(path)) return [];
         var seen = new HashSet<(string, int)>();
         return ResultsJournal.Read(path)
-            .Where(s => s.SampleIndex < eval.N && (taskIds is null || taskIds.Contains(s.TaskId)) && seen.Add((s.TaskId, s.SampleIndex)))
+            .Where(s => s.SampleIndex < n && (taskIds is null || taskIds.Contains(s.TaskId)) && seen.Add((s.TaskId, s.SampleIndex)))
             .ToList();
     }
 
@@ -444,7 +450,7 @@ public static class ReproRunner
         }
     }
 
-    private sealed class StepForwarder(IReproProgress progress) : ITrainingObserver
+    internal sealed class StepForwarder(IReproProgress progress) : ITrainingObserver
     {
         public void OnStep(TrainingProgress step) => progress.Advance(step.Step);
         public void OnStart(TrainingStart start) => progress.Advance(start.StartStep);

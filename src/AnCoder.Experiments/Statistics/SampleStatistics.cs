@@ -50,6 +50,20 @@ public static class SampleStatistics
         Math.Sqrt(a.StandardError * a.StandardError + b.StandardError * b.StandardError);
 
     /// <summary>
+    /// Training tokens at which a log-linear fit y = a + b·log2(tokens) (least squares over the points) reaches
+    /// <paramref name="target"/>: an extrapolation of "validity against training tokens". NaN with fewer than two
+    /// distinct token counts or a fit that does not rise (b ≤ 0).
+    /// </summary>
+    public static double TokensToReach(IReadOnlyList<(double Tokens, double Value)> points, double target)
+    {
+        var usable = points.Where(p => p.Tokens > 0 && double.IsFinite(p.Tokens) && double.IsFinite(p.Value)).ToList();
+        var x = usable.Select(p => Math.Log2(p.Tokens)).ToList();
+        var y = usable.Select(p => p.Value).ToList();
+        double slope = Slope(x, y);
+        return slope > 0 ? Math.Pow(2, Mean(x) + (target - Mean(y)) / slope) : double.NaN;
+    }
+
+    /// <summary>
     /// Ordinary least-squares slope of y on x (how fast a metric grows with, e.g., log2 T); NaN with fewer than two
     /// distinct x.
     /// </summary>

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Training;
+
+namespace AnCoder.Experiments.Repro;
+
+/// <summary>
+/// The paper's recipe (docs/recipe.md §4) as the <c>recipe</c> section of a <see cref="ReproConfig"/>: stage 0a an
+/// autoregressive base, stage 0b its SFT (the gray row), then per variant and seed stage 1 adaptation from the AR base
+/// (<c>init_qwen</c>) and stage 3 SFT. Each stage's training settings are the shared <c>training</c> section with the
+/// stage's own fields (any <see cref="TrainingConfig"/> field, snake_case) on top; what defines a stage (objective,
+/// strategy, init, sft, seed, output) is set by the recipe and cannot be overridden.
+/// </summary>
+public sealed record RecipeConfig
+{
+    /// <summary>Stage 0a (runs/ar-base): objective ar on the prepared corpus.</summary>
+    public JsonObject ArBase { get; init; } = new();
+    /// <summary>Stage 0b (runs/ar-sft): the AR base fine-tuned on the SFT pairs.</summary>
+    public JsonObject ArSft { get; init; } = new();
+    /// <summary>Stage 1 (runs/V-sS/adapt): AR → diffusion adaptation of every variant.</summary>
+    public JsonObject Adapt { get; init; } = new();
+    /// <summary>Stage 3 (runs/V-sS/sft): SFT of every adapted model.</summary>
+    public JsonObject Sft { get; init; } = new();
+    /// <summary>SFT pairs of stages 0b and 3 unless their section gives "data" (default &lt;repo&gt;/data/sft).</summary>
+    public string? SftData { get; init; }
+    /// <summary>Sampling temperature of the AR rows (0 = greedy).</summary>
+    public double ArTemperature { get; init; } = 0.2;
+    /// <summary>Nucleus top-p of the AR rows (the diffusion rows sample the full distribution, as the paper).</summary>
+    public double ArTopP { get; init; } = 0.95;
+    /// <summary>Sampling seeds of the AR rows (one model each; greedy decoding uses one, the others would repeat it).</summary>
+    public int ArSamplingSeeds { get; init; } = 3;
+    /// <summary>
+    /// Most new tokens of an AR sample (null = eval_length). AR decoding stops at end-of-text or a stop sequence, so a
+    /// longer cap costs little, while a diffusion canvas pays for every position at every step. AR evaluations have no
+    /// T: they record T = this length, as `eval --model` does by default.
+    /// </summary>
+    public int? ArEvalLength { get; init; }
+    /// <summary>Also evaluate runs/ar-base/model as the row "AR base, no SFT".</summary>
+    public bool EvaluateArBase { get; init; } = true;
+
+    /// <summary>
+    /// Folder (relative to the experiment folder; "" = none) of saved AR checkpoints named ar-base-STEP / ar-sft-STEP,
+    /// evaluated on HumanEval for the validity-against-training-tokens curve.
+    /// </summary>
+    public string CurveFolder { get; init; } = "curve";
+
+    /// <summary>Sampling seeds actually evaluated for an AR row.</summary>
+    public int EffectiveArSeeds => ArTemperature == 0 ? 1 : ArSamplingSeeds;
+}
+
+/// <summary>Which of the recipe's stages a training run is.</summary>
+public enum RecipeStageKind { ArBase, ArSft, Adapt, Sft }
+
+/// <summary>
+/// The training config of each stage: shared <c>training</c> ⊕ the stage's section ⊕ the fields the recipe fixes.
+/// </summary>
+public static class RecipeTraining
+{
+    public static string SectionName(RecipeStageKind kind) => kind switch
+    {
+        RecipeStageKind.ArBase => "ar_base",
+        RecipeStageKind.ArSft => "ar_sft",
+        RecipeStageKind.Adapt => "adapt",
+        _ => "sft",
+    };
+
+    private static JsonObject Section(RecipeConfig recipe, RecipeStageKind kind) => kind switch
+    {
+        RecipeStageKind.ArBase => recipe.ArBase,
+        RecipeStageKind.ArSft => recipe.ArSft,
+        RecipeStageKind.Adapt => recipe.Adapt,
+        _ => recipe.Sft,
+    };
+
+    /// <summary>
+    /// The stage's training config, writing into OUT/<see cref="PlannedStage.Folder"/>. Fixed by the recipe:
+    /// AR stages objective ar (no shift, ψ options unused); diffusion stages the variant's strategy and seed; stage 1
+    /// <c>init_qwen</c> = the AR base's model; SFT stages sft = true, init = the previous stage's model, ψ copied
+    /// as trained (denoiser_init copy: identity would zero the adapted ψ again) and the SFT data; MDLM has no ψ, so its
+    /// ψ options go back to their defaults. A <see cref="ConfigException"/> names the section of a bad field.
+    /// </summary>
+    public static TrainingConfig For(ReproConfig config, PlannedStage stage, string output)
+    {
+        var recipe = config.Recipe ?? throw new InvalidOperationException("not a recipe experiment");
+        var section = Section(recipe, stage.Kind);
+        var node = JsonSerializer.SerializeToNode(config.Training, SettingsJson.Options)!.AsObject();
+        foreach (var (key, value) in section) node[key] = value?.DeepClone();
+        var merged = TrainingConfig.FromJson(node.ToJsonString(), "recipe." + SectionName(stage.Kind));
+        bool ownData = section.ContainsKey("data");
+        string sftData = recipe.SftData ?? RepositoryPaths.DefaultSftData;
+        string Model(string stageName) => Path.Combine(output, ReproRunner.RunsFolder, stageName, TrainingRun.FinalModelDirectory);
+        var resolved = merged with
+        {
+            Output = Path.Combine(output, stage.Folder),
+            MaxSteps = merged.MaxSteps is null && merged.MaxTokens is null ? config.Steps : merged.MaxSteps,
+        };
+        bool mdlm = stage.Variant == AnchorStrategy.Mdlm;
+        return stage.Kind switch
+        {
+            RecipeStageKind.ArBase => resolved with
+            {
+                Objective = Objective.Ar, Sft = false, Init = null, InitQwen = null, Shift = false, DenoiserInit = DenoiserInit.Copy,
+            },
+            RecipeStageKind.ArSft => resolved with
+            {
+                Objective = Objective.Ar, Sft = true, Init = Model(stage.Input!), InitQwen = null, Shift = false, DenoiserInit = DenoiserInit.Copy,
+                Data = ownData ? resolved.Data : sftData,
+            },
+            RecipeStageKind.Adapt => resolved with
+            {
+                Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = false, Init = null, InitQwen = Model(stage.Input!),
+                DenoiserInit = mdlm ? DenoiserInit.Copy : resolved.DenoiserInit, DenoiserLayers = mdlm ? null : resolved.DenoiserLayers,
+                DenoiserInput = mdlm ? DenoiserInput.Softmax : resolved.DenoiserInput,
+            },
+            _ => resolved with
+            {
+                Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = true, Init = Model(stage.Input!), InitQwen = null,
+                DenoiserInit = DenoiserInit.Copy, DenoiserLayers = null, DenoiserInput = DenoiserInput.Softmax, Shift = false,
+                Data = ownData ? resolved.Data : sftData,
+            },
+        };
+    }
+
+    /// <summary>Problems of the recipe section (each stage's merged settings; data and folders are checked when it runs).</summary>
+    public static IReadOnlyList<string> Validate(ReproConfig config)
+    {
+        var problems = new List<string>();
+        var recipe = config.Recipe!;
+        if (!(recipe.ArTemperature >= 0)) problems.Add($"recipe.ar_temperature must be >= 0 (got {recipe.ArTemperature})");
+        if (!(recipe.ArTopP > 0 && recipe.ArTopP <= 1)) problems.Add($"recipe.ar_top_p must be in (0, 1] (got {recipe.ArTopP})");
+        if (recipe.ArSamplingSeeds < 1) problems.Add($"recipe.ar_sampling_seeds must be at least 1 (got {recipe.ArSamplingSeeds})");
+        var plan = new RecipePlan(config);
+        foreach (var kind in Enum.GetValues<RecipeStageKind>())
+        {
+            var stage = plan.Stages.FirstOrDefault(s => s.Kind == kind);
+            if (stage is null) continue;
+            try
+            {
+                var training = For(config, stage, "/experiment");
+                problems.AddRange(training.Validate().Where(p => !p.StartsWith("data ", StringComparison.Ordinal))
+                    .Select(p => $"recipe.{SectionName(kind)}: {p}"));
+            }
+            catch (ConfigException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>A relative model_config_file (of "training" or a stage section) is relative to the config file's folder.</summary>
+    public static ReproConfig ResolvePaths(ReproConfig config, string configFolder)
+    {
+        string? Resolve(string? path) => path is null || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(configFolder, path));
+        config = config with { Training = config.Training with { ModelConfigFile = Resolve(config.Training.ModelConfigFile) } };
+        if (config.Recipe is not { } recipe) return config;
+        JsonObject Fix(JsonObject section)
+        {
+            var copy = section.DeepClone().AsObject();
+            if (copy["model_config_file"] is JsonValue value && value.TryGetValue<string>(out var file)) copy["model_config_file"] = Resolve(file);
+            return copy;
+        }
+        return config with { Recipe = recipe with { ArBase = Fix(recipe.ArBase), ArSft = Fix(recipe.ArSft), Adapt = Fix(recipe.Adapt), Sft = Fix(recipe.Sft) } };
+    }
+}

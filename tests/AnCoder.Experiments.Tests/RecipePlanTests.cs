@@ -1,0 +1,334 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AnCoder.Anchoring.Labels;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Evaluation.Scoring;
+using AnCoder.Experiments.Repro;
+
+using AnCoder.Experiments.Statistics;
+
+namespace AnCoder.Experiments.Tests;
+
+/// <summary>The recipe mode of repro without training: plan, stage configs, claims, done-stage skipping, the report's rows.</summary>
+public sealed class RecipePlanTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "ancoder-recipe-" + Guid.NewGuid().ToString("N"));
+
+    public RecipePlanTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static ReproConfig Recipe(int seeds = 2, AnchorStrategy[]? variants = null) => new()
+    {
+        Variants = variants ?? Enum.GetValues<AnchorStrategy>(), Seeds = seeds, HumanevalProblems = 164, HumanevalN = 1, MbppProblems = 100, MbppN = 1,
+        Recipe = new RecipeConfig
+        {
+            ArBase = new JsonObject { ["max_steps"] = 1000, ["learning_rate"] = 1.5e-3 },
+            ArSft = new JsonObject { ["max_steps"] = 600, ["learning_rate"] = 5e-4 },
+            Adapt = new JsonObject { ["max_steps"] = 150, ["pretrained_learning_rate"] = 3e-4, ["shift"] = true, ["denoiser_init"] = "identity", ["denoiser_layers"] = 2 },
+            Sft = new JsonObject { ["max_steps"] = 120 },
+            SftData = "/data/sft",
+        },
+    };
+
+    [Fact]
+    public void The_plan_has_one_AR_base_and_per_variant_and_seed_an_adaptation_then_an_SFT_stage_in_the_lead_s_folders()
+    {
+        var plan = new RecipePlan(Recipe());
+        Assert.Equal(2 + 5 * 2 * 2, plan.Stages.Count);
+        Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt"], plan.Stages.Take(5).Select(s => s.Name));
+        Assert.Equal(Path.Combine("runs", "anchortree-s1", "sft", "model"), plan.Stage("anchortree-s1/sft").ModelFolder);
+        Assert.Null(plan.Stage("ar-base").Input);
+        Assert.Equal("ar-base", plan.Stage("ar-sft").Input);
+        Assert.All(plan.Stages.Where(s => s.Kind == RecipeStageKind.Adapt), s => Assert.Equal("ar-base", s.Input));
+        Assert.All(plan.Stages.Where(s => s.Kind == RecipeStageKind.Sft), s => Assert.Equal(s.Name.Replace("/sft", "/adapt"), s.Input));
+        Assert.All(plan.Stages.Where(s => s.Variant is not null), s => Assert.StartsWith($"{AnchorWeightOptions.Name(s.Variant!.Value)}-s{s.Seed}/", s.Name));
+    }
+
+    [Fact]
+    public void Table_1_has_every_row_of_the_paper_and_the_null_model_twice_with_and_without_remasking()
+    {
+        var plan = new RecipePlan(Recipe());
+        Assert.Equal(["ar-sft", "ar-base", "mdlm-one-network", "mdlm-two-stage", "null", "keyword", "identifier", "anchortree"], plan.Rows.Select(r => r.Key));
+        var twoStage = plan.Rows.Single(r => r.Key == "mdlm-two-stage");
+        var nullRow = plan.Rows.Single(r => r.Key == "null");
+        Assert.Equal(Path.Combine("runs", "null-s1", "sft", "eval", "humaneval-T64-remask-none"), twoStage.Members[1].HumanEval!.Folder);
+        Assert.Equal(Path.Combine("runs", "null-s1", "sft", "eval", "humaneval-T64"), nullRow.Members[1].HumanEval!.Folder);
+        Assert.Equal("cap:0.1", nullRow.Remask);
+        Assert.Equal("none", plan.Rows.Single(r => r.Key == "mdlm-one-network").Remask);
+        // AR rows: one model, three sampling seeds (0.2 is not greedy), folders per seed.
+        var ar = plan.Rows[0];
+        Assert.True(ar.Autoregressive);
+        Assert.Equal([0, 1, 2], ar.Members.Select(m => m.HumanEval!.SamplingSeed));
+        Assert.Equal(Path.Combine("runs", "ar-sft", "eval", "mbpp-seed2"), ar.Members[2].Mbpp!.Folder);
+        // Every evaluation once: AR 2 rows × 3 seeds × 2 benchmarks; diffusion 6 rows × 2 seeds × 2 benchmarks.
+        Assert.Equal(12 + 24, plan.Evals.Count);
+        Assert.Equal(plan.Evals.Count, plan.Evals.Select(e => e.Folder).Distinct().Count());
+        Assert.All(plan.Evals, e => Assert.Equal(e.Benchmark == "humaneval" ? 164 : 100, e.Problems));
+        // The paper's numbers beside the rows: AR gray row, MDLM two-stage = the 809M MDLM, no 494M numbers.
+        Assert.Equal(93.9, ar.Paper.HumanEvalSyntax);
+        Assert.Equal(65.58, twoStage.Paper.HumanEvalSyntax);
+        Assert.Null(plan.Rows.Single(r => r.Key == "mdlm-one-network").Paper.HumanEvalSyntax);
+        // Greedy AR sampling: one sampling seed (the others would repeat it).
+        var greedy = new RecipePlan(Recipe() with { Recipe = Recipe().Recipe! with { ArTemperature = 0 } });
+        Assert.Single(greedy.Rows[0].Members);
+    }
+
+    [Fact]
+    public void Each_stage_trains_the_shared_settings_with_its_section_on_top_and_the_recipe_s_fixed_fields()
+    {
+        var config = Recipe() with { Training = new ReproConfig().Training with { ContextLength = 256, MicroBatch = 16, Data = "/data/prepared" } };
+        var plan = new RecipePlan(config);
+        var arBase = RecipeTraining.For(config, plan.Stage("ar-base"), "/x");
+        Assert.Equal(Objective.Ar, arBase.Objective);
+        Assert.Equal(1000, arBase.MaxSteps);
+        Assert.Equal(1.5e-3, arBase.LearningRate);
+        Assert.Equal(16, arBase.MicroBatch);
+        Assert.Equal("/data/prepared", arBase.Data);
+        Assert.Equal(Path.Combine("/x", "runs", "ar-base"), arBase.Output);
+
+        var arSft = RecipeTraining.For(config, plan.Stage("ar-sft"), "/x");
+        Assert.True(arSft.Sft);
+        Assert.Equal(Objective.Ar, arSft.Objective);
+        Assert.Equal(Path.Combine("/x", "runs", "ar-base", "model"), arSft.Init);
+        Assert.Equal("/data/sft", arSft.Data);
+
+        var adapt = RecipeTraining.For(config, plan.Stage("anchortree-s1/adapt"), "/x");
+        Assert.Equal((AnchorStrategy.AnchorTree, 1, false), (adapt.Strategy, adapt.Seed, adapt.Sft));
+        Assert.Equal(Path.Combine("/x", "runs", "ar-base", "model"), adapt.InitQwen);
+        Assert.Equal((true, DenoiserInit.Identity, 2, 3e-4), (adapt.Shift, adapt.DenoiserInit, adapt.DenoiserLayers!.Value, adapt.PretrainedLearningRate!.Value));
+        Assert.Equal("/data/prepared", adapt.Data);
+        Assert.Empty(adapt.Validate());
+
+        // MDLM has no ψ: the ψ options go back to their defaults, so the shared adapt section stays valid.
+        var mdlm = RecipeTraining.For(config, plan.Stage("mdlm-s0/adapt"), "/x");
+        Assert.Equal((DenoiserInit.Copy, (int?)null), (mdlm.DenoiserInit, mdlm.DenoiserLayers));
+        Assert.Empty(mdlm.Validate());
+
+        var sft = RecipeTraining.For(config, plan.Stage("anchortree-s1/sft"), "/x");
+        Assert.Equal((true, 1, 120L), (sft.Sft, sft.Seed, sft.MaxSteps!.Value));
+        Assert.Equal(Path.Combine("/x", "runs", "anchortree-s1", "adapt", "model"), sft.Init);
+        Assert.Equal(DenoiserInit.Copy, sft.DenoiserInit); // identity would zero the adapted ψ again
+        Assert.Equal("/data/sft", sft.Data);
+        Assert.Empty(config.Validate());
+    }
+
+    [Fact]
+    public void A_stage_without_steps_or_with_an_unknown_field_is_a_config_problem_naming_its_section()
+    {
+        var noSteps = Recipe() with { Recipe = Recipe().Recipe! with { Sft = new JsonObject() } };
+        Assert.Contains(noSteps.Validate(), p => p.StartsWith("recipe.sft: max_steps or max_tokens must be given", StringComparison.Ordinal));
+        var typo = Recipe() with { Recipe = Recipe().Recipe! with { Adapt = new JsonObject { ["max_stepz"] = 3 } } };
+        Assert.Contains(typo.Validate(), p => p.Contains("recipe.adapt") && p.Contains("max_stepz"));
+    }
+
+    [Fact]
+    public void The_example_recipe_config_parses_validates_and_finds_its_model_config_beside_it()
+    {
+        string root = FindRepositoryRoot();
+        var config = ReproConfig.Load(Path.Combine(root, "examples", "repro-recipe.json"));
+        Assert.Empty(config.Validate());
+        Assert.Equal(Path.Combine(root, "examples", "ar-model.json"), config.Training.ModelConfigFile);
+        Assert.True(File.Exists(config.Training.ModelConfigFile));
+        var plan = new RecipePlan(config);
+        Assert.Equal(2 + 5 * 3 * 2, plan.Stages.Count);
+        var adapt = RecipeTraining.For(config, plan.Stage("keyword-s2/adapt"), "/x");
+        Assert.Equal((50L, 1e-3, 5e-4, 256, 8), (adapt.MaxSteps!.Value, adapt.LearningRate, adapt.PretrainedLearningRate!.Value, adapt.ContextLength, adapt.MicroBatch));
+        Assert.Equal((1000L, 0.03), (RecipeTraining.For(config, plan.Stage("ar-base"), "/x").MaxSteps!.Value, RecipeTraining.For(config, plan.Stage("ar-base"), "/x").WarmupRatio));
+        // Round trip through the experiment folder's config.json.
+        var again = ReproConfig.Parse(config.ToJson(), "config.json");
+        Assert.Equal(config.Recipe!.Adapt.ToJsonString(), again.Recipe!.Adapt.ToJsonString());
+    }
+
+    [Fact]
+    public void Two_workers_claim_an_item_exclusively_and_a_dead_worker_s_claim_is_taken_over()
+    {
+        var alive = new HashSet<int> { 101, 102 };
+        var a = new WorkClaims(_dir, new ClaimOwner(101, 1), o => alive.Contains(o.ProcessId));
+        var b = new WorkClaims(_dir, new ClaimOwner(102, 2), o => alive.Contains(o.ProcessId));
+        using (var claim = a.TryClaim("runs/null-s0/adapt"))
+        {
+            Assert.NotNull(claim);
+            Assert.Null(b.TryClaim("runs/null-s0/adapt"));
+            Assert.True(b.HeldByOther("runs/null-s0/adapt"));
+            Assert.False(a.HeldByOther("runs/null-s0/adapt"));
+            Assert.NotNull(b.TryClaim("runs/null-s0/sft"));
+        }
+        // Released: B gets it; A does not while B lives.
+        var held = b.TryClaim("runs/null-s0/adapt");
+        Assert.NotNull(held);
+        Assert.Null(a.TryClaim("runs/null-s0/adapt"));
+        // B is killed (its lock stays behind): A takes it over, exactly once.
+        alive.Remove(102);
+        Assert.Equal(new ClaimOwner(102, 2), a.Holder("runs/null-s0/adapt"));
+        using var takenOver = a.TryClaim("runs/null-s0/adapt");
+        Assert.NotNull(takenOver);
+        Assert.Equal(new ClaimOwner(101, 1), a.Holder("runs/null-s0/adapt"));
+        var c = new WorkClaims(_dir, new ClaimOwner(103, 3), o => alive.Contains(o.ProcessId));
+        Assert.Null(c.TryClaim("runs/null-s0/adapt"));
+        // A dead worker's release does not remove the new owner's lock.
+        held!.Dispose();
+        Assert.Equal(new ClaimOwner(101, 1), a.Holder("runs/null-s0/adapt"));
+    }
+
+    [Fact]
+    public void A_lock_of_this_process_with_another_start_time_is_a_reused_pid_and_counts_as_dead()
+    {
+        Assert.True(ClaimOwner.IsAlive(ClaimOwner.Current));
+        Assert.False(ClaimOwner.IsAlive(ClaimOwner.Current with { StartTicks = ClaimOwner.Current.StartTicks - TimeSpan.TicksPerHour }));
+        var stale = new WorkClaims(_dir, ClaimOwner.Current with { StartTicks = 5 });
+        Assert.NotNull(stale.TryClaim("x"));
+        Assert.NotNull(new WorkClaims(_dir, ClaimOwner.Current).TryClaim("x"));
+    }
+
+    [Fact]
+    public void Done_stages_are_not_redone_and_the_report_is_written_from_the_folder()
+    {
+        var config = Recipe(seeds: 1, variants: [AnchorStrategy.Mdlm, AnchorStrategy.Null]) with { HumanevalProblems = 0, MbppProblems = 0 };
+        var plan = new RecipePlan(config);
+        foreach (var stage in plan.Stages)
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, stage.ModelFolder));
+            File.WriteAllText(Path.Combine(_dir, stage.ModelFolder, "model.safetensors"), "not a model: never read when the stage is done");
+        }
+        var progress = new Lines();
+        Assert.Equal(ReproOutcome.Completed, RecipeRunner.Run(config, _dir, "ancoder repro --test", progress, CancellationToken.None, null));
+        Assert.DoesNotContain(progress.All, l => l.StartsWith("train ", StringComparison.Ordinal));
+        string report = File.ReadAllText(Path.Combine(_dir, "REPORT.md"));
+        Assert.Contains("## Table 1", report);
+        Assert.Contains("| null-s0/adapt | completed |", report);
+        string locks = Path.Combine(_dir, RecipeRunner.LocksFolder);
+        Assert.False(Directory.Exists(locks) && Directory.EnumerateFiles(locks).Any(), "no work was claimed");
+    }
+
+    [Fact]
+    public void A_stage_folder_that_another_trainer_writes_right_now_counts_as_busy()
+    {
+        string stage = Path.Combine(_dir, "runs", "ar-base");
+        Directory.CreateDirectory(stage);
+        Assert.False(RecipeRunner.RecentlyActive(stage, TimeSpan.FromMinutes(3)));
+        File.WriteAllText(Path.Combine(stage, "metrics.jsonl"), "{}\n");
+        Assert.True(RecipeRunner.RecentlyActive(stage, TimeSpan.FromMinutes(3)));
+        Assert.False(RecipeRunner.RecentlyActive(stage, TimeSpan.Zero));
+        File.SetLastWriteTimeUtc(Path.Combine(stage, "metrics.jsonl"), DateTime.UtcNow.AddHours(-1));
+        Assert.False(RecipeRunner.RecentlyActive(stage, TimeSpan.FromMinutes(3)));
+    }
+
+    /// <summary>Writes an evaluation's summary.json: <paramref name="valid"/> of <paramref name="problems"/> syntax-valid, <paramref name="passed"/> passed, n = 1.</summary>
+    private void Summary(RecipeEval eval, int problems, int valid, int nonTrivial, int passed)
+    {
+        var rows = Enumerable.Range(0, problems).Select(i => new ProblemSummary($"T/{i}", 1, i < passed ? 1 : 0, i < valid ? 1 : 0,
+            new Dictionary<string, double> { ["pass@1"] = i < passed ? 1 : 0 }, i < nonTrivial ? 1 : 0)).ToList();
+        var summary = new EvaluationSummary(eval.Benchmark, problems, problems, problems, passed, problems - passed, 0, problems - valid,
+            valid / (double)problems, new Dictionary<string, double?> { ["pass@1"] = passed / (double)problems }, rows, nonTrivial / (double)problems);
+        string folder = Path.Combine(_dir, eval.Folder);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "summary.json"), JsonSerializer.Serialize(summary));
+    }
+
+    [Fact]
+    public void Report_rows_come_from_the_folder_and_the_null_model_counts_twice_with_its_two_remaskings()
+    {
+        var config = Recipe(seeds: 2, variants: [AnchorStrategy.Mdlm, AnchorStrategy.Null, AnchorStrategy.AnchorTree]) with { HumanevalProblems = 10, MbppProblems = 0 };
+        var plan = new RecipePlan(config);
+        var rows = plan.Rows.ToDictionary(r => r.Key);
+        // HumanEval syntax-valid counts out of 10 per seed: null without remasking 2, 4; with cap 0.1: 5, 6; anchortree 7, 9; mdlm 1, 1.
+        Summary(rows["mdlm-two-stage"].Members[0].HumanEval!, 10, 2, 1, 0);
+        Summary(rows["mdlm-two-stage"].Members[1].HumanEval!, 10, 4, 2, 1);
+        Summary(rows["null"].Members[0].HumanEval!, 10, 5, 3, 1);
+        Summary(rows["null"].Members[1].HumanEval!, 10, 6, 3, 1);
+        Summary(rows["anchortree"].Members[0].HumanEval!, 10, 7, 4, 2);
+        Summary(rows["anchortree"].Members[1].HumanEval!, 10, 9, 5, 2);
+        Summary(rows["mdlm-one-network"].Members[0].HumanEval!, 10, 1, 0, 0);
+        Summary(rows["mdlm-one-network"].Members[1].HumanEval!, 10, 1, 0, 0);
+        foreach (var member in rows["ar-sft"].Members) Summary(member.HumanEval!, 10, 7, 6, 3);
+
+        var results = RecipeRunner.Collect(plan, _dir, null);
+        var twoStage = RecipeReport.Scores(rows["mdlm-two-stage"], results);
+        var nullRow = RecipeReport.Scores(rows["null"], results);
+        Assert.Equal(0.3, twoStage.HumanEvalSyntax.Mean, 12);
+        Assert.Equal(0.1, twoStage.HumanEvalSyntax.StandardError, 12); // values 0.2, 0.4: s = 0.1414, / √2
+        Assert.Equal(0.55, nullRow.HumanEvalSyntax.Mean, 12);
+        Assert.Equal(0.1, nullRow.HumanEvalPass1.Mean, 12);
+        Assert.Equal(0.3, nullRow.HumanEvalNonTrivial.Mean, 12);
+        Assert.Equal(3, RecipeReport.Scores(rows["ar-sft"], results).HumanEvalSyntax.Count);
+        // Paired within seed: anchortree − null = (0.2, 0.3): mean 0.25, SE 0.05.
+        var paired = RecipeReport.Paired(rows["anchortree"], rows["null"], results, "humaneval", "syntax");
+        Assert.Equal(0.25, paired.Mean, 12);
+        Assert.Equal(0.05, paired.StandardError, 12);
+
+        string report = RecipeReport.Markdown(config, plan, results, "ancoder repro --test");
+        Assert.Contains("| MDLM two-stage (null model, remask none) | 2 | 30.00 ± 10.00 | 65.58 |", report);
+        Assert.Contains("| Null | 2 | 55.00 ± 5.00 | 72.24 |", report);
+        Assert.Contains("| *AR base (+ SFT)* (gray) | 3 | 70.00 ± 0.00 | 93.90 |", report);
+        Assert.Contains("| AnchorTree − Null | 25.00 ± 5.00 |", report);
+        Assert.Contains("- AnchorTree above Null on HumanEval syntax validity (paper 74.72 vs 72.24): holds here, 80.00 vs 55.00 %, difference +25.00 ± 5.00 (paired within seeds), beyond 2 SE.", report);
+        Assert.Contains("AnchorTree above MDLM two-stage (null model, remask none) on MBPP syntax validity (paper 80.12 vs 74.46): not measured here.", report);
+        Assert.Contains("AR base (+ SFT) above AnchorTree on HumanEval syntax validity (paper 93.90 vs 74.72): does not hold here", report);
+    }
+
+    [Fact]
+    public void Saved_AR_checkpoints_in_the_curve_folder_are_evaluated_and_reported_against_training_tokens()
+    {
+        var config = Recipe(seeds: 1, variants: [AnchorStrategy.Null]) with { HumanevalProblems = 10, MbppProblems = 0 };
+        var plan = new RecipePlan(config);
+        foreach (var name in new[] { "ar-base-200", "ar-base-400", "ar-sft-100", "notes", "ar-base-600" })
+        {
+            Directory.CreateDirectory(Path.Combine(_dir, "curve", name));
+            if (name != "ar-base-600") File.WriteAllText(Path.Combine(_dir, "curve", name, "model.safetensors"), "weights");
+        }
+        var checkpoints = plan.CurveCheckpoints(_dir);
+        // Folders without weights or with other names are not checkpoints.
+        Assert.Equal([("ar-base", 200L), ("ar-base", 400L), ("ar-sft", 100L)], checkpoints.Select(c => (c.Stage, c.Step)));
+        Assert.Equal(Path.Combine("curve-eval", "ar-base-400", "humaneval-seed0"), checkpoints[1].HumanEval.Folder);
+        Assert.Equal(Path.Combine("curve", "ar-base-400"), checkpoints[1].HumanEval.ModelFolder);
+
+        Directory.CreateDirectory(Path.Combine(_dir, "runs", "ar-base"));
+        File.WriteAllText(Path.Combine(_dir, "runs", "ar-base", "config.json"),
+            (new ReproConfig().Training with { MicroBatch = 16, ContextLength = 256, Output = "x", Data = "y", MaxSteps = 1000 }).ToJson());
+        Summary(checkpoints[0].HumanEval, 10, 3, 1, 0);
+        Summary(checkpoints[1].HumanEval, 10, 5, 2, 0);
+        var results = RecipeRunner.Collect(plan, _dir, null);
+        Assert.Equal([(200L, 200.0 * 4096, 0.1), (400L, 400.0 * 4096, 0.2)], results.Curve!.Select(p => (p.Step, p.Tokens, p.NonTrivial!.Value)));
+        string report = RecipeReport.Markdown(config, plan, results, "repro");
+        Assert.Contains("| ar-base | 400 | 1,638,400 | – | 50.0 | 20.0 |", report);
+        // 0.1 at 2^k tokens, 0.2 at 2^(k+1): 0.1 per doubling, 50 % three doublings after 400 steps: 8× the tokens.
+        Assert.Contains("predicts 50 % at about 13,107,200 tokens (8.0× the 1,638,400 trained)", report);
+    }
+
+    [Fact]
+    public void A_helper_worker_runs_the_same_command_without_workers_and_with_the_helper_flag()
+    {
+        Assert.Equal(["repro", "--config", "c.json", "--out", "o", "--worker"],
+            ReproWorkers.HelperArguments(["repro", "--config", "c.json", "--workers", "2", "--out", "o"]));
+        Assert.Equal(["repro", "--worker"], ReproWorkers.HelperArguments(["repro", "--workers=3", "--worker"]));
+    }
+
+    [Fact]
+    public void The_log_linear_fit_finds_the_tokens_at_which_validity_reaches_a_target()
+    {
+        Assert.Equal(16e6, SampleStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2)], 0.5), 3);
+        Assert.Equal(4e6, SampleStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2), (4e6, 0.3)], 0.3), 3);
+        Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3), (2e6, 0.2)], 0.5)));
+        Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3)], 0.5)));
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "AnCoder.sln"))) return dir.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private sealed class Lines : IReproProgress
+    {
+        public List<string> All { get; } = [];
+        public void Message(string line) => All.Add(line);
+        public void Begin(string description, long total) => All.Add(description);
+        public void Advance(long done) { }
+        public void End() { }
+    }
+}

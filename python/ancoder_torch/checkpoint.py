@@ -205,6 +205,83 @@ def verify(directory):
     return None
 
 
+QWEN_MASK_TOKEN_ID = 151665  # Qwen2Import.QwenMaskTokenId
+
+
+def _net_number(value):
+    """A number as System.Text.Json writes a double: integral values without a fraction, exponents as 1E-06."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value).upper()
+    return json.dumps(value)
+
+
+def hugging_face_config_json(config, torch_dtype="float32"):
+    """HuggingFaceQwen2Config.FromModelConfig(...).ToJson(): the Qwen2ForCausalLM config.json of a causal model
+    (docs/recipe.md §1), keys sorted, 2-space indent, as the C# trainer writes it."""
+    hd = config["head_dim"]
+    fields = {
+        "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": config["eos_token_id"],
+        "eos_token_id": config["eos_token_id"], "hidden_act": "silu", "hidden_size": config["hidden_size"],
+        "initializer_range": 0.02, "intermediate_size": config["intermediate_size"], "mask_token_id": config["mask_token_id"],
+        "max_position_embeddings": config["max_position_embeddings"], "max_window_layers": config["num_hidden_layers"],
+        "model_type": "qwen2", "num_attention_heads": config["num_attention_heads"],
+        "num_hidden_layers": config["num_hidden_layers"], "num_key_value_heads": config["num_key_value_heads"],
+        "pad_token_id": config["pad_token_id"], "rms_norm_eps": float(config["rms_norm_eps"]), "rope_scaling": None,
+        "rope_theta": float(config["rope_theta"]), "sliding_window": config["max_position_embeddings"],
+        "tie_word_embeddings": True, "torch_dtype": torch_dtype, "transformers_version": "4.44.0", "use_cache": True,
+        "use_sliding_window": False, "vocab_size": config["vocab_size"],
+    }
+    if hd > 0 and hd != config["hidden_size"] // config["num_attention_heads"]:
+        fields["head_dim"] = hd
+    lines = []
+    for key in sorted(fields):
+        value = fields[key]
+        text = "[\n    " + ",\n    ".join(json.dumps(v) for v in value) + "\n  ]" if isinstance(value, list) else _net_number(value)
+        lines.append(f'  "{key}": {text}')
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def is_hugging_face_config(raw):
+    return isinstance(raw, dict) and "model_type" in raw
+
+
+def model_config_from_hugging_face(raw, source):
+    """Qwen2Import's config for Architecture.Causal: how our AR folders (and HF Qwen2 folders) load as the causal model."""
+    from .config import model_config
+    if raw.get("model_type") not in (None, "qwen2"):
+        raise CheckpointError(f"{source}: model_type is '{raw.get('model_type')}', expected 'qwen2' (Qwen2ForCausalLM)")
+    if raw.get("hidden_act", "silu") != "silu":
+        raise CheckpointError(f"{source}: hidden_act '{raw['hidden_act']}' is not supported (our MLP is SwiGLU with silu)")
+    if raw.get("rope_scaling") is not None:
+        raise CheckpointError(f"{source}: rope_scaling is not supported (only plain RoPE)")
+    if raw.get("use_sliding_window"):
+        raise CheckpointError(f"{source}: use_sliding_window = true is not supported")
+    if not raw.get("tie_word_embeddings", False):
+        raise CheckpointError(f"{source}: tie_word_embeddings = false (an lm_head) is not supported by the torch engine (import it with `ancoder import-qwen`)")
+    first = lambda v: v[0] if isinstance(v, list) else v  # noqa: E731
+    try:
+        heads = raw["num_attention_heads"]
+        eos = first(raw.get("eos_token_id")) if raw.get("eos_token_id") is not None else 0
+        return model_config({
+            "architecture": "causal", "vocab_size": raw["vocab_size"], "hidden_size": raw["hidden_size"],
+            "intermediate_size": raw["intermediate_size"], "num_hidden_layers": raw["num_hidden_layers"],
+            "num_attention_heads": heads, "num_key_value_heads": raw.get("num_key_value_heads") or heads,
+            "head_dim": raw.get("head_dim") or 0, "rope_theta": raw.get("rope_theta", 10000.0),
+            "rms_norm_eps": raw.get("rms_norm_eps", 1e-6), "max_position_embeddings": raw.get("max_position_embeddings", 32768),
+            "mask_token_id": raw.get("mask_token_id") if raw.get("mask_token_id") is not None else QWEN_MASK_TOKEN_ID,
+            "pad_token_id": first(raw["pad_token_id"]) if raw.get("pad_token_id") is not None else eos, "eos_token_id": eos,
+        }, source)
+    except KeyError as e:
+        raise CheckpointError(f"{source}: missing {e.args[0]} (is this a Qwen2 config.json?)")
+
+
+def config_text(config):
+    """config.json of a model folder: ours, or Hugging Face's for the causal (AR) model (ModelCheckpoint.ConfigJson)."""
+    if config["architecture"] == "causal":
+        return hugging_face_config_json(config)
+    return model_config_json(config)
+
+
 def save_folder(directory, config, state_dict, tokenizer=None, max_shard_bytes=None, extra=None):
     """Writes a whole model folder atomically: staging sibling → rename (replacing an older folder at the end)."""
     target = os.path.abspath(directory).rstrip(os.sep)
@@ -212,7 +289,7 @@ def save_folder(directory, config, state_dict, tokenizer=None, max_shard_bytes=N
     staging = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp-{uuid.uuid4().hex[:8]}")
     os.makedirs(staging)
     try:
-        text = (model_config_json(config) + "\n").encode()
+        text = (config_text(config) + "\n").encode()
         _atomic_write(os.path.join(staging, CONFIG_FILE), lambda f: f.write(text))
         tensors = {k: v.detach().float().cpu() if v.is_floating_point() else v.detach().cpu() for k, v in state_dict.items()}
         write_weights(staging, tensors, metadata_for(config), max_shard_bytes)
@@ -233,13 +310,19 @@ def save_folder(directory, config, state_dict, tokenizer=None, max_shard_bytes=N
 
 
 def load_model(directory):
-    """A DiffusionModel with the folder's config and weights (names, shapes checked; stored bf16 → fp32)."""
-    from .config import load_model_config
+    """A DiffusionModel with the folder's config and weights (names, shapes checked; stored bf16 → fp32). A Hugging
+    Face Qwen2ForCausalLM folder (what AR runs write) loads as the causal model."""
+    from .config import model_config
     from .model import DiffusionModel
     config_path = os.path.join(directory, CONFIG_FILE)
     if not os.path.exists(config_path):
         raise CheckpointError(f"{directory}: no {CONFIG_FILE} (not a checkpoint folder?)")
-    config = load_model_config(config_path)
+    try:
+        with open(config_path) as f:
+            raw = json.load(f)
+    except ValueError as e:
+        raise CheckpointError(f"{config_path}: not valid JSON ({e})")
+    config = model_config_from_hugging_face(raw, config_path) if is_hugging_face_config(raw) else model_config(raw, config_path)
     model = DiffusionModel(config)
     load_state(model, read_weights(directory), directory)
     return model

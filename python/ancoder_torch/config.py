@@ -25,21 +25,21 @@ PRESETS = {
                          rms_norm_eps=1e-6, max_position_embeddings=32768),
 }
 
-# TrainingConfig.cs defaults (docs/algorithms.md §10).
+# The TrainingConfig.cs fields this engine implements, with their C# defaults (docs/algorithms.md §10). The one list of
+# them on the C# side is TorchEngine.SupportedFields (src/AnCoder.Diffusion/Training/TorchEngine.cs; a test compares the
+# two): `ancoder train --engine torch` refuses every other field that differs from its default and hands over only
+# these, so a new C# option touches only TrainingConfig.cs and its consumer. Given directly, a field not listed here is
+# refused (training_config), never silently ignored.
 TRAINING_DEFAULTS = {
     "model": "tiny", "model_config_file": None, "strategy": "anchortree", "anchor_lambda": None, "anchor_rho": None,
     "anchor_d0": None, "schedule": "cosine2", "anchor_loss_on": "all", "anchor_warmup": False, "data": None,
     "sft": False, "train_split": "train", "valid_split": "valid", "packing": "pack", "context_length": 256, "micro_batch": 8,
     "gradient_accumulation": 1, "max_steps": None, "max_tokens": None, "learning_rate": 3e-4, "warmup_ratio": 0.01,
     "min_lr_ratio": 0.1, "weight_decay": 0.0, "beta1": 0.9, "beta2": 0.999, "adam_epsilon": 1e-8, "grad_clip": 1.0,
-    "precision": "fp32", "ema_decay": None, "seed": 0, "threads": 0, "log_interval": 10, "validation_interval": 200,
+    "precision": "fp32", "seed": 0, "threads": 0, "log_interval": 10, "validation_interval": 200,
     "validation_batches": 8, "checkpoint_interval": 500, "keep_last": 3, "output": None, "init": None,
-    "init_qwen": None, "objective": "diffusion", "denoiser_layers": None, "shift": False, "denoiser_input": "softmax",
-    "denoiser_init": "copy", "pretrained_learning_rate": None,
+    "objective": "diffusion",
 }
-
-# The recipe's settings (docs/recipe.md) that this engine does not implement yet: each must keep its C# default.
-RECIPE_SETTINGS_NOT_SUPPORTED = ("objective", "denoiser_layers", "shift", "denoiser_input", "denoiser_init", "pretrained_learning_rate")
 
 # AnchorWeightOptions.Defaults: (λ, ρ, d0) per strategy (docs/algorithms.md §5).
 STRATEGY_DEFAULTS = {"keyword": (0.1, 1.0, 0), "identifier": (0.003, 1.0, 0), "anchortree": (0.03, 0.8, 2)}
@@ -69,8 +69,8 @@ def model_config(raw, source="config.json"):
     unknown = set(config["diffusion"]) - set(DIFFUSION_DEFAULTS)
     if unknown:
         raise ConfigError(f"{source}: unknown diffusion field(s) {', '.join(sorted(unknown))}")
-    if config["architecture"] not in ("mdlm", "anchored"):
-        raise ConfigError(f"{source}: architecture '{config['architecture']}' must be mdlm or anchored")
+    if config["architecture"] not in ("mdlm", "anchored", "causal"):
+        raise ConfigError(f"{source}: architecture '{config['architecture']}' must be mdlm, anchored or causal")
     if config["denoiser_input"] not in ("softmax", "logits", "linear"):
         raise ConfigError(f"{source}: denoiser_input '{config['denoiser_input']}' must be softmax, logits or linear")
     return config
@@ -108,7 +108,8 @@ def load_training_config(path, overrides=None):
 def training_config(raw, source="training config", overrides=None):
     unknown = set(raw) - set(TRAINING_DEFAULTS)
     if unknown:
-        raise ConfigError(f"{source}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(f"{source}: field(s) {', '.join(sorted(unknown))} are not implemented by the torch engine (train them with "
+                          "the C# engine; `ancoder train --engine torch` hands over only the fields this engine implements)")
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     config = {**TRAINING_DEFAULTS, **raw, **given}
     if "max_steps" in given:
@@ -126,15 +127,10 @@ def training_config(raw, source="training config", overrides=None):
         problems.append(f"precision '{config['precision']}' must be fp32 or bf16")
     if config["packing"] not in ("pack", "truncate"):
         problems.append(f"packing '{config['packing']}' must be pack or truncate")
-    if config["init_qwen"] is not None:
-        problems.append("init_qwen is not supported by the torch engine (import with `ancoder import-qwen`, then use init)")
-    if config["sft"]:
-        problems.append("sft is not supported by the torch engine yet (train SFT with the C# engine)")
-    for name in RECIPE_SETTINGS_NOT_SUPPORTED:
-        if config[name] != TRAINING_DEFAULTS[name]:
-            problems.append(f"{name} = {config[name]!r} is not supported by the torch engine yet (train it with the C# engine)")
-    if config["ema_decay"] is not None:
-        problems.append("ema_decay is not supported by the torch engine yet")
+    if config["objective"] not in ("diffusion", "ar"):
+        problems.append(f"objective '{config['objective']}' must be diffusion or ar")
+    if config["sft"] and config["packing"] != "pack":
+        problems.append(f"packing '{config['packing']}' does not apply with sft (one pair per row)")
     for name in ("context_length", "micro_batch", "gradient_accumulation", "learning_rate", "log_interval", "keep_last"):
         if not config[name] > 0:
             problems.append(f"{name} must be positive (got {config[name]})")

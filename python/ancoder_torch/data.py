@@ -165,7 +165,8 @@ class Batch:
 
 
 class DataLoader:
-    """DataLoader.cs: packing or truncation to rows of L, the per-epoch shuffle, positions for exact resume."""
+    """DataLoader.cs: packing, truncation or SFT rows (mode pack, truncate, sft) of L tokens, the per-epoch shuffle,
+    positions for exact resume."""
 
     def __init__(self, shards, context_length, batch_size, seed, weight_options, eos_id, pad_id, mode="pack"):
         self.shards, self.length, self.batch_size, self.seed = shards, context_length, batch_size, seed
@@ -178,6 +179,8 @@ class DataLoader:
         self.rows = (total + context_length - 1) // context_length if mode == "pack" else len(lengths)
         if self.rows == 0:
             raise ShardError("no tokens in the given shards")
+        if mode == "sft" and eos_id < 0:
+            raise ShardError("SFT rows need an end-of-text id")
         self.epoch, self.cursor, self.order = -1, 0, None
 
     @property
@@ -220,6 +223,13 @@ class DataLoader:
     def _fill_row(self, row, batch, r):
         if self.mode == "truncate":
             self._copy_sample(row, 0, batch, r, 0, self.length)
+            return
+        if self.mode == "sft":
+            # PackingMode.Sft (docs/corpus.md): one pair per row, the prompt conditioning; the rest of the row after the
+            # completion is end-of-text that belongs to the completion (valid, with loss, γ = 0): no padding.
+            copied = self._copy_sample(row, 0, batch, r, 0, self.length)
+            batch.ids[r, copied:] = self.eos_id
+            batch.valid[r, copied:] = True
             return
         position = row * self.length
         end = min(position + self.length, int(self.stream_start[-1]))

@@ -1,10 +1,11 @@
 """The networks of docs/algorithms.md §4, parameter for parameter as src/AnCoder.Diffusion/Model.
 
-Qwen2 blocks without a causal mask (RMSNorm in fp32, rotate-half RoPE, grouped-query attention, SwiGLU, q/k/v with
-bias, o without), tied embeddings; the MDLM (`model.*`) and the anchored model (φ `anchor.*` → ψ `denoiser.*`, ψ's
-input softmax(a)·E_ψ, a·E_ψ or `denoiser_input`(a)), and the `shift` switch. State-dict names equal the C# ones (and
-Hugging Face's), so a checkpoint moves between the engines by name. bf16 runs under torch.autocast (fp32 master
-weights), the equivalent of the C# casting layers.
+Qwen2 blocks (RMSNorm in fp32, rotate-half RoPE, grouped-query attention, SwiGLU, q/k/v with bias, o without), tied
+embeddings; the MDLM (`model.*`) and the anchored model (φ `anchor.*` → ψ `denoiser.*`, ψ's input softmax(a)·E_ψ,
+a·E_ψ or `denoiser_input`(a)) without a causal mask, the `shift` switch, and the causal model of the AR objective
+(`model.*` with the causal mask, docs/recipe.md §1: Hugging Face's Qwen2ForCausalLM names). State-dict names equal
+the C# ones (and Hugging Face's), so a checkpoint moves between the engines by name. bf16 runs under torch.autocast
+(fp32 master weights), the equivalent of the C# casting layers.
 """
 import math
 
@@ -52,8 +53,9 @@ def _rotate(x, cos, sin):
 
 
 class Attention(nn.Module):
-    def __init__(self, c, rotary):
+    def __init__(self, c, rotary, causal=False):
         super().__init__()
+        self.causal = causal  # query i attends keys j ≤ i (Qwen2Attention.Causal)
         self.heads, self.kv_heads, self.head_dim = c["num_attention_heads"], c["num_key_value_heads"], head_dim(c)
         d = c["hidden_size"]
         self.q_proj = nn.Linear(d, self.heads * self.head_dim, bias=True)
@@ -73,6 +75,9 @@ class Attention(nn.Module):
         if groups > 1:  # Hugging Face repeat_kv: kv head j serves query heads j·groups … (j+1)·groups − 1
             k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
         mask = None if key_mask is None else key_mask[:, None, None, :]
+        if self.causal:
+            causal = torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
+            mask = causal if mask is None else mask & causal
         if _SDPA is not None:
             out = _SDPA(q, k, v, attn_mask=mask)
         else:
@@ -96,9 +101,9 @@ class Mlp(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, c, rotary):
+    def __init__(self, c, rotary, causal=False):
         super().__init__()
-        self.self_attn = Attention(c, rotary)
+        self.self_attn = Attention(c, rotary, causal)
         self.mlp = Mlp(c)
         self.input_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.post_attention_layernorm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
@@ -111,11 +116,11 @@ class DecoderLayer(nn.Module):
 class Network(nn.Module):
     """embed_tokens → layers → norm; tied output h·Eᵀ."""
 
-    def __init__(self, c, layers):
+    def __init__(self, c, layers, causal=False):
         super().__init__()
         rotary = Rotary(head_dim(c), c["rope_theta"])
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.layers = nn.ModuleList([DecoderLayer(c, rotary) for _ in range(layers)])
+        self.layers = nn.ModuleList([DecoderLayer(c, rotary, causal) for _ in range(layers)])
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
 
     def body(self, states, key_mask):
@@ -133,14 +138,15 @@ def shift_right(logits):
 
 
 class DiffusionModel(nn.Module):
-    """ids z_t [B, L] (+ optional bool key mask [B, L]) → (denoiser logits, anchor logits or None), both fp32."""
+    """ids z_t [B, L] (+ optional bool key mask [B, L]) → (denoiser logits, anchor logits or None), both fp32.
+    For the causal model: clean ids x → logits whose position i predicts token i + 1, and None."""
 
     def __init__(self, config):
         super().__init__()
         self.config = config
         c = config
-        if c["architecture"] == "mdlm":
-            self.model = Network(c, c["num_hidden_layers"])
+        if c["architecture"] in ("mdlm", "causal"):
+            self.model = Network(c, c["num_hidden_layers"], causal=c["architecture"] == "causal")
         else:
             self.anchor = Network(c, c["num_hidden_layers"])
             self.denoiser = Network(c, c["denoiser_layers"])
@@ -161,10 +167,10 @@ class DiffusionModel(nn.Module):
 
     def forward(self, ids, key_mask=None):
         c = self.config
-        if c["architecture"] == "mdlm":
+        if c["architecture"] in ("mdlm", "causal"):
             net = self.model
             logits = net.unembed(net.body(net.embed_tokens(ids), key_mask)).float()
-            return (shift_right(logits) if c["shift"] else logits), None
+            return (shift_right(logits) if c["shift"] and c["architecture"] == "mdlm" else logits), None
         anchor_raw = self.anchor.unembed(self.anchor.body(self.anchor.embed_tokens(ids), key_mask))
         embedding = self.denoiser.embed_tokens.weight.to(anchor_raw.dtype)
         mode = c["denoiser_input"]

@@ -24,8 +24,10 @@ from .config import (ConfigError, PRESETS, MODEL_DEFAULTS, anchor_weight_options
 from .data import DataLoader, ShardError, open_split, read_manifest
 from .diffusion import forward_mask, key_mask, loss_sums, mask_with_draws, stratified_times, warmup_scale
 from .model import DiffusionModel
+from . import next_token
 
 METRICS_FILE = "metrics.jsonl"
+VALIDATION_SEED = 0  # Trainer.ValidationSeed: every run is validated on the same rows with the same masks (issue 16)
 
 
 class TrainingError(Exception):
@@ -55,14 +57,31 @@ def latest_valid_checkpoint(run, warn):
     return None
 
 
+def architecture_of(training):
+    """TrainingRun.ArchitectureOf: causal for the ar objective, else mdlm or anchored by strategy."""
+    if training["objective"] == "ar":
+        return "causal"
+    return "mdlm" if training["strategy"] == "mdlm" else "anchored"
+
+
+def run_label(training):
+    """TrainingConfig.RunLabel: what metrics.jsonl records as `strategy`."""
+    return "ar" if training["objective"] == "ar" else training["strategy"]
+
+
 def build_model(training, data_config):
-    """TrainingRun.BuildModel: from our checkpoint (init), a model config file, or a preset; seeded."""
-    architecture = "mdlm" if training["strategy"] == "mdlm" else "anchored"
+    """TrainingRun.BuildModel: from our checkpoint or an AR (Hugging Face Qwen2) folder (init), a model config file,
+    or a preset; seeded."""
+    architecture = architecture_of(training)
     settings = diffusion_settings(training)
     if training["init"]:
         model = ckpt.load_model(training["init"])
+        if model.config["architecture"] == "causal" and architecture != "causal":
+            raise TrainingError(f"{training['init']}: adapting an autoregressive (Hugging Face Qwen2) folder to diffusion is not in the "
+                                "torch engine yet: convert it with `ancoder import-qwen` and pass that folder to init")
         if model.config["architecture"] != architecture:
-            raise TrainingError(f"{training['init']}: an {model.config['architecture']} model cannot train with strategy `{training['strategy']}`")
+            raise TrainingError(f"{training['init']}: an {model.config['architecture']} model cannot train with "
+                                f"{'objective `ar`' if architecture == 'causal' else 'strategy `' + training['strategy'] + '`'}")
         model.config["diffusion"] = settings
         return model
     if training["model_config_file"]:
@@ -118,6 +137,10 @@ class Run:
             raise TrainingError(f"{self.output} already holds checkpoints of a run: continue it with --resume, or choose another output folder")
         manifest = read_manifest(tr["data"])
         data = manifest["config"]
+        if tr["sft"] and manifest.get("kind") != "sft":
+            raise TrainingError(f"{tr['data']}: holds a pre-training corpus; sft trains on fine-tuning pairs (run `ancoder prepare --sft`)")
+        if not tr["sft"] and manifest.get("kind") == "sft":
+            raise TrainingError(f"{tr['data']}: holds fine-tuning pairs; train on them with sft = true (--sft)")
         model = build_model(tr, data)
         c = model.config
         problems = []
@@ -135,13 +158,14 @@ class Run:
         self.tokenizer = tokenizer if tokenizer and os.path.exists(tokenizer) else None
 
         options = anchor_weight_options(tr)
+        mode = "sft" if tr["sft"] else tr["packing"]
         shards = open_split(tr["data"], tr["train_split"])
         local = range(self.rank * tr["micro_batch"] // self.world, (self.rank + 1) * tr["micro_batch"] // self.world)
-        loader = DataLoader(shards, tr["context_length"], tr["micro_batch"], tr["seed"], options, data["eos_id"], data["pad_id"], tr["packing"])
+        loader = DataLoader(shards, tr["context_length"], tr["micro_batch"], tr["seed"], options, data["eos_id"], data["pad_id"], mode)
         valid_shards = open_split(tr["data"], tr["valid_split"], optional=True)
         valid_loader = None
         if sum(s.tokens for s in valid_shards) > 0 and tr["validation_batches"] > 0:
-            valid_loader = DataLoader(valid_shards, tr["context_length"], tr["micro_batch"], tr["seed"], options, data["eos_id"], data["pad_id"], tr["packing"])
+            valid_loader = DataLoader(valid_shards, tr["context_length"], tr["micro_batch"], VALIDATION_SEED, options, data["eos_id"], data["pad_id"], mode)
 
         model.to(self.device)
         total = total_steps(tr)
@@ -160,7 +184,8 @@ class Run:
             net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         autocast = tr["precision"] == "bf16"
         params = [p for p in model.parameters()]
-        self.log(f"training {sum(p.numel() for p in params):,} parameters, {tr['strategy']}, steps {step}→{total}, "
+        autoregressive = c["architecture"] == "causal"
+        self.log(f"training {sum(p.numel() for p in params):,} parameters, {run_label(tr)}, steps {step}→{total}, "
                  f"{self.world} process(es) on {self.device.type}, global micro-batch {tr['micro_batch']} × {tr['gradient_accumulation']}")
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -182,16 +207,31 @@ class Run:
                 b = loader.next_batch(local)
                 ids = torch.from_numpy(b.ids)
                 weights, cond, valid = torch.from_numpy(b.weights), torch.from_numpy(b.prompt), torch.from_numpy(b.valid)
+                dev = lambda x: x.to(self.device, non_blocking=True)  # noqa: E731
+                sync = (not self.distributed) or micro == accumulation - 1
+                context = net.no_sync() if (self.distributed and not sync) else _Null()
+                if autoregressive:
+                    # docs/recipe.md §1: clean rows, nothing masked, no draws (the C# AR step uses no generator).
+                    ids_d, cond_d, valid_d = map(dev, (ids, cond, valid))
+                    with context:
+                        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
+                            logits, _ = net(ids_d, key_mask(valid_d))
+                        den, n_valid = next_token.loss_sums(logits, ids_d, cond_d, valid_d, c["mask_token_id"])
+                        anc, anc_value = None, 0.0
+                        g_den, g_anc, g_valid, g_rows_valid = self.all_sum([float(den), 0.0, n_valid, int(b.valid.sum())])
+                        denominator = max(g_valid, 1.0)
+                        (den * (self.world / denominator / accumulation)).backward()
+                    loss_v += g_den / denominator / accumulation
+                    den_v += g_den / denominator / accumulation
+                    step_tokens += int(g_rows_valid)
+                    continue
                 # t and masks for the whole global batch from the shared generator; this rank keeps its rows.
                 t_all = stratified_times(tr["micro_batch"], c["diffusion"]["time_epsilon"], generator)
                 draws = torch.rand((tr["micro_batch"], tr["context_length"]), dtype=torch.float64, generator=generator)
                 t = t_all[local.start:local.stop]
                 noisy, _ = mask_with_draws(ids, t, draws[local.start:local.stop], c["diffusion"]["schedule"],
                                            c["diffusion"]["schedule_epsilon"], cond, c["mask_token_id"])
-                dev = lambda x: x.to(self.device, non_blocking=True)  # noqa: E731
                 ids_d, noisy_d, weights_d, cond_d, valid_d, t_d = map(dev, (ids, noisy, weights, cond, valid, t))
-                sync = (not self.distributed) or micro == accumulation - 1
-                context = net.no_sync() if (self.distributed and not sync) else _Null()
                 with context:
                     with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
                         denoiser_logits, anchor_logits = net(noisy_d, key_mask(valid_d))
@@ -234,7 +274,7 @@ class Run:
                           "tokens_per_second": round(sum(w[4] for w in window) / max(1e-9, sum(w[5] for w in window)), 1)}
                 if valid_nelbo is not None:
                     record["valid_nelbo"] = valid_nelbo
-                record["strategy"] = tr["strategy"]
+                record["strategy"] = run_label(tr)
                 metrics.write(json.dumps(record) + "\n")
                 metrics.flush()
                 window = []
@@ -280,15 +320,23 @@ class Run:
 
     @torch.no_grad()
     def validate(self, model, loader, c):
-        """Trainer.Validate: mean plain NELBO over the first validation batches with a fixed generator."""
+        """Trainer.Validate: mean plain NELBO over the first validation batches with a fixed generator; for the AR
+        objective the next-token NLL summed over those batches and divided by their target count."""
         tr = self.training
         loader.position = (-1, 0)
         batches = min(tr["validation_batches"], (loader.rows + loader.batch_size - 1) // loader.batch_size)
-        generator = torch.Generator().manual_seed(tr["seed"] + 7919)
-        total = 0.0
+        generator = torch.Generator().manual_seed(VALIDATION_SEED + 7919)
+        total, targets = 0.0, 0
         for _ in range(batches):
             b = loader.next_batch()
             ids, cond, valid = torch.from_numpy(b.ids), torch.from_numpy(b.prompt), torch.from_numpy(b.valid)
+            if c["architecture"] == "causal":
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=tr["precision"] == "bf16"):
+                    logits, _ = model(ids.to(self.device), key_mask(valid.to(self.device)))
+                nll, count = next_token.loss_sums(logits, ids.to(self.device), cond.to(self.device), valid.to(self.device), c["mask_token_id"])
+                total += float(nll)
+                targets += count
+                continue
             t = stratified_times(ids.shape[0], c["diffusion"]["time_epsilon"], generator)
             noisy, _ = forward_mask(ids, t, c["diffusion"]["schedule"], c["diffusion"]["schedule_epsilon"], cond, c["mask_token_id"], generator)
             dev = lambda x: x.to(self.device)  # noqa: E731
@@ -297,7 +345,7 @@ class Run:
             den, _, n_valid, _ = loss_sums(logits, None, dev(ids), dev(torch.from_numpy(b.weights)), dev(cond), dev(valid), dev(noisy),
                                            dev(t), c["diffusion"], c["mask_token_id"], 0.0)
             total += float(den) / max(n_valid, 1)
-        return total / batches
+        return total / max(targets, 1) if c["architecture"] == "causal" else total / batches
 
     def save_checkpoint(self, model, optimizer, generator, loader, step, total, tokens, wall, lr):
         directory = os.path.join(self.output, "checkpoints", step_folder(step))

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using AnCoder.Diffusion.Configuration;
 
 namespace AnCoder.Diffusion.Training;
@@ -15,16 +17,57 @@ public static class TorchEngine
     public const string PythonVariable = "ANCODER_PYTHON";
     public const string ModelConfigFileName = "model-config.json";
 
+    /// <summary>
+    /// The <see cref="TrainingConfig"/> fields (snake_case) the torch engine implements: the one list to extend when
+    /// python/ancoder_torch implements another option (its config.py TRAINING_DEFAULTS must hold the same names; a
+    /// test asks the python side). Any other field must keep its default (<see cref="Prepare"/> refuses it otherwise)
+    /// and is not handed over, so a new C# option needs no change here until the torch engine implements it.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SupportedFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "model_config_file", "objective", "strategy", "anchor_lambda", "anchor_rho", "anchor_d0", "schedule",
+        "anchor_loss_on", "anchor_warmup", "data", "train_split", "valid_split", "packing", "sft", "context_length",
+        "micro_batch", "gradient_accumulation", "max_steps", "max_tokens", "learning_rate", "warmup_ratio", "min_lr_ratio",
+        "weight_decay", "beta1", "beta2", "adam_epsilon", "grad_clip", "precision", "seed", "threads", "log_interval",
+        "validation_interval", "validation_batches", "checkpoint_interval", "keep_last", "output", "init",
+    };
+
+    /// <summary>The fields outside <see cref="SupportedFields"/> whose value differs from the default, as <c>name = value</c>.</summary>
+    public static IReadOnlyList<string> UnsupportedSettings(TrainingConfig config)
+    {
+        var given = JsonNode.Parse(config.ToJson())!.AsObject();
+        var defaults = JsonNode.Parse(new TrainingConfig().ToJson())!.AsObject();
+        return given.Where(field => !SupportedFields.Contains(field.Key) && !JsonNode.DeepEquals(field.Value, defaults[field.Key]))
+            .Select(field => $"{field.Key} = {field.Value?.ToJsonString() ?? "null"}").ToList();
+    }
+
+    /// <summary>
+    /// The config JSON the torch engine reads: only <see cref="SupportedFields"/> (the others are at their defaults,
+    /// which <see cref="TrainingConfig.FromJson"/> restores, so the file is still this config for the C# side).
+    /// </summary>
+    /// <exception cref="ConfigException">A field the torch engine does not implement is set (one line naming them).</exception>
+    public static string HandOverJson(TrainingConfig config)
+    {
+        var unsupported = UnsupportedSettings(config);
+        if (unsupported.Count > 0)
+            throw new ConfigException($"--engine torch does not implement {string.Join(", ", unsupported)} (train with the C# engine" +
+                                      (config.InitQwen is not null ? "; or import with `ancoder import-qwen` and pass that folder to --init" : "") + ")");
+        var all = JsonNode.Parse(config.ToJson())!.AsObject();
+        var handed = new JsonObject();
+        foreach (var (key, value) in all)
+            if (SupportedFields.Contains(key)) handed[key] = value?.DeepClone();
+        return handed.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
     public static string Python => Environment.GetEnvironmentVariable(PythonVariable) is { Length: > 0 } chosen ? chosen
         : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
     /// <summary>The config the Python side reads: output made absolute, a preset written out as a model config file.</summary>
-    /// <exception cref="ConfigException">Settings the torch engine does not support (EMA, Qwen import).</exception>
+    /// <exception cref="ConfigException">Settings the torch engine does not implement (<see cref="HandOverJson"/>).</exception>
     public static TrainingConfig Prepare(TrainingConfig config)
     {
         config.Validated();
-        if (config.EmaDecay is not null) throw new ConfigException("--ema is not supported by the torch engine yet");
-        if (config.InitQwen is not null) throw new ConfigException("--init-qwen: import with `ancoder import-qwen` first, then pass the folder to --init");
+        HandOverJson(config); // refuses before anything is written
         string output = Path.GetFullPath(config.Output!);
         Directory.CreateDirectory(output);
         if (config.Init is null && config.ModelConfigFile is null)
@@ -34,7 +77,7 @@ public static class TorchEngine
             config = config with { ModelConfigFile = file };
         }
         config = config with { Output = output };
-        File.WriteAllText(Path.Combine(output, TrainingRun.ConfigFileName), config.ToJson() + "\n");
+        File.WriteAllText(Path.Combine(output, TrainingRun.ConfigFileName), HandOverJson(config) + "\n");
         return config;
     }
 

@@ -47,6 +47,124 @@ public sealed class LossParityTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The AR objective (docs/recipe.md §1): a causal model saved as a Hugging Face Qwen2ForCausalLM folder, a batch with
+    /// padding, a prompt and a mask-id token → the same next-token loss, target count and gradients.
+    /// </summary>
+    [Fact]
+    public void Next_token_loss_and_gradients_equal_the_PyTorch_engine()
+    {
+        var prepared = PrepareAr();
+        PythonTorch.Run("ancoder_torch.parity", ["loss", prepared.ModelDir, prepared.Inputs, prepared.Result]);
+        Compare("ar", prepared);
+        prepared.Model.Dispose();
+    }
+
+    /// <summary>
+    /// One SFT batch as <see cref="AnCoder.Anchoring.Shards.PackingMode.Sft"/> builds it (docs/corpus.md): a prompt
+    /// (conditioning: never masked, no loss), the completion, then end-of-text to the end of the row (valid, with loss,
+    /// γ = 0), no padding → the same loss and gradients for the anchored diffusion loss and the AR loss.
+    /// </summary>
+    [Fact]
+    public void Sft_loss_and_gradients_equal_the_PyTorch_engine_for_diffusion_and_AR()
+    {
+        const int rows = 2, length = 12, eos = 0;
+        int[] prompts = [4, 2], completions = [3, 7];
+        var generator = new Generator(99);
+        var ids = randint(3, 64, [rows, length], generator: generator);
+        var gamma = rand([rows, length], generator: generator) * 0.3;
+        var conditioning = zeros([rows, length], ScalarType.Bool);
+        for (int r = 0; r < rows; r++)
+        {
+            conditioning[r, TensorIndex.Slice(null, prompts[r])] = true;
+            ids[r, TensorIndex.Slice(prompts[r] + completions[r])] = eos;  // end-of-text fills the row
+            gamma[r, TensorIndex.Slice(prompts[r] + completions[r])] = 0;
+        }
+        var valid = ones([rows, length], ScalarType.Bool);               // no padding in SFT rows
+
+        var anchoredConfig = SmallConfig(Architecture.Anchored);
+        var t = TimeSampling.Stratified(rows, anchoredConfig.Diffusion.TimeEpsilon, generator);
+        var (noisy, _) = ForwardProcess.Mask(ids, t, NoiseSchedules.From(anchoredConfig.Diffusion), conditioning, anchoredConfig.MaskTokenId, generator);
+        Assert.True(noisy.eq(ids).logical_or(conditioning.logical_not()).all().item<bool>(), "a prompt position was masked");
+        string diffusionDir = Path.Combine(root, "sft-diffusion"), arDir = Path.Combine(root, "sft-ar");
+        Directory.CreateDirectory(diffusionDir);
+        Directory.CreateDirectory(arDir);
+        var diffusion = PrepareWithLoss(diffusionDir, anchoredConfig, ids, gamma, conditioning, valid, (model, batch) =>
+        {
+            var output = model.Forward(noisy, DiffusionLoss.KeyMask(batch));
+            var parts = DiffusionLoss.FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, LossOptions.From(anchoredConfig.Diffusion), anchoredConfig.MaskTokenId);
+            Assert.Equal(rows * length - prompts.Sum(), parts.ValidTokens); // completion and end-of-text carry loss, the prompt does not
+            Assert.True(parts.MaskedTokens > 0 && parts.AnchorNll > 0, "the case must exercise both loss terms");
+            return (parts.Loss, parts.ValidTokens, parts.MaskedTokens);
+        }, noisy, t);
+        var ar = PrepareWithLoss(arDir, SmallConfig(Architecture.Causal), ids, gamma, conditioning, valid, (model, batch) =>
+        {
+            var output = model.Forward(ids, DiffusionLoss.KeyMask(batch));
+            var parts = NextTokenLoss.FromLogits(output.DenoiserLogits, batch, anchoredConfig.MaskTokenId);
+            Assert.Equal(rows * length - prompts.Sum(), parts.ValidTokens); // targets: every position after the prompt
+            return (parts.Loss, parts.ValidTokens, 0L);
+        });
+        PythonTorch.Run("ancoder_torch.parity", ["loss", diffusion.ModelDir, diffusion.Inputs, diffusion.Result, ar.ModelDir, ar.Inputs, ar.Result]);
+        Compare("sft diffusion", diffusion);
+        Compare("sft ar", ar);
+        diffusion.Model.Dispose();
+        ar.Model.Dispose();
+    }
+
+    private Prepared PrepareAr()
+    {
+        string caseDir = Path.Combine(root, "ar");
+        Directory.CreateDirectory(caseDir);
+        var config = SmallConfig(Architecture.Causal);
+        const int rows = 3, length = 12;
+        var generator = new Generator(321);
+        var ids = randint(3, 64, [rows, length], generator: generator);
+        ids[0, 6] = config.MaskTokenId;                               // a mask id: never a target
+        var valid = ones([rows, length], ScalarType.Bool);
+        valid[2, TensorIndex.Slice(8)] = false;                       // row 2: 4 padding positions
+        var conditioning = zeros([rows, length], ScalarType.Bool);
+        conditioning[1, TensorIndex.Slice(null, 5)] = true;           // row 1: a 5-token prompt, no loss on it
+        return PrepareWithLoss(caseDir, config, ids, zeros([rows, length]), conditioning, valid, (model, batch) =>
+        {
+            var output = model.Forward(ids, DiffusionLoss.KeyMask(batch));
+            var parts = NextTokenLoss.FromLogits(output.DenoiserLogits, batch, config.MaskTokenId);
+            Assert.Equal(3 * 11 - 1 - 4 - 4, parts.ValidTokens); // 33 (i−1, i) pairs − the mask-id target − 4 prompt targets − 4 padding targets
+            return (parts.Loss, parts.ValidTokens, 0L);
+        });
+    }
+
+    private static ModelConfig SmallConfig(Architecture architecture) => new()
+    {
+        Architecture = architecture, VocabSize = 64, HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 2, DenoiserLayers = 1,
+        NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 64,
+    };
+
+    /// <summary>Seeds and saves a model of <paramref name="config"/>, runs <paramref name="loss"/> on the batch (backward included), writes the inputs.</summary>
+    private static Prepared PrepareWithLoss(string caseDir, ModelConfig config, Tensor ids, Tensor gamma, Tensor conditioning, Tensor valid,
+        Func<DiffusionModel, DiffusionBatch, (Tensor Loss, long Valid, long Masked)> loss, Tensor? noisy = null, Tensor? t = null)
+    {
+        manual_seed(7);
+        var model = DiffusionModel.Create(config); // outside the dispose scope: it outlives this method
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters()) // larger than the N(0, 0.02) init: far-from-uniform softmaxes
+                if (!name.EndsWith("norm.weight")) p.copy_(randn(p.shape) * (name.Contains("embed") ? 0.5 : 1.0 / Math.Sqrt(p.shape[^1])));
+        string modelDir = Path.Combine(caseDir, "model");
+        ModelCheckpoint.Save(model, modelDir);
+        using var batch = new DiffusionBatch(ids.clone(), gamma.clone(), conditioning.clone(), valid.clone()); // it disposes its tensors
+        var (value, validTokens, maskedTokens) = loss(model, batch);
+        value.backward();
+        string inputs = Path.Combine(caseDir, "inputs.safetensors"), result = Path.Combine(caseDir, "result.safetensors");
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["ids"] = ids, ["weights"] = gamma, ["conditioning"] = conditioning.to(ScalarType.Int64), ["valid"] = valid.to(ScalarType.Int64),
+        };
+        if (noisy is not null) tensors["noisy"] = noisy;
+        if (t is not null) tensors["t"] = t;
+        Safetensors.Write(inputs, tensors);
+        return new Prepared(model, value.item<float>(), validTokens, maskedTokens, modelDir, inputs, result);
+    }
+
     private sealed record Prepared(DiffusionModel Model, double Loss, long ValidTokens, long MaskedTokens, string ModelDir, string Inputs, string Result);
 
     private Prepared Prepare(string architecture, string denoiserInput, bool shift, string schedule, string anchorLossOn)

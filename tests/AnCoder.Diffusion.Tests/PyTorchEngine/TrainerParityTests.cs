@@ -25,10 +25,14 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
 {
     private const int Steps = 4;
 
-    /// <summary>A C#-initialised model folder and a training config for it (the C# trainer writes it as run/config.json).</summary>
+    /// <summary>
+    /// A C#-initialised model folder and a training config for it (the C# trainer writes it as run/config.json);
+    /// <paramref name="strategyName"/> "ar": the AR objective from a causal model (a Hugging Face Qwen2 folder).
+    /// </summary>
     private (string Init, TrainingConfig Config) Start(string name, string strategyName = "anchortree")
     {
-        var strategy = AnCoder.Anchoring.Settings.SettingNames.Parse<AnchorStrategy>(strategyName, "strategy");
+        bool ar = strategyName == "ar";
+        var strategy = ar ? AnchorStrategy.AnchorTree : AnCoder.Anchoring.Settings.SettingNames.Parse<AnchorStrategy>(strategyName, "strategy");
         string init = Path.Combine(toy.Root, $"init-{strategyName}");
         if (!Directory.Exists(init))
         {
@@ -36,13 +40,17 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
             var shape = ModelConfig.Load(toy.ModelConfigFile);
             using var model = DiffusionModel.Create(shape with
             {
-                Architecture = TrainingRun.ArchitectureOf(strategy), Diffusion = new DiffusionSettings { Strategy = strategy },
+                Architecture = ar ? Architecture.Causal : TrainingRun.ArchitectureOf(strategy), Diffusion = new DiffusionSettings { Strategy = strategy },
             });
             ModelCheckpoint.Save(model, init);
         }
-        var config = toy.Config(name, Steps) with { Init = init, Strategy = strategy, CheckpointInterval = 2, ValidationBatches = 2 };
+        var config = toy.Config(name, Steps) with
+        {
+            Init = init, Strategy = strategy, Objective = ar ? Objective.Ar : Objective.Diffusion, CheckpointInterval = 2, ValidationBatches = 2,
+            ValidationInterval = ar ? 2 : 0,
+        };
         Directory.CreateDirectory(config.Output!);
-        File.WriteAllText(Path.Combine(config.Output!, "config.json"), config.ToJson());
+        File.WriteAllText(Path.Combine(config.Output!, "config.json"), TorchEngine.HandOverJson(config)); // what --engine torch writes
         return (init, config);
     }
 
@@ -61,18 +69,31 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         return a.Keys.Max(k => (a[k] - b[k]).abs().max().item<float>());
     }
 
-    [Fact]
-    public void Batches_are_the_CSharp_DataLoader_batches_row_for_row()
+    /// <summary>
+    /// Packed rows, and SFT rows (<see cref="PackingMode.Sft"/>: one sample per row, its prompt conditioning, end-of-text
+    /// filling the row with loss; a quarter of the toy samples carry a 5-token prompt).
+    /// </summary>
+    [Theory]
+    [InlineData(PackingMode.Pack, 45)] // 45 × 4 rows run past the first epoch (≈ 150 rows)
+    [InlineData(PackingMode.Sft, 35)]  // 120 rows (one per sample): 35 × 4 cross the epoch boundary too
+    public void Batches_are_the_CSharp_DataLoader_batches_row_for_row(PackingMode mode, int count)
     {
         using var scope = NewDisposeScope();
-        const int seed = 11, rows = 4, length = 32, count = 45; // 45 × 4 rows run past the first epoch (≈ 150 rows)
-        string file = Path.Combine(toy.Root, "batches.safetensors");
-        PythonTorch.Run("ancoder_torch.parity", ["batches", toy.Data, $"{seed}", $"{rows}", $"{length}", $"{count}", file]);
+        const int seed = 11, rows = 4, length = 32;
+        string file = Path.Combine(toy.Root, $"batches-{mode}.safetensors");
+        PythonTorch.Run("ancoder_torch.parity", ["batches", toy.Data, $"{seed}", $"{rows}", $"{length}", $"{count}", file, mode.ToString().ToLowerInvariant()]);
         var theirs = Safetensors.Read(file);
         var shards = ShardSet.Open(toy.Data, "train");
         try
         {
-            var loader = new DataLoader(shards, length, rows, seed, AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree), 0, 2);
+            var loader = new DataLoader(shards, length, rows, seed, AnchorWeightOptions.Defaults(AnchorStrategy.AnchorTree), 0, 2, mode);
+            if (mode == PackingMode.Sft) // the mode must show: prompts, and end-of-text with loss after short completions
+            {
+                var all = Enumerable.Range(0, (int)loader.RowCount).Select(r => loader.Row(r)).ToList();
+                Assert.Contains(all, row => row.PromptMask.Take(5).All(p => p));
+                Assert.Contains(all, row => row.Ids[^1] == 0 && !row.PromptMask[^1]);
+                Assert.All(all, row => Assert.All(row.Valid, Assert.True));
+            }
             Assert.True(loader.RowCount < rows * count, "the comparison must cross an epoch boundary");
             for (int k = 0; k < count; k++)
             {
@@ -106,6 +127,7 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
     [Theory]
     [InlineData("anchortree")]
     [InlineData("mdlm")]
+    [InlineData("ar")]
     public void Weights_after_k_steps_equal_the_CSharp_trainer(string strategy)
     {
         using var scope = NewDisposeScope();
@@ -120,6 +142,18 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
             .Select(l => JsonDocument.Parse(l).RootElement).First(e => e.GetProperty("step").GetInt64() == step).GetProperty("loss").GetDouble();
         double ours = LossAt(csharp, 1), theirs = LossAt(pytorch, 1);
         Assert.True(Math.Abs(ours - theirs) <= 1e-5 * ours, $"step-1 loss: C# {ours:R}, PyTorch {theirs:R}");
+        if (strategy != "ar") return;
+        // The AR folder: the same Hugging Face config.json, byte for byte, a causal model for `sample`/`eval --model`,
+        // and the same validation NLL (docs/recipe.md §1).
+        string Folder(TrainingConfig c, string file) => Path.Combine(c.Output!, TrainingRun.FinalModelDirectory, file);
+        Assert.Equal(File.ReadAllText(Folder(csharp, ModelCheckpoint.ConfigFileName)), File.ReadAllText(Folder(pytorch, ModelCheckpoint.ConfigFileName)));
+        Assert.Equal(File.ReadAllBytes(Folder(csharp, ModelCheckpoint.TokenizerFileName)), File.ReadAllBytes(Folder(pytorch, ModelCheckpoint.TokenizerFileName)));
+        using (var loaded = ModelCheckpoint.Load(Path.Combine(pytorch.Output!, TrainingRun.FinalModelDirectory))) Assert.IsType<CausalLmModel>(loaded);
+        double ValidAt(TrainingConfig c) => File.ReadLines(Path.Combine(c.Output!, AnCoder.Anchoring.Runs.MetricsRecord.FileName))
+            .Select(l => JsonDocument.Parse(l).RootElement).Last(e => e.TryGetProperty("valid_nelbo", out var v) && v.ValueKind == JsonValueKind.Number)
+            .GetProperty("valid_nelbo").GetDouble();
+        Assert.True(Math.Abs(ValidAt(csharp) - ValidAt(pytorch)) <= 1e-4 * ValidAt(csharp), $"valid NLL: C# {ValidAt(csharp):R}, PyTorch {ValidAt(pytorch):R}");
+        Assert.Equal("ar", JsonDocument.Parse(File.ReadLines(Path.Combine(pytorch.Output!, AnCoder.Anchoring.Runs.MetricsRecord.FileName)).Last()).RootElement.GetProperty("strategy").GetString());
     }
 
     [Fact]

@@ -353,18 +353,7 @@ public static class RecipeReport
         foreach (var (row, benchmark, eval) in shown)
         {
             md.AppendLine($"### {row.Label}, {benchmark}").AppendLine();
-            foreach (var example in eval!.Examples!)
-            {
-                string verdict = example.NonTrivial == true ? "non-trivially valid"
-                    : example.SyntaxValid == true ? $"syntax-valid, trivial ({(example.Reason ?? "not judged").Replace('_', ' ')})"
-                    : "not syntax-valid";
-                md.AppendLine($"- `{example.TaskId}` sample {example.SampleIndex}: {verdict}{(example.Passed ? ", passed" : "")}").AppendLine();
-                string text = example.Completion.Length > 600 ? example.Completion[..600] + "\n…" : example.Completion;
-                string fence = text.Contains("```", StringComparison.Ordinal) ? "~~~~" : "```";
-                md.AppendLine($"  {fence}python");
-                foreach (var line in (text.Length == 0 ? "(empty)" : text).TrimEnd('\n').Split('\n')) md.AppendLine("  " + line);
-                md.AppendLine($"  {fence}").AppendLine();
-            }
+            foreach (var example in eval!.Examples!) ReproReport.AppendExample(md, example);
         }
     }
 

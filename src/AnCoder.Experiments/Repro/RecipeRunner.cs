@@ -51,7 +51,7 @@ public static class RecipeRunner
     {
         options ??= new RecipeWorkerOptions();
         var plan = new RecipePlan(config);
-        var benchmarks = LoadBenchmarks(config, benchmarkData);
+        var benchmarks = ReproRunner.LoadBenchmarks(config, benchmarkData);
         var claims = new WorkClaims(Path.Combine(output, LocksFolder), options.Owner, options.IsAlive);
         var items = plan.Stages.Select(s => new WorkItem(s.Folder, s, null, s.Input is null ? null : plan.Stage(s.Input).ModelFolder))
             .Concat(plan.Evals.Select(e => new WorkItem(e.Folder, null, e, plan.Stage(e.Stage).ModelFolder)))
@@ -169,23 +169,6 @@ public static class RecipeRunner
         }
         progress.Message($"{stage.Name}: {summary.Message}" + (summary.LastValidNelbo is { } v ? $", valid NLL {v:F4}" : ""));
         return summary.Status is TrainingStatus.Completed or TrainingStatus.Interrupted;
-    }
-
-    internal static Dictionary<string, Benchmark> LoadBenchmarks(ReproConfig config, string? benchmarkData)
-    {
-        var benchmarks = new Dictionary<string, Benchmark>();
-        if (config.HumanevalProblems == 0 && config.MbppProblems == 0) return benchmarks;
-        try
-        {
-            string directory = DatasetLocator.Require(benchmarkData);
-            if (config.HumanevalProblems > 0) benchmarks["humaneval"] = BenchmarkLoader.Load(BenchmarkKind.HumanEval, directory);
-            if (config.MbppProblems > 0) benchmarks["mbpp"] = BenchmarkLoader.Load(BenchmarkKind.Mbpp, directory);
-        }
-        catch (BenchmarkDataException e)
-        {
-            throw new ConfigException(e.Message);
-        }
-        return benchmarks;
     }
 
     /// <summary>The generation settings of one evaluation: AR rows at the recipe's τ and top-p, diffusion rows at the paper's τ, T and the row's remasking.</summary>

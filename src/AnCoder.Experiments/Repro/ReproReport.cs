@@ -465,18 +465,7 @@ public static class ReproReport
         foreach (var (variant, run, benchmark, eval) in shown)
         {
             md.AppendLine($"### {N(variant)} ({run.Name}), {benchmark}").AppendLine();
-            foreach (var example in eval!.Examples!)
-            {
-                string verdict = example.NonTrivial == true ? "non-trivially valid"
-                    : example.SyntaxValid == true ? $"syntax-valid, trivial ({(example.Reason ?? "not judged").Replace('_', ' ')})"
-                    : "not syntax-valid";
-                md.AppendLine($"- `{example.TaskId}` sample {example.SampleIndex}: {verdict}{(example.Passed ? ", passed" : "")}").AppendLine();
-                string text = example.Completion.Length > 600 ? example.Completion[..600] + "\n…" : example.Completion;
-                string fence = text.Contains("```", StringComparison.Ordinal) ? "~~~~" : "```";
-                md.AppendLine($"  {fence}python");
-                foreach (var line in (text.Length == 0 ? "(empty)" : text).TrimEnd('\n').Split('\n')) md.AppendLine("  " + line);
-                md.AppendLine($"  {fence}").AppendLine();
-            }
+            foreach (var example in eval!.Examples!) ReproReport.AppendExample(md, example);
         }
     }
 
@@ -606,4 +595,20 @@ public static class ReproReport
         + (config.EvalGuard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? ", viable-prefix guard" : "");
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>One example sample as a list item: its verdict (with the non-trivial rule it broke) and its text, fenced
+    /// (cut at 600 characters). Shared by the from-scratch and the recipe report.</summary>
+    internal static void AppendExample(StringBuilder md, SampleExample example)
+    {
+        string verdict = example.NonTrivial == true ? "non-trivially valid"
+            : example.SyntaxValid == true ? $"syntax-valid, trivial ({(example.Reason ?? "not judged").Replace('_', ' ')})"
+            : "not syntax-valid";
+        md.AppendLine($"- `{example.TaskId}` sample {example.SampleIndex}: {verdict}{(example.Passed ? ", passed" : "")}").AppendLine();
+        string text = example.Completion.Length > 600 ? example.Completion[..600] + "\n…" : example.Completion;
+        string fence = text.Contains("```", StringComparison.Ordinal) ? "~~~~" : "```";
+        md.AppendLine($"  {fence}python");
+        foreach (var line in (text.Length == 0 ? "(empty)" : text).TrimEnd('\n').Split('\n')) md.AppendLine("  " + line);
+        md.AppendLine($"  {fence}").AppendLine();
+    }
+
 }

@@ -194,7 +194,8 @@ public static class ReproRunner
         }
     }
 
-    private static Dictionary<string, Benchmark> LoadBenchmarks(ReproConfig config, string? benchmarkData)
+    /// <summary>The benchmarks a repro config evaluates (from-scratch and recipe experiments); a missing dataset is a <see cref="ConfigException"/>.</summary>
+    internal static Dictionary<string, Benchmark> LoadBenchmarks(ReproConfig config, string? benchmarkData)
     {
         var benchmarks = new Dictionary<string, Benchmark>();
         if (config.HumanevalProblems == 0 && config.MbppProblems == 0) return benchmarks;

@@ -92,28 +92,7 @@ public class SandboxFixture : IDisposable
     public int Workers { get; }
 
     /// <summary>Host pids of processes running as one of this sandbox's uids (candidate and test uid of every slot).</summary>
-    public List<int> ProcessesOfSandboxUids()
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                var uidLine = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
-                if (uidLine is null)
-                    continue;
-                var realUid = int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]);
-                if (realUid >= UidBase && realUid < UidBase + 2 * Workers)
-                    found.Add(pid);
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return found;
-    }
+    public List<int> ProcessesOfSandboxUids() => new UidWatcher(UidBase, 2 * Workers).Processes();
 
     public void Dispose() => Sandbox.Dispose();
 }

@@ -4,21 +4,15 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using AnCoder.Diffusion.Runtime;
-using AnCoder.Diffusion.Sampling;
+using AnCoder.Experiments.Benchmarks;
 using Spectre.Console;
 using TorchSharp;
 
 namespace AnCoder.Cli.Commands;
 
-/// <summary>
-/// <c>ancoder bench sample</c>: sampler throughput (samples/s, generated tokens/s) over T, batch size, precision and
-/// caching, and the share of wall time spent outside the network forward passes (the sampler's own overhead; target
-/// under 10 %). Cached and uncached runs of one configuration alternate; the median of the rounds is reported.
-/// </summary>
+/// <summary><c>ancoder bench sample</c>: <see cref="SamplingBenchmark"/> over precisions, printed as a table.</summary>
 public static class BenchSampleCommand
 {
-    private const string Prompt = "def find_max(numbers):\n    \"\"\"Return the largest number in a non-empty list.\"\"\"\n";
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model folder or random:<preset> (speed does not depend on the weights).", DefaultValueFactory = _ => "random:tiny" };
@@ -58,12 +52,9 @@ public static class BenchSampleCommand
     private static int[] Numbers(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new FormatException($"'{s}' is not a positive integer")).ToArray();
 
-    private sealed record Row(string Precision, int Steps, int Batch, bool Caching, double Seconds, double SamplesPerSecond,
-        double TokensPerSecond, double NetworkCallsPerSample, double OutsideShare);
-
     private static int Run(string modelSource, int[] stepList, int[] batchList, string[] precisionList, int length, int rounds, string? output)
     {
-        var rows = new List<Row>();
+        var rows = new List<SamplingBenchmarkRow>();
         Console.WriteLine($"model {modelSource}, G = {length}, prompt = find_max signature + docstring, torch threads {torch.get_num_threads()}, {rounds} round(s), cached/uncached alternating");
         foreach (string precision in precisionList)
         {
@@ -73,26 +64,9 @@ public static class BenchSampleCommand
                 return 2;
             }
             using var _ = loaded!.Model;
-            Measure(loaded, 8, batchList.Max(), true, length); // warm-up: JIT, allocator, oneDNN kernels
-            foreach (int steps in stepList)
-            {
-                foreach (int batch in batchList)
-                {
-                    var results = new Dictionary<bool, List<(double Seconds, SamplingStatistics Stats)>> { [true] = [], [false] = [] };
-                    for (int round = 0; round < rounds; round++)
-                        foreach (bool caching in new[] { true, false })
-                            results[caching].Add(Measure(loaded, steps, batch, caching, length));
-                    foreach (bool caching in new[] { true, false })
-                    {
-                        var median = results[caching].OrderBy(r => r.Seconds).ElementAt(results[caching].Count / 2);
-                        var row = new Row(precision, steps, batch, caching, median.Seconds, batch / median.Seconds, batch * length / median.Seconds,
-                            (double)median.Stats.NetworkCalls, median.Stats.OverheadShare);
-                        rows.Add(row);
-                        Console.WriteLine($"{precision} T={steps,3} B={batch,2} cache={(caching ? "on " : "off")}: {row.Seconds,7:F2} s, {row.SamplesPerSecond,7:F2} samples/s, "
-                            + $"{row.TokensPerSecond,8:F0} tokens/s, {row.NetworkCallsPerSample,4:F0} network calls, {100 * row.OutsideShare,5:F1}% outside the networks");
-                    }
-                }
-            }
+            rows.AddRange(SamplingBenchmark.Measure(loaded, precision, stepList, batchList, length, rounds, row =>
+                Console.WriteLine($"{precision} T={row.Steps,3} B={row.Batch,2} cache={(row.Caching ? "on " : "off")}: {row.Seconds,7:F2} s, {row.SamplesPerSecond,7:F2} samples/s, "
+                    + $"{row.TokensPerSecond,8:F0} tokens/s, {row.NetworkCallsPerSample,4:F0} network calls, {100 * row.OutsideShare,5:F1}% outside the networks")));
         }
         var table = new Table().AddColumns("precision", "T", "batch", "cache", "s", "samples/s", "tokens/s", "network calls", "outside networks");
         foreach (var r in rows)
@@ -106,17 +80,5 @@ public static class BenchSampleCommand
             Console.WriteLine($"results: {output}");
         }
         return 0;
-    }
-
-    private static (double Seconds, SamplingStatistics Stats) Measure(LoadedModel loaded, int steps, int batch, bool caching, int length)
-    {
-        var options = loaded.DefaultOptions(null) with { Steps = steps, Caching = caching };
-        var sampler = new PromptSampler(new ModelDenoiser(loaded.Model), loaded.Tokenizer, options, loaded.Config.EosTokenId, loaded.Config.PadTokenId);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        sampler.Generate([Prompt], new GenerationOptions { Length = length, SamplesPerPrompt = batch, BatchSize = batch, Seed = 1 });
-        double seconds = clock.Elapsed.TotalSeconds;
-        var stats = sampler.Runs.Single();
-        // Outside share over the whole call (canvas building and text cutting included).
-        return (seconds, stats with { TotalSeconds = seconds });
     }
 }

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using AnCoder.Experiments;
+using AnCoder.Experiments.Decoding;
 using AnCoder.Experiments.Generation;
 using AnCoder.Diffusion.Runtime;
 using AnCoder.Diffusion.Sampling;
@@ -48,10 +49,11 @@ public static class EvalCommand
         var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", "--model: " + LoadedModel.GuardHelp, DecodingGuard.None);
+        var decoding = new Option<bool>("--decoding") { Description = "--model: measure the plain sampler, --repair R (default 1), --guard prefix, --order anchor, --parallel τ (default 0.9) and their combination at equal network calls (docs/decoding.md); each sample index of --n (default 1) is a replicate; resumable; writes DECODING.md (all benchmarks in --out, default decoding)." };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
-                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair, guard })
+                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair, guard, decoding })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
@@ -59,7 +61,7 @@ public static class EvalCommand
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
                 parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision), parse.GetValue(threads),
-                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair), parse.GetValue(guard)))));
+                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair), parse.GetValue(guard), parse.GetValue(decoding)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -68,7 +70,7 @@ public static class EvalCommand
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
     private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, Precision Precision, int Threads,
-        UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard);
+        UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard, bool Decoding);
 
     private static int Run(Settings settings)
     {
@@ -84,7 +86,7 @@ public static class EvalCommand
             var dataDirectory = DatasetLocator.Require(settings.Data);
             var benchmark = BenchmarkLoader.Load(kind, dataDirectory, settings.MbppTestSplit);
             if (settings.Model is not null)
-                return RunModel(settings, benchmark);
+                return settings.Generation.Decoding ? RunDecoding(settings, benchmark) : RunModel(settings, benchmark);
             List<Sample> samples;
             string sourceName;
             if (settings.Canonical)
@@ -152,13 +154,8 @@ public static class EvalCommand
         };
         var invalid = evalSettings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));
-        TorchRuntime.Initialize();
-        if (flags.Threads > 0) TorchSharp.torch.set_num_threads(flags.Threads);
-        if (!LoadedModel.TryLoad(settings.Model!, flags.Precision, out var loaded, out var error)) throw new ModelEvalException(error!);
-        using var _ = loaded!.Model;
-        string modelName = settings.Model!.StartsWith("random:", StringComparison.Ordinal) ? settings.Model! : Path.GetFullPath(settings.Model!);
-        string label = settings.Model!.StartsWith("random:", StringComparison.Ordinal) ? settings.Model!.Replace(':', '-')
-            : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Model!)));
+        var (loaded, modelName, label) = LoadModel(settings);
+        using var _ = loaded.Model;
         var outputDirectory = settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{label}");
         using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
         Console.WriteLine(sandbox.Describe());
@@ -181,6 +178,44 @@ public static class EvalCommand
             });
         PrintSummary(summary!, clock.Elapsed, total - Math.Max(0, before));
         Console.WriteLine($"results: {Path.Combine(outputDirectory, ModelEvaluation.ResultsFileName)}\nsummary: {Path.Combine(outputDirectory, ModelEvaluation.SummaryFileName)}");
+        return 0;
+    }
+
+    private static (LoadedModel Model, string Name, string Label) LoadModel(Settings settings)
+    {
+        TorchRuntime.Initialize();
+        if (settings.Generation.Threads > 0) TorchSharp.torch.set_num_threads(settings.Generation.Threads);
+        if (!LoadedModel.TryLoad(settings.Model!, settings.Generation.Precision, out var loaded, out var error)) throw new ModelEvalException(error!);
+        bool random = settings.Model!.StartsWith("random:", StringComparison.Ordinal);
+        return (loaded!, random ? settings.Model! : Path.GetFullPath(settings.Model!),
+            random ? settings.Model!.Replace(':', '-') : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Model!))));
+    }
+
+    /// <summary>--model --decoding: every variant of <see cref="DecodingMeasurement"/> on this benchmark, then the table of every benchmark in --out.</summary>
+    private static int RunDecoding(Settings settings, Benchmark benchmark)
+    {
+        var flags = settings.Generation;
+        var measurement = new DecodingMeasurementSettings
+        {
+            Benchmarks = [new DecodingBenchmark(benchmark.Kind, flags.Limit)], Seeds = [flags.Seed], SamplesPerProblem = settings.N ?? 1, Steps = flags.Steps,
+            Length = flags.Length, Temperature = flags.Temperature, Remask = flags.Remask, BatchSize = flags.Batch, RepairRounds = Math.Max(1, flags.Repair),
+            ParallelThreshold = flags.Parallel ?? 0.9,
+        };
+        if (measurement.Validate() is { Count: > 0 } invalid) throw new ModelEvalException(string.Join("; ", invalid));
+        var (loaded, modelName, _) = LoadModel(settings);
+        using var _ = loaded.Model;
+        using var sandbox = PythonSandbox.Create(SandboxOptions.ForEvaluation(settings.Workers, settings.Timeout));
+        string output = settings.Output ?? "decoding";
+        AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var bars = new Dictionary<string, ProgressTask>();
+                DecodingMeasurement.Run(loaded, modelName, new Dictionary<BenchmarkKind, Benchmark> { [benchmark.Kind] = benchmark }, measurement, flags.Precision, output, sandbox, p =>
+                    (bars.TryGetValue(p.Cell, out var bar) ? bar : bars[p.Cell] = context.AddTask($"cell {p.CellIndex}/{p.CellsPlanned}+ {p.Cell}{(p.Reused ? " (done before)" : "")}", maxValue: p.SamplesTotal)).Value = p.SamplesDone);
+            });
+        string table = DecodingReport.Markdown(DecodingMeasurement.ReadAll(output), measurement);
+        File.WriteAllText(Path.Combine(output, DecodingMeasurement.ReportFileName), table);
+        Console.WriteLine($"{table}\nwritten: {Path.Combine(output, DecodingMeasurement.ReportFileName)}");
         return 0;
     }
 

@@ -178,6 +178,7 @@ public static class ModelEvaluation
             ["guard_checks"] = guard.Checks, ["guard_resamples"] = guard.Resamples, ["guard_failures"] = guard.Failures,
             ["guard_checks_per_sample"] = PerSample(guard.Checks), ["guard_resamples_per_sample"] = PerSample(guard.Resamples),
             ["guard_failures_per_sample"] = PerSample(guard.Failures),
+            ["repaired_canvases"] = generator.RepairedCanvases,
         };
         ResultsJournal.WritePrivate(Path.Combine(outputDirectory, DecodingFileName), JsonSerializer.Serialize(counts, Indented));
     }

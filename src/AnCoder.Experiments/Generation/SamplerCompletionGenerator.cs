@@ -29,6 +29,8 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     /// <summary>Diffusion sampling's forward passes so far (batched calls) and canvas rows they carried.</summary>
     public long NetworkCalls { get; private set; }
     public long NetworkRows { get; private set; }
+    /// <summary>Canvases that syntax repair remasked at least once (<see cref="SamplingStatistics.RepairedCanvases"/>).</summary>
+    public int RepairedCanvases { get; private set; }
 
     /// <summary>The seed of sample <paramref name="sampleIndex"/> of problem <paramref name="problemIndex"/>.</summary>
     public static int SampleSeed(int runSeed, int problemIndex, int sampleIndex) =>
@@ -63,6 +65,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
             GuardTotals += sampler.LastRun?.GuardTotals ?? default;
             NetworkCalls += sampler.LastRun?.NetworkCalls ?? 0;
             NetworkRows += sampler.LastRun?.NetworkRows ?? 0;
+            RepairedCanvases += sampler.LastRun?.RepairedCanvases ?? 0;
             for (int r = 0; r < canvases.Count; r++)
             {
                 var text = SampleTexts.Extract(ids[r], canvases[r].Frozen, model.Tokenizer, model.Config.EosTokenId, model.Config.PadTokenId).Completion;

@@ -8,7 +8,7 @@ using AnCoder.Experiments.Models;
 
 namespace AnCoder.Experiments.Tests;
 
-/// <summary>`ancoder eval decoding` (issue 17 item 5): equal-calls arithmetic, the paired table, and the resumable driver on random:tiny.</summary>
+/// <summary>`ancoder eval --model M --decoding` (issue 17 item 5): equal-calls arithmetic, the paired table, and the resumable driver on random:tiny.</summary>
 [Collection(TorchCollection.Name)]
 public sealed class DecodingMeasurementTests : IDisposable
 {

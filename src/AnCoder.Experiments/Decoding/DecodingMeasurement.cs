@@ -49,7 +49,7 @@ public sealed record DecodingBenchmark(BenchmarkKind Kind, int? Problems)
     public string Name => Kind == BenchmarkKind.HumanEval ? "humaneval" : "mbpp";
 }
 
-/// <summary>What `ancoder eval decoding` measures; defaults are the recipe experiment's evaluation (docs/recipe.md §4, §5).</summary>
+/// <summary>What `ancoder eval --model M --decoding` measures; defaults are the recipe experiment's evaluation (docs/recipe.md §4, §5).</summary>
 public sealed record DecodingMeasurementSettings
 {
     public required IReadOnlyList<DecodingBenchmark> Benchmarks { get; init; }
@@ -125,7 +125,7 @@ public sealed record DecodingCell(string Benchmark, int Seed, int SampleIndex, s
 public sealed record DecodingProgress(string Cell, int CellIndex, int CellsPlanned, int SamplesDone, int SamplesTotal, bool Reused);
 
 /// <summary>
-/// `ancoder eval decoding` (issue 17 item 5): every decoding variant of <see cref="DecodingMeasurementSettings"/> on
+/// `ancoder eval --model M --decoding` (issue 17 item 5): every decoding variant of <see cref="DecodingMeasurementSettings"/> on
 /// each benchmark and seed, one <see cref="ModelEvaluation"/> results folder per cell
 /// (<c>OUT/&lt;benchmark&gt;/s&lt;seed&gt;/&lt;variant&gt;</c>), then a plain baseline at equal network calls for every
 /// variant that spends more calls than plain (<see cref="EqualCallsSteps"/>). Resumable: a cell whose folder holds

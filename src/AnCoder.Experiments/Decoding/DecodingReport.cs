@@ -88,9 +88,9 @@ public static class DecodingReport
                 .AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var group in benchCells.GroupBy(c => c.Variant).OrderBy(g => SortKey(g.Key)))
             {
-                var g = group.ToList();
-                MeanWithError S(Func<DecodingCell, double> metric) => SampleStatistics.Summarize(g.Select(metric));
-                text.AppendLine(Inv($"| {group.Key} | `{Flags(group.Key)}` | {g.Count} | {S(c => c.SyntaxValidity).Format(100, 1)} | {S(c => c.NonTrivialValidity).Format(100, 1)} | ") +
+                var members = group.ToList();
+                MeanWithError S(Func<DecodingCell, double> metric) => SampleStatistics.Summarize(members.Select(metric));
+                text.AppendLine(Inv($"| {group.Key} | `{Flags(group.Key)}` | {members.Count} | {S(c => c.SyntaxValidity).Format(100, 1)} | {S(c => c.NonTrivialValidity).Format(100, 1)} | ") +
                                 Inv($"{S(c => c.PassAt1).Format(100, 1)} | {S(c => c.NetworkRowsPerSample).Format(1, 1)} | {S(c => c.SamplingSecondsPerSample).Format(1, 2)} | ") +
                                 Inv($"{S(c => c.GuardResamplesPerSample).Format(1, 2)} | {S(c => c.RepairedPerSample).Format(1, 2)} |"));
             }

@@ -233,12 +233,17 @@ public static class DecodingMeasurement
         return cells.Count > 0 ? cells : throw new ModelEvalException($"{directory}: no complete summary.json and decoding.json after the run");
     }
 
-    /// <summary>Whether a cell folder holds all <paramref name="samples"/> samples and a decoding.json counted over all of them.</summary>
+    /// <summary>
+    /// Whether a cell folder holds all <paramref name="samples"/> samples (results.jsonl and summary.json) and a
+    /// decoding.json counted over all of them.
+    /// </summary>
     public static bool IsComplete(string directory, int samples)
     {
         var summary = ModelEvaluation.ReadSummary(directory);
         var decoding = ReadDecoding(directory);
-        return summary is not null && summary.Samples == samples && decoding is not null && decoding.Value.SamplesGenerated == samples;
+        string results = Path.Combine(directory, ModelEvaluation.ResultsFileName);
+        return summary is not null && summary.Samples == samples && decoding is not null && decoding.Value.SamplesGenerated == samples
+               && File.Exists(results) && ResultsJournal.Read(results).Select(r => (r.TaskId, r.SampleIndex)).Distinct().Count() == samples;
     }
 
     private readonly record struct DecodingCounts(int SamplesGenerated, double RowsPerSample, double SecondsPerSample, double GuardResamplesPerSample, int RepairedCanvases);

@@ -214,6 +214,23 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
         }
     }
 
+    /// <summary>The root every sandbox starts from is built once per host and shared (read-only) by all runs
+    /// (docs/evaluation-speed.md): what one run writes anywhere must not reach the next run of the same slot and uid.</summary>
+    [Fact]
+    public async Task Nothing_a_run_writes_reaches_the_next_run()
+    {
+        await sandbox.RunHostile("import os\nfor p in ('/sandbox/left', '/tmp/left', '/left', '/usr/left', '/dev/left', '/proc/left', '/sandbox/../left'):\n" +
+                                 "    try:\n        open(p, 'w').write('x')\n    except OSError:\n        pass\n");
+        var next = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            "import os\n" +
+            "left = [p for p in ('/sandbox/left', '/tmp/left', '/left', '/usr/left', '/dev/left', '/proc/left') if os.path.exists(p)]\n" +
+            "root_read_only = bool(os.statvfs('/').f_flag & os.ST_RDONLY)\n" +
+            "processes = [d for d in os.listdir('/proc') if d.isdigit()]\n" +
+            "print(left, root_read_only, processes)\n" +
+            "def double(x):\n    return 2 * x if not left and root_read_only and len(processes) <= 3 else 0\n", RedTeamSandbox.DoubleTest));
+        Assert.True(next.Passed, $"the next run saw what the previous one left, a writable root or foreign processes: {next.Stdout} {next.Reason}");
+    }
+
     [Fact]
     public Task Escaping_through_a_symlink() =>
         sandbox.RunHostile("import os\nos.symlink('/etc/hostname', 'link')\nopen('link', 'w').write('owned')\n");

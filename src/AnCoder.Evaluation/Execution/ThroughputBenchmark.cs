@@ -24,19 +24,22 @@ public static class ThroughputBenchmark
     public const string HardenedNoProxy = "hardened, no proxy*";
     public const string Hardened = "hardened sandbox";
 
+    /// <param name="problemLimit">Only the first K problems (a quick run on a busy machine); null: all 164.</param>
+    /// <param name="timeoutSeconds">Wall-clock deadline per program for every harness (3 s as in scoring; a starved
+    /// machine needs more, or canonical programs time out in all of them).</param>
     public static List<ThroughputRow> Measure(Benchmark humanEval, int samplesPerProblem, int workers, string referenceRunner,
-        int rounds, Action<string, int, int>? progress = null)
+        int rounds, Action<string, int, int>? progress = null, int? problemLimit = null, double timeoutSeconds = 3)
     {
-        var problems = humanEval.Problems.SelectMany(p => Enumerable.Repeat(p, samplesPerProblem)).ToList();
+        var problems = humanEval.Problems.Take(problemLimit ?? int.MaxValue).SelectMany(p => Enumerable.Repeat(p, samplesPerProblem)).ToList();
         var programs = problems.Select(p => humanEval.AssembleProgram(p, p.CanonicalCompletion)).ToList();
         var jobs = problems.Select(p => humanEval.CreateJob(p, p.CanonicalCompletion)).ToList();
         var whole = programs.Select(p => new SandboxJob(p, new WholeProgramForBenchmark())).ToList();
-        var options = new SandboxOptions { Workers = workers };
+        var options = SandboxOptions.ForEvaluation(workers, timeoutSeconds);
         using var hardened = PythonSandbox.Create(options);
 
         var harnesses = new (string Name, Func<(int Passed, double Seconds)> Run)[]
         {
-            (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers)),
+            (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers, timeoutSeconds)),
             (HardenedNoProxy, () => Time(whole, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(HardenedNoProxy, n, programs.Count))),
             (Hardened, () => Time(jobs, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(Hardened, n, programs.Count))),
         };
@@ -57,6 +60,18 @@ public static class ThroughputBenchmark
         return harnesses.Select(h => new ThroughputRow(h.Name, programs.Count, passed[h.Name], seconds[h.Name])).ToList();
     }
 
+    /// <summary>The lines printed under the table: what the harnesses are, the ratio of the medians, the proxy's price.</summary>
+    public static string Summary(IReadOnlyList<ThroughputRow> rows, int rounds, int workers)
+    {
+        var reference = rows.Single(r => r.Harness == Reference);
+        var hardened = rows.Single(r => r.Harness == Hardened);
+        var noProxy = rows.Single(r => r.Harness == HardenedNoProxy);
+        return "reference: one python3 per program, no isolation (openai/human-eval semantics); hardened: warm forking host, candidate and tests in two sandboxes; " +
+               "* the whole program in the candidate's sandbox, forgeable, only to price the proxy\n" +
+               $"throughput ratio hardened/reference = {reference.MedianSeconds / hardened.MedianSeconds:0.00} (median of {rounds}); " +
+               $"the proxy costs {1000 * (hardened.MedianSeconds - noProxy.MedianSeconds) / hardened.Programs * workers:0.0} ms per program per worker";
+    }
+
     private static (int Passed, double Seconds) Time<T>(IReadOnlyList<T> items, int workers, Func<T, CancellationToken, Task<ExecutionResult>> run, Action<int> done)
     {
         var passed = 0;
@@ -72,7 +87,7 @@ public static class ThroughputBenchmark
     }
 
     /// <summary>The reference runner script over the same programs; its own clock (excludes writing the input file).</summary>
-    public static (int Passed, double Seconds) RunReference(string python, string runner, IReadOnlyList<string> programs, int workers)
+    public static (int Passed, double Seconds) RunReference(string python, string runner, IReadOnlyList<string> programs, int workers, double timeoutSeconds = 3)
     {
         var input = Path.GetTempFileName();
         var output = Path.GetTempFileName();
@@ -80,7 +95,7 @@ public static class ThroughputBenchmark
         {
             File.WriteAllLines(input, programs.Select((p, i) => JsonSerializer.Serialize(new { id = i.ToString(), program = p })));
             var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString() })
+            foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString(), "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
                 start.ArgumentList.Add(arg);
             start.Environment.Remove("LD_PRELOAD");
             using var process = Process.Start(start)!;

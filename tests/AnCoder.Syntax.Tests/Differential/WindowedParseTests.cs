@@ -32,8 +32,12 @@ public sealed class WindowedParseTests
     [MemberData(nameof(Cases))]
     public void RejectedLongSourcesGetCPythonsError(int index)
     {
-        Assert.StartsWith("!SyntaxError", Expected.Value[index]);
-        Assert.Equal(Expected.Value[index], OurParser.Verdict(Encoding.UTF8.GetBytes(Sources[index])));
+        var expected = Expected.Value[index];
+        var ours = OurParser.Verdict(Encoding.UTF8.GetBytes(Sources[index]));
+        Assert.StartsWith("!SyntaxError", expected);
+        // ast2obj's RecursionError has our own message (see AstDepth); its verdict must agree, as in DeepNestingTests.
+        if (expected.Contains("maximum recursion depth", StringComparison.Ordinal)) Assert.StartsWith("!SyntaxError: too many nested levels", ours);
+        else Assert.Equal(expected, ours);
     }
 
     /// <summary>The memory bound behind a 27 MB file's peak RSS, in machine-independent units: the tokens a full

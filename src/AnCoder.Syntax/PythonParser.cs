@@ -104,9 +104,20 @@ public static partial class PythonParser
         }
     }
 
+    /// <summary>
+    /// Parses with the tokens of finished top-level statements dropped as it goes (a 27 MB source held ~8 M tokens,
+    /// more memory than its tree). The error passes need every token (they re-read the file from its start), so a
+    /// rejected source that was windowed is parsed once more with every token kept, for CPython's exact error.
+    /// </summary>
     private static ParseResult ParseOnThisThread(SourceText text, bool bytesSource)
     {
-        var parser = new Parser(text, bytesSource);
+        var result = ParseOnce(text, bytesSource, windowed: true, out bool droppedTokens);
+        return result.Success || !droppedTokens ? result : ParseOnce(text, bytesSource, windowed: false, out _);
+    }
+
+    private static ParseResult ParseOnce(SourceText text, bool bytesSource, bool windowed, out bool droppedTokens)
+    {
+        var parser = new Parser(text, bytesSource, windowed: windowed);
         try
         {
             var module = parser.ParseFile();
@@ -121,6 +132,7 @@ public static partial class PythonParser
         }
         finally
         {
+            droppedTokens = parser.DroppedTokens > 0;
             parser.Release();
         }
     }

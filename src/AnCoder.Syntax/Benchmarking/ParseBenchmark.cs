@@ -51,10 +51,17 @@ public static class ParseBenchmark
         "        finally:\n" +
         "            pass\n\n";
 
+    /// <summary>The pathological shape of the scaling table: one tiny statement per line (the most tokens, nodes and
+    /// top-level statements per byte).</summary>
+    public const string TinyStatementChunk = "x = 1\n";
+
     /// <summary><see cref="RealisticChunk"/> repeated to at least <paramref name="bytes"/> bytes (whole chunks).</summary>
-    public static byte[] GeneratedSource(long bytes)
+    public static byte[] GeneratedSource(long bytes) => Repeated(RealisticChunk, bytes);
+
+    /// <summary><paramref name="text"/> repeated to at least <paramref name="bytes"/> bytes (whole copies).</summary>
+    public static byte[] Repeated(string text, long bytes)
     {
-        var chunk = Encoding.UTF8.GetBytes(RealisticChunk);
+        var chunk = Encoding.UTF8.GetBytes(text);
         long count = (bytes + chunk.Length - 1) / chunk.Length;
         var result = new byte[count * chunk.Length];
         for (long i = 0; i < count; i++) chunk.CopyTo(result, i * chunk.Length);
@@ -111,15 +118,15 @@ public static class ParseBenchmark
 
     /// <summary>Parse and Check time of generated code at each size: every size is parsed once first (JIT, buffers);
     /// then the fastest of <paramref name="repeats"/> runs (one run from 10 MB on).</summary>
-    public static List<ScalingRow> Scaling(IReadOnlyList<long> sizes, int repeats = 3)
+    public static List<ScalingRow> Scaling(IReadOnlyList<long> sizes, string chunk, int repeats = 3)
     {
         var rows = new List<ScalingRow>();
-        var warmUp = GeneratedSource(sizes.Min());
+        var warmUp = Repeated(chunk, sizes.Min());
         PythonParser.Parse(warmUp);
         PythonParser.Check(warmUp);
         foreach (var size in sizes)
         {
-            var source = GeneratedSource(size);
+            var source = Repeated(chunk, size);
             int n = size >= 10_000_000 ? 1 : repeats;
             rows.Add(new ScalingRow(source.Length, Fastest(n, () => PythonParser.Parse(source)), Fastest(n, () => PythonParser.Check(source))));
         }

@@ -15,6 +15,7 @@ public static class ParseBenchmarkReport
     {
         // First, while this process holds little: peak RSS on a large generated file.
         if (largeMB > 0) LargeFile(largeMB, cpython, output);
+        Footprint(output);
 
         var sources = paths.Select(File.ReadAllBytes).ToArray();
         double megabytes = sources.Sum(s => (long)s.Length) / 1e6;
@@ -69,8 +70,13 @@ public static class ParseBenchmarkReport
 
     private static void Scaling(TextWriter output)
     {
-        var rows = ParseBenchmark.Scaling([100_000, 1_000_000, 10_000_000, 30_000_000]);
-        output.WriteLine("generated code (ParseBenchmark.RealisticChunk repeated): time per MB, and relative to the 100 KB row");
+        foreach (var (name, chunk) in new[] { ("ParseBenchmark.RealisticChunk", ParseBenchmark.RealisticChunk), ("\"x = 1\\n\"", ParseBenchmark.TinyStatementChunk) })
+            ScalingTable(name, ParseBenchmark.Scaling([100_000, 1_000_000, 10_000_000, 30_000_000], chunk), output);
+    }
+
+    private static void ScalingTable(string name, List<ScalingRow> rows, TextWriter output)
+    {
+        output.WriteLine($"generated code ({name} repeated): time per MB, and relative to the 100 KB row");
         double parse0 = rows[0].ParseSeconds / (rows[0].Bytes / 1e6), check0 = rows[0].CheckSeconds / (rows[0].Bytes / 1e6);
         foreach (var row in rows)
         {
@@ -78,6 +84,15 @@ public static class ParseBenchmarkReport
             output.WriteLine($"  {mb,7:F1} MB: Parse {row.ParseSeconds * 1000,8:F0} ms = {row.ParseSeconds * 1000 / mb,6:F1} ms/MB ({row.ParseSeconds / mb / parse0,4:F2}x)"
                            + $" | Check {row.CheckSeconds * 1000,8:F0} ms = {row.CheckSeconds * 1000 / mb,6:F1} ms/MB ({row.CheckSeconds / mb / check0,4:F2}x)");
         }
+    }
+
+    /// <summary>Where the memory of a full Parse goes: the tree of a 2.7 MB generated file, measured.</summary>
+    private static void Footprint(TextWriter output)
+    {
+        var f = TreeFootprint.Measure(ParseBenchmark.GeneratedSource(2_700_000));
+        output.WriteLine($"tree of a {f.SourceBytes / 1e6:F1} MB generated file: {f.RetainedBytes / 1e6:F0} MB retained = {f.RetainedPerSourceByte:F1}x the source; "
+                       + $"{f.Nodes:N0} nodes ({(double)f.RetainedBytes / f.Nodes:F0} bytes per node, lists included), {f.Lists:N0} lists "
+                       + $"({f.ListSlotsUsed:N0} slots used of {f.ListSlotsAllocated:N0} allocated)");
     }
 
     private static void LargeFile(int megabytes, Func<string[], byte[]?, string?>? cpython, TextWriter output)

@@ -11,9 +11,26 @@ internal static class NumberLiteral
     /// <summary>CPython's default sys.int_info.default_max_str_digits (3.11.7).</summary>
     private const int MaxStrDigits = 4300;
 
+    /// <summary>Boxes of the ints 0..255, shared by every Constant that holds one (as CPython shares its small
+    /// ints): most literals are small, and a box per literal was 24 bytes of tree each.</summary>
+    private static readonly object[] SmallInts = Enumerable.Range(0, 256).Select(i => (object)(long)i).ToArray();
+
     public static object Parse(byte[] source, int offset, int length, out string? error)
     {
         error = null;
+        if (length <= 18)
+        {
+            // Plain decimal digits (the common case): no buffer, no culture-aware parse.
+            long value = 0;
+            int i = 0;
+            for (; i < length; i++)
+            {
+                uint digit = (uint)(source[offset + i] - '0');
+                if (digit > 9) break;
+                value = value * 10 + digit;
+            }
+            if (i == length && length > 0) return value < SmallInts.Length ? SmallInts[value] : value;
+        }
         Span<char> buffer = length <= 256 ? stackalloc char[length] : new char[length];
         int n = 0;
         for (int i = 0; i < length; i++)

@@ -46,25 +46,39 @@ internal sealed partial class Parser
     /// <summary>Verdict only (<see cref="ParseFileStreaming"/>): finished top-level statements are depth-checked and
     /// dropped, and their tokens and memo entries are discarded.</summary>
     private readonly bool _streaming;
+    /// <summary>Tokens of finished top-level statements are dropped (<see cref="CompactTokens"/>): a streaming parse,
+    /// or a full parse of a large source (its tree is kept, its tokens are not). After a compaction the error passes
+    /// cannot run (they re-read the file from token 0): <see cref="DroppedTokens"/> tells the caller to parse again
+    /// with every token kept.</summary>
+    private readonly bool _windowed;
     /// <summary>Tokens consumed before a streaming parse compacts its arrays (amortises the copy of the lookahead).</summary>
     private const int StreamingWindowTokens = 1 << 14;
-    /// <summary>Tokens dropped by compaction so far (a streaming parse's token i is the file's token i + this).</summary>
+    /// <summary>Tokens dropped by compaction so far (a windowed parse's token i is the file's token i + this).</summary>
     private int _droppedTokens;
+    private int _peakTokensHeld;
+
+    /// <summary>The most tokens the last (non-f-string) parser released on this thread held at once: the size of
+    /// its token window, which memory tests bound.</summary>
+    [ThreadStatic] internal static int LastPeakTokensHeld;
+
+    /// <summary>Tokens of finished top-level statements this parse dropped (0 when the whole file fitted the window).</summary>
+    public int DroppedTokens => _droppedTokens;
     private readonly int _lineShift;
     private readonly int _firstLineColShift;
 
-    public Parser(SourceText text, bool bytesSource, bool streaming = false)
+    public Parser(SourceText text, bool bytesSource, bool streaming = false, bool windowed = false)
     {
         _text = text;
         _bytesSource = bytesSource;
         _streaming = streaming;
+        _windowed = streaming || windowed;
         _tokenizer = new PythonTokenizer(text);
         _source = text.Utf8;
         var source = _source;
         _buffers = Take(ref t_cachedBuffers) ?? Take(ref t_cachedSubBuffers) ?? new Buffers();
-        // A streaming parse keeps one top-level statement's tokens at a time: its arrays grow only as needed.
+        // A windowed parse keeps one top-level statement's tokens at a time: its arrays grow only as needed.
         int tokenEstimate = source.Length / 4 + 64;
-        _buffers.EnsureCapacity(streaming ? Math.Min(tokenEstimate, StreamingWindowTokens) : tokenEstimate, Math.Min(tokenEstimate, StreamingWindowTokens));
+        _buffers.EnsureCapacity(_windowed ? Math.Min(tokenEstimate, StreamingWindowTokens) : tokenEstimate, Math.Min(tokenEstimate, StreamingWindowTokens));
         _tokens = _buffers.Tokens;
         _names = _buffers.Names;
         _memo = _buffers.Memo;
@@ -111,6 +125,7 @@ internal sealed partial class Parser
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
     {
+        if (!_isFString) LastPeakTokensHeld = Math.Max(_peakTokensHeld, _fill);
         Interlocked.Add(ref s_totalWork, _work);
         _work = 0;
         if (_buffers == null) return;
@@ -640,9 +655,12 @@ internal sealed partial class Parser
         }
         catch (ParseAbort abort) when (!abort.IsFinal)
         {
+            // A windowed parse that dropped tokens cannot run the error passes: its caller parses again in full.
+            if (_droppedTokens > 0) throw new ParseAbort(abort.Error, true);
             throw new ParseAbort(CheckRestOfSource(abort.Error), true);
         }
-        if (module == null) throw new ParseAbort(GenericError(), true);
+        if (module == null)
+            throw new ParseAbort(_droppedTokens > 0 ? new PythonSyntaxError("invalid syntax", 1, 0) : GenericError(), true);
         return module;
     }
 
@@ -694,12 +712,21 @@ internal sealed partial class Parser
             if (AstDepth.Assign(statement) + 1 > AstDepth.CPythonMaxNestedNodes) _streamingTooDeep = true;
         }
         finished.Clear();
+        CompactTokens();
+    }
+
+    /// <summary>Called by the top-level statements loop of a windowed parse after each statement: once
+    /// <see cref="StreamingWindowTokens"/> tokens were consumed, the tokens before <see cref="_mark"/> and all memo
+    /// entries are dropped (no rule ever backtracks into an earlier top-level statement, and the memo is only a cache).</summary>
+    private void CompactTokens()
+    {
         if (_mark < StreamingWindowTokens)
         {
             AdvanceMemoWindow();
             return;
         }
         // Keep the lookahead already read (tokens from _mark on); the memo entries are cleared, not moved.
+        _peakTokensHeld = Math.Max(_peakTokensHeld, _fill);
         int keep = _fill - _mark;
         ClearMemo();
         Array.Copy(_tokens, _mark, _tokens, 0, keep);

@@ -771,6 +771,9 @@ internal sealed partial class Parser
         return r;
     }
 
+    /// <summary>One box per bool for every True/False constant (a box per literal was 24 bytes of tree each).</summary>
+    private static readonly object BoxedTrue = true, BoxedFalse = false;
+
     // atom
     private ExprNode? Atom()
     {
@@ -790,7 +793,7 @@ internal sealed partial class Parser
                 }
                 else if (t.Keyword is KeywordKind.True or KeywordKind.False or KeywordKind.NoneKeyword)
                 {
-                    object? value = t.Keyword == KeywordKind.True ? true : t.Keyword == KeywordKind.False ? false : null;
+                    object? value = t.Keyword == KeywordKind.True ? BoxedTrue : t.Keyword == KeywordKind.False ? BoxedFalse : null;
                     var c = new Constant { Value = value };
                     c.SetPosition(t.StartLine, t.StartColumn, t.EndLine, t.EndColumn);
                     _mark++;

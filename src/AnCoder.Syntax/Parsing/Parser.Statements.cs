@@ -50,7 +50,11 @@ internal sealed partial class Parser
         }
         if (_level == 3)
         {
-            while (Statement(list)) AdvanceMemoWindow();
+            while (Statement(list))
+            {
+                if (_windowed) CompactTokens();
+                else AdvanceMemoWindow();
+            }
             _level -= 2;
             return list.Count == 0 ? null : list;
         }

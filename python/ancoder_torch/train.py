@@ -130,6 +130,10 @@ class Run:
         os.makedirs(self.output, exist_ok=True)
         checkpoint = None
         if args.resume:
+            newest = list_checkpoints(self.output)[:1]
+            if newest and os.path.exists(os.path.join(newest[0][1], "optimizer.bin")) and not os.path.exists(os.path.join(newest[0][1], ckpt.OPTIMIZER_FILE)):
+                raise TrainingError(f"{self.output}: written by the C# engine ({newest[0][1]} holds TorchSharp optimizer state, which this engine "
+                                    f"does not read): continue it with `ancoder train --out {self.output} --resume`, or start a torch run from its weights with init {newest[0][1]}")
             checkpoint = latest_valid_checkpoint(self.output, self.log)
             if checkpoint is None:
                 self.log(f"no valid checkpoint in {self.output}: starting from step 0")

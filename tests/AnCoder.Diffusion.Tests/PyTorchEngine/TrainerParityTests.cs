@@ -135,6 +135,12 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         Assert.Equal(TrainingStatus.Completed, TrainingRun.Run(csharp).Status);
         var (_, pytorch) = Start("py-" + strategy, strategy);
         PythonTorch.Run("ancoder_torch.train", TrainArguments(pytorch));
+        if (strategy == "mdlm") // the torch engine does not read TorchSharp's optimizer state either, and says so
+        {
+            File.WriteAllText(Path.Combine(csharp.Output!, "config.json"), TorchEngine.HandOverJson(csharp)); // as --engine torch --resume writes it
+            string refused = PythonTorch.Run("ancoder_torch.train", TrainArguments(csharp, "--resume"), expectedExit: 2);
+            Assert.Contains("written by the C# engine", refused);
+        }
 
         double difference = MaxDifference(Weights(csharp.Output!), Weights(pytorch.Output!));
         Assert.True(difference < 1e-4, $"weights after {Steps} AdamW steps (lr 1e-2) differ by {difference:G3}");
@@ -180,6 +186,11 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var (_, killed) = Start("killed");
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--exit-after-step", "3"), expectedExit: 3);
         Assert.False(Directory.Exists(Path.Combine(killed.Output!, TrainingRun.FinalModelDirectory)));
+        // The C# engine does not read PyTorch's optimizer state: it says how to continue instead of restarting at step 0.
+        var refused = Assert.Throws<TrainingException>(() => TrainingRun.Run(killed, resume: true));
+        Assert.Contains("--engine torch", refused.Message);
+        Assert.Contains("step-0000003", refused.Message);
+        Assert.DoesNotContain('\n', refused.Message);
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--resume"));
 
         string final = Path.Combine(TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName);

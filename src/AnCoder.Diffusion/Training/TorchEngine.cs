@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -307,17 +306,16 @@ public static partial class TorchEngine
     [GeneratedRegex(@"^step (\d+)/(\d+) loss ([-+0-9.eEnaif]+)")]
     private static partial Regex StepLine();
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
-
     /// <summary>SIGINT to the launcher, which passes it to every rank (each finishes its step and checkpoints).</summary>
     private static void Interrupt(Process process)
     {
         try
         {
-            if (!process.HasExited) kill(process.Id, 2);
+            if (process.HasExited) return;
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+            kill?.WaitForExit();
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
         }
     }

@@ -314,6 +314,15 @@ public sealed class RecipePlanTests : IDisposable
         Assert.Equal(4e6, SampleStatistics.TokensToReach([(1e6, 0.1), (2e6, 0.2), (4e6, 0.3)], 0.3), 3);
         Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3), (2e6, 0.2)], 0.5)));
         Assert.True(double.IsNaN(SampleStatistics.TokensToReach([(1e6, 0.3)], 0.5)));
+        // The report's sentence: 10 points per doubling from 10 % at 1M tokens reaches 50 % at 16M (4 doublings) ...
+        Assert.Equal("- ar: a log-linear fit of non-trivial validity against log2(tokens) through 2 points rises +10.00 points per doubling of tokens, "
+            + "and predicts 50 % at about 16,000,000 tokens (8.0× the 2,000,000 trained); an extrapolation, not a measurement.",
+            RecipeReport.CurveSentence("ar", [(1e6, 0.1), (2e6, 0.2)]));
+        // ... but 0.1 points per doubling would need 2^400× the tokens: no figure is printed.
+        Assert.Equal("- ar: a log-linear fit of non-trivial validity against log2(tokens) through 2 points rises +0.10 points per doubling of tokens: "
+            + "at that rate 50 % lies more than 1,024× beyond the 2,000,000 tokens trained, too far for these points to predict.",
+            RecipeReport.CurveSentence("ar", [(1e6, 0.010), (2e6, 0.011)]));
+        Assert.Contains("it does not rise", RecipeReport.CurveSentence("ar", [(1e6, 0.02), (2e6, 0.01)]));
     }
 
     private static string FindRepositoryRoot()

@@ -314,6 +314,7 @@ public static class CorpusBuilder
         Datasets = o.DatasetsDirectory is null ? null : Path.GetFullPath(o.DatasetsDirectory),
         NearDeduplicate = o.NearDeduplicate,
         Sft = o.Sft,
+        SftRequireParameterRead = o.Sft ? o.SftRequireParameterRead : null,
     };
 
     /// <summary>Hash of the configuration, of the input files' paths, sizes and modification times, and of the
@@ -403,6 +404,11 @@ public static class CorpusBuilder
             string name = pair.Name;
             for (int k = 2; !names.Add(name); k++) name = $"{pair.Name}#{k}";
             string item = $"{state.File.Id}:{name}";
+            if (options.SftRequireParameterRead && !pair.ReadsParameter)
+            {
+                state.PairRemovals.Add(new Removal(RemovalReasons.PairIgnoresParameters, item, "the body reads none of the parameters"));
+                continue;
+            }
             var scan = CodeScan.Scan(Encoding.UTF8.GetBytes(pair.Text));
             if (decontaminator?.Find(scan.Tokens) is { Count: > 0 } matches)
             {

@@ -14,6 +14,8 @@ public static class RemovalReasons
     public const string PairDuplicate = "pair_duplicate";
     public const string PairContaminated = "pair_contaminated";
     public const string PairTooLong = "pair_too_long";
+    /// <summary>The body reads none of the function's parameters (<see cref="SftPair.ReadsParameter"/>).</summary>
+    public const string PairIgnoresParameters = "pair_ignores_parameters";
 
     /// <summary>File filters in the order they apply (a file is counted under the first that removes it).</summary>
     public static readonly string[] FileOrder = [TooLarge, Unreadable, ExactDuplicate, ParseError, DataLike, Contaminated, NearDuplicate];

@@ -32,6 +32,9 @@ public sealed record PrepareOptions
     public bool NearDeduplicate { get; init; } = true;
     /// <summary>Write fine-tuning pairs (<see cref="SftPairs"/>) instead of pre-training samples.</summary>
     public bool Sft { get; init; }
+    /// <summary>With <see cref="Sft"/>: remove pairs whose body reads none of the function's parameters
+    /// (<see cref="SftPair.ReadsParameter"/>; docs/corpus.md, "fine-tuning pairs").</summary>
+    public bool SftRequireParameterRead { get; init; } = true;
 
     public IReadOnlyList<CorpusSource> EffectiveSources => Sources
         ?? (SourceDirectory is { } dir ? [CorpusSource.Directory(dir)] : throw new ArgumentException("no source given"));
@@ -87,6 +90,8 @@ public sealed record ManifestConfig(string Source, string Tokenizer, string Toke
     public string? Datasets { get; init; }
     public bool NearDeduplicate { get; init; }
     public bool Sft { get; init; }
+    /// <summary><see cref="PrepareOptions.SftRequireParameterRead"/> (null for a pre-training corpus).</summary>
+    public bool? SftRequireParameterRead { get; init; }
 }
 
 public sealed record NamedProblem(string Path, string Reason);

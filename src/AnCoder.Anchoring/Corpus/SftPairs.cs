@@ -7,9 +7,10 @@ namespace AnCoder.Anchoring.Corpus;
 /// <summary>
 /// A fine-tuning pair in HumanEval's shape: <see cref="Prompt"/> = the module imports the function uses, the class
 /// header for a method, the decorators, the signature and the docstring; <see cref="Completion"/> = the rest of the
-/// body. Prompt + completion is a complete, parseable program.
+/// body. Prompt + completion is a complete, parseable program. <see cref="ReadsParameter"/>: the completion reads at
+/// least one of the function's own parameters (<c>self</c>/<c>cls</c> of a method not counted; false when there are none).
 /// </summary>
-public sealed record SftPair(string Name, string Prompt, string Completion)
+public sealed record SftPair(string Name, string Prompt, string Completion, bool ReadsParameter = true)
 {
     public string Text => Prompt + Completion;
 }
@@ -99,7 +100,30 @@ public static class SftPairs
         string completion = Lines(text, docstring.EndLineno + 1, function.EndLineno, dedent);
         if (completion.Trim().Length == 0) return null;
         string qualified = owner is null ? name : $"{owner.Name}.{name}";
-        return new SftPair(qualified, prompt.ToString(), completion);
+        return new SftPair(qualified, prompt.ToString(), completion, ReadsParameter(function, body, isMethod: owner is not null));
+    }
+
+    /// <summary>
+    /// True when a statement after the docstring reads (a Name in Load context) one of the function's parameters; a
+    /// method's first positional parameter named <c>self</c> or <c>cls</c> does not count. HumanEval's tasks are
+    /// functions of their arguments, and the non-trivial validity measure (docs/recipe.md) asks the body to read one;
+    /// a pair whose body ignores its signature (<c>return self._x</c>, a constant) teaches the opposite.
+    /// </summary>
+    internal static bool ReadsParameter(StmtNode function, List<StmtNode> body, bool isMethod)
+    {
+        var arguments = (Arguments)(function switch
+        {
+            FunctionDef f => f.Args,
+            AsyncFunctionDef f => f.Args,
+            _ => throw new ArgumentException("not a function", nameof(function)),
+        });
+        var names = arguments.Posonlyargs.Concat(arguments.Args).Concat(arguments.Kwonlyargs)
+            .Append(arguments.Vararg).Append(arguments.Kwarg).OfType<Arg>().Select(a => a.ArgName).ToList();
+        if (isMethod && names.Count > 0 && (arguments.Posonlyargs.Concat(arguments.Args).FirstOrDefault() is Arg { ArgName: "self" or "cls" } first))
+            names.Remove(first.ArgName);
+        if (names.Count == 0) return false;
+        var parameters = names.ToHashSet();
+        return body.Skip(1).SelectMany(Descendants).Any(n => n is Name { Ctx: Load } name && parameters.Contains(name.Id));
     }
 
     private static bool IsRealStatement(StmtNode statement) => statement switch

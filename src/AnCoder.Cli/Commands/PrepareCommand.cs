@@ -20,6 +20,7 @@ public static class PrepareCommand
         var source = new Option<string[]>("--source") { Description = "What to build from; repeatable: `stdlib` (python3's standard library, the default), `site` (every site-packages/dist-packages folder of the machine's python3s) or a folder of .py files. Earlier sources win duplicates.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string?>("--out") { Description = "Output folder for shards, manifest.json and removed.tsv. Default: <repo>/data/prepared (with --sft: <repo>/data/sft)." };
         var sft = new Option<bool>("--sft") { Description = "Write fine-tuning pairs instead: every function with a docstring and a real body, prompt = imports + signature + docstring (conditioning), completion = body (docs/corpus.md)." };
+        var keepUnread = new Option<bool>("--sft-keep-unread-parameters") { Description = "With --sft: keep pairs whose body reads none of the function's parameters (removed by default, as pair_ignores_parameters; docs/corpus.md)." };
         var tokenizer = TokenizerOption.Create();
         var context = new Option<int>("--context") { Description = "Context length the loader packs/truncates samples to (recorded; with --sft, longer pairs are removed).", DefaultValueFactory = _ => 1024 };
         var seed = new Option<int>("--seed") { Description = "Seed of the split by package.", DefaultValueFactory = _ => 0 };
@@ -36,7 +37,7 @@ public static class PrepareCommand
         var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size of a trained tokenizer (incl. 3 special tokens and 256 bytes).", DefaultValueFactory = _ => 8192 };
         var bench = new Option<bool>("--bench") { Description = "Benchmark: time our labelling of every source file (tokenize + parse + label) and bench/label_throughput.py on the same files; print both and the ratio." };
         var command = new Command("prepare", "Build the training corpus: filter, deduplicate, decontaminate, tokenize and label .py files into memory-mappable shards with a manifest.");
-        foreach (var option in new Option[] { source, output, sft, tokenizer, context, seed, valid, test, noSnippets, shardTokens, maxFileBytes, datasets, noDecontaminate, noNearDedup, force, trainTokenizer, vocabSize, bench })
+        foreach (var option in new Option[] { source, output, sft, keepUnread, tokenizer, context, seed, valid, test, noSnippets, shardTokens, maxFileBytes, datasets, noDecontaminate, noNearDedup, force, trainTokenizer, vocabSize, bench })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -82,6 +83,7 @@ public static class PrepareCommand
                 TestFraction = parse.GetValue(test), Snippets = !parse.GetValue(noSnippets), ShardTokens = parse.GetValue(shardTokens),
                 Force = parse.GetValue(force), MaxFileBytes = parse.GetValue(maxFileBytes), DatasetsDirectory = datasetsDir,
                 NearDeduplicate = !parse.GetValue(noNearDedup), Sft = parse.GetValue(sft),
+                SftRequireParameterRead = !parse.GetValue(keepUnread),
             };
             try
             {

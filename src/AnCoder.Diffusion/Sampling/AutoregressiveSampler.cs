@@ -99,7 +99,7 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
                 int token = TokenChoice.Choose(span, options.Temperature, options.TopP, random[row]);
                 next[b] = token;
                 produced++;
-                if (token == config.EosTokenId && !options.IgnoreEndOfText) { completion[row] = Text(text[row]); continue; }
+                if (token == config.EosTokenId && !options.IgnoreEndOfText) { completion[row] = Text(text[row]); stopped[row] = true; continue; }
                 generated[row].Add(token);
                 text[row].AddRange(tokenizer.TokenBytes(token));
                 if (options.StopSequences.Count > 0 && StopAt(text[row], options.StopSequences) is { } cut)

@@ -317,13 +317,28 @@ public static class RecipeReport
                 md.AppendLine(Inv($"- {stage}: reaches {100 * ArValidityTarget:0} % non-trivial validity ({100 * best:0.0} % at best)."));
                 continue;
             }
-            double trained = series.Max(p => p.Tokens);
-            double needed = SampleStatistics.TokensToReach(series, ArValidityTarget);
-            md.AppendLine(double.IsFinite(needed)
-                ? Inv($"- {stage}: a log-linear fit of non-trivial validity against log2(tokens) through {series.Count} points predicts {100 * ArValidityTarget:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.")
-                : Inv($"- {stage}: non-trivial validity does not rise with tokens over these {series.Count} points, so no extrapolation to {100 * ArValidityTarget:0} %."));
+            md.AppendLine(CurveSentence(stage, series));
         }
         md.AppendLine();
+    }
+
+    /// <summary>A log-linear fit is not trusted further than this many times the tokens its points cover (10 doublings).</summary>
+    public const double ExtrapolationLimit = 1024;
+
+    /// <summary>What the validity-against-tokens points of one stage predict for <see cref="ArValidityTarget"/>: the
+    /// fit's rise per doubling of tokens, and the tokens it needs when that is within <see cref="ExtrapolationLimit"/>
+    /// times the tokens trained; otherwise it says the points cannot predict it (a nearly flat fit gives absurd figures).</summary>
+    public static string CurveSentence(string stage, IReadOnlyList<(double Tokens, double Value)> series)
+    {
+        double trained = series.Max(p => p.Tokens);
+        double slope = SampleStatistics.Slope(series.Select(p => Math.Log2(p.Tokens)).ToList(), series.Select(p => p.Value).ToList());
+        double needed = SampleStatistics.TokensToReach(series, ArValidityTarget);
+        string fit = Inv($"a log-linear fit of non-trivial validity against log2(tokens) through {series.Count} points rises {100 * slope:+0.00;-0.00} points per doubling of tokens");
+        if (!double.IsFinite(needed))
+            return Inv($"- {stage}: {fit}: it does not rise, so no extrapolation to {100 * ArValidityTarget:0} %.");
+        if (needed > ExtrapolationLimit * trained)
+            return Inv($"- {stage}: {fit}: at that rate {100 * ArValidityTarget:0} % lies more than {ExtrapolationLimit:N0}× beyond the {trained:N0} tokens trained, too far for these points to predict.");
+        return Inv($"- {stage}: {fit}, and predicts {100 * ArValidityTarget:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.");
     }
 
     private static void AppendValidation(StringBuilder md, RecipeResults results)

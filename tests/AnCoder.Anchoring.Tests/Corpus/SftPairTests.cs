@@ -83,6 +83,48 @@ public sealed class SftPairTests : IDisposable
         foreach (var pair in pairs) Assert.True(PythonParser.Parse(pair.Text).Success, pair.Text);
     }
 
+    [Theory]
+    [InlineData("def f(x):\n    \"\"\"D.\"\"\"\n    return x + 1\n", true)]
+    [InlineData("def f(*items, **options):\n    \"\"\"D.\"\"\"\n    return len(options)\n", true)]
+    [InlineData("def f(a, /, b, *, key=None):\n    \"\"\"D.\"\"\"\n    return sorted(b, key=key)\n", true)]
+    [InlineData("def f(x):\n    \"\"\"D.\"\"\"\n    x = 3\n    return 3\n", false)] // x is only stored
+    [InlineData("def f(x):\n    \"\"\"Uses x.\"\"\"\n    return None\n", false)] // the docstring does not count
+    [InlineData("def f():\n    \"\"\"D.\"\"\"\n    return 1\n", false)] // nothing to read
+    [InlineData("def f(y):\n    \"\"\"D.\"\"\"\n    return [x for x in range(3)]\n", false)]
+    [InlineData("class C:\n    def get(self):\n        \"\"\"D.\"\"\"\n        return self.value\n", false)] // self is not a parameter here
+    [InlineData("class C:\n    @classmethod\n    def make(cls, n):\n        \"\"\"D.\"\"\"\n        return cls(n)\n", true)]
+    [InlineData("class C:\n    @staticmethod\n    def twice(value):\n        \"\"\"D.\"\"\"\n        return value * 2\n", true)]
+    public void A_pair_records_whether_its_body_reads_a_parameter(string source, bool reads)
+    {
+        var pair = Assert.Single(Extract(source));
+        Assert.Equal(reads, pair.ReadsParameter);
+    }
+
+    [Fact]
+    public void Prepare_sft_removes_pairs_that_ignore_their_parameters_unless_asked_to_keep_them()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "src"));
+        File.WriteAllText(Path.Combine(_dir, "src", "m.py"), "class Box:\n    def size(self):\n        \"\"\"Size.\"\"\"\n        return self.n\n\n"
+            + "    def grow(self, by):\n        \"\"\"Grow.\"\"\"\n        self.n += by\n\n\n"
+            + "def constant(x):\n    \"\"\"Always four.\"\"\"\n    return 4\n");
+        Manifest Build(bool require, string output) => CorpusBuilder.Build(new PrepareOptions
+        {
+            Sources = [new CorpusSource("made-up", Path.Combine(_dir, "src"))], OutputDirectory = Path.Combine(_dir, output),
+            Tokenizer = DefaultTokenizer.Load(), TokenizerName = DefaultTokenizer.Name, ValidFraction = 0, TestFraction = 0, Sft = true,
+            NearDeduplicate = false, SftRequireParameterRead = require,
+        });
+        var strict = Build(true, "strict");
+        Assert.Equal(1, strict.Sft!.Pairs); // Box.grow reads `by`
+        Assert.Equal(2, strict.Removed![RemovalReasons.PairIgnoresParameters]);
+        Assert.Contains("made-up:m.py:Box.size\tthe body reads none", File.ReadAllText(Path.Combine(_dir, "strict", "removed.tsv")));
+        Assert.True(strict.Config.SftRequireParameterRead);
+
+        var all = Build(false, "all");
+        Assert.Equal(3, all.Sft!.Pairs);
+        Assert.False(all.Removed!.ContainsKey(RemovalReasons.PairIgnoresParameters));
+        Assert.NotEqual(strict.ConfigHash, all.ConfigHash);
+    }
+
     [Fact]
     public void Imports_guarded_by_try_or_if_at_module_level_are_context_too()
     {

@@ -76,6 +76,19 @@ public sealed class DecodingTests
     }
 
     [Fact]
+    public void A_sample_that_ends_with_end_of_text_is_stopped_and_one_that_runs_to_the_cap_is_not()
+    {
+        // Evaluation cuts a sample that hit the length cap at its last complete line (non-trivial validity), so
+        // "stopped" must be true for end-of-text as well as for a stop sequence.
+        using var model = ArFolderTests.TinyCausal();
+        var sampler = new AutoregressiveSampler(model, DefaultTokenizer.Load());
+        var samples = sampler.Sample([5, 9], Enumerable.Range(0, 40).ToList(), new AutoregressiveOptions { Temperature = 1.0, MaxNewTokens = 24 });
+        Assert.Contains(samples, s => s.Ids.Length < 24); // with 64 ids at τ = 1 some of the 40 rows draw end-of-text
+        Assert.Contains(samples, s => s.Ids.Length == 24);
+        foreach (var sample in samples) Assert.Equal(sample.Ids.Length < 24, sample.Stopped);
+    }
+
+    [Fact]
     public void Samples_do_not_depend_on_the_batch_they_ran_in()
     {
         using var model = ArFolderTests.TinyCausal();

@@ -35,7 +35,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
     {
         string output = Path.Combine(corpus.Root, "recipe");
         var config = Config();
-        var progress = new Lines();
+        var progress = new RecordingProgress();
         Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --recipe-test", progress));
 
         var plan = new RecipePlan(config);
@@ -44,7 +44,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         // The AR stages are Hugging Face Qwen2 folders; the adapted ones ours.
         Assert.Contains("\"model_type\": \"qwen2\"", File.ReadAllText(Path.Combine(output, "runs", "ar-sft", "model", "config.json")));
         Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft"],
-            progress.All.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
+            progress.Lines.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
         foreach (var eval in plan.Evals)
             Assert.True(RecipeRunner.EvalDone(eval, output), eval.Folder);
         // The null model is sampled twice: without remasking (MDLM two-stage) and with cap 0.1 (Null).
@@ -69,18 +69,9 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         // Again: every stage and evaluation is done; nothing is trained or sampled, the journals stay as they are.
         string journal = Path.Combine(output, "runs", "null-s0", "sft", "eval", "humaneval-T4", "results.jsonl");
         string before = File.ReadAllText(journal);
-        var again = new Lines();
+        var again = new RecordingProgress();
         Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --recipe-test", again));
-        Assert.DoesNotContain(again.All, l => l.StartsWith("train ", StringComparison.Ordinal) || l.StartsWith("eval ", StringComparison.Ordinal));
+        Assert.DoesNotContain(again.Lines, l => l.StartsWith("train ", StringComparison.Ordinal) || l.StartsWith("eval ", StringComparison.Ordinal));
         Assert.Equal(before, File.ReadAllText(journal));
-    }
-
-    private sealed class Lines : IReproProgress
-    {
-        public List<string> All { get; } = [];
-        public void Message(string line) => All.Add(line);
-        public void Begin(string description, long total) => All.Add(description);
-        public void Advance(long done) { }
-        public void End() { }
     }
 }

@@ -194,9 +194,9 @@ public sealed class RecipePlanTests : IDisposable
             Directory.CreateDirectory(Path.Combine(_dir, stage.ModelFolder));
             File.WriteAllText(Path.Combine(_dir, stage.ModelFolder, "model.safetensors"), "not a model: never read when the stage is done");
         }
-        var progress = new Lines();
+        var progress = new RecordingProgress();
         Assert.Equal(ReproOutcome.Completed, RecipeRunner.Run(config, _dir, "ancoder repro --test", progress, CancellationToken.None, null));
-        Assert.DoesNotContain(progress.All, l => l.StartsWith("train ", StringComparison.Ordinal));
+        Assert.DoesNotContain(progress.Lines, l => l.StartsWith("train ", StringComparison.Ordinal));
         string report = File.ReadAllText(Path.Combine(_dir, "REPORT.md"));
         Assert.Contains("## Table 1", report);
         Assert.Contains("| null-s0/adapt | completed |", report);
@@ -330,14 +330,5 @@ public sealed class RecipePlanTests : IDisposable
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "AnCoder.sln"))) return dir.FullName;
         throw new InvalidOperationException("repository root not found");
-    }
-
-    private sealed class Lines : IReproProgress
-    {
-        public List<string> All { get; } = [];
-        public void Message(string line) => All.Add(line);
-        public void Begin(string description, long total) => All.Add(description);
-        public void Advance(long done) { }
-        public void End() { }
     }
 }

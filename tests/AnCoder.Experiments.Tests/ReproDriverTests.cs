@@ -104,20 +104,4 @@ public sealed class ReproDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorp
         var steps = File.ReadLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToList();
         Assert.Equal(Enumerable.Range(1, 6).Select(s => (long)s), steps);
     }
-
-    private sealed class RecordingProgress : IReproProgress
-    {
-        public List<string> Lines { get; } = [];
-        public (long Step, CancellationTokenSource Source)? CancelAtStep { get; init; }
-        public long? FirstAdvance { get; private set; }
-
-        public void Message(string line) => Lines.Add(line);
-        public void Begin(string description, long total) => Lines.Add(description);
-        public void Advance(long done)
-        {
-            FirstAdvance ??= done;
-            if (CancelAtStep is { } stop && done >= stop.Step) stop.Source.Cancel();
-        }
-        public void End() { }
-    }
 }

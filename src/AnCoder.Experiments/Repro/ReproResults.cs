@@ -39,7 +39,8 @@ public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Run
 {
     public const string FileName = "results.json";
 
-    private static readonly JsonSerializerOptions Options = new()
+    /// <summary>The JSON of both results files (this and <see cref="RecipeResults"/>).</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
@@ -47,9 +48,9 @@ public sealed record ReproResults(long StepsPerRun, IReadOnlyList<RunResult> Run
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    public static ReproResults FromJson(string json) => JsonSerializer.Deserialize<ReproResults>(json, Options)!;
+    public static ReproResults FromJson(string json) => JsonSerializer.Deserialize<ReproResults>(json, JsonOptions)!;
 
     public RunResult? Run(string name) => Runs.FirstOrDefault(r => r.Name == name);
 
@@ -77,17 +78,9 @@ public sealed record CurvePoint(string Stage, long Step, double Tokens, double? 
 /// <summary>Everything the recipe report is computed from; saved as OUT/results.json (evaluations keyed by their folder).</summary>
 public sealed record RecipeResults(IReadOnlyList<StageResult> Stages, IReadOnlyList<EvalResult> Evals, IReadOnlyList<CurvePoint>? Curve = null)
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    public string ToJson() => JsonSerializer.Serialize(this, ReproResults.JsonOptions);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Options);
-
-    public static RecipeResults FromJson(string json) => JsonSerializer.Deserialize<RecipeResults>(json, Options)!;
+    public static RecipeResults FromJson(string json) => JsonSerializer.Deserialize<RecipeResults>(json, ReproResults.JsonOptions)!;
 
     public StageResult? Stage(string name) => Stages.FirstOrDefault(s => s.Name == name);
 

@@ -90,7 +90,9 @@ public sealed record ManifestConfig(string Source, string Tokenizer, string Toke
     public string? Datasets { get; init; }
     public bool NearDeduplicate { get; init; }
     public bool Sft { get; init; }
-    /// <summary><see cref="PrepareOptions.SftRequireParameterRead"/> (null for a pre-training corpus).</summary>
+    /// <summary><see cref="PrepareOptions.SftRequireParameterRead"/> (null for a pre-training corpus, and then not written,
+    /// so the configuration hash of a pre-training corpus prepared before the option existed still matches).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? SftRequireParameterRead { get; init; }
 }
 

@@ -61,6 +61,25 @@ public abstract class PositionedNode : Node
     {
         Lineno = lineno; ColOffset = colOffset; EndLineno = endLineno; EndColOffset = endColOffset;
     }
+
+    /// <summary>The node's one context or operator field (<c>ctx</c> of Name, Attribute, ...; <c>op</c> of BinOp,
+    /// UnaryOp, BoolOp, AugAssign), as its class's 1-based code (0 = unset). A byte here fits the 4 bytes of padding
+    /// after Depth and the positions, where a reference in the derived class took 8 more bytes per node.</summary>
+    private protected byte SingletonCode;
+}
+
+/// <summary>How list fields store what they are given.</summary>
+internal static class AstLists
+{
+    /// <summary>An empty (or null) list is not kept: the field's getter creates a list on first read, and
+    /// <see cref="Node.VisitFields"/> reports a shared empty one. A list keeps no unused capacity. So a parsed tree
+    /// holds no List objects for empty fields and no growth slack (before: 61 % of its list slots were unused).</summary>
+    public static List<T>? Compact<T>(List<T>? list)
+    {
+        if (list == null || list.Count == 0) return null;
+        if (list.Capacity > list.Count) list.Capacity = list.Count;
+        return list;
+    }
 }
 
 /// <summary>Receives a node's fields in <c>_fields</c> order.</summary>

@@ -148,10 +148,14 @@ for base in BASES:
                 cst = cst.replace('>', '?>')
             prop = property_name(fname, cs_name)
             w(f'    /// <summary>CPython field <c>{fname}</c> ({typ}{quant}).</summary>')
-            if quant == '*':
-                # Allocated on first read: most nodes' optional lists stay empty, and an assigned list keeps no unused
-                # capacity (AstLists.Compact: a parsed tree's lists held 61 % unused slots).
-                w(f'    [AllowNull] public {cst} {prop} {{ get => {backing(prop)} ??= new(); set => {backing(prop)} = AstLists.Compact(value); }}')
+            if kind == 'nodes':
+                # Stored as null (empty), an exact-size array (a parsed tree, AstLists.Compact) or a List (assigned, or
+                # read through this property): a List object and its growth slack cost more than its elements.
+                element = cst[5:-1]
+                w(f'    [AllowNull] public {cst} {prop} {{ get => AstLists.AsList<{element}>(ref {backing(prop)}); set => {backing(prop)} = AstLists.Store(value); }}')
+                w(f'    private object? {backing(prop)};')
+            elif quant == '*':
+                w(f'    [AllowNull] public {cst} {prop} {{ get => {backing(prop)} ??= new(); set => {backing(prop)} = value is {{ Count: > 0 }} ? value : null; }}')
                 w(f'    private {cst}? {backing(prop)};')
             elif typ in SINGLETON_TYPES:
                 # One byte in PositionedNode's padding instead of an 8-byte reference (docs: Node.cs, SingletonCode).
@@ -169,7 +173,7 @@ for base in BASES:
                 w(f'        visitor.Node("{fname}", {prop});')
             elif kind == 'nodes':
                 element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
-                w(f'        visitor.Nodes("{fname}", {backing(prop)} ?? EmptyList<{element}>.Instance);')
+                w(f'        visitor.Nodes("{fname}", AstLists.Span<{element}>({backing(prop)}));')
             elif kind == 'strings':
                 w(f'        visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);')
             elif typ == 'int':
@@ -179,16 +183,24 @@ for base in BASES:
             else:
                 w(f'        visitor.String("{fname}", {prop});')
         w('    }')
-        children = [(property_name(f, cs_name), k) for f, t, q in fields
-                    for _, k in [csharp_type(t, q)] if k in ('node', 'nodes') and t not in SINGLETON_TYPES]
+        children = [(property_name(f, cs_name), k, cst) for f, t, q in fields
+                    for cst, k in [csharp_type(t, q)] if k in ('node', 'nodes') and t not in SINGLETON_TYPES]
         if children:
             w('    internal override void PushChildren(ref NodeStack stack)')
             w('    {')
-            for prop, kind in children:
+            for prop, kind, cst in children:
                 if kind == 'node':
                     w(f'        stack.Push({prop});')
                 else:
-                    w(f'        if ({backing(prop)} != null) stack.PushAll({backing(prop)});')
+                    w(f'        stack.PushAll(AstLists.Span<{cst[5:-1]}>({backing(prop)}));')
+            w('    }')
+        lists = [(property_name(f, cs_name), cst.replace('>', '?>') if (name, f) in NULLABLE_ELEMENTS else cst)
+                 for f, t, q in fields for cst, k in [csharp_type(t, q)] if k == 'nodes']
+        if lists:
+            w('    internal override void CompactLists()')
+            w('    {')
+            for prop, cst in lists:
+                w(f'        AstLists.Compact<{cst[5:-1]}>(ref {backing(prop)});')
             w('    }')
         if base in SINGLETON_TYPES:
             w(f'    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>')

@@ -121,7 +121,7 @@ public static partial class PythonParser
         try
         {
             var module = parser.ParseFile();
-            if (AstDepth.Assign(module) > AstDepth.CPythonMaxNestedNodes)
+            if (parser.ModuleNesting > AstDepth.CPythonMaxNestedNodes)
                 return new ParseResult(null, new PythonSyntaxError(
                     "too many nested levels in the syntax tree (CPython: maximum recursion depth exceeded during ast construction)", 1, 0));
             return new ParseResult(module, null);

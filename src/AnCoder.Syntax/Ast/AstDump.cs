@@ -34,7 +34,7 @@ public static class AstDump
     private sealed class ScalarWriter(StringBuilder sb, Node owner) : IFieldVisitor
     {
         public void Node(string name, Node? value) { }
-        public void Nodes<T>(string name, List<T> values) where T : Node? { }
+        public void Nodes<T>(string name, ReadOnlySpan<T> values) where T : Node? { }
         public void String(string name, string? value)
         {
             if (name == "type_comment") return;
@@ -66,7 +66,7 @@ public static class AstDump
     private sealed class ChildWriter(StringBuilder sb, int depth) : IFieldVisitor
     {
         public void Node(string name, Node? value) { if (value != null) Write(sb, value, depth); }
-        public void Nodes<T>(string name, List<T> values) where T : Node?
+        public void Nodes<T>(string name, ReadOnlySpan<T> values) where T : Node?
         {
             foreach (var v in values)
             {

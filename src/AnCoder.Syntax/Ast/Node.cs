@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace AnCoder.Syntax.Ast;
 
@@ -16,14 +17,18 @@ public abstract class Node
     /// <c>Add</c>, ...) are shared singletons, as in CPython's ast module: their Depth is 0.</summary>
     public int Depth { get; set; }
 
-    /// <summary>Reports the node's fields in CPython's <c>_fields</c> order. An empty list field may be reported as
-    /// a shared empty list: visitors must not modify the lists they are given.</summary>
+    /// <summary>Reports the node's fields in CPython's <c>_fields</c> order (node lists as read-only spans, so a
+    /// walk neither allocates nor turns a parsed tree's compact arrays into Lists).</summary>
     public abstract void VisitFields(IFieldVisitor visitor);
 
     /// <summary>Pushes the child nodes (not the shared context/operator singletons) onto <paramref name="stack"/>,
     /// each with <see cref="Depth"/> one more than this node's; generated per class, so a whole-tree walk needs no
     /// visitor calls or allocations.</summary>
     internal virtual void PushChildren(ref NodeStack stack) { }
+
+    /// <summary>Turns this node's list fields into exact-size arrays (<see cref="AstLists.Compact{T}"/>); generated
+    /// per class.</summary>
+    internal virtual void CompactLists() { }
 
     /// <summary>The child nodes in <c>_fields</c> order (None entries of a list are skipped).</summary>
     public IEnumerable<Node> Children()
@@ -37,7 +42,7 @@ public abstract class Node
     {
         public readonly List<Node> Children = new();
         public void Node(string name, Node? value) { if (value != null) Children.Add(value); }
-        public void Nodes<T>(string name, List<T> values) where T : Node?
+        public void Nodes<T>(string name, ReadOnlySpan<T> values) where T : Node?
         {
             foreach (var v in values) if (v != null) Children.Add(v);
         }
@@ -68,17 +73,37 @@ public abstract class PositionedNode : Node
     private protected byte SingletonCode;
 }
 
-/// <summary>How list fields store what they are given.</summary>
+/// <summary>
+/// How a node's list field is stored: null (empty), an exact-size array, or a List. The parser assigns Lists, and
+/// <see cref="Parsing.AstDepth"/> turns them into arrays as each top-level statement is finished (a List object and
+/// its growth slack cost more than the element references in a parsed tree: 32 bytes per list, and 61 % of the slots
+/// were unused). Reading the public property turns the field into a List once, so it behaves as a List field: the
+/// same List on every read, and changes to it are the node's.
+/// </summary>
 internal static class AstLists
 {
-    /// <summary>An empty (or null) list is not kept: the field's getter creates a list on first read, and
-    /// <see cref="Node.VisitFields"/> reports a shared empty one. A list keeps no unused capacity. So a parsed tree
-    /// holds no List objects for empty fields and no growth slack (before: 61 % of its list slots were unused).</summary>
-    public static List<T>? Compact<T>(List<T>? list)
+    /// <summary>What an assigned list is stored as: an empty list is not kept (the property creates a fresh list on
+    /// its first read), so fill a list before assigning it.</summary>
+    public static object? Store<T>(List<T>? list) => list is { Count: > 0 } ? list : null;
+
+    public static List<T> AsList<T>(ref object? field)
     {
-        if (list == null || list.Count == 0) return null;
-        if (list.Capacity > list.Count) list.Capacity = list.Count;
+        if (field is List<T> list) return list;
+        list = field is T[] array ? new List<T>(array) : new List<T>();
+        field = list;
         return list;
+    }
+
+    public static ReadOnlySpan<T> Span<T>(object? field) => field switch
+    {
+        T[] array => array,
+        List<T> list => CollectionsMarshal.AsSpan(list),
+        _ => default,
+    };
+
+    public static void Compact<T>(ref object? field)
+    {
+        if (field is List<T> list) field = list.Count == 0 ? null : list.ToArray();
     }
 }
 
@@ -86,7 +111,7 @@ internal static class AstLists
 public interface IFieldVisitor
 {
     void Node(string name, Node? value);
-    void Nodes<T>(string name, List<T> values) where T : Node?;
+    void Nodes<T>(string name, ReadOnlySpan<T> values) where T : Node?;
     void String(string name, string? value);
     void Strings(string name, List<string> values);
     void Int(string name, int? value);
@@ -115,7 +140,7 @@ internal struct NodeStack(Node[] items)
         if (Count > HighWater) HighWater = Count;
     }
 
-    public void PushAll<T>(List<T> nodes) where T : Node?
+    public void PushAll<T>(ReadOnlySpan<T> nodes) where T : Node?
     {
         foreach (var n in nodes) Push(n);
     }

@@ -12,20 +12,25 @@ public sealed partial class Module : ModNode
 {
     public override string TypeName => "Module";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>type_ignores</c> (type_ignore*).</summary>
-    [AllowNull] public List<TypeIgnoreNode> TypeIgnores { get => _typeIgnores ??= new(); set => _typeIgnores = AstLists.Compact(value); }
-    private List<TypeIgnoreNode>? _typeIgnores;
+    [AllowNull] public List<TypeIgnoreNode> TypeIgnores { get => AstLists.AsList<TypeIgnoreNode>(ref _typeIgnores); set => _typeIgnores = AstLists.Store(value); }
+    private object? _typeIgnores;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("type_ignores", _typeIgnores ?? EmptyList<TypeIgnoreNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("type_ignores", AstLists.Span<TypeIgnoreNode>(_typeIgnores));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_body != null) stack.PushAll(_body);
-        if (_typeIgnores != null) stack.PushAll(_typeIgnores);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<TypeIgnoreNode>(_typeIgnores));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<TypeIgnoreNode>(ref _typeIgnores);
     }
 }
 
@@ -33,15 +38,19 @@ public sealed partial class Interactive : ModNode
 {
     public override string TypeName => "Interactive";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_body != null) stack.PushAll(_body);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -64,19 +73,23 @@ public sealed partial class FunctionType : ModNode
 {
     public override string TypeName => "FunctionType";
     /// <summary>CPython field <c>argtypes</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Argtypes { get => _argtypes ??= new(); set => _argtypes = AstLists.Compact(value); }
-    private List<ExprNode>? _argtypes;
+    [AllowNull] public List<ExprNode> Argtypes { get => AstLists.AsList<ExprNode>(ref _argtypes); set => _argtypes = AstLists.Store(value); }
+    private object? _argtypes;
     /// <summary>CPython field <c>returns</c> (expr).</summary>
     public ExprNode Returns { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("argtypes", _argtypes ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("argtypes", AstLists.Span<ExprNode>(_argtypes));
         visitor.Node("returns", Returns);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_argtypes != null) stack.PushAll(_argtypes);
+        stack.PushAll(AstLists.Span<ExprNode>(_argtypes));
         stack.Push(Returns);
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _argtypes);
     }
 }
 
@@ -91,11 +104,11 @@ public sealed partial class FunctionDef : StmtNode
     /// <summary>CPython field <c>args</c> (arguments).</summary>
     public ArgumentsNode Args { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = AstLists.Compact(value); }
-    private List<ExprNode>? _decoratorList;
+    [AllowNull] public List<ExprNode> DecoratorList { get => AstLists.AsList<ExprNode>(ref _decoratorList); set => _decoratorList = AstLists.Store(value); }
+    private object? _decoratorList;
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
@@ -104,17 +117,22 @@ public sealed partial class FunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Args);
-        if (_body != null) stack.PushAll(_body);
-        if (_decoratorList != null) stack.PushAll(_decoratorList);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
         stack.Push(Returns);
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -126,11 +144,11 @@ public sealed partial class AsyncFunctionDef : StmtNode
     /// <summary>CPython field <c>args</c> (arguments).</summary>
     public ArgumentsNode Args { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = AstLists.Compact(value); }
-    private List<ExprNode>? _decoratorList;
+    [AllowNull] public List<ExprNode> DecoratorList { get => AstLists.AsList<ExprNode>(ref _decoratorList); set => _decoratorList = AstLists.Store(value); }
+    private object? _decoratorList;
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
@@ -139,17 +157,22 @@ public sealed partial class AsyncFunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Args);
-        if (_body != null) stack.PushAll(_body);
-        if (_decoratorList != null) stack.PushAll(_decoratorList);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
         stack.Push(Returns);
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -159,31 +182,38 @@ public sealed partial class ClassDef : StmtNode
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>bases</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Bases { get => _bases ??= new(); set => _bases = AstLists.Compact(value); }
-    private List<ExprNode>? _bases;
+    [AllowNull] public List<ExprNode> Bases { get => AstLists.AsList<ExprNode>(ref _bases); set => _bases = AstLists.Store(value); }
+    private object? _bases;
     /// <summary>CPython field <c>keywords</c> (keyword*).</summary>
-    [AllowNull] public List<KeywordNode> Keywords { get => _keywords ??= new(); set => _keywords = AstLists.Compact(value); }
-    private List<KeywordNode>? _keywords;
+    [AllowNull] public List<KeywordNode> Keywords { get => AstLists.AsList<KeywordNode>(ref _keywords); set => _keywords = AstLists.Store(value); }
+    private object? _keywords;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>decorator_list</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> DecoratorList { get => _decoratorList ??= new(); set => _decoratorList = AstLists.Compact(value); }
-    private List<ExprNode>? _decoratorList;
+    [AllowNull] public List<ExprNode> DecoratorList { get => AstLists.AsList<ExprNode>(ref _decoratorList); set => _decoratorList = AstLists.Store(value); }
+    private object? _decoratorList;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
-        visitor.Nodes("bases", _bases ?? EmptyList<ExprNode>.Instance);
-        visitor.Nodes("keywords", _keywords ?? EmptyList<KeywordNode>.Instance);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("decorator_list", _decoratorList ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("bases", AstLists.Span<ExprNode>(_bases));
+        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(_keywords));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_bases != null) stack.PushAll(_bases);
-        if (_keywords != null) stack.PushAll(_keywords);
-        if (_body != null) stack.PushAll(_body);
-        if (_decoratorList != null) stack.PushAll(_decoratorList);
+        stack.PushAll(AstLists.Span<ExprNode>(_bases));
+        stack.PushAll(AstLists.Span<KeywordNode>(_keywords));
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _bases);
+        AstLists.Compact<KeywordNode>(ref _keywords);
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -206,15 +236,19 @@ public sealed partial class Delete : StmtNode
 {
     public override string TypeName => "Delete";
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Targets { get => _targets ??= new(); set => _targets = AstLists.Compact(value); }
-    private List<ExprNode>? _targets;
+    [AllowNull] public List<ExprNode> Targets { get => AstLists.AsList<ExprNode>(ref _targets); set => _targets = AstLists.Store(value); }
+    private object? _targets;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", _targets ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("targets", AstLists.Span<ExprNode>(_targets));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_targets != null) stack.PushAll(_targets);
+        stack.PushAll(AstLists.Span<ExprNode>(_targets));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _targets);
     }
 }
 
@@ -222,22 +256,26 @@ public sealed partial class Assign : StmtNode
 {
     public override string TypeName => "Assign";
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Targets { get => _targets ??= new(); set => _targets = AstLists.Compact(value); }
-    private List<ExprNode>? _targets;
+    [AllowNull] public List<ExprNode> Targets { get => AstLists.AsList<ExprNode>(ref _targets); set => _targets = AstLists.Store(value); }
+    private object? _targets;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", _targets ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("targets", AstLists.Span<ExprNode>(_targets));
         visitor.Node("value", Value);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_targets != null) stack.PushAll(_targets);
+        stack.PushAll(AstLists.Span<ExprNode>(_targets));
         stack.Push(Value);
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _targets);
     }
 }
 
@@ -297,27 +335,32 @@ public sealed partial class For : StmtNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        if (_body != null) stack.PushAll(_body);
-        if (_orelse != null) stack.PushAll(_orelse);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -329,27 +372,32 @@ public sealed partial class AsyncFor : StmtNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        if (_body != null) stack.PushAll(_body);
-        if (_orelse != null) stack.PushAll(_orelse);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -359,22 +407,27 @@ public sealed partial class While : StmtNode
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Test);
-        if (_body != null) stack.PushAll(_body);
-        if (_orelse != null) stack.PushAll(_orelse);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -384,22 +437,27 @@ public sealed partial class If : StmtNode
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Test);
-        if (_body != null) stack.PushAll(_body);
-        if (_orelse != null) stack.PushAll(_orelse);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -407,23 +465,28 @@ public sealed partial class With : StmtNode
 {
     public override string TypeName => "With";
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
-    [AllowNull] public List<WithitemNode> Items { get => _items ??= new(); set => _items = AstLists.Compact(value); }
-    private List<WithitemNode>? _items;
+    [AllowNull] public List<WithitemNode> Items { get => AstLists.AsList<WithitemNode>(ref _items); set => _items = AstLists.Store(value); }
+    private object? _items;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", _items ?? EmptyList<WithitemNode>.Instance);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("items", AstLists.Span<WithitemNode>(_items));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_items != null) stack.PushAll(_items);
-        if (_body != null) stack.PushAll(_body);
+        stack.PushAll(AstLists.Span<WithitemNode>(_items));
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<WithitemNode>(ref _items);
+        AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -431,23 +494,28 @@ public sealed partial class AsyncWith : StmtNode
 {
     public override string TypeName => "AsyncWith";
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
-    [AllowNull] public List<WithitemNode> Items { get => _items ??= new(); set => _items = AstLists.Compact(value); }
-    private List<WithitemNode>? _items;
+    [AllowNull] public List<WithitemNode> Items { get => AstLists.AsList<WithitemNode>(ref _items); set => _items = AstLists.Store(value); }
+    private object? _items;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", _items ?? EmptyList<WithitemNode>.Instance);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("items", AstLists.Span<WithitemNode>(_items));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_items != null) stack.PushAll(_items);
-        if (_body != null) stack.PushAll(_body);
+        stack.PushAll(AstLists.Span<WithitemNode>(_items));
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<WithitemNode>(ref _items);
+        AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -457,17 +525,21 @@ public sealed partial class Match : StmtNode
     /// <summary>CPython field <c>subject</c> (expr).</summary>
     public ExprNode Subject { get; set; } = null!;
     /// <summary>CPython field <c>cases</c> (match_case*).</summary>
-    [AllowNull] public List<MatchCaseNode> Cases { get => _cases ??= new(); set => _cases = AstLists.Compact(value); }
-    private List<MatchCaseNode>? _cases;
+    [AllowNull] public List<MatchCaseNode> Cases { get => AstLists.AsList<MatchCaseNode>(ref _cases); set => _cases = AstLists.Store(value); }
+    private object? _cases;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("subject", Subject);
-        visitor.Nodes("cases", _cases ?? EmptyList<MatchCaseNode>.Instance);
+        visitor.Nodes("cases", AstLists.Span<MatchCaseNode>(_cases));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Subject);
-        if (_cases != null) stack.PushAll(_cases);
+        stack.PushAll(AstLists.Span<MatchCaseNode>(_cases));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<MatchCaseNode>(ref _cases);
     }
 }
 
@@ -494,30 +566,37 @@ public sealed partial class Try : StmtNode
 {
     public override string TypeName => "Try";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>handlers</c> (excepthandler*).</summary>
-    [AllowNull] public List<ExcepthandlerNode> Handlers { get => _handlers ??= new(); set => _handlers = AstLists.Compact(value); }
-    private List<ExcepthandlerNode>? _handlers;
+    [AllowNull] public List<ExcepthandlerNode> Handlers { get => AstLists.AsList<ExcepthandlerNode>(ref _handlers); set => _handlers = AstLists.Store(value); }
+    private object? _handlers;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     /// <summary>CPython field <c>finalbody</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Finalbody { get => _finalbody ??= new(); set => _finalbody = AstLists.Compact(value); }
-    private List<StmtNode>? _finalbody;
+    [AllowNull] public List<StmtNode> Finalbody { get => AstLists.AsList<StmtNode>(ref _finalbody); set => _finalbody = AstLists.Store(value); }
+    private object? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("handlers", _handlers ?? EmptyList<ExcepthandlerNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("finalbody", _finalbody ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(_handlers));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(_finalbody));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_body != null) stack.PushAll(_body);
-        if (_handlers != null) stack.PushAll(_handlers);
-        if (_orelse != null) stack.PushAll(_orelse);
-        if (_finalbody != null) stack.PushAll(_finalbody);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<ExcepthandlerNode>(_handlers));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(_finalbody));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<ExcepthandlerNode>(ref _handlers);
+        AstLists.Compact<StmtNode>(ref _orelse);
+        AstLists.Compact<StmtNode>(ref _finalbody);
     }
 }
 
@@ -525,30 +604,37 @@ public sealed partial class TryStar : StmtNode
 {
     public override string TypeName => "TryStar";
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     /// <summary>CPython field <c>handlers</c> (excepthandler*).</summary>
-    [AllowNull] public List<ExcepthandlerNode> Handlers { get => _handlers ??= new(); set => _handlers = AstLists.Compact(value); }
-    private List<ExcepthandlerNode>? _handlers;
+    [AllowNull] public List<ExcepthandlerNode> Handlers { get => AstLists.AsList<ExcepthandlerNode>(ref _handlers); set => _handlers = AstLists.Store(value); }
+    private object? _handlers;
     /// <summary>CPython field <c>orelse</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Orelse { get => _orelse ??= new(); set => _orelse = AstLists.Compact(value); }
-    private List<StmtNode>? _orelse;
+    [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
+    private object? _orelse;
     /// <summary>CPython field <c>finalbody</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Finalbody { get => _finalbody ??= new(); set => _finalbody = AstLists.Compact(value); }
-    private List<StmtNode>? _finalbody;
+    [AllowNull] public List<StmtNode> Finalbody { get => AstLists.AsList<StmtNode>(ref _finalbody); set => _finalbody = AstLists.Store(value); }
+    private object? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("handlers", _handlers ?? EmptyList<ExcepthandlerNode>.Instance);
-        visitor.Nodes("orelse", _orelse ?? EmptyList<StmtNode>.Instance);
-        visitor.Nodes("finalbody", _finalbody ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(_handlers));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(_finalbody));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_body != null) stack.PushAll(_body);
-        if (_handlers != null) stack.PushAll(_handlers);
-        if (_orelse != null) stack.PushAll(_orelse);
-        if (_finalbody != null) stack.PushAll(_finalbody);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<ExcepthandlerNode>(_handlers));
+        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(_finalbody));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
+        AstLists.Compact<ExcepthandlerNode>(ref _handlers);
+        AstLists.Compact<StmtNode>(ref _orelse);
+        AstLists.Compact<StmtNode>(ref _finalbody);
     }
 }
 
@@ -575,15 +661,19 @@ public sealed partial class Import : StmtNode
 {
     public override string TypeName => "Import";
     /// <summary>CPython field <c>names</c> (alias*).</summary>
-    [AllowNull] public List<AliasNode> Names { get => _names ??= new(); set => _names = AstLists.Compact(value); }
-    private List<AliasNode>? _names;
+    [AllowNull] public List<AliasNode> Names { get => AstLists.AsList<AliasNode>(ref _names); set => _names = AstLists.Store(value); }
+    private object? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("names", _names ?? EmptyList<AliasNode>.Instance);
+        visitor.Nodes("names", AstLists.Span<AliasNode>(_names));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_names != null) stack.PushAll(_names);
+        stack.PushAll(AstLists.Span<AliasNode>(_names));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<AliasNode>(ref _names);
     }
 }
 
@@ -593,19 +683,23 @@ public sealed partial class ImportFrom : StmtNode
     /// <summary>CPython field <c>module</c> (identifier?).</summary>
     public string? Module { get; set; }
     /// <summary>CPython field <c>names</c> (alias*).</summary>
-    [AllowNull] public List<AliasNode> Names { get => _names ??= new(); set => _names = AstLists.Compact(value); }
-    private List<AliasNode>? _names;
+    [AllowNull] public List<AliasNode> Names { get => AstLists.AsList<AliasNode>(ref _names); set => _names = AstLists.Store(value); }
+    private object? _names;
     /// <summary>CPython field <c>level</c> (int?).</summary>
     public int? Level { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("module", Module);
-        visitor.Nodes("names", _names ?? EmptyList<AliasNode>.Instance);
+        visitor.Nodes("names", AstLists.Span<AliasNode>(_names));
         visitor.Int("level", Level);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_names != null) stack.PushAll(_names);
+        stack.PushAll(AstLists.Span<AliasNode>(_names));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<AliasNode>(ref _names);
     }
 }
 
@@ -613,7 +707,7 @@ public sealed partial class Global : StmtNode
 {
     public override string TypeName => "Global";
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
-    [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = AstLists.Compact(value); }
+    [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = value is { Count: > 0 } ? value : null; }
     private List<string>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
@@ -625,7 +719,7 @@ public sealed partial class Nonlocal : StmtNode
 {
     public override string TypeName => "Nonlocal";
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
-    [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = AstLists.Compact(value); }
+    [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = value is { Count: > 0 } ? value : null; }
     private List<string>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
@@ -681,16 +775,20 @@ public sealed partial class BoolOp : ExprNode
     /// <summary>CPython field <c>op</c> (boolop).</summary>
     public BoolopNode Op { get => BoolopNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Values { get => _values ??= new(); set => _values = AstLists.Compact(value); }
-    private List<ExprNode>? _values;
+    [AllowNull] public List<ExprNode> Values { get => AstLists.AsList<ExprNode>(ref _values); set => _values = AstLists.Store(value); }
+    private object? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("op", Op);
-        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_values != null) stack.PushAll(_values);
+        stack.PushAll(AstLists.Span<ExprNode>(_values));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -799,20 +897,25 @@ public sealed partial class Dict : ExprNode
 {
     public override string TypeName => "Dict";
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode?> Keys { get => _keys ??= new(); set => _keys = AstLists.Compact(value); }
-    private List<ExprNode?>? _keys;
+    [AllowNull] public List<ExprNode?> Keys { get => AstLists.AsList<ExprNode?>(ref _keys); set => _keys = AstLists.Store(value); }
+    private object? _keys;
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Values { get => _values ??= new(); set => _values = AstLists.Compact(value); }
-    private List<ExprNode>? _values;
+    [AllowNull] public List<ExprNode> Values { get => AstLists.AsList<ExprNode>(ref _values); set => _values = AstLists.Store(value); }
+    private object? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode?>.Instance);
-        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("keys", AstLists.Span<ExprNode?>(_keys));
+        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_keys != null) stack.PushAll(_keys);
-        if (_values != null) stack.PushAll(_values);
+        stack.PushAll(AstLists.Span<ExprNode>(_keys));
+        stack.PushAll(AstLists.Span<ExprNode>(_values));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode?>(ref _keys);
+        AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -820,15 +923,19 @@ public sealed partial class Set : ExprNode
 {
     public override string TypeName => "Set";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = AstLists.Compact(value); }
-    private List<ExprNode>? _elts;
+    [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
+    private object? _elts;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_elts != null) stack.PushAll(_elts);
+        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -838,17 +945,21 @@ public sealed partial class ListComp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    [AllowNull] public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = AstLists.Compact(value); }
-    private List<ComprehensionNode>? _generators;
+    [AllowNull] public List<ComprehensionNode> Generators { get => AstLists.AsList<ComprehensionNode>(ref _generators); set => _generators = AstLists.Store(value); }
+    private object? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        if (_generators != null) stack.PushAll(_generators);
+        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -858,17 +969,21 @@ public sealed partial class SetComp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    [AllowNull] public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = AstLists.Compact(value); }
-    private List<ComprehensionNode>? _generators;
+    [AllowNull] public List<ComprehensionNode> Generators { get => AstLists.AsList<ComprehensionNode>(ref _generators); set => _generators = AstLists.Store(value); }
+    private object? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        if (_generators != null) stack.PushAll(_generators);
+        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -880,19 +995,23 @@ public sealed partial class DictComp : ExprNode
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    [AllowNull] public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = AstLists.Compact(value); }
-    private List<ComprehensionNode>? _generators;
+    [AllowNull] public List<ComprehensionNode> Generators { get => AstLists.AsList<ComprehensionNode>(ref _generators); set => _generators = AstLists.Store(value); }
+    private object? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("key", Key);
         visitor.Node("value", Value);
-        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Key);
         stack.Push(Value);
-        if (_generators != null) stack.PushAll(_generators);
+        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -902,17 +1021,21 @@ public sealed partial class GeneratorExp : ExprNode
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
-    [AllowNull] public List<ComprehensionNode> Generators { get => _generators ??= new(); set => _generators = AstLists.Compact(value); }
-    private List<ComprehensionNode>? _generators;
+    [AllowNull] public List<ComprehensionNode> Generators { get => AstLists.AsList<ComprehensionNode>(ref _generators); set => _generators = AstLists.Store(value); }
+    private object? _generators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", _generators ?? EmptyList<ComprehensionNode>.Instance);
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        if (_generators != null) stack.PushAll(_generators);
+        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -967,21 +1090,26 @@ public sealed partial class Compare : ExprNode
     /// <summary>CPython field <c>left</c> (expr).</summary>
     public ExprNode Left { get; set; } = null!;
     /// <summary>CPython field <c>ops</c> (cmpop*).</summary>
-    [AllowNull] public List<CmpopNode> Ops { get => _ops ??= new(); set => _ops = AstLists.Compact(value); }
-    private List<CmpopNode>? _ops;
+    [AllowNull] public List<CmpopNode> Ops { get => AstLists.AsList<CmpopNode>(ref _ops); set => _ops = AstLists.Store(value); }
+    private object? _ops;
     /// <summary>CPython field <c>comparators</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Comparators { get => _comparators ??= new(); set => _comparators = AstLists.Compact(value); }
-    private List<ExprNode>? _comparators;
+    [AllowNull] public List<ExprNode> Comparators { get => AstLists.AsList<ExprNode>(ref _comparators); set => _comparators = AstLists.Store(value); }
+    private object? _comparators;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("left", Left);
-        visitor.Nodes("ops", _ops ?? EmptyList<CmpopNode>.Instance);
-        visitor.Nodes("comparators", _comparators ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("ops", AstLists.Span<CmpopNode>(_ops));
+        visitor.Nodes("comparators", AstLists.Span<ExprNode>(_comparators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Left);
-        if (_comparators != null) stack.PushAll(_comparators);
+        stack.PushAll(AstLists.Span<ExprNode>(_comparators));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<CmpopNode>(ref _ops);
+        AstLists.Compact<ExprNode>(ref _comparators);
     }
 }
 
@@ -991,22 +1119,27 @@ public sealed partial class Call : ExprNode
     /// <summary>CPython field <c>func</c> (expr).</summary>
     public ExprNode Func { get; set; } = null!;
     /// <summary>CPython field <c>args</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Args { get => _args ??= new(); set => _args = AstLists.Compact(value); }
-    private List<ExprNode>? _args;
+    [AllowNull] public List<ExprNode> Args { get => AstLists.AsList<ExprNode>(ref _args); set => _args = AstLists.Store(value); }
+    private object? _args;
     /// <summary>CPython field <c>keywords</c> (keyword*).</summary>
-    [AllowNull] public List<KeywordNode> Keywords { get => _keywords ??= new(); set => _keywords = AstLists.Compact(value); }
-    private List<KeywordNode>? _keywords;
+    [AllowNull] public List<KeywordNode> Keywords { get => AstLists.AsList<KeywordNode>(ref _keywords); set => _keywords = AstLists.Store(value); }
+    private object? _keywords;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("func", Func);
-        visitor.Nodes("args", _args ?? EmptyList<ExprNode>.Instance);
-        visitor.Nodes("keywords", _keywords ?? EmptyList<KeywordNode>.Instance);
+        visitor.Nodes("args", AstLists.Span<ExprNode>(_args));
+        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(_keywords));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Func);
-        if (_args != null) stack.PushAll(_args);
-        if (_keywords != null) stack.PushAll(_keywords);
+        stack.PushAll(AstLists.Span<ExprNode>(_args));
+        stack.PushAll(AstLists.Span<KeywordNode>(_keywords));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _args);
+        AstLists.Compact<KeywordNode>(ref _keywords);
     }
 }
 
@@ -1036,15 +1169,19 @@ public sealed partial class JoinedStr : ExprNode
 {
     public override string TypeName => "JoinedStr";
     /// <summary>CPython field <c>values</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Values { get => _values ??= new(); set => _values = AstLists.Compact(value); }
-    private List<ExprNode>? _values;
+    [AllowNull] public List<ExprNode> Values { get => AstLists.AsList<ExprNode>(ref _values); set => _values = AstLists.Store(value); }
+    private object? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("values", _values ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_values != null) stack.PushAll(_values);
+        stack.PushAll(AstLists.Span<ExprNode>(_values));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -1141,18 +1278,22 @@ public sealed partial class List : ExprNode
 {
     public override string TypeName => "List";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = AstLists.Compact(value); }
-    private List<ExprNode>? _elts;
+    [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
+    private object? _elts;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
     public ExprContextNode Ctx { get => ExprContextNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
         visitor.Node("ctx", Ctx);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_elts != null) stack.PushAll(_elts);
+        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -1160,18 +1301,22 @@ public sealed partial class Tuple : ExprNode
 {
     public override string TypeName => "Tuple";
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Elts { get => _elts ??= new(); set => _elts = AstLists.Compact(value); }
-    private List<ExprNode>? _elts;
+    [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
+    private object? _elts;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
     public ExprContextNode Ctx { get => ExprContextNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", _elts ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
         visitor.Node("ctx", Ctx);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_elts != null) stack.PushAll(_elts);
+        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -1648,22 +1793,26 @@ public sealed partial class Comprehension : ComprehensionNode
     /// <summary>CPython field <c>iter</c> (expr).</summary>
     public ExprNode Iter { get; set; } = null!;
     /// <summary>CPython field <c>ifs</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Ifs { get => _ifs ??= new(); set => _ifs = AstLists.Compact(value); }
-    private List<ExprNode>? _ifs;
+    [AllowNull] public List<ExprNode> Ifs { get => AstLists.AsList<ExprNode>(ref _ifs); set => _ifs = AstLists.Store(value); }
+    private object? _ifs;
     /// <summary>CPython field <c>is_async</c> (int).</summary>
     public int IsAsync { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("ifs", _ifs ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("ifs", AstLists.Span<ExprNode>(_ifs));
         visitor.Int("is_async", IsAsync);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        if (_ifs != null) stack.PushAll(_ifs);
+        stack.PushAll(AstLists.Span<ExprNode>(_ifs));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _ifs);
     }
 }
 
@@ -1678,18 +1827,22 @@ public sealed partial class ExceptHandler : ExcepthandlerNode
     /// <summary>CPython field <c>name</c> (identifier?).</summary>
     public string? Name { get; set; }
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("type", Type);
         visitor.String("name", Name);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Type);
-        if (_body != null) stack.PushAll(_body);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -1700,43 +1853,51 @@ public sealed partial class Arguments : ArgumentsNode
 {
     public override string TypeName => "arguments";
     /// <summary>CPython field <c>posonlyargs</c> (arg*).</summary>
-    [AllowNull] public List<ArgNode> Posonlyargs { get => _posonlyargs ??= new(); set => _posonlyargs = AstLists.Compact(value); }
-    private List<ArgNode>? _posonlyargs;
+    [AllowNull] public List<ArgNode> Posonlyargs { get => AstLists.AsList<ArgNode>(ref _posonlyargs); set => _posonlyargs = AstLists.Store(value); }
+    private object? _posonlyargs;
     /// <summary>CPython field <c>args</c> (arg*).</summary>
-    [AllowNull] public List<ArgNode> Args { get => _args ??= new(); set => _args = AstLists.Compact(value); }
-    private List<ArgNode>? _args;
+    [AllowNull] public List<ArgNode> Args { get => AstLists.AsList<ArgNode>(ref _args); set => _args = AstLists.Store(value); }
+    private object? _args;
     /// <summary>CPython field <c>vararg</c> (arg?).</summary>
     public ArgNode? Vararg { get; set; } = null!;
     /// <summary>CPython field <c>kwonlyargs</c> (arg*).</summary>
-    [AllowNull] public List<ArgNode> Kwonlyargs { get => _kwonlyargs ??= new(); set => _kwonlyargs = AstLists.Compact(value); }
-    private List<ArgNode>? _kwonlyargs;
+    [AllowNull] public List<ArgNode> Kwonlyargs { get => AstLists.AsList<ArgNode>(ref _kwonlyargs); set => _kwonlyargs = AstLists.Store(value); }
+    private object? _kwonlyargs;
     /// <summary>CPython field <c>kw_defaults</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode?> KwDefaults { get => _kwDefaults ??= new(); set => _kwDefaults = AstLists.Compact(value); }
-    private List<ExprNode?>? _kwDefaults;
+    [AllowNull] public List<ExprNode?> KwDefaults { get => AstLists.AsList<ExprNode?>(ref _kwDefaults); set => _kwDefaults = AstLists.Store(value); }
+    private object? _kwDefaults;
     /// <summary>CPython field <c>kwarg</c> (arg?).</summary>
     public ArgNode? Kwarg { get; set; } = null!;
     /// <summary>CPython field <c>defaults</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Defaults { get => _defaults ??= new(); set => _defaults = AstLists.Compact(value); }
-    private List<ExprNode>? _defaults;
+    [AllowNull] public List<ExprNode> Defaults { get => AstLists.AsList<ExprNode>(ref _defaults); set => _defaults = AstLists.Store(value); }
+    private object? _defaults;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("posonlyargs", _posonlyargs ?? EmptyList<ArgNode>.Instance);
-        visitor.Nodes("args", _args ?? EmptyList<ArgNode>.Instance);
+        visitor.Nodes("posonlyargs", AstLists.Span<ArgNode>(_posonlyargs));
+        visitor.Nodes("args", AstLists.Span<ArgNode>(_args));
         visitor.Node("vararg", Vararg);
-        visitor.Nodes("kwonlyargs", _kwonlyargs ?? EmptyList<ArgNode>.Instance);
-        visitor.Nodes("kw_defaults", _kwDefaults ?? EmptyList<ExprNode?>.Instance);
+        visitor.Nodes("kwonlyargs", AstLists.Span<ArgNode>(_kwonlyargs));
+        visitor.Nodes("kw_defaults", AstLists.Span<ExprNode?>(_kwDefaults));
         visitor.Node("kwarg", Kwarg);
-        visitor.Nodes("defaults", _defaults ?? EmptyList<ExprNode>.Instance);
+        visitor.Nodes("defaults", AstLists.Span<ExprNode>(_defaults));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_posonlyargs != null) stack.PushAll(_posonlyargs);
-        if (_args != null) stack.PushAll(_args);
+        stack.PushAll(AstLists.Span<ArgNode>(_posonlyargs));
+        stack.PushAll(AstLists.Span<ArgNode>(_args));
         stack.Push(Vararg);
-        if (_kwonlyargs != null) stack.PushAll(_kwonlyargs);
-        if (_kwDefaults != null) stack.PushAll(_kwDefaults);
+        stack.PushAll(AstLists.Span<ArgNode>(_kwonlyargs));
+        stack.PushAll(AstLists.Span<ExprNode>(_kwDefaults));
         stack.Push(Kwarg);
-        if (_defaults != null) stack.PushAll(_defaults);
+        stack.PushAll(AstLists.Span<ExprNode>(_defaults));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ArgNode>(ref _posonlyargs);
+        AstLists.Compact<ArgNode>(ref _args);
+        AstLists.Compact<ArgNode>(ref _kwonlyargs);
+        AstLists.Compact<ExprNode?>(ref _kwDefaults);
+        AstLists.Compact<ExprNode>(ref _defaults);
     }
 }
 
@@ -1835,19 +1996,23 @@ public sealed partial class MatchCase : MatchCaseNode
     /// <summary>CPython field <c>guard</c> (expr?).</summary>
     public ExprNode? Guard { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
-    [AllowNull] public List<StmtNode> Body { get => _body ??= new(); set => _body = AstLists.Compact(value); }
-    private List<StmtNode>? _body;
+    [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
+    private object? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("pattern", Pattern);
         visitor.Node("guard", Guard);
-        visitor.Nodes("body", _body ?? EmptyList<StmtNode>.Instance);
+        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Pattern);
         stack.Push(Guard);
-        if (_body != null) stack.PushAll(_body);
+        stack.PushAll(AstLists.Span<StmtNode>(_body));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -1884,15 +2049,19 @@ public sealed partial class MatchSequence : PatternNode
 {
     public override string TypeName => "MatchSequence";
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    [AllowNull] public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = AstLists.Compact(value); }
-    private List<PatternNode>? _patterns;
+    [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
+    private object? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_patterns != null) stack.PushAll(_patterns);
+        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 
@@ -1900,23 +2069,28 @@ public sealed partial class MatchMapping : PatternNode
 {
     public override string TypeName => "MatchMapping";
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
-    [AllowNull] public List<ExprNode> Keys { get => _keys ??= new(); set => _keys = AstLists.Compact(value); }
-    private List<ExprNode>? _keys;
+    [AllowNull] public List<ExprNode> Keys { get => AstLists.AsList<ExprNode>(ref _keys); set => _keys = AstLists.Store(value); }
+    private object? _keys;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    [AllowNull] public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = AstLists.Compact(value); }
-    private List<PatternNode>? _patterns;
+    [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
+    private object? _patterns;
     /// <summary>CPython field <c>rest</c> (identifier?).</summary>
     public string? Rest { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", _keys ?? EmptyList<ExprNode>.Instance);
-        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Nodes("keys", AstLists.Span<ExprNode>(_keys));
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
         visitor.String("rest", Rest);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_keys != null) stack.PushAll(_keys);
-        if (_patterns != null) stack.PushAll(_patterns);
+        stack.PushAll(AstLists.Span<ExprNode>(_keys));
+        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<ExprNode>(ref _keys);
+        AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 
@@ -1926,26 +2100,31 @@ public sealed partial class MatchClass : PatternNode
     /// <summary>CPython field <c>cls</c> (expr).</summary>
     public ExprNode Cls { get; set; } = null!;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    [AllowNull] public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = AstLists.Compact(value); }
-    private List<PatternNode>? _patterns;
+    [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
+    private object? _patterns;
     /// <summary>CPython field <c>kwd_attrs</c> (identifier*).</summary>
-    [AllowNull] public List<string> KwdAttrs { get => _kwdAttrs ??= new(); set => _kwdAttrs = AstLists.Compact(value); }
+    [AllowNull] public List<string> KwdAttrs { get => _kwdAttrs ??= new(); set => _kwdAttrs = value is { Count: > 0 } ? value : null; }
     private List<string>? _kwdAttrs;
     /// <summary>CPython field <c>kwd_patterns</c> (pattern*).</summary>
-    [AllowNull] public List<PatternNode> KwdPatterns { get => _kwdPatterns ??= new(); set => _kwdPatterns = AstLists.Compact(value); }
-    private List<PatternNode>? _kwdPatterns;
+    [AllowNull] public List<PatternNode> KwdPatterns { get => AstLists.AsList<PatternNode>(ref _kwdPatterns); set => _kwdPatterns = AstLists.Store(value); }
+    private object? _kwdPatterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("cls", Cls);
-        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
         visitor.Strings("kwd_attrs", _kwdAttrs ?? EmptyList<string>.Instance);
-        visitor.Nodes("kwd_patterns", _kwdPatterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Nodes("kwd_patterns", AstLists.Span<PatternNode>(_kwdPatterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Cls);
-        if (_patterns != null) stack.PushAll(_patterns);
-        if (_kwdPatterns != null) stack.PushAll(_kwdPatterns);
+        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+        stack.PushAll(AstLists.Span<PatternNode>(_kwdPatterns));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<PatternNode>(ref _patterns);
+        AstLists.Compact<PatternNode>(ref _kwdPatterns);
     }
 }
 
@@ -1982,15 +2161,19 @@ public sealed partial class MatchOr : PatternNode
 {
     public override string TypeName => "MatchOr";
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
-    [AllowNull] public List<PatternNode> Patterns { get => _patterns ??= new(); set => _patterns = AstLists.Compact(value); }
-    private List<PatternNode>? _patterns;
+    [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
+    private object? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", _patterns ?? EmptyList<PatternNode>.Instance);
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        if (_patterns != null) stack.PushAll(_patterns);
+        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+    }
+    internal override void CompactLists()
+    {
+        AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 

@@ -92,7 +92,7 @@ public static class ParseBenchmarkReport
         var f = TreeFootprint.Measure(ParseBenchmark.GeneratedSource(2_700_000));
         output.WriteLine($"tree of a {f.SourceBytes / 1e6:F1} MB generated file: {f.RetainedBytes / 1e6:F0} MB retained = {f.RetainedPerSourceByte:F1}x the source; "
                        + $"{f.Nodes:N0} nodes ({(double)f.RetainedBytes / f.Nodes:F0} bytes per node, lists included), {f.Lists:N0} lists "
-                       + $"({f.ListSlotsUsed:N0} slots used of {f.ListSlotsAllocated:N0} allocated)");
+                       + $"({f.ListSlots:N0} elements)");
     }
 
     private static void LargeFile(int megabytes, Func<string[], byte[]?, string?>? cpython, TextWriter output)

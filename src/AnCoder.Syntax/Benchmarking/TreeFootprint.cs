@@ -4,10 +4,10 @@ namespace AnCoder.Syntax.Benchmarking;
 
 /// <summary>
 /// Where the memory of a parsed tree goes: the managed bytes the tree keeps alive (GC.GetTotalMemory with the tree
-/// held, minus without), and what it is made of (node objects, list fields with their used and allocated slots).
+/// held, minus without), and what it is made of (node objects; non-empty list fields and their elements, which a
+/// parsed tree stores as exact-size arrays).
 /// </summary>
-public sealed record TreeFootprint(long SourceBytes, long RetainedBytes, long Nodes, long Lists, long ListSlotsUsed,
-    long ListSlotsAllocated)
+public sealed record TreeFootprint(long SourceBytes, long RetainedBytes, long Nodes, long Lists, long ListSlots)
 {
     public double RetainedPerSourceByte => (double)RetainedBytes / SourceBytes;
 
@@ -30,13 +30,13 @@ public sealed record TreeFootprint(long SourceBytes, long RetainedBytes, long No
             counter.Pending.Clear();
         }
         GC.KeepAlive(module);
-        return new TreeFootprint(source.Length, after - before, counter.NodeCount, counter.Lists, counter.Used, counter.Allocated);
+        return new TreeFootprint(source.Length, after - before, counter.NodeCount, counter.Lists, counter.Slots);
     }
 
     private sealed class Counter : IFieldVisitor
     {
         public readonly List<Node> Pending = new();
-        public long NodeCount, Lists, Used, Allocated;
+        public long NodeCount, Lists, Slots;
 
         public void Node(string name, Node? value)
         {
@@ -45,13 +45,12 @@ public sealed record TreeFootprint(long SourceBytes, long RetainedBytes, long No
                 Pending.Add(value);
         }
 
-        public void Nodes<T>(string name, List<T> values) where T : Node?
+        public void Nodes<T>(string name, ReadOnlySpan<T> values) where T : Node?
         {
-            if (values.Capacity > 0)
+            if (values.Length > 0)
             {
                 Lists++;
-                Used += values.Count;
-                Allocated += values.Capacity;
+                Slots += values.Length;
             }
             foreach (var v in values)
                 if (v is ExprContextNode or OperatorNode or BoolopNode or UnaryopNode or CmpopNode) { }
@@ -62,10 +61,9 @@ public sealed record TreeFootprint(long SourceBytes, long RetainedBytes, long No
 
         public void Strings(string name, List<string> values)
         {
-            if (values.Capacity == 0) return;
+            if (values.Count == 0) return;
             Lists++;
-            Used += values.Count;
-            Allocated += values.Capacity;
+            Slots += values.Count;
         }
 
         public void Int(string name, int? value) { }

@@ -22,7 +22,13 @@ internal static class AstDepth
     /// <summary>Assigns depths below <paramref name="root"/> (whose own Depth is kept) and returns the number of
     /// nested nodes CPython's ast2obj would count on the deepest path from the root (contexts and operators are
     /// shared singletons there and are not counted).</summary>
-    public static int Assign(Node root)
+    public static int Assign(Node root) => Walk(root, compactLists: false);
+
+    /// <summary><see cref="Assign"/>, and every node's list fields become exact-size arrays (<see cref="AstLists"/>):
+    /// run by the parser on each finished top-level statement, while its nodes are young.</summary>
+    public static int AssignAndCompact(Node root) => Walk(root, compactLists: true);
+
+    private static int Walk(Node root, bool compactLists)
     {
         var stack = new NodeStack(t_stack ?? new Node[256]);
         int rootDepth = root.Depth;
@@ -34,6 +40,7 @@ internal static class AstDepth
             var node = stack.Pop();
             if (node.Depth > deepest) deepest = node.Depth;
             stack.ParentDepth = node.Depth;
+            if (compactLists) node.CompactLists();
             node.PushChildren(ref stack);
         }
         var items = stack.Items;

@@ -646,6 +646,12 @@ internal sealed partial class Parser
 
     // ----------------------------------------------------------------------------------------- entry points
 
+    /// <summary>Nodes on the deepest path of the tree <see cref="ParseFile"/> returned (what
+    /// <see cref="AstDepth.Assign"/> would return for it): its top-level statements got their depths and compact lists
+    /// as each was finished, and the Module has Depth 0.</summary>
+    public int ModuleNesting => _moduleNesting;
+    private int _moduleNesting = 1;
+
     public Module ParseFile()
     {
         Module? module;

@@ -23,7 +23,9 @@ internal sealed partial class Parser
         if (Kind(TokenKind.EndMarker))
         {
             _level--;
-            return new Module { Body = body ?? new List<StmtNode>() };
+            var module = new Module { Body = body };
+            module.CompactLists();
+            return module;
         }
         _mark = start;
         _level--;
@@ -50,8 +52,17 @@ internal sealed partial class Parser
         }
         if (_level == 3)
         {
+            int finished = 0;
             while (Statement(list))
             {
+                // The statement is finished (no rule backtracks into it): depths and compact lists now, while its
+                // nodes are young, so the tree never holds List objects (docs: AstLists).
+                for (; finished < list.Count; finished++)
+                {
+                    var statement = list[finished];
+                    statement.Depth = 1;
+                    _moduleNesting = Math.Max(_moduleNesting, AstDepth.AssignAndCompact(statement) + 1);
+                }
                 if (_windowed) CompactTokens();
                 else AdvanceMemoWindow();
             }

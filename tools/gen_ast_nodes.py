@@ -149,7 +149,7 @@ for base in BASES:
             prop = property_name(fname, cs_name)
             w(f'    /// <summary>CPython field <c>{fname}</c> ({typ}{quant}).</summary>')
             if kind == 'nodes':
-                # Stored as null (empty), an exact-size array (a parsed tree, AstLists.Compact) or a List (assigned, or
+                # Stored as null (empty), the element, an exact-size array (a parsed tree, AstLists.Compact) or a List (assigned, or
                 # read through this property): a List object and its growth slack cost more than its elements.
                 element = cst[5:-1]
                 w(f'    [AllowNull] public {cst} {prop} {{ get => AstLists.AsList<{element}>(ref {backing(prop)}); set => {backing(prop)} = AstLists.Store(value); }}')
@@ -173,7 +173,7 @@ for base in BASES:
                 w(f'        visitor.Node("{fname}", {prop});')
             elif kind == 'nodes':
                 element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
-                w(f'        visitor.Nodes("{fname}", AstLists.Span<{element}>({backing(prop)}));')
+                w(f'        visitor.Nodes("{fname}", AstLists.Span<{element}>(ref {backing(prop)}));')
             elif kind == 'strings':
                 w(f'        visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);')
             elif typ == 'int':
@@ -192,7 +192,7 @@ for base in BASES:
                 if kind == 'node':
                     w(f'        stack.Push({prop});')
                 else:
-                    w(f'        stack.PushAll(AstLists.Span<{cst[5:-1]}>({backing(prop)}));')
+                    w(f'        stack.PushAll(AstLists.Span<{cst[5:-1]}>(ref {backing(prop)}));')
             w('    }')
         lists = [(property_name(f, cs_name), cst.replace('>', '?>') if (name, f) in NULLABLE_ELEMENTS else cst)
                  for f, t, q in fields for cst, k in [csharp_type(t, q)] if k == 'nodes']

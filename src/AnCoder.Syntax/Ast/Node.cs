@@ -105,11 +105,11 @@ public abstract class PositionedNode : Node
 }
 
 /// <summary>
-/// How a node's list field is stored: null (empty), an exact-size array, or a List. The parser assigns Lists, and
-/// <see cref="Parsing.AstDepth"/> turns them into arrays as each top-level statement is finished (a List object and
-/// its growth slack cost more than the element references in a parsed tree: 32 bytes per list, and 61 % of the slots
-/// were unused). Reading the public property turns the field into a List once, so it behaves as a List field: the
-/// same List on every read, and changes to it are the node's.
+/// How a node's list field is stored: null (empty), the one element itself, an exact-size array, or a List. The
+/// parser assigns Lists, and <see cref="Parsing.AstDepth"/> compacts them as each top-level statement is finished (in
+/// a parsed tree a List object and its growth slack cost more than the elements: 32 bytes per list, 61 % of the slots
+/// unused; and most lists hold one element, which needs no array). Reading the public property turns the field into a
+/// List once, so it behaves as a List field: the same List on every read, and changes to it are the node's.
 /// </summary>
 internal static class AstLists
 {
@@ -117,24 +117,38 @@ internal static class AstLists
     /// its first read), so fill a list before assigning it.</summary>
     public static object? Store<T>(List<T>? list) => list is { Count: > 0 } ? list : null;
 
-    public static List<T> AsList<T>(ref object? field)
+    public static List<T> AsList<T>(ref object? field) where T : Node?
     {
         if (field is List<T> list) return list;
-        list = field is T[] array ? new List<T>(array) : new List<T>();
+        list = field switch
+        {
+            null => new List<T>(),
+            T[] array => new List<T>(array),
+            _ => new List<T>(1) { (T)field },
+        };
         field = list;
         return list;
     }
 
-    public static ReadOnlySpan<T> Span<T>(object? field) => field switch
+    /// <summary>The elements, read-only (for a single element: a span over the field itself).</summary>
+    public static ReadOnlySpan<T> Span<T>(ref object? field) where T : Node?
     {
-        T[] array => array,
-        List<T> list => CollectionsMarshal.AsSpan(list),
-        _ => default,
-    };
+        object? value = field;
+        if (value is null) return default;
+        if (value is T[] array) return array;
+        if (value is List<T> list) return CollectionsMarshal.AsSpan(list);
+        return new ReadOnlySpan<T>(ref System.Runtime.CompilerServices.Unsafe.As<object?, T>(ref field));
+    }
 
-    public static void Compact<T>(ref object? field)
+    public static void Compact<T>(ref object? field) where T : Node?
     {
-        if (field is List<T> list) field = list.Count == 0 ? null : list.ToArray();
+        if (field is not List<T> list) return;
+        field = list.Count switch
+        {
+            0 => null,
+            1 when list[0] is { } only => only, // a None element (a `{**d}` key) stays in an array: null means empty
+            _ => list.ToArray(),
+        };
     }
 }
 

@@ -19,13 +19,13 @@ public sealed partial class Module : ModNode
     private object? _typeIgnores;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("type_ignores", AstLists.Span<TypeIgnoreNode>(_typeIgnores));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("type_ignores", AstLists.Span<TypeIgnoreNode>(ref _typeIgnores));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<TypeIgnoreNode>(_typeIgnores));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<TypeIgnoreNode>(ref _typeIgnores));
     }
     internal override void CompactLists()
     {
@@ -42,11 +42,11 @@ public sealed partial class Interactive : ModNode
     private object? _body;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
     internal override void CompactLists()
     {
@@ -79,12 +79,12 @@ public sealed partial class FunctionType : ModNode
     public ExprNode Returns { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("argtypes", AstLists.Span<ExprNode>(_argtypes));
+        visitor.Nodes("argtypes", AstLists.Span<ExprNode>(ref _argtypes));
         visitor.Node("returns", Returns);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_argtypes));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _argtypes));
         stack.Push(Returns);
     }
     internal override void CompactLists()
@@ -117,16 +117,16 @@ public sealed partial class FunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(ref _decoratorList));
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Args);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
         stack.Push(Returns);
     }
     internal override void CompactLists()
@@ -157,16 +157,16 @@ public sealed partial class AsyncFunctionDef : StmtNode
     {
         visitor.String("name", Name);
         visitor.Node("args", Args);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(ref _decoratorList));
         visitor.Node("returns", Returns);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Args);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
         stack.Push(Returns);
     }
     internal override void CompactLists()
@@ -196,17 +196,17 @@ public sealed partial class ClassDef : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
-        visitor.Nodes("bases", AstLists.Span<ExprNode>(_bases));
-        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(_keywords));
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(_decoratorList));
+        visitor.Nodes("bases", AstLists.Span<ExprNode>(ref _bases));
+        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(ref _keywords));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("decorator_list", AstLists.Span<ExprNode>(ref _decoratorList));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_bases));
-        stack.PushAll(AstLists.Span<KeywordNode>(_keywords));
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<ExprNode>(_decoratorList));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _bases));
+        stack.PushAll(AstLists.Span<KeywordNode>(ref _keywords));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
     }
     internal override void CompactLists()
     {
@@ -240,11 +240,11 @@ public sealed partial class Delete : StmtNode
     private object? _targets;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", AstLists.Span<ExprNode>(_targets));
+        visitor.Nodes("targets", AstLists.Span<ExprNode>(ref _targets));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_targets));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _targets));
     }
     internal override void CompactLists()
     {
@@ -264,13 +264,13 @@ public sealed partial class Assign : StmtNode
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("targets", AstLists.Span<ExprNode>(_targets));
+        visitor.Nodes("targets", AstLists.Span<ExprNode>(ref _targets));
         visitor.Node("value", Value);
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_targets));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _targets));
         stack.Push(Value);
     }
     internal override void CompactLists()
@@ -346,16 +346,16 @@ public sealed partial class For : StmtNode
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void CompactLists()
     {
@@ -383,16 +383,16 @@ public sealed partial class AsyncFor : StmtNode
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void CompactLists()
     {
@@ -415,14 +415,14 @@ public sealed partial class While : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Test);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void CompactLists()
     {
@@ -445,14 +445,14 @@ public sealed partial class If : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("test", Test);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Test);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
     internal override void CompactLists()
     {
@@ -474,14 +474,14 @@ public sealed partial class With : StmtNode
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", AstLists.Span<WithitemNode>(_items));
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("items", AstLists.Span<WithitemNode>(ref _items));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<WithitemNode>(_items));
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<WithitemNode>(ref _items));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
     internal override void CompactLists()
     {
@@ -503,14 +503,14 @@ public sealed partial class AsyncWith : StmtNode
     public string? TypeComment { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("items", AstLists.Span<WithitemNode>(_items));
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("items", AstLists.Span<WithitemNode>(ref _items));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
         visitor.String("type_comment", TypeComment);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<WithitemNode>(_items));
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<WithitemNode>(ref _items));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
     internal override void CompactLists()
     {
@@ -530,12 +530,12 @@ public sealed partial class Match : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("subject", Subject);
-        visitor.Nodes("cases", AstLists.Span<MatchCaseNode>(_cases));
+        visitor.Nodes("cases", AstLists.Span<MatchCaseNode>(ref _cases));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Subject);
-        stack.PushAll(AstLists.Span<MatchCaseNode>(_cases));
+        stack.PushAll(AstLists.Span<MatchCaseNode>(ref _cases));
     }
     internal override void CompactLists()
     {
@@ -579,17 +579,17 @@ public sealed partial class Try : StmtNode
     private object? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(_handlers));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
-        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(_finalbody));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(ref _handlers));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
+        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(ref _finalbody));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<ExcepthandlerNode>(_handlers));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
-        stack.PushAll(AstLists.Span<StmtNode>(_finalbody));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<ExcepthandlerNode>(ref _handlers));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _finalbody));
     }
     internal override void CompactLists()
     {
@@ -617,17 +617,17 @@ public sealed partial class TryStar : StmtNode
     private object? _finalbody;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
-        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(_handlers));
-        visitor.Nodes("orelse", AstLists.Span<StmtNode>(_orelse));
-        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(_finalbody));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
+        visitor.Nodes("handlers", AstLists.Span<ExcepthandlerNode>(ref _handlers));
+        visitor.Nodes("orelse", AstLists.Span<StmtNode>(ref _orelse));
+        visitor.Nodes("finalbody", AstLists.Span<StmtNode>(ref _finalbody));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
-        stack.PushAll(AstLists.Span<ExcepthandlerNode>(_handlers));
-        stack.PushAll(AstLists.Span<StmtNode>(_orelse));
-        stack.PushAll(AstLists.Span<StmtNode>(_finalbody));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+        stack.PushAll(AstLists.Span<ExcepthandlerNode>(ref _handlers));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _finalbody));
     }
     internal override void CompactLists()
     {
@@ -665,11 +665,11 @@ public sealed partial class Import : StmtNode
     private object? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("names", AstLists.Span<AliasNode>(_names));
+        visitor.Nodes("names", AstLists.Span<AliasNode>(ref _names));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<AliasNode>(_names));
+        stack.PushAll(AstLists.Span<AliasNode>(ref _names));
     }
     internal override void CompactLists()
     {
@@ -690,12 +690,12 @@ public sealed partial class ImportFrom : StmtNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("module", Module);
-        visitor.Nodes("names", AstLists.Span<AliasNode>(_names));
+        visitor.Nodes("names", AstLists.Span<AliasNode>(ref _names));
         visitor.Int("level", Level);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<AliasNode>(_names));
+        stack.PushAll(AstLists.Span<AliasNode>(ref _names));
     }
     internal override void CompactLists()
     {
@@ -780,11 +780,11 @@ public sealed partial class BoolOp : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("op", Op);
-        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
+        visitor.Nodes("values", AstLists.Span<ExprNode>(ref _values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_values));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
     internal override void CompactLists()
     {
@@ -904,13 +904,13 @@ public sealed partial class Dict : ExprNode
     private object? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", AstLists.Span<ExprNode?>(_keys));
-        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
+        visitor.Nodes("keys", AstLists.Span<ExprNode?>(ref _keys));
+        visitor.Nodes("values", AstLists.Span<ExprNode>(ref _values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_keys));
-        stack.PushAll(AstLists.Span<ExprNode>(_values));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _keys));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
     internal override void CompactLists()
     {
@@ -927,11 +927,11 @@ public sealed partial class Set : ExprNode
     private object? _elts;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(ref _elts));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
     }
     internal override void CompactLists()
     {
@@ -950,12 +950,12 @@ public sealed partial class ListComp : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+        stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void CompactLists()
     {
@@ -974,12 +974,12 @@ public sealed partial class SetComp : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+        stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void CompactLists()
     {
@@ -1001,13 +1001,13 @@ public sealed partial class DictComp : ExprNode
     {
         visitor.Node("key", Key);
         visitor.Node("value", Value);
-        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Key);
         stack.Push(Value);
-        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+        stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void CompactLists()
     {
@@ -1026,12 +1026,12 @@ public sealed partial class GeneratorExp : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("elt", Elt);
-        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(_generators));
+        visitor.Nodes("generators", AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Elt);
-        stack.PushAll(AstLists.Span<ComprehensionNode>(_generators));
+        stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
     internal override void CompactLists()
     {
@@ -1098,13 +1098,13 @@ public sealed partial class Compare : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("left", Left);
-        visitor.Nodes("ops", AstLists.Span<CmpopNode>(_ops));
-        visitor.Nodes("comparators", AstLists.Span<ExprNode>(_comparators));
+        visitor.Nodes("ops", AstLists.Span<CmpopNode>(ref _ops));
+        visitor.Nodes("comparators", AstLists.Span<ExprNode>(ref _comparators));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Left);
-        stack.PushAll(AstLists.Span<ExprNode>(_comparators));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _comparators));
     }
     internal override void CompactLists()
     {
@@ -1127,14 +1127,14 @@ public sealed partial class Call : ExprNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("func", Func);
-        visitor.Nodes("args", AstLists.Span<ExprNode>(_args));
-        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(_keywords));
+        visitor.Nodes("args", AstLists.Span<ExprNode>(ref _args));
+        visitor.Nodes("keywords", AstLists.Span<KeywordNode>(ref _keywords));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Func);
-        stack.PushAll(AstLists.Span<ExprNode>(_args));
-        stack.PushAll(AstLists.Span<KeywordNode>(_keywords));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _args));
+        stack.PushAll(AstLists.Span<KeywordNode>(ref _keywords));
     }
     internal override void CompactLists()
     {
@@ -1173,11 +1173,11 @@ public sealed partial class JoinedStr : ExprNode
     private object? _values;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("values", AstLists.Span<ExprNode>(_values));
+        visitor.Nodes("values", AstLists.Span<ExprNode>(ref _values));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_values));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
     internal override void CompactLists()
     {
@@ -1284,12 +1284,12 @@ public sealed partial class List : ExprNode
     public ExprContextNode Ctx { get => ExprContextNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(ref _elts));
         visitor.Node("ctx", Ctx);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
     }
     internal override void CompactLists()
     {
@@ -1307,12 +1307,12 @@ public sealed partial class Tuple : ExprNode
     public ExprContextNode Ctx { get => ExprContextNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("elts", AstLists.Span<ExprNode>(_elts));
+        visitor.Nodes("elts", AstLists.Span<ExprNode>(ref _elts));
         visitor.Node("ctx", Ctx);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_elts));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
     }
     internal override void CompactLists()
     {
@@ -1801,14 +1801,14 @@ public sealed partial class Comprehension : ComprehensionNode
     {
         visitor.Node("target", Target);
         visitor.Node("iter", Iter);
-        visitor.Nodes("ifs", AstLists.Span<ExprNode>(_ifs));
+        visitor.Nodes("ifs", AstLists.Span<ExprNode>(ref _ifs));
         visitor.Int("is_async", IsAsync);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Target);
         stack.Push(Iter);
-        stack.PushAll(AstLists.Span<ExprNode>(_ifs));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _ifs));
     }
     internal override void CompactLists()
     {
@@ -1833,12 +1833,12 @@ public sealed partial class ExceptHandler : ExcepthandlerNode
     {
         visitor.Node("type", Type);
         visitor.String("name", Name);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Type);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
     internal override void CompactLists()
     {
@@ -1873,23 +1873,23 @@ public sealed partial class Arguments : ArgumentsNode
     private object? _defaults;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("posonlyargs", AstLists.Span<ArgNode>(_posonlyargs));
-        visitor.Nodes("args", AstLists.Span<ArgNode>(_args));
+        visitor.Nodes("posonlyargs", AstLists.Span<ArgNode>(ref _posonlyargs));
+        visitor.Nodes("args", AstLists.Span<ArgNode>(ref _args));
         visitor.Node("vararg", Vararg);
-        visitor.Nodes("kwonlyargs", AstLists.Span<ArgNode>(_kwonlyargs));
-        visitor.Nodes("kw_defaults", AstLists.Span<ExprNode?>(_kwDefaults));
+        visitor.Nodes("kwonlyargs", AstLists.Span<ArgNode>(ref _kwonlyargs));
+        visitor.Nodes("kw_defaults", AstLists.Span<ExprNode?>(ref _kwDefaults));
         visitor.Node("kwarg", Kwarg);
-        visitor.Nodes("defaults", AstLists.Span<ExprNode>(_defaults));
+        visitor.Nodes("defaults", AstLists.Span<ExprNode>(ref _defaults));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ArgNode>(_posonlyargs));
-        stack.PushAll(AstLists.Span<ArgNode>(_args));
+        stack.PushAll(AstLists.Span<ArgNode>(ref _posonlyargs));
+        stack.PushAll(AstLists.Span<ArgNode>(ref _args));
         stack.Push(Vararg);
-        stack.PushAll(AstLists.Span<ArgNode>(_kwonlyargs));
-        stack.PushAll(AstLists.Span<ExprNode>(_kwDefaults));
+        stack.PushAll(AstLists.Span<ArgNode>(ref _kwonlyargs));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _kwDefaults));
         stack.Push(Kwarg);
-        stack.PushAll(AstLists.Span<ExprNode>(_defaults));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _defaults));
     }
     internal override void CompactLists()
     {
@@ -2002,13 +2002,13 @@ public sealed partial class MatchCase : MatchCaseNode
     {
         visitor.Node("pattern", Pattern);
         visitor.Node("guard", Guard);
-        visitor.Nodes("body", AstLists.Span<StmtNode>(_body));
+        visitor.Nodes("body", AstLists.Span<StmtNode>(ref _body));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Pattern);
         stack.Push(Guard);
-        stack.PushAll(AstLists.Span<StmtNode>(_body));
+        stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
     internal override void CompactLists()
     {
@@ -2053,11 +2053,11 @@ public sealed partial class MatchSequence : PatternNode
     private object? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(ref _patterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+        stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
     }
     internal override void CompactLists()
     {
@@ -2078,14 +2078,14 @@ public sealed partial class MatchMapping : PatternNode
     public string? Rest { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("keys", AstLists.Span<ExprNode>(_keys));
-        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
+        visitor.Nodes("keys", AstLists.Span<ExprNode>(ref _keys));
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(ref _patterns));
         visitor.String("rest", Rest);
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<ExprNode>(_keys));
-        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+        stack.PushAll(AstLists.Span<ExprNode>(ref _keys));
+        stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
     }
     internal override void CompactLists()
     {
@@ -2111,15 +2111,15 @@ public sealed partial class MatchClass : PatternNode
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("cls", Cls);
-        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(ref _patterns));
         visitor.Strings("kwd_attrs", _kwdAttrs ?? EmptyList<string>.Instance);
-        visitor.Nodes("kwd_patterns", AstLists.Span<PatternNode>(_kwdPatterns));
+        visitor.Nodes("kwd_patterns", AstLists.Span<PatternNode>(ref _kwdPatterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.Push(Cls);
-        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
-        stack.PushAll(AstLists.Span<PatternNode>(_kwdPatterns));
+        stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
+        stack.PushAll(AstLists.Span<PatternNode>(ref _kwdPatterns));
     }
     internal override void CompactLists()
     {
@@ -2165,11 +2165,11 @@ public sealed partial class MatchOr : PatternNode
     private object? _patterns;
     public override void VisitFields(IFieldVisitor visitor)
     {
-        visitor.Nodes("patterns", AstLists.Span<PatternNode>(_patterns));
+        visitor.Nodes("patterns", AstLists.Span<PatternNode>(ref _patterns));
     }
     internal override void PushChildren(ref NodeStack stack)
     {
-        stack.PushAll(AstLists.Span<PatternNode>(_patterns));
+        stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
     }
     internal override void CompactLists()
     {

@@ -50,6 +50,10 @@ public static class TrainingRun
         (long Step, string Path)? checkpoint = null;
         if (resume)
         {
+            // Converting PyTorch's AdamW state is not implemented: say how to go on rather than restart from step 0.
+            if (TrainingCheckpoints.NewestWrittenByTorchEngine(output) is { } torchCheckpoint)
+                throw new TrainingException($"{output}: written by the torch engine ({torchCheckpoint} holds PyTorch optimizer state, which the C# engine " +
+                                            $"does not read): continue it with `ancoder train --engine torch --out {output} --resume`, or start a C# run from its weights with --init {torchCheckpoint}");
             checkpoint = TrainingCheckpoints.FindLatestValid(output, observer.OnMessage);
             if (checkpoint is null) observer.OnMessage($"no valid checkpoint in {output}: starting from step 0");
         }

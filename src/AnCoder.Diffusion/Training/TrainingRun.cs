@@ -125,6 +125,10 @@ public static class TrainingRun
         var denoiserInput = config.DenoiserInput;
         try
         {
+            // Every path seeds first, not only the from-scratch one: an import leaves fresh parameters (the linear ψ
+            // input has no Qwen source), and they must come from the run's seed, so that a run is reproducible from its
+            // config and the torch engine's RUN/initial-model (TorchEngine.Prepare) is the model this trainer starts from.
+            torch.manual_seed(config.Seed);
             DiffusionModel model;
             string? huggingFace = config.InitQwen ?? (config.Init is { } candidate && IsHuggingFaceFolder(candidate) ? candidate : null);
             if (huggingFace is not null)
@@ -147,7 +151,6 @@ public static class TrainingRun
             else
             {
                 var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);
-                torch.manual_seed(config.Seed);
                 model = DiffusionModel.Create(shape with
                 {
                     Architecture = architecture, Diffusion = settings,

@@ -200,7 +200,21 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var summary = TorchEngine.Train(torchRun, new TorchEngineOptions(PythonTorch.PackageRoot));
         Assert.Equal(TrainingStatus.Completed, summary.Status);
         Assert.Equal(Steps, summary.Steps);
-        Assert.True(File.Exists(Path.Combine(torchRun.Output!, TorchEngine.InitialModelFolder, ModelCheckpoint.WeightsFileName)));
+        string initialModel = Path.Combine(torchRun.Output!, TorchEngine.InitialModelFolder);
+        Assert.True(File.Exists(Path.Combine(initialModel, ModelCheckpoint.WeightsFileName)));
+        // The torch engine's start is the C# trainer's start, bitwise, whatever the global generator did before: the
+        // linear ψ input has no Qwen source and is drawn from the run's seed (it once came from the unseeded global
+        // generator, and the two engines trained different models).
+        rand(1000).Dispose();
+        using (var start = TrainingRun.BuildModel(csharp, TrainingRun.Settings(csharp), CorpusBuilder.TryReadManifest(csharp.Data!)!.Config))
+        {
+            var initial = Safetensors.Read(Path.Combine(initialModel, ModelCheckpoint.WeightsFileName));
+            var built = start.state_dict();
+            Assert.Equal(built.Keys.Order(), initial.Keys.Order());
+            Assert.Contains("denoiser_input.weight", built.Keys);
+            foreach (var (name, value) in built) Assert.True(Same(value, initial[name]), $"{name}: the torch engine's start differs from the C# trainer's");
+            Assert.True(MaxDifference(Weights(csharp.Output!), initial) > 1e-3, "the C# run did not move the weights"); // the comparison below is of trained weights
+        }
 
         double difference = MaxDifference(Weights(csharp.Output!), Weights(torchRun.Output!));
         Assert.True(difference < 1e-4, $"adapted weights after {Steps} steps differ by {difference:G3}");
@@ -254,10 +268,14 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var (_, killed) = Start("killed");
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--exit-after-step", "3"), expectedExit: 3);
         Assert.False(Directory.Exists(Path.Combine(killed.Output!, TrainingRun.FinalModelDirectory)));
-        // The C# engine does not read PyTorch's optimizer state: it says how to continue instead of restarting at step 0.
+        // Killed after step 3 with checkpoint_interval 2: step 3 was never saved, the newest checkpoint is step 2 (the
+        // resume below replays step 3).
+        Assert.Equal([2L], TrainingCheckpoints.List(killed.Output!).Select(c => c.Step));
+        // The C# engine does not read PyTorch's optimizer state: it says how to continue instead of restarting at step 0,
+        // naming that newest checkpoint as the --init alternative.
         var refused = Assert.Throws<TrainingException>(() => TrainingRun.Run(killed, resume: true));
         Assert.Contains("--engine torch", refused.Message);
-        Assert.Contains("step-0000003", refused.Message);
+        Assert.Contains("--init " + Path.Combine(killed.Output!, "checkpoints", "step-0000002"), refused.Message);
         Assert.DoesNotContain('\n', refused.Message);
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--resume"));
 

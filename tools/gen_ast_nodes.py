@@ -158,7 +158,7 @@ for base in BASES:
                 w(f'    [AllowNull] public {cst} {prop} {{ get => {backing(prop)} ??= new(); set => {backing(prop)} = value is {{ Count: > 0 }} ? value : null; }}')
                 w(f'    private {cst}? {backing(prop)};')
             elif typ in SINGLETON_TYPES:
-                # One byte beside Node.Depth instead of an 8-byte reference (Node.SingletonCode).
+                # One byte in PositionedNode's padding instead of an 8-byte reference (PositionedNode.SingletonCode).
                 assert positioned and sum(t in SINGLETON_TYPES and q == '' for _, t, q in fields) == 1, name
                 w(f'    public {cst} {prop} {{ get => {node_base_name(typ)}.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }}')
             else:

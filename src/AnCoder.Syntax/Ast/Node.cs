@@ -14,17 +14,8 @@ public abstract class Node
 
     /// <summary>Depth in the tree: Module = 0, each child = parent + 1 (every AST node counts as a level,
     /// including nodes without positions such as <c>arguments</c>). Contexts and operators (<c>Load</c>,
-    /// <c>Add</c>, ...) are shared singletons, as in CPython's ast module: their Depth is 0. Stored in 16 bits:
-    /// depths from 65,535 on read as 65,535 (CPython rejects trees deeper than 2,991 nodes, <see cref="Parsing.AstDepth"/>,
-    /// so an accepted tree's depths are exact).</summary>
-    public int Depth { get => _depth; set => _depth = (ushort)Math.Clamp(value, 0, ushort.MaxValue); }
-
-    private ushort _depth;
-
-    /// <summary>The node's one context or operator field (<c>ctx</c> of Name, Attribute, ...; <c>op</c> of BinOp,
-    /// UnaryOp, BoolOp, AugAssign), as its class's 1-based code (0 = unset): a byte beside <see cref="Depth"/> instead
-    /// of an 8-byte reference in the derived class.</summary>
-    private protected byte SingletonCode;
+    /// <c>Add</c>, ...) are shared singletons, as in CPython's ast module: their Depth is 0.</summary>
+    public int Depth { get; set; }
 
     /// <summary>Reports the node's fields in CPython's <c>_fields</c> order (node lists as read-only spans, so a
     /// walk neither allocates nor turns a parsed tree's compact arrays into Lists).</summary>
@@ -64,44 +55,24 @@ public abstract class Node
 
 /// <summary>A node with CPython's position attributes. Columns are UTF-8 byte offsets within the line;
 /// lines are 1-based.</summary>
-/// <remarks>Columns are stored in 16 bits each (with <see cref="Node.Depth"/> and the singleton code, the fields of
-/// this class take 16 bytes, 8 less than four ints and a byte); a column from 65,535 on (a very long line) is kept in
-/// a side table instead.</remarks>
 public abstract class PositionedNode : Node
 {
-    private const ushort WideColumn = ushort.MaxValue;
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PositionedNode, int[]> s_wideColumns = new();
-
-    private int _lineno;
-    private int _endLineno;
-    private ushort _colOffset;
-    private ushort _endColOffset;
-
-    public int Lineno { get => _lineno; set => _lineno = value; }
-    public int ColOffset { get => _colOffset != WideColumn ? _colOffset : WideColumns()[0]; set => SetColumn(ref _colOffset, 0, value); }
-    public int EndLineno { get => _endLineno; set => _endLineno = value; }
-    public int EndColOffset { get => _endColOffset != WideColumn ? _endColOffset : WideColumns()[1]; set => SetColumn(ref _endColOffset, 1, value); }
+    public int Lineno { get; set; }
+    public int ColOffset { get; set; }
+    public int EndLineno { get; set; }
+    public int EndColOffset { get; set; }
 
     public void SetPosition(int lineno, int colOffset, int endLineno, int endColOffset)
     {
-        _lineno = lineno;
-        _endLineno = endLineno;
-        SetColumn(ref _colOffset, 0, colOffset);
-        SetColumn(ref _endColOffset, 1, endColOffset);
+        Lineno = lineno; ColOffset = colOffset; EndLineno = endLineno; EndColOffset = endColOffset;
     }
 
-    private void SetColumn(ref ushort slot, int index, int value)
-    {
-        if ((uint)value < WideColumn)
-        {
-            slot = (ushort)value;
-            return;
-        }
-        slot = WideColumn;
-        WideColumns()[index] = value;
-    }
-
-    private int[] WideColumns() => s_wideColumns.GetValue(this, static _ => new int[2]);
+    /// <summary>The node's one context or operator field (<c>ctx</c> of Name, Attribute, ...; <c>op</c> of BinOp,
+    /// UnaryOp, BoolOp, AugAssign), as its class's 1-based code (0 = unset). A byte here fits the 4 bytes of padding
+    /// after Depth and the positions, where a reference in the derived class took 8 more bytes per node. (Columns in
+    /// 16 bits with a side table for wide ones saved 8 more bytes per node, but a 1 MB line made every node wide:
+    /// allocation grew 52x for a 16x input in LinearWorkTests.)</summary>
+    private protected byte SingletonCode;
 }
 
 /// <summary>

@@ -38,7 +38,7 @@ def main():
     env = dict(os.environ, PYTHONHASHSEED="0", ANCODER_SANDBOX_TRACE="1")
     env.pop("LD_PRELOAD", None)
     trace = open(base + "/trace", "w")
-    process = subprocess.Popen([os.path.realpath(sys.executable), "-I", host, json.dumps({"root_dir": base + "/root", "read_only": read_only})],
+    process = subprocess.Popen([os.path.realpath(sys.executable), "-I", host, json.dumps({"root_dir": base + "/root", "read_only": read_only, "slots": args.parallel})],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=trace, env=env)
     print(process.stdout.readline().decode().strip())
     limits = {"wall_seconds": args.timeout, "cpu_seconds": int(args.timeout) + 1, "address_space_bytes": 2 << 30, "memory_bytes": 1 << 30,

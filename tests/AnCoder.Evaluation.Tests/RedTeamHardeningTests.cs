@@ -249,7 +249,7 @@ public class RedTeamVerdictTests(RedTeamSandboxD sandbox) : IClassFixture<RedTea
 
 /// <summary>
 /// Attacks on the host's memory and privileges (issue 19): the host-side observation is the candidate sandbox's memory
-/// cgroup peak, read by the supervisor outside the namespaces, which must stay within the limit.
+/// cgroup peak, read by the host outside the namespaces, which must stay within the limit.
 /// </summary>
 public class RedTeamHostHarmTests(RedTeamSandboxE sandbox) : IClassFixture<RedTeamSandboxE>
 {
@@ -403,7 +403,7 @@ public class OrphanTests
         await Assert.ThrowsAnyAsync<Exception>(() => run);
         await AssertNoProcessesOf(62500, TimeSpan.FromSeconds(20));
         sandbox.Dispose();
-        // The supervisors remove their run cgroups on the way out; the next sandbox sweeps the dead host's folder.
+        // The dead host's run cgroups stay behind (nothing of it runs any more); the next sandbox sweeps its folder.
         var wait = DateTime.UtcNow.AddSeconds(5);
         while (CgroupsOfHost(hostPid).Any(d => Directory.EnumerateDirectories(d).Any()) && DateTime.UtcNow < wait)
             await Task.Delay(50);

@@ -38,7 +38,7 @@ TRAINING_DEFAULTS = {
     "min_lr_ratio": 0.1, "weight_decay": 0.0, "beta1": 0.9, "beta2": 0.999, "adam_epsilon": 1e-8, "grad_clip": 1.0,
     "precision": "fp32", "seed": 0, "threads": 0, "log_interval": 10, "validation_interval": 200,
     "validation_batches": 8, "checkpoint_interval": 500, "keep_last": 3, "output": None, "init": None,
-    "objective": "diffusion",
+    "objective": "diffusion", "denoiser_init": "copy", "pretrained_learning_rate": None,
 }
 
 # AnchorWeightOptions.Defaults: (λ, ρ, d0) per strategy (docs/algorithms.md §5).
@@ -129,6 +129,10 @@ def training_config(raw, source="training config", overrides=None):
         problems.append(f"packing '{config['packing']}' must be pack or truncate")
     if config["objective"] not in ("diffusion", "ar"):
         problems.append(f"objective '{config['objective']}' must be diffusion or ar")
+    if config["denoiser_init"] not in ("copy", "identity"):
+        problems.append(f"denoiser_init '{config['denoiser_init']}' must be copy or identity")
+    if config["pretrained_learning_rate"] is not None and not config["pretrained_learning_rate"] > 0:
+        problems.append(f"pretrained_learning_rate must be positive (got {config['pretrained_learning_rate']})")
     if config["sft"] and config["packing"] != "pack":
         problems.append(f"packing '{config['packing']}' does not apply with sft (one pair per row)")
     for name in ("context_length", "micro_batch", "gradient_accumulation", "learning_rate", "log_interval", "keep_last"):

@@ -25,6 +25,7 @@ from .data import DataLoader, ShardError, open_split, read_manifest
 from .diffusion import forward_mask, key_mask, loss_sums, mask_with_draws, stratified_times, warmup_scale
 from .model import DiffusionModel
 from . import next_token
+from . import sharding
 
 METRICS_FILE = "metrics.jsonl"
 VALIDATION_SEED = 0  # Trainer.ValidationSeed: every run is validated on the same rows with the same masks (issue 16)
@@ -69,9 +70,42 @@ def run_label(training):
     return "ar" if training["objective"] == "ar" else training["strategy"]
 
 
+def residual_output_names(prefix, layers):
+    """Adaptation.ResidualOutputNames: each layer's attention and MLP output projections (docs/recipe.md §3)."""
+    return [f"{prefix}.layers.{i}.{name}" for i in range(layers) for name in ("self_attn.o_proj.weight", "mlp.down_proj.weight")]
+
+
 def build_model(training, data_config):
-    """TrainingRun.BuildModel: from our checkpoint or an AR (Hugging Face Qwen2) folder (init), a model config file,
-    or a preset; seeded."""
+    """TrainingRun.BuildModel, then denoiser_init identity: ψ's residual outputs zeroed, so ψ starts as the identity
+    on its input (Adaptation.ZeroResidualOutputs; a no-op on weights `ancoder train --engine torch` already adapted)."""
+    model = _initial_model(training, data_config)
+    if training["denoiser_init"] == "identity" and model.config["architecture"] == "anchored":
+        parameters = dict(model.named_parameters())
+        with torch.no_grad():
+            for name in residual_output_names("denoiser", model.config["denoiser_layers"]):
+                parameters[name].zero_()
+    return model
+
+
+def parameter_groups(named, training, architecture):
+    """TrainingRun.ParameterGroups: with pretrained_learning_rate and a pretrained start (init), the parameters copied
+    from the pretrained model at that peak and the fresh ones (ψ's zeroed residual outputs under denoiser_init
+    identity, the linear denoiser input) at learning_rate; else one group. Each group keeps its peak in "peak"."""
+    named = [(sharding.clean_name(n), p) for n, p in named]
+    rate = training["pretrained_learning_rate"]
+    if rate is None or not training["init"]:
+        return [{"params": [p for _, p in named], "peak": training["learning_rate"]}]
+    fresh = {n for n, _ in named if n.startswith("denoiser_input.")}
+    if training["denoiser_init"] == "identity" and architecture == "anchored":
+        layers = 1 + max((int(n.split(".")[2]) for n, _ in named if n.startswith("denoiser.layers.")), default=-1)
+        fresh |= set(residual_output_names("denoiser", layers))
+    groups = [{"params": [p for n, p in named if n not in fresh], "peak": rate},
+              {"params": [p for n, p in named if n in fresh], "peak": training["learning_rate"]}]
+    return [g for g in groups if g["params"]]
+
+
+def _initial_model(training, data_config):
+    """From our checkpoint or an AR (Hugging Face Qwen2) folder (init), a model config file, or a preset; seeded."""
     architecture = architecture_of(training)
     settings = diffusion_settings(training)
     if training["init"]:
@@ -112,6 +146,7 @@ class Run:
             raise TrainingError(f"micro_batch {training['micro_batch']} must be a multiple of the {self.world} processes")
         self.output = os.path.abspath(training["output"])
         self.stop_requested = False
+        self.sharded, self.net = False, None
 
     def log(self, message):
         if self.rank == 0:
@@ -130,6 +165,10 @@ class Run:
         os.makedirs(self.output, exist_ok=True)
         checkpoint = None
         if args.resume:
+            newest = list_checkpoints(self.output)[:1]
+            if newest and os.path.exists(os.path.join(newest[0][1], "optimizer.bin")) and not os.path.exists(os.path.join(newest[0][1], ckpt.OPTIMIZER_FILE)):
+                raise TrainingError(f"{self.output}: written by the C# engine ({newest[0][1]} holds TorchSharp optimizer state, which this engine "
+                                    f"does not read): continue it with `ancoder train --out {self.output} --resume`, or start a torch run from its weights with init {newest[0][1]}")
             checkpoint = latest_valid_checkpoint(self.output, self.log)
             if checkpoint is None:
                 self.log(f"no valid checkpoint in {self.output}: starting from step 0")
@@ -169,24 +208,41 @@ class Run:
 
         model.to(self.device)
         total = total_steps(tr)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=tr["learning_rate"], betas=(tr["beta1"], tr["beta2"]),
+        parameter_count = sum(p.numel() for p in model.parameters())
+        try:
+            self.sharded, note = sharding.decide(args.fsdp, parameter_count, self.world, self.device)
+        except ValueError as e:
+            raise TrainingError(str(e))
+        if note:
+            self.log(note)
+        state = self.restore_weights(checkpoint[1], model, total) if checkpoint is not None else None
+        # Weights first (FSDP shards what the model holds when it is wrapped), then the optimizer over what trains.
+        net = model
+        if self.sharded:
+            net = sharding.wrap(model, self.device)
+        elif self.distributed:
+            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.net = net
+        groups = parameter_groups((net if self.sharded else model).named_parameters(), tr, c["architecture"])
+        optimizer = torch.optim.AdamW(groups, lr=tr["learning_rate"], betas=(tr["beta1"], tr["beta2"]),
                                       eps=tr["adam_epsilon"], weight_decay=tr["weight_decay"])
         generator = torch.Generator().manual_seed(tr["seed"])
         step, tokens, wall_before = 0, 0, 0.0
         if checkpoint is not None:
-            step, tokens, wall_before = self.restore(checkpoint[1], model, optimizer, generator, loader, total)
+            peaks = [g["peak"] for g in optimizer.param_groups]
+            step, tokens, wall_before = self.restore_state(checkpoint[1], state, net, optimizer, generator, loader)
+            for group, peak in zip(optimizer.param_groups, peaks):
+                group["peak"] = peak
         if self.rank == 0 and checkpoint is None:
             with open(os.path.join(self.output, "config.json"), "w") as f:
                 json.dump({k: v for k, v in tr.items()}, f, indent=2)
                 f.write("\n")
-        net = model
-        if self.distributed:
-            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         autocast = tr["precision"] == "bf16"
-        params = [p for p in model.parameters()]
+        params = [p for p in net.parameters()]
         autoregressive = c["architecture"] == "causal"
-        self.log(f"training {sum(p.numel() for p in params):,} parameters, {run_label(tr)}, steps {step}→{total}, "
-                 f"{self.world} process(es) on {self.device.type}, global micro-batch {tr['micro_batch']} × {tr['gradient_accumulation']}")
+        self.log(f"training {parameter_count:,} parameters, {run_label(tr)}, steps {step}→{total}, "
+                 f"{self.world} process(es) on {self.device.type}{' (FSDP)' if self.sharded else ''}, "
+                 f"global micro-batch {tr['micro_batch']} × {tr['gradient_accumulation']}")
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: setattr(self, "stop_requested", True))
@@ -196,8 +252,8 @@ class Run:
         status = "completed"
         while step < total:
             lr = learning_rate(step, total, tr["learning_rate"], tr["warmup_ratio"], tr["min_lr_ratio"])
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for group in optimizer.param_groups:  # every group follows the same warm-up and cosine from its own peak
+                group["lr"] = learning_rate(step, total, group["peak"], tr["warmup_ratio"], tr["min_lr_ratio"])
             step_start = time.time()
             scale = warmup_scale(c["diffusion"]["anchor_lambda"], step, total) if c["diffusion"]["anchor_warmup"] else 1.0
             loss_v = den_v = anc_v = 0.0
@@ -246,7 +302,8 @@ class Run:
                 den_v += g_den / denominator / accumulation
                 anc_v += g_anc / denominator / accumulation
                 step_tokens += int(g_rows_valid)
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, tr["grad_clip"] if tr["grad_clip"] > 0 else float("inf")))
+            max_norm = tr["grad_clip"] if tr["grad_clip"] > 0 else float("inf")
+            grad_norm = float(net.clip_grad_norm_(max_norm) if self.sharded else torch.nn.utils.clip_grad_norm_(params, max_norm))
             if not (math.isfinite(loss_v) and math.isfinite(grad_norm)):
                 self.log(f"stopped at step {step + 1}: loss {loss_v}, gradient norm {grad_norm} (try a lower learning_rate or fp32); last good checkpoint: {last_checkpoint or 'none'}")
                 status = "diverged"
@@ -264,8 +321,11 @@ class Run:
             over_budget = args.time_budget is not None and time.time() - start >= args.time_budget
             stop = self.all_sum([1.0 if (self.stop_requested or over_budget) else 0.0])[0] > 0
             valid_nelbo = None
-            if valid_loader is not None and self.rank == 0 and (last or stop or (tr["validation_interval"] > 0 and step % tr["validation_interval"] == 0)):
-                valid_nelbo = self.validate(model, valid_loader, c)
+            # Rank 0 alone validates on its whole replica; sharded, every rank takes part in each forward.
+            if valid_loader is not None and (self.rank == 0 or self.sharded) and (last or stop or (tr["validation_interval"] > 0 and step % tr["validation_interval"] == 0)):
+                valid_nelbo = self.validate(net if self.sharded else model, valid_loader, c)
+                if self.rank != 0:
+                    valid_nelbo = None
             if self.rank == 0 and (last or stop or step % tr["log_interval"] == 0 or valid_nelbo is not None):
                 n = len(window)
                 record = {"step": step, "tokens": tokens, "wall_seconds": round(elapsed, 3), "lr": lr,
@@ -288,9 +348,10 @@ class Run:
         if metrics:
             metrics.close()
         if status in ("completed", "time budget reached"):
+            weights = sharding.full_weights(net) if self.sharded else model.state_dict()
             if self.rank == 0:
                 model_dir = os.path.join(self.output, "model")
-                ckpt.save_folder(model_dir, c, model.state_dict(), self.tokenizer, self.max_shard_bytes())
+                ckpt.save_folder(model_dir, c, weights, self.tokenizer, self.max_shard_bytes())
                 self.log(f"{status}: {step} of {total} steps, {tokens:,} tokens; model: {model_dir}")
         else:
             self.log(f"{status} after step {step} of {total}; checkpoint {last_checkpoint}; continue with --resume")
@@ -349,19 +410,22 @@ class Run:
 
     def save_checkpoint(self, model, optimizer, generator, loader, step, total, tokens, wall, lr):
         directory = os.path.join(self.output, "checkpoints", step_folder(step))
+        # Sharded, every rank takes part in gathering; rank 0 alone writes (one folder, our format).
+        weights = sharding.full_weights(self.net) if self.sharded else None
+        optimizer_state = sharding.full_optimizer_state(self.net, optimizer) if self.sharded else None
         if self.rank == 0:
             epoch, cursor = loader.position
             state = {"version": 1, "step": step, "total_steps": total, "tokens": tokens, "wall_seconds": wall,
                      "loader_epoch": epoch, "loader_cursor": cursor, "strategy": self.training["strategy"], "learning_rate": lr,
-                     "engine": "torch", "world_size": self.world}
+                     "engine": "torch", "world_size": self.world, "fsdp": self.sharded}
 
             def extra(staging):
-                torch.save(optimizer.state_dict(), os.path.join(staging, ckpt.OPTIMIZER_FILE))
+                torch.save(optimizer_state if self.sharded else optimizer.state_dict(), os.path.join(staging, ckpt.OPTIMIZER_FILE))
                 torch.save(generator.get_state(), os.path.join(staging, ckpt.GENERATOR_FILE))
                 with open(os.path.join(staging, ckpt.STATE_FILE), "w") as f:
                     f.write(json.dumps(state, indent=2) + "\n")
                 ckpt.write_checksums(staging)
-            ckpt.save_folder(directory, model.config, model.state_dict(), self.tokenizer, self.max_shard_bytes(), extra)
+            ckpt.save_folder(directory, model.config, weights if self.sharded else model.state_dict(), self.tokenizer, self.max_shard_bytes(), extra)
             for _, old in list_checkpoints(self.output)[self.training["keep_last"]:]:
                 import shutil
                 shutil.rmtree(old, ignore_errors=True)
@@ -370,7 +434,8 @@ class Run:
             dist.barrier()
         return directory
 
-    def restore(self, directory, model, optimizer, generator, loader, total):
+    def restore_weights(self, directory, model, total):
+        """The checkpoint's trainer state (checked against this run) and its weights, into the unwrapped model."""
         try:
             with open(os.path.join(directory, ckpt.STATE_FILE)) as f:
                 state = json.load(f)
@@ -378,12 +443,26 @@ class Run:
                 raise TrainingError(f"{directory}: the checkpoint belongs to a {state['total_steps']}-step schedule, the config asks for {total} steps")
             if state["strategy"] != self.training["strategy"]:
                 raise TrainingError(f"{directory}: checkpoint strategy `{state['strategy']}`, config strategy `{self.training['strategy']}`")
+            if bool(state.get("fsdp", False)) != self.sharded:
+                raise TrainingError(f"{directory}: written {'with' if state.get('fsdp') else 'without'} FSDP; resume it with --fsdp "
+                                    f"{'on' if state.get('fsdp') else 'off'} (the AdamW state is stored differently)")
             ckpt.load_state(model, ckpt.read_weights(directory), directory)
             model.to(self.device)
-            optimizer.load_state_dict(torch.load(os.path.join(directory, ckpt.OPTIMIZER_FILE), map_location=self.device))
+        except (OSError, KeyError, ValueError, ckpt.CheckpointError) as e:
+            raise TrainingError(f"cannot resume from {directory}: {e}")
+        return state
+
+    def restore_state(self, directory, state, net, optimizer, generator, loader):
+        """AdamW state (each rank its shard under FSDP), the draw generator and the loader position."""
+        try:
+            saved = torch.load(os.path.join(directory, ckpt.OPTIMIZER_FILE), map_location="cpu" if self.sharded else self.device)
+            if self.sharded:
+                sharding.load_optimizer_state(net, optimizer, saved)
+            else:
+                optimizer.load_state_dict(saved)
             generator.set_state(torch.load(os.path.join(directory, ckpt.GENERATOR_FILE)))
             loader.position = (state["loader_epoch"], state["loader_cursor"])
-        except (OSError, KeyError, ValueError, ckpt.CheckpointError) as e:
+        except (OSError, KeyError, ValueError) as e:
             raise TrainingError(f"cannot resume from {directory}: {e}")
         self.log(f"resumed from {directory} (step {state['step']})")
         return state["step"], state["tokens"], state["wall_seconds"]
@@ -420,6 +499,9 @@ def parse_args(argv=None):
     p.add_argument("--time-budget", type=float, help="stop after this many seconds of training, checkpoint and save the model")
     p.add_argument("--max-shard-mb", type=float, help="split model.safetensors into shards of at most this many MiB")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--fsdp", choices=["auto", "on", "off"], default="auto",
+                   help="shard parameters, gradients and AdamW state (FSDP) instead of DDP; auto: for models of ≥ 300M "
+                        "parameters (the ancoder-809m preset) with several processes, where this torch supports it")
     p.add_argument("--quiet", action="store_true", help="no per-step line")
     p.add_argument("--exit-after-step", type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)

@@ -27,12 +27,16 @@ public static class ReproCommand
         var data = new Option<string?>("--data") { Description = "Prepared corpus folder (default: the config's, else <repo>/data/prepared)." };
         var benchmarkData = new Option<string?>("--benchmark-data") { Description = "HumanEval/MBPP folder (default: $ANCODER_DATA, else shared/datasets beside the repository)." };
         var workers = new Option<int>("--workers") { Description = "Worker processes sharing a recipe experiment (config \"recipe\"; docs/recipe.md §4): each claims stages and evaluations with lock files, torch threads 1 unless training.threads says otherwise; helpers log to OUT/logs/.", DefaultValueFactory = _ => 1 };
+        var engine = new Option<string?>("--engine") { Description = "Engine of the training stages: csharp (default) or torch (PyTorch, as `train --engine torch`; evaluation, probing and the report stay in .NET)." };
+        var nproc = new Option<int?>("--nproc") { Description = "With --engine torch: local processes per training stage (DDP; default 1)." };
+        var fsdp = new Option<string?>("--fsdp") { Description = "With --engine torch: auto (default; FSDP for models of >= 300M parameters with several processes), on or off." };
         var helper = new Option<bool>(ReproWorkers.HelperFlag) { Description = "Run as a helper of --workers: claim work, leave REPORT.md to the parent (set by --workers itself)." };
         var command = new Command("repro", "Reproduce the paper's findings at CPU scale: train MDLM and the anchored variants with equal compute over K seeds, ablations, evaluate on HumanEval/MBPP, write REPORT.md; with a \"recipe\" config section, the paper's recipe (AR base, adaptation, SFT) and its Table 1.");
-        foreach (var option in new Option[] { budget, seeds, output, config, steps, data, benchmarkData, workers, helper }) command.Options.Add(option);
+        foreach (var option in new Option[] { budget, seeds, output, config, steps, data, benchmarkData, workers, helper, engine, nproc, fsdp }) command.Options.Add(option);
         command.SetAction(parse =>
         {
             ReproConfig experiment;
+            TorchEngineOptions? torch;
             try
             {
                 experiment = parse.GetValue(config) is { } file ? ReproConfig.Load(file) : new ReproConfig();
@@ -44,6 +48,7 @@ public static class ReproCommand
                     Training = experiment.Training with { Data = parse.GetValue(data) ?? experiment.Training.Data,
                         Threads = experiment.Training.Threads == 0 && (parse.GetValue(workers) > 1 || parse.GetValue(helper)) ? 1 : experiment.Training.Threads },
                 };
+                torch = TorchEngine.FromOptions(parse.GetValue(engine), parse.GetValue(nproc), parse.GetValue(fsdp), RepositoryPaths.FindRoot());
                 var problems = experiment.Validate();
                 if (problems.Count > 0) throw new ConfigException((parse.GetValue(config) is { } f ? $"{f}: " : "") + string.Join("; ", problems));
             }
@@ -55,12 +60,12 @@ public static class ReproCommand
             string commandLine = "ancoder " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote));
             if (parse.GetValue(workers) is < 1 or > 16) { Console.Error.WriteLine("ancoder repro: --workers must be in 1..16"); return 2; }
             using var helpers = parse.GetValue(workers) > 1 && experiment.Recipe is not null ? ReproWorkers.Start(parse.GetValue(workers) - 1, parse.GetValue(output)!) : null;
-            return Run(experiment, parse.GetValue(output)!, commandLine, parse.GetValue(benchmarkData), new RecipeWorkerOptions { WriteReport = !parse.GetValue(helper) });
+            return Run(experiment, parse.GetValue(output)!, commandLine, parse.GetValue(benchmarkData), new RecipeWorkerOptions { WriteReport = !parse.GetValue(helper) }, torch);
         });
         return command;
     }
 
-    private static int Run(ReproConfig config, string output, string commandLine, string? benchmarkData, RecipeWorkerOptions worker)
+    private static int Run(ReproConfig config, string output, string commandLine, string? benchmarkData, RecipeWorkerOptions worker, TorchEngineOptions? torch)
     {
         try
         {
@@ -77,11 +82,11 @@ public static class ReproCommand
         {
             ReproOutcome outcome = ReproOutcome.Completed;
             if (Console.IsOutputRedirected)
-                outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData, worker);
+                outcome = ReproRunner.Run(config, output, commandLine, new PlainProgress(), cancellation.Token, benchmarkData, worker, torch);
             else
                 AnsiConsole.Progress().AutoClear(true).HideCompleted(true)
                     .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                    .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData, worker));
+                    .Start(context => outcome = ReproRunner.Run(config, output, commandLine, new BarProgress(context), cancellation.Token, benchmarkData, worker, torch));
             if (outcome == ReproOutcome.Interrupted)
             {
                 Console.WriteLine($"interrupted: run the same command again to continue ({output})");

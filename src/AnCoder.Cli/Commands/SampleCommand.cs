@@ -33,6 +33,7 @@ public static class SampleCommand
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", LoadedModel.GuardHelp, DecodingGuard.None);
+        var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = "Autoregressive models: " + LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -42,7 +43,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, guard, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, guard, repetitionPenalty, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -63,7 +64,8 @@ public static class SampleCommand
             if (loaded.Model is CausalLmModel)
             {
                 try { loaded.WriteAutoregressive(prompts, new AutoregressiveOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
-                    MaxNewTokens = parse.GetValue(length), StopSequences = parse.GetValue(stop) ?? [] }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
+                    MaxNewTokens = parse.GetValue(length), StopSequences = parse.GetValue(stop) ?? [],
+                    RepetitionPenalty = parse.GetValue(repetitionPenalty), Guard = parse.GetValue(guard) }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
                 catch (ArgumentException e) { return Fail(e.Message); }
                 return 0;
             }

@@ -24,6 +24,7 @@ public static class TrainCommand
         var configFile = new Option<string?>("--config") { Description = "Training config JSON (snake_case fields, e.g. {\"strategy\": \"mdlm\", \"max_steps\": 1000}); flags override it." };
         var engine = new Option<string?>("--engine") { Description = "csharp (default: TorchSharp, this process) or torch (PyTorch: python/ancoder_torch, DDP; README \"Scaling out\")." };
         var nproc = new Option<int?>("--nproc") { Description = "With --engine torch: local processes (DDP over gloo on CPU, NCCL on CUDA; default 1)." };
+        var fsdp = new Option<string?>("--fsdp") { Description = "With --engine torch: auto (default: FSDP for models of >= 300M parameters, e.g. ancoder-809m, with several processes), on or off (DDP)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest valid checkpoint (its config.json is the base config)." };
         var set = new Option<string[]>("--set") { Description = "Any config field as snake_key=value (repeatable), e.g. --set beta2=0.98; applied after the flags." };
         var command = new Command("train", "Train a diffusion model (MDLM or anchored) or, with --objective ar, an autoregressive Qwen2 model (docs/recipe.md); AdamW + cosine LR; checkpoints, exact resume, metrics.jsonl.");
@@ -47,6 +48,7 @@ public static class TrainCommand
         command.Options.Add(set);
         command.Options.Add(engine);
         command.Options.Add(nproc);
+        command.Options.Add(fsdp);
         command.SetAction(parse =>
         {
             try
@@ -70,12 +72,8 @@ public static class TrainCommand
                     Output = config.Output ?? Path.Combine("runs", $"{config.RunLabel}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}"),
                 };
                 config.Validated(baseFile);
-                return parse.GetValue(engine) switch
-                {
-                    null or "csharp" => parse.GetValue(nproc) is null ? Train(config, resuming) : throw new ConfigException("--nproc needs --engine torch"),
-                    "torch" => TrainWithTorch(config, resuming, parse.GetValue(nproc) ?? 1),
-                    var other => throw new ConfigException($"--engine '{other}' must be csharp or torch"),
-                };
+                var torch = TorchEngine.FromOptions(parse.GetValue(engine), parse.GetValue(nproc), parse.GetValue(fsdp), RepositoryPaths.FindRoot());
+                return torch is null ? Train(config, resuming) : TrainWithTorch(config, resuming, torch);
             }
             catch (Exception e) when (e is ConfigException or FormatException)
             {
@@ -86,12 +84,11 @@ public static class TrainCommand
         return command;
     }
 
-    private static int TrainWithTorch(TrainingConfig config, bool resume, int processes)
+    private static int TrainWithTorch(TrainingConfig config, bool resume, TorchEngineOptions torch)
     {
         try
         {
-            string root = RepositoryPaths.FindRoot() ?? throw new TrainingException("the repository (python/ancoder_torch) was not found");
-            return TorchEngine.Run(config, resume, processes, Path.Combine(root, "python"));
+            return TorchEngine.Run(config, resume, torch);
         }
         catch (TrainingException e)
         {

@@ -35,7 +35,7 @@ public sealed record Qwen2ImportOptions
     /// <summary>Parameter dtype: Float32 (default; bf16 weights are widened exactly) or BFloat16 (half the memory).</summary>
     public ScalarType ParameterType { get; init; } = ScalarType.Float32;
 
-    /// <summary>ψ's input mode. With <see cref="Configuration.DenoiserInput.Linear"/> the V→d projection has no Qwen source and stays freshly initialised.</summary>
+    /// <summary>ψ's input mode. With <see cref="Configuration.DenoiserInput.Linear"/> the V→d projection has no Qwen source and stays freshly initialised (from the global generator, which TrainingRun.BuildModel seeds with the run's seed).</summary>
     public DenoiserInput DenoiserInput { get; init; } = DenoiserInput.Softmax;
 
     /// <summary>Dream-style right shift of the outputs (for models adapted from autoregressive weights).</summary>

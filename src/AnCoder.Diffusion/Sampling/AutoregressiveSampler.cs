@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Diffusion.Model;
+using AnCoder.Syntax;
 using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Sampling;
@@ -19,10 +20,31 @@ public sealed record AutoregressiveOptions
     public IReadOnlyList<string> StopSequences { get; init; } = [];
     /// <summary>Keep generating after end-of-text (benchmarks: every row runs <see cref="MaxNewTokens"/> steps).</summary>
     public bool IgnoreEndOfText { get; init; }
+    /// <summary>
+    /// CTRL's repetition penalty θ (Keskar et al. 2019; Hugging Face's <c>repetition_penalty</c>) over the tokens this
+    /// sample has generated so far: each such token's logit ℓ becomes ℓ/θ when positive and ℓ·θ otherwise, before
+    /// temperature (<see cref="RepetitionPenalty.Apply"/>). The prompt's tokens are not penalised, so the names a
+    /// signature and docstring introduce stay as likely as the model makes them. 1 = off. Small models at low τ run
+    /// into loops such as <c>f(a, b, b, b, …</c> until the length cap (docs/recipe.md §8).
+    /// </summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>
+    /// Viable-prefix guard (<see cref="DecodingGuard.Prefix"/>, the autoregressive form of
+    /// <see cref="SamplerOptions.Guard"/>): a drawn token after which prompt + completion can no longer start a valid
+    /// program (<see cref="PythonParser.CheckPrefix(ReadOnlySpan{byte})"/>), or an end (end-of-text, a stop sequence)
+    /// where prompt + completion does not parse, is redrawn from the rest of the distribution, up to
+    /// <see cref="GuardTries"/> times; then the most likely proposal is kept and a failure counted. A prompt that is no
+    /// viable prefix itself (prose) is not guarded. No network call is added.
+    /// </summary>
+    public DecodingGuard Guard { get; init; } = DecodingGuard.None;
+    /// <summary>Redraws the guard allows per token.</summary>
+    public int GuardTries { get; init; } = 4;
 
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
+        if (!(RepetitionPenalty >= 1) || double.IsInfinity(RepetitionPenalty)) problems.Add($"repetition penalty ({RepetitionPenalty}) must be a number >= 1 (1 = off)");
+        if (GuardTries < 0) problems.Add($"guard tries ({GuardTries}) must be >= 0");
         if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
         if (MaxNewTokens < 1) problems.Add($"max new tokens ({MaxNewTokens}) must be at least 1");
@@ -34,7 +56,8 @@ public sealed record AutoregressiveOptions
 public sealed record AutoregressiveSample(int[] Ids, string Completion, bool Stopped);
 
 /// <summary>Time of one <see cref="AutoregressiveSampler.Sample"/> call: total, inside the network, tokens generated.</summary>
-public sealed record AutoregressiveStatistics(double TotalSeconds, double NetworkSeconds, double PrefillSeconds, long GeneratedTokens, int NetworkCalls);
+public sealed record AutoregressiveStatistics(double TotalSeconds, double NetworkSeconds, double PrefillSeconds, long GeneratedTokens, int NetworkCalls,
+    GuardCounts GuardTotals = default);
 
 /// <summary>
 /// Autoregressive sampling from a <see cref="CausalLmModel"/> with a key/value cache: the prompt is run once
@@ -67,6 +90,9 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
         var clock = Stopwatch.StartNew();
         double network = 0, prefill;
         int[] banned = new[] { config.MaskTokenId, config.PadTokenId }.Where(id => id != config.EosTokenId).Distinct().ToArray();
+        byte[] promptBytes = promptIds.SelectMany(id => tokenizer.TokenBytes(id).ToArray()).ToArray();
+        var guard = options.Guard == DecodingGuard.Prefix && PythonParser.CheckPrefix(promptBytes).Status != PrefixStatus.NotViable
+            ? new CompletionGuard(promptBytes, tokenizer, config.EosTokenId, options) : null;
 
         using var session = model.StartDecoding(1, prompt.Length + options.MaxNewTokens);
         float[] logits;
@@ -96,7 +122,10 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
                 int row = active[b];
                 var span = new Span<float>(logits, b * vocabulary, vocabulary);
                 foreach (int id in banned) if (id < vocabulary) span[id] = float.NegativeInfinity;
-                int token = TokenChoice.Choose(span, options.Temperature, options.TopP, random[row]);
+                if (options.RepetitionPenalty != 1) RepetitionPenalty.Apply(span, generated[row], options.RepetitionPenalty);
+                int token = guard is null
+                    ? TokenChoice.Choose(span, options.Temperature, options.TopP, random[row])
+                    : guard.Choose(span, text[row], random[row]);
                 next[b] = token;
                 produced++;
                 if (token == config.EosTokenId && !options.IgnoreEndOfText) { completion[row] = Text(text[row]); stopped[row] = true; continue; }
@@ -127,7 +156,7 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
             network += clock.Elapsed.TotalSeconds - start;
             calls++;
         }
-        LastRun = new AutoregressiveStatistics(clock.Elapsed.TotalSeconds, network, prefill, produced, calls);
+        LastRun = new AutoregressiveStatistics(clock.Elapsed.TotalSeconds, network, prefill, produced, calls, guard?.Counts ?? default);
         return Enumerable.Range(0, rows)
             .Select(r => new AutoregressiveSample(generated[r].ToArray(), completion[r] ?? Text(text[r]), stopped[r]))
             .ToList();
@@ -147,6 +176,83 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
             if (at >= 0 && (cut < 0 || at < cut)) cut = at;
         }
         return cut < 0 ? null : text[..cut];
+    }
+}
+
+/// <summary>
+/// The viable-prefix guard of autoregressive sampling (<see cref="AutoregressiveOptions.Guard"/>): draws a token, and
+/// while prompt + completion + token is no viable program prefix (or the token ends a sample whose text does not
+/// parse), removes it from the distribution and draws again, up to <see cref="AutoregressiveOptions.GuardTries"/>
+/// redraws; then keeps the most likely proposal and counts a failure.
+/// </summary>
+internal sealed class CompletionGuard(byte[] promptBytes, ByteLevelBpe tokenizer, int eosId, AutoregressiveOptions options)
+{
+    public GuardCounts Counts { get; private set; }
+
+    public int Choose(Span<float> logits, List<byte> completion, Random random)
+    {
+        int token = TokenChoice.Choose(logits, options.Temperature, options.TopP, random);
+        int best = token;
+        float bestLogit = logits[token];
+        for (int redraws = 0; ; redraws++)
+        {
+            Counts += new GuardCounts(1, 0, 0);
+            if (Acceptable(completion, token)) return token;
+            if (redraws == options.GuardTries) break;
+            logits[token] = float.NegativeInfinity;
+            if (!HasCandidate(logits)) break;
+            Counts += new GuardCounts(0, 1, 0);
+            token = TokenChoice.Choose(logits, options.Temperature, options.TopP, random);
+            if (logits[token] > bestLogit) (best, bestLogit) = (token, logits[token]);
+        }
+        Counts += new GuardCounts(0, 0, 1);
+        return best;
+    }
+
+    private static bool HasCandidate(Span<float> logits)
+    {
+        foreach (var value in logits) if (!float.IsNegativeInfinity(value)) return true;
+        return false;
+    }
+
+    /// <summary>Whether the sample may go on with <paramref name="token"/> (or end with it).</summary>
+    internal bool Acceptable(List<byte> completion, int token)
+    {
+        if (token == eosId && !options.IgnoreEndOfText) return Status(completion) == PrefixStatus.Complete;
+        var extended = new List<byte>(completion);
+        extended.AddRange(tokenizer.TokenBytes(token));
+        if (options.StopSequences.Count > 0 && AutoregressiveSampler.StopAt(extended, options.StopSequences) is { } cut)
+            return Status(System.Text.Encoding.UTF8.GetBytes(cut)) == PrefixStatus.Complete;
+        return Status(extended) != PrefixStatus.NotViable;
+    }
+
+    private PrefixStatus Status(IReadOnlyCollection<byte> completion)
+    {
+        var bytes = new byte[promptBytes.Length + completion.Count];
+        promptBytes.CopyTo(bytes, 0);
+        int at = promptBytes.Length;
+        foreach (var b in completion) bytes[at++] = b;
+        return PythonParser.CheckPrefix(bytes).Status;
+    }
+}
+
+/// <summary>CTRL's repetition penalty (<see cref="AutoregressiveOptions.RepetitionPenalty"/>).</summary>
+public static class RepetitionPenalty
+{
+    /// <summary>
+    /// For each distinct id in <paramref name="seen"/> (inside the vocabulary): ℓ ← ℓ/θ when ℓ &gt; 0, else ℓ·θ — the
+    /// token becomes less likely whatever the sign of its logit (Keskar et al. 2019, eq. in §4.1; Hugging Face's
+    /// RepetitionPenaltyLogitsProcessor). −∞ stays −∞.
+    /// </summary>
+    public static void Apply(Span<float> logits, IEnumerable<int> seen, double theta)
+    {
+        var done = new HashSet<int>();
+        foreach (int id in seen)
+        {
+            if (id < 0 || id >= logits.Length || !done.Add(id)) continue;
+            float value = logits[id];
+            logits[id] = value > 0 ? (float)(value / theta) : (float)(value * theta);
+        }
     }
 }
 

@@ -114,6 +114,17 @@ public static partial class TrainingCheckpoints
         return null;
     }
 
+    /// <summary>The optimizer state file of a checkpoint written by the torch engine (python/ancoder_torch, PyTorch's format).</summary>
+    public const string TorchOptimizerFile = "optimizer.pt";
+
+    /// <summary>
+    /// The newest checkpoint folder when the torch engine wrote it (its optimizer state is PyTorch's <c>optimizer.pt</c>,
+    /// which this trainer does not read); null otherwise.
+    /// </summary>
+    public static string? NewestWrittenByTorchEngine(string runDirectory) =>
+        List(runDirectory) is [var (_, newest), ..] && File.Exists(Path.Combine(newest, TorchOptimizerFile)) && !File.Exists(Path.Combine(newest, OptimizerFile))
+            ? newest : null;
+
     /// <summary>The newest checkpoint that verifies; each newer one that does not is reported to <paramref name="warn"/>.</summary>
     public static (long Step, string Path)? FindLatestValid(string runDirectory, Action<string>? warn = null)
     {

@@ -50,6 +50,10 @@ public static class TrainingRun
         (long Step, string Path)? checkpoint = null;
         if (resume)
         {
+            // Converting PyTorch's AdamW state is not implemented: say how to go on rather than restart from step 0.
+            if (TrainingCheckpoints.NewestWrittenByTorchEngine(output) is { } torchCheckpoint)
+                throw new TrainingException($"{output}: written by the torch engine ({torchCheckpoint} holds PyTorch optimizer state, which the C# engine " +
+                                            $"does not read): continue it with `ancoder train --engine torch --out {output} --resume`, or start a C# run from its weights with --init {torchCheckpoint}");
             checkpoint = TrainingCheckpoints.FindLatestValid(output, observer.OnMessage);
             if (checkpoint is null) observer.OnMessage($"no valid checkpoint in {output}: starting from step 0");
         }
@@ -121,6 +125,10 @@ public static class TrainingRun
         var denoiserInput = config.DenoiserInput;
         try
         {
+            // Every path seeds first, not only the from-scratch one: an import leaves fresh parameters (the linear ψ
+            // input has no Qwen source), and they must come from the run's seed, so that a run is reproducible from its
+            // config and the torch engine's RUN/initial-model (TorchEngine.Prepare) is the model this trainer starts from.
+            torch.manual_seed(config.Seed);
             DiffusionModel model;
             string? huggingFace = config.InitQwen ?? (config.Init is { } candidate && IsHuggingFaceFolder(candidate) ? candidate : null);
             if (huggingFace is not null)
@@ -143,7 +151,6 @@ public static class TrainingRun
             else
             {
                 var shape = config.ModelConfigFile is { } file ? ModelConfig.Load(file) : ModelPresets.Get(config.Model);
-                torch.manual_seed(config.Seed);
                 model = DiffusionModel.Create(shape with
                 {
                     Architecture = architecture, Diffusion = settings,

@@ -40,6 +40,8 @@ public sealed record ModelEvalSettings
     public DecodingGuard Guard { get; init; }
     /// <summary>Nucleus top-p (1 = the full distribution, the paper's diffusion sampling; the recipe's AR rows use 0.95).</summary>
     public double TopP { get; init; } = 1.0;
+    /// <summary>Autoregressive models: CTRL repetition penalty θ (<see cref="AutoregressiveOptions.RepetitionPenalty"/>; 1 = off).</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
 
     public IReadOnlyList<string> Validate()
     {
@@ -51,6 +53,7 @@ public sealed record ModelEvalSettings
         if (BatchSize < 1) problems.Add($"--batch ({BatchSize}) must be at least 1");
         if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
         if (!(TopP > 0 && TopP <= 1)) problems.Add($"top-p ({TopP}) must be in (0, 1]");
+        if (!(RepetitionPenalty >= 1) || double.IsInfinity(RepetitionPenalty)) problems.Add($"--repetition-penalty ({RepetitionPenalty}) must be a number >= 1 (1 = off)");
         return problems;
     }
 }
@@ -76,7 +79,8 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("parallel")] double? Parallel = null,
     [property: JsonPropertyName("repair")] int Repair = 0,
     [property: JsonPropertyName("guard")] string Guard = "none",
-    [property: JsonPropertyName("top_p")] double TopP = 1.0);
+    [property: JsonPropertyName("top_p")] double TopP = 1.0,
+    [property: JsonPropertyName("repetition_penalty")] double RepetitionPenalty = 1.0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -126,7 +130,7 @@ public static class ModelEvaluation
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
             options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
-            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP);
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP, settings.RepetitionPenalty);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());
@@ -143,6 +147,7 @@ public static class ModelEvaluation
         }, stopSequences)
         {
             StopSequences = stopSequences,
+            RepetitionPenalty = settings.RepetitionPenalty,
         };
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));

@@ -103,6 +103,10 @@ public sealed class LoadedModel
     public const string GuardHelp = "Decoding guard: prefix = a revealed token that would make the decided left-to-right prefix (prompt and the revealed run from its start) "
         + "no longer the start of any valid program (our parser) is redrawn from the rest of its distribution, up to 4 times; none = off:";
 
+    /// <summary>Help text of --repetition-penalty (sample, eval --model).</summary>
+    public const string RepetitionPenaltyHelp = "CTRL repetition penalty θ >= 1 over the tokens the sample generated so far (a logit l becomes l/θ when positive, l·θ otherwise; "
+        + "the prompt's tokens are not penalised); 1 = off.";
+
     /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
     public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
         + "gets the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";
@@ -154,7 +158,9 @@ public sealed class LoadedModel
         }
         double seconds = runs.Sum(r => r.TotalSeconds), network = runs.Sum(r => r.NetworkSeconds);
         log.WriteLine($"{samples.Count} samples in {seconds:F2} s ({runs.Sum(r => r.GeneratedTokens) / Math.Max(seconds, 1e-9):F0} generated tokens/s, KV cache); "
-            + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network");
+            + $"{100 * (1 - network / Math.Max(seconds, 1e-9)):F1}% of the time outside the network"
+            + (options.Guard == DecodingGuard.Prefix && runs.Aggregate(default(GuardCounts), (a, r) => a + r.GuardTotals) is var g
+                ? $"; guard: {g.Checks} checks, {g.Resamples} resamples, {g.Failures} failures" : ""));
     }
 
     /// <summary>A sampler over this model with the model's special ids.</summary>

@@ -47,7 +47,7 @@ public static class RecipeRunner
     private sealed record WorkItem(string Key, PlannedStage? Stage, RecipeEval? Eval, string? NeedsModel);
 
     public static ReproOutcome Run(ReproConfig config, string output, string commandLine, IReproProgress progress,
-        CancellationToken cancellation, string? benchmarkData, RecipeWorkerOptions? options = null)
+        CancellationToken cancellation, string? benchmarkData, RecipeWorkerOptions? options = null, TorchEngineOptions? torch = null)
     {
         options ??= new RecipeWorkerOptions();
         var plan = new RecipePlan(config);
@@ -95,7 +95,7 @@ public static class RecipeRunner
                     }
                     if (IsDone(item, output, benchmarks)) continue;
                     bool ok;
-                    if (item.Stage is { } stage) ok = Train(config, stage, output, progress, cancellation);
+                    if (item.Stage is { } stage) ok = Train(config, stage, output, progress, cancellation, torch);
                     else
                     {
                         sandbox ??= PythonSandbox.Create(SandboxOptions.ForEvaluation(Environment.ProcessorCount, config.Timeout));
@@ -154,14 +154,14 @@ public static class RecipeRunner
     }
 
     /// <summary>Trains one stage (resuming from its newest checkpoint); false when it diverged or failed.</summary>
-    private static bool Train(ReproConfig config, PlannedStage stage, string output, IReproProgress progress, CancellationToken cancellation)
+    private static bool Train(ReproConfig config, PlannedStage stage, string output, IReproProgress progress, CancellationToken cancellation, TorchEngineOptions? torch)
     {
         var training = RecipeTraining.For(config, stage, output);
         progress.Begin($"train {stage.Name}", training.TotalSteps);
         TrainingSummary summary;
         try
         {
-            summary = TrainingRun.Run(training, new ReproRunner.StepForwarder(progress), cancellation, resume: true);
+            summary = ReproRunner.TrainStage(training, torch, new ReproRunner.StepForwarder(progress), cancellation);
         }
         finally
         {

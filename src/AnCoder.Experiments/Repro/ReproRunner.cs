@@ -39,7 +39,7 @@ public static class ReproRunner
     public const string RunsFolder = "runs";
 
     public static ReproOutcome Run(ReproConfig config, string outputDirectory, string commandLine, IReproProgress progress,
-        CancellationToken cancellation = default, string? benchmarkData = null, RecipeWorkerOptions? recipeWorker = null)
+        CancellationToken cancellation = default, string? benchmarkData = null, RecipeWorkerOptions? recipeWorker = null, TorchEngineOptions? torch = null)
     {
         var problems = config.Validate();
         if (problems.Count > 0) throw new ConfigException(string.Join("; ", problems));
@@ -53,18 +53,18 @@ public static class ReproRunner
         // Evaluation runs in this process after training: same thread count (TrainingRun sets it only for runs it trains).
         if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
         RunPlots.WriteAtomically(Path.Combine(output, ConfigFileName), System.Text.Encoding.UTF8.GetBytes(config.ToJson() + "\n"));
-        if (config.Recipe is not null) return RecipeRunner.Run(config, output, commandLine, progress, cancellation, benchmarkData, recipeWorker);
+        if (config.Recipe is not null) return RecipeRunner.Run(config, output, commandLine, progress, cancellation, benchmarkData, recipeWorker, torch);
 
         // Benchmarks first: a missing dataset should stop the experiment before hours of training, not after.
         var benchmarks = LoadBenchmarks(config, benchmarkData);
         var plan = new ReproPlan(config);
-        long steps = StepsPerRun(config, plan, output, progress, cancellation);
+        long steps = StepsPerRun(config, plan, output, progress, cancellation, torch);
         if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
 
         foreach (var run in plan.Runs)
         {
             if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
-            if (!Train(config, run, steps, output, progress, cancellation)) return ReproOutcome.Interrupted;
+            if (!Train(config, run, steps, output, progress, cancellation, torch)) return ReproOutcome.Interrupted;
         }
         if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
 
@@ -105,7 +105,7 @@ public static class ReproRunner
     /// the costliest variant (anchored when any) are run and the training share of the budget is divided evenly
     /// among the planned runs.
     /// </summary>
-    private static long StepsPerRun(ReproConfig config, ReproPlan plan, string output, IReproProgress progress, CancellationToken cancellation)
+    private static long StepsPerRun(ReproConfig config, ReproPlan plan, string output, IReproProgress progress, CancellationToken cancellation, TorchEngineOptions? torch)
     {
         string planFile = Path.Combine(output, PlanFileName);
         if (config.Steps is { } fixedSteps)
@@ -137,7 +137,7 @@ public static class ReproRunner
         };
         var timer = new StepTimer();
         progress.Begin($"timing {config.CalibrationSteps + 1} steps of {AnchorWeightOptions.Name(strategy)}", config.CalibrationSteps + 1);
-        TrainingRun.Run(calibrationConfig, timer, cancellation);
+        TrainStage(calibrationConfig, torch, timer, cancellation, resume: false); // the engine that trains the runs is the one timed
         progress.End();
         Directory.Delete(calibration, recursive: true);
         double secondsPerStep = timer.SecondsPerStep;
@@ -161,7 +161,7 @@ public static class ReproRunner
     }
 
     /// <summary>Trains one run unless its final model exists; false when interrupted.</summary>
-    private static bool Train(ReproConfig config, PlannedRun run, long steps, string output, IReproProgress progress, CancellationToken cancellation)
+    private static bool Train(ReproConfig config, PlannedRun run, long steps, string output, IReproProgress progress, CancellationToken cancellation, TorchEngineOptions? torch)
     {
         var trainingConfig = TrainingConfigFor(config, run, steps, output);
         string model = Path.Combine(trainingConfig.Output!, TrainingRun.FinalModelDirectory);
@@ -174,7 +174,7 @@ public static class ReproRunner
         TrainingSummary summary;
         try
         {
-            summary = TrainingRun.Run(trainingConfig, new StepForwarder(progress), cancellation, resume: true);
+            summary = TrainStage(trainingConfig, torch, new StepForwarder(progress), cancellation);
         }
         finally
         {
@@ -193,6 +193,15 @@ public static class ReproRunner
                 return true;
         }
     }
+
+    /// <summary>
+    /// One training run in the C# trainer (this process) or, with <paramref name="torch"/>, in the PyTorch engine (as
+    /// <c>ancoder train --engine torch</c>: the same config, run folder and checkpoint folders); resumes by default.
+    /// </summary>
+    internal static TrainingSummary TrainStage(TrainingConfig config, TorchEngineOptions? torch, ITrainingObserver observer,
+        CancellationToken cancellation, bool resume = true) => torch is null
+        ? TrainingRun.Run(config, observer, cancellation, resume)
+        : TorchEngine.Train(config, torch, observer, cancellation, resume);
 
     /// <summary>The benchmarks a repro config evaluates (from-scratch and recipe experiments); a missing dataset is a <see cref="ConfigException"/>.</summary>
     internal static Dictionary<string, Benchmark> LoadBenchmarks(ReproConfig config, string? benchmarkData)

@@ -49,7 +49,7 @@ public sealed class TorchEngineConfigTests : IDisposable
         var refused = Assert.Throws<ConfigException>(() => TorchEngine.Prepare(Config("refused") with { EmaDecay = 0.999, DenoiserLayers = 3 }));
         Assert.DoesNotContain('\n', refused.Message);
         Assert.Contains("ema_decay = 0.999", refused.Message);
-        Assert.Contains("denoiser_layers = 3", refused.Message);
+        Assert.DoesNotContain("denoiser_layers", refused.Message); // applied by the C# side into RUN/initial-model
         Assert.False(Directory.Exists(Path.Combine(root, "refused")), "nothing is written before the refusal");
 
         var config = Config("accepted") with { Objective = Objective.Ar, Sft = true, Seed = 5 };
@@ -59,6 +59,18 @@ public sealed class TorchEngineConfigTests : IDisposable
         Assert.All(keys, k => Assert.Contains(k, TorchEngine.SupportedFields));
         Assert.DoesNotContain("ema_decay", keys);
         Assert.Equal(prepared, TrainingConfig.FromJson(written)); // the omitted fields are the defaults: still the same config
+    }
+
+    [Fact]
+    public void Engine_options_pick_the_engine_and_refuse_torch_only_options_without_it()
+    {
+        Assert.Null(TorchEngine.FromOptions(null, null, null, root));
+        Assert.Null(TorchEngine.FromOptions("csharp", null, null, null));
+        Assert.Equal(new TorchEngineOptions(Path.Combine(root, "python"), 2, "on"), TorchEngine.FromOptions("torch", 2, "on", root));
+        Assert.Equal(new TorchEngineOptions(Path.Combine(root, "python")), TorchEngine.FromOptions("torch", null, null, root));
+        Assert.Contains("--engine torch", Assert.Throws<ConfigException>(() => TorchEngine.FromOptions(null, 2, null, root)).Message);
+        Assert.Contains("--engine torch", Assert.Throws<ConfigException>(() => TorchEngine.FromOptions("csharp", null, "on", root)).Message);
+        Assert.Contains("csharp or torch", Assert.Throws<ConfigException>(() => TorchEngine.FromOptions("jax", null, null, root)).Message);
     }
 
     [Fact]

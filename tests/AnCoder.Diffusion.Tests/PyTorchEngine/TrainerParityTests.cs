@@ -135,6 +135,12 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         Assert.Equal(TrainingStatus.Completed, TrainingRun.Run(csharp).Status);
         var (_, pytorch) = Start("py-" + strategy, strategy);
         PythonTorch.Run("ancoder_torch.train", TrainArguments(pytorch));
+        if (strategy == "mdlm") // the torch engine does not read TorchSharp's optimizer state either, and says so
+        {
+            File.WriteAllText(Path.Combine(csharp.Output!, "config.json"), TorchEngine.HandOverJson(csharp)); // as --engine torch --resume writes it
+            string refused = PythonTorch.Run("ancoder_torch.train", TrainArguments(csharp, "--resume"), expectedExit: 2);
+            Assert.Contains("written by the C# engine", refused);
+        }
 
         double difference = MaxDifference(Weights(csharp.Output!), Weights(pytorch.Output!));
         Assert.True(difference < 1e-4, $"weights after {Steps} AdamW steps (lr 1e-2) differ by {difference:G3}");
@@ -172,6 +178,88 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         Assert.Equal(Steps, lines.Length); // rank 0 alone writes metrics
     }
 
+    /// <summary>
+    /// The recipe's adaptation (docs/recipe.md §3) through <c>--engine torch</c>: an AR (Hugging Face) folder made
+    /// bidirectional with ψ of depth 1, shift, the linear denoiser input and ψ's identity init, which the C# side applies
+    /// into RUN/initial-model; then the two AdamW groups (pretrained 3e-3, fresh 1e-2) in PyTorch. Same weights as the
+    /// C# trainer after k steps.
+    /// </summary>
+    [Fact]
+    public void The_adaptation_switches_and_the_pretrained_learning_rate_train_as_in_the_CSharp_trainer()
+    {
+        using var scope = NewDisposeScope();
+        var (arFolder, _) = Start("adapt-init", "ar");
+        TrainingConfig Adapt(string name) => toy.Config(name, Steps) with
+        {
+            InitQwen = arFolder, ModelConfigFile = null, Strategy = AnchorStrategy.AnchorTree, DenoiserLayers = 1, Shift = true, DenoiserInput = DenoiserInput.Linear,
+            DenoiserInit = DenoiserInit.Identity, PretrainedLearningRate = 3e-3, CheckpointInterval = 2, ValidationBatches = 0,
+        };
+        var csharp = Adapt("adapt-cs");
+        Assert.Equal(TrainingStatus.Completed, TrainingRun.Run(csharp).Status);
+        var torchRun = Adapt("adapt-py");
+        var summary = TorchEngine.Train(torchRun, new TorchEngineOptions(PythonTorch.PackageRoot));
+        Assert.Equal(TrainingStatus.Completed, summary.Status);
+        Assert.Equal(Steps, summary.Steps);
+        string initialModel = Path.Combine(torchRun.Output!, TorchEngine.InitialModelFolder);
+        Assert.True(File.Exists(Path.Combine(initialModel, ModelCheckpoint.WeightsFileName)));
+        // The torch engine's start is the C# trainer's start, bitwise, whatever the global generator did before: the
+        // linear ψ input has no Qwen source and is drawn from the run's seed (it once came from the unseeded global
+        // generator, and the two engines trained different models).
+        rand(1000).Dispose();
+        using (var start = TrainingRun.BuildModel(csharp, TrainingRun.Settings(csharp), CorpusBuilder.TryReadManifest(csharp.Data!)!.Config))
+        {
+            var initial = Safetensors.Read(Path.Combine(initialModel, ModelCheckpoint.WeightsFileName));
+            var built = start.state_dict();
+            Assert.Equal(built.Keys.Order(), initial.Keys.Order());
+            Assert.Contains("denoiser_input.weight", built.Keys);
+            foreach (var (name, value) in built) Assert.True(Same(value, initial[name]), $"{name}: the torch engine's start differs from the C# trainer's");
+            Assert.True(MaxDifference(Weights(csharp.Output!), initial) > 1e-3, "the C# run did not move the weights"); // the comparison below is of trained weights
+        }
+
+        double difference = MaxDifference(Weights(csharp.Output!), Weights(torchRun.Output!));
+        Assert.True(difference < 1e-4, $"adapted weights after {Steps} steps differ by {difference:G3}");
+        using var model = ModelCheckpoint.Load(Path.Combine(torchRun.Output!, TrainingRun.FinalModelDirectory));
+        Assert.Equal(ModelCheckpoint.Load(Path.Combine(csharp.Output!, TrainingRun.FinalModelDirectory)).Config, model.Config);
+    }
+
+    /// <summary>
+    /// FSDP (<c>--fsdp on</c>, python/ancoder_torch/sharding.py) on 2 gloo processes: where this torch can shard on the
+    /// CPU (torch 2.x) the weights equal DDP's and the run folder has one checkpoint per step, in our format; where it
+    /// cannot (torch 1.13: FSDP is CUDA-only there) the run is refused in one line before any step, and `auto` picks DDP.
+    /// </summary>
+    [Fact]
+    public void Fsdp_on_two_gloo_processes_equals_DDP_or_is_refused_in_one_line_where_this_torch_cannot_shard_on_the_CPU()
+    {
+        using var scope = NewDisposeScope();
+        string probe = PythonTorch.Run(null, ["-c", "import torch; from ancoder_torch import sharding; " +
+            "print(torch.__version__.split('.')[0]); print(sharding.decide('auto', 809_000_000, 2, torch.device('cpu')))"]);
+        var lines = probe.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        int major = int.Parse(lines[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var (_, sharded) = Start("fsdp-on");
+        if (major < 2)
+        {
+            Assert.StartsWith("(False, ", lines[1]); // auto: the 809M preset's size falls back to DDP here, and says why
+            Assert.Contains("809,000,000 parameters would be sharded, but FSDP on CPU needs torch 2.x", lines[1]);
+            Assert.Contains("using DDP", lines[1]);
+            var refused = Assert.Throws<TrainingException>(() => TorchEngine.Train(sharded, new TorchEngineOptions(PythonTorch.PackageRoot, 2, "on")));
+            Assert.Contains("FSDP on CPU needs torch 2.x", refused.Message);
+            Assert.DoesNotContain('\n', refused.Message);
+            Assert.Empty(TrainingCheckpoints.List(sharded.Output!));
+            return; // the FSDP training path itself runs only where torch can shard (torch 2.x; CUDA)
+        }
+        Assert.StartsWith("(True,", lines[1]);
+        var (_, replicated) = Start("fsdp-ddp");
+        Assert.Equal(TrainingStatus.Completed, TorchEngine.Train(replicated, new TorchEngineOptions(PythonTorch.PackageRoot, 2, "off")).Status);
+        Assert.Equal(TrainingStatus.Completed, TorchEngine.Train(sharded, new TorchEngineOptions(PythonTorch.PackageRoot, 2, "on")).Status);
+        double difference = MaxDifference(Weights(replicated.Output!), Weights(sharded.Output!));
+        Assert.True(difference < 1e-5, $"FSDP vs DDP: weights differ by {difference:G3} after {Steps} steps");
+        var checkpoints = TrainingCheckpoints.List(sharded.Output!);
+        Assert.Equal([4L, 2], checkpoints.Select(c => c.Step));
+        Assert.All(checkpoints, c => Assert.Contains("\"fsdp\": true", File.ReadAllText(Path.Combine(c.Path, "trainer_state.json"))));
+        using var loaded = ModelCheckpoint.Load(checkpoints[0].Path);
+        Assert.Equal(Architecture.Anchored, loaded.Config.Architecture);
+    }
+
     [Fact]
     public void A_run_killed_after_a_step_and_resumed_equals_an_uninterrupted_run_bitwise()
     {
@@ -180,6 +268,15 @@ public sealed class TrainerParityTests(ToyCorpus toy) : IClassFixture<ToyCorpus>
         var (_, killed) = Start("killed");
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--exit-after-step", "3"), expectedExit: 3);
         Assert.False(Directory.Exists(Path.Combine(killed.Output!, TrainingRun.FinalModelDirectory)));
+        // Killed after step 3 with checkpoint_interval 2: step 3 was never saved, the newest checkpoint is step 2 (the
+        // resume below replays step 3).
+        Assert.Equal([2L], TrainingCheckpoints.List(killed.Output!).Select(c => c.Step));
+        // The C# engine does not read PyTorch's optimizer state: it says how to continue instead of restarting at step 0,
+        // naming that newest checkpoint as the --init alternative.
+        var refused = Assert.Throws<TrainingException>(() => TrainingRun.Run(killed, resume: true));
+        Assert.Contains("--engine torch", refused.Message);
+        Assert.Contains("--init " + Path.Combine(killed.Output!, "checkpoints", "step-0000002"), refused.Message);
+        Assert.DoesNotContain('\n', refused.Message);
         PythonTorch.Run("ancoder_torch.train", TrainArguments(killed, "--resume"));
 
         string final = Path.Combine(TrainingRun.FinalModelDirectory, ModelCheckpoint.WeightsFileName);

@@ -360,6 +360,19 @@ public class RedTeamHostHarmTests(RedTeamSandboxE sandbox) : IClassFixture<RedTe
     }
 
     [Fact]
+    public async Task A_result_arrives_only_after_every_process_of_the_run_is_gone()
+    {
+        // The host answers once both inits' pidfds say they have exited, and an init's exit empties its PID namespace:
+        // the daemon this candidate leaves behind, and both workers, are gone by then (not merely being killed), so
+        // the slot's next run never meets them.
+        var result = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(300)\n    os._exit(0)\ndef double(x):\n    return 2 * x\n",
+            RedTeamSandbox.DoubleTest));
+        Assert.True(result.Passed, result.Reason);
+        Assert.Empty(sandbox.ProcessesOfSandboxUids());
+    }
+
+    [Fact]
     public async Task A_program_that_leaves_a_daemon_holding_its_pipes()
     {
         var clock = Stopwatch.StartNew();

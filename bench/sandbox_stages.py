@@ -2,14 +2,17 @@
 .NET) over HumanEval canonical solutions and prints, per stage, the median wall time since the run started and the
 CPU the process that marks it spent since its previous mark (each process's own CPU: os.fork starts it at zero).
 
-    sudo python3 bench/sandbox_stages.py [--runs 20] [--parallel 1] [--data ../shared/datasets]
+    sudo python3 bench/sandbox_stages.py [--runs 20] [--parallel 1] [--mode split|whole] [--data ../shared/datasets]
     perf stat -e task-clock python3 bench/sandbox_stages.py --runs 20     # + CPU of the whole process tree
     perf stat -e task-clock python3 bench/sandbox_stages.py --runs 0      # the fixed cost (host start) to subtract
 
-Stages: the test side (t.*) and the candidate side (k.*) each run supervisor (fork of M or Z; cgroup; unshare of
-pid/net/ipc/uts) -> init (pid 1: mount namespace, root, fork of the worker, drain) -> worker; v.* are the test
-worker's own marks (test code loaded, candidate ready, verdict). Not in the marks: the candidate worker's CPU, and
-the kernel's work at process exit and namespace teardown (perf stat's total has the former, neither has kworkers').
+Stages: the test side (t.*) and the candidate side (k.*) each run init (pid 1, forked by the side's zygote right
+after unshare of pid/net/ipc/uts; cgroup (v2 only: v1 inits start in the zygote's cgroup); mount namespace, root;
+fork of the worker; drain) -> worker; init_exit and cgroup_read are the host's marks (the init's pidfd became
+readable; the memory peak read); v.* are the test worker's own marks (test code loaded, candidate ready, verdict).
+(Hosts before the zygotes had a supervisor per side, marked supervisor, cgroup, unshare, init_exit, cgroup_removed.)
+Not in the marks: the candidate worker's CPU, and the kernel's work at process exit and namespace teardown (perf
+stat's total has the former, neither has kworkers').
 """
 import argparse, collections, gzip, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -25,6 +28,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--parallel", type=int, default=1)
+    parser.add_argument("--mode", choices=["split", "whole"], default="split",
+                        help="split: candidate and tests in two sandboxes (as eval scores); whole: the whole program in one "
+                             "sandbox (eval throughput's 'no proxy' row), to price the proxy")
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "datasets"))
     parser.add_argument("--host", default=os.path.join(HERE, "..", "src", "AnCoder.Evaluation", "Execution", "sandbox_host.py"),
@@ -38,7 +44,7 @@ def main():
     env = dict(os.environ, PYTHONHASHSEED="0", ANCODER_SANDBOX_TRACE="1")
     env.pop("LD_PRELOAD", None)
     trace = open(base + "/trace", "w")
-    process = subprocess.Popen([os.path.realpath(sys.executable), "-I", host, json.dumps({"root_dir": base + "/root", "read_only": read_only})],
+    process = subprocess.Popen([os.path.realpath(sys.executable), "-I", host, json.dumps({"root_dir": base + "/root", "read_only": read_only, "slots": args.parallel})],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=trace, env=env)
     print(process.stdout.readline().decode().strip())
     limits = {"wall_seconds": args.timeout, "cpu_seconds": int(args.timeout) + 1, "address_space_bytes": 2 << 30, "memory_bytes": 1 << 30,
@@ -46,7 +52,10 @@ def main():
 
     def request(i, slot):
         p = problems[i % len(problems)]
-        return {"id": i, "uid": 61000 + 2 * slot, "slot": slot, "mode": "split", "candidate": p["prompt"] + p["canonical_solution"], "limits": limits,
+        candidate = p["prompt"] + p["canonical_solution"]
+        if args.mode == "whole":  # the program the reference runner runs
+            candidate += "\n" + p["test"] + "\n" + f"check({p['entry_point']})"
+        return {"id": i, "uid": 61000 + 2 * slot, "slot": slot, "mode": args.mode, "candidate": candidate, "limits": limits,
                 "test": {"kind": "check", "prelude": p["prompt"], "test": p["test"], "entry_point": p["entry_point"]}}
     started = time.monotonic()
     host_cpu = cpu_ms(process.pid)
@@ -71,7 +80,7 @@ def main():
     process.wait()
     trace.close()
     print(f"{args.runs} runs, {args.parallel} at once: {elapsed:.1f} s wall, {args.runs / max(elapsed, 1e-9):.2f} runs/s, passed {passed}; "
-          f"CPU per run: host M {host_cpu:.1f} ms (reads requests, forks the test side), zygote Z {zygote_cpu:.1f} ms (forks the candidate side)")
+          f"CPU per run: host M {host_cpu:.1f} ms (reads requests, answers), children of M {zygote_cpu:.1f} ms (the zygotes, which fork the inits; an older host: Z)")
     by_run = collections.defaultdict(list)
     for line in open(base + "/trace"):
         parts = line.split()
@@ -99,7 +108,7 @@ def main():
     for stage, values in sorted(wall.items(), key=lambda kv: statistics.median(kv[1])):
         c = f"{statistics.median(cpu[stage]):14.1f} ms" if stage in cpu else ""
         print(f"{stage:22s} {statistics.median(values):14.1f} ms {c}")
-    print(f"sum of the marked CPU medians: {sum(statistics.median(v) for v in cpu.values()):.1f} ms per run (+ M and Z above)")
+    print(f"sum of the marked CPU medians: {sum(statistics.median(v) for v in cpu.values()):.1f} ms per run (+ M and its children above)")
 
 
 if __name__ == "__main__":

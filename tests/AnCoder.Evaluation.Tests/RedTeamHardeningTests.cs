@@ -249,7 +249,7 @@ public class RedTeamVerdictTests(RedTeamSandboxD sandbox) : IClassFixture<RedTea
 
 /// <summary>
 /// Attacks on the host's memory and privileges (issue 19): the host-side observation is the candidate sandbox's memory
-/// cgroup peak, read by the supervisor outside the namespaces, which must stay within the limit.
+/// cgroup peak, read by the host outside the namespaces, which must stay within the limit.
 /// </summary>
 public class RedTeamHostHarmTests(RedTeamSandboxE sandbox) : IClassFixture<RedTeamSandboxE>
 {
@@ -360,6 +360,19 @@ public class RedTeamHostHarmTests(RedTeamSandboxE sandbox) : IClassFixture<RedTe
     }
 
     [Fact]
+    public async Task A_result_arrives_only_after_every_process_of_the_run_is_gone()
+    {
+        // The host answers once both inits' pidfds say they have exited, and an init's exit empties its PID namespace:
+        // the daemon this candidate leaves behind, and both workers, are gone by then (not merely being killed), so
+        // the slot's next run never meets them.
+        var result = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(300)\n    os._exit(0)\ndef double(x):\n    return 2 * x\n",
+            RedTeamSandbox.DoubleTest));
+        Assert.True(result.Passed, result.Reason);
+        Assert.Empty(sandbox.ProcessesOfSandboxUids());
+    }
+
+    [Fact]
     public async Task A_program_that_leaves_a_daemon_holding_its_pipes()
     {
         var clock = Stopwatch.StartNew();
@@ -403,7 +416,7 @@ public class OrphanTests
         await Assert.ThrowsAnyAsync<Exception>(() => run);
         await AssertNoProcessesOf(62500, TimeSpan.FromSeconds(20));
         sandbox.Dispose();
-        // The supervisors remove their run cgroups on the way out; the next sandbox sweeps the dead host's folder.
+        // The dead host's run cgroups stay behind (nothing of it runs any more); the next sandbox sweeps its folder.
         var wait = DateTime.UtcNow.AddSeconds(5);
         while (CgroupsOfHost(hostPid).Any(d => Directory.EnumerateDirectories(d).Any()) && DateTime.UtcNow < wait)
             await Task.Delay(50);

@@ -55,9 +55,13 @@ public sealed record AutoregressiveOptions
 /// <summary>One autoregressive sample: generated ids (end-of-text excluded), the completion text cut at a stop sequence, why it ended.</summary>
 public sealed record AutoregressiveSample(int[] Ids, string Completion, bool Stopped);
 
-/// <summary>Time of one <see cref="AutoregressiveSampler.Sample"/> call: total, inside the network, tokens generated.</summary>
+/// <summary>
+/// Time of one <see cref="AutoregressiveSampler.Sample"/> call: total, inside the network, tokens generated, forward calls and
+/// the rows they carried (the prompt's prefill counts one row; each later call one row per unfinished sample: the
+/// network-call measure of docs/decoding.md), and the viable-prefix guard's counters.
+/// </summary>
 public sealed record AutoregressiveStatistics(double TotalSeconds, double NetworkSeconds, double PrefillSeconds, long GeneratedTokens, int NetworkCalls,
-    GuardCounts GuardTotals = default);
+    GuardCounts GuardTotals = default, long NetworkRows = 0);
 
 /// <summary>
 /// Autoregressive sampling from a <see cref="CausalLmModel"/> with a key/value cache: the prompt is run once
@@ -85,7 +89,7 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
         var stopped = new bool[rows];
         string?[] completion = new string?[rows];
         var active = Enumerable.Range(0, rows).ToList(); // original row of each batch row
-        long produced = 0;
+        long produced = 0, rowsCarried = 1; // the prefill's row
         int calls = 0;
         var clock = Stopwatch.StartNew();
         double network = 0, prefill;
@@ -150,13 +154,14 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
                 active = keep.Select(b => active[b]).ToList();
             }
             else input = next;
+            rowsCarried += input.Length;
             using (var ids = tensor(input, [input.Length, 1]))
             using (var stepLogits = session.Step(ids))
                 logits = stepLogits.data<float>().ToArray();
             network += clock.Elapsed.TotalSeconds - start;
             calls++;
         }
-        LastRun = new AutoregressiveStatistics(clock.Elapsed.TotalSeconds, network, prefill, produced, calls, guard?.Counts ?? default);
+        LastRun = new AutoregressiveStatistics(clock.Elapsed.TotalSeconds, network, prefill, produced, calls, guard?.Counts ?? default, rowsCarried);
         return Enumerable.Range(0, rows)
             .Select(r => new AutoregressiveSample(generated[r].ToArray(), completion[r] ?? Text(text[r]), stopped[r]))
             .ToList();

@@ -43,7 +43,8 @@ public sealed class PythonSandbox : IDisposable
         using (var resource = typeof(PythonSandbox).Assembly.GetManifestResourceStream("AnCoder.Evaluation.sandbox_host.py")!)
         using (var file = File.Create(script))
             resource.CopyTo(file);
-        var config = JsonSerializer.Serialize(new Dictionary<string, object> { ["root_dir"] = rootDirectory, ["read_only"] = readOnlyPaths });
+        // One candidate zygote and one test zygote per worker slot, forked by the host before any request.
+        var config = JsonSerializer.Serialize(new Dictionary<string, object> { ["root_dir"] = rootDirectory, ["read_only"] = readOnlyPaths, ["slots"] = Math.Max(1, options.Workers) });
         var start = new ProcessStartInfo(python)
         {
             RedirectStandardInput = true,

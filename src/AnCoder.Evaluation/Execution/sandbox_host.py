@@ -3,9 +3,9 @@
 # by root. It pre-imports the standard modules programs use, then serves one JSON request per line on stdin and
 # answers one JSON line per run on stdout. Every run is split in two sandboxes (docs: src/AnCoder.Evaluation/README.md):
 #
-#   M (this process, root)  ──fork──> C_t ──unshare, fork──> I_t (pid 1) ──fork──> T  : the benchmark's test code
+#   M (this process, root)  ──unshare, fork, setns back──> I_t (pid 1) ──fork──> T  : the benchmark's test code
 #    └─fork (before any request)──> Z (candidate zygote, root; never sees a test or a source)
-#                                    └─fork──> C_k ──unshare, fork──> I_k (pid 1) ──fork──> K : the candidate
+#                                    └─unshare, fork, setns back──> I_k (pid 1) ──fork──> K : the candidate
 #
 # K runs the untrusted candidate module and serves calls over a socketpair; T runs the trusted test code with
 # `candidate` replaced by a proxy that forwards each call and gets back plain data only (strict decoder, exact
@@ -189,22 +189,20 @@ class Cgroups:
                     pass
         os.rmdir(base)
 
-    def create(self, name, memory_bytes, pids):
-        """The cgroups of one sandbox. v1: one folder per slot and side, reused run after run (a run's processes are
-        all gone before the next run of its slot starts; the peak is reset), since creating memory cgroups costs
-        more than the rest of a run's setup. v2: a fresh folder per run."""
-        made = []
-        for controller, base in self.bases.items():
-            path = os.path.join(base, name)
+    def paths(self, name, run_id):
+        """The cgroup folders of one sandbox, one per controller (the order of self.bases). v1: one folder per slot
+        and side, reused run after run (a run's processes are all gone before the next run of its slot starts; the
+        peak is reset), since creating memory cgroups costs more than the rest of a run's setup. v2: a fresh folder
+        per run."""
+        return [os.path.join(base, name) + (f"-{run_id}" if self.kind == "v2" else "") for base in self.bases.values()]
+
+    def create(self, paths, memory_bytes, pids):
+        for controller, path in zip(self.bases, paths):
             if self.kind == "v1" and os.path.isdir(path):
-                made.append(path)
                 if controller == "memory":
                     write(os.path.join(path, "memory.max_usage_in_bytes"), "0")
                 continue
-            if self.kind == "v2":
-                path += f"-{time.monotonic_ns()}"
             os.mkdir(path)
-            made.append(path)
             if self.kind == "v2":
                 write(os.path.join(path, "memory.max"), str(memory_bytes))
                 write(os.path.join(path, "memory.swap.max"), "0")
@@ -215,11 +213,13 @@ class Cgroups:
                     write(os.path.join(path, "memory.memsw.limit_in_bytes"), str(memory_bytes))
             else:
                 write(os.path.join(path, "pids.max"), str(pids))
-        return made
 
-    def enter(self, paths, pid):
+    @staticmethod
+    def enter_self(paths):
+        """Moves the calling process (pid 0 = the writer, whatever its PID namespace) into the sandbox's cgroups;
+        everything it forks afterwards starts there."""
         for path in paths:
-            write(os.path.join(path, "cgroup.procs"), str(pid))
+            write(os.path.join(path, "cgroup.procs"), "0")
 
     def peak_bytes(self, paths):
         for path in paths:
@@ -231,18 +231,17 @@ class Cgroups:
                     pass
         return None
 
-    def leave_and_remove(self, paths, keep_reusable=True):
+    def remove(self, paths):
+        """After the sandbox's init has exited (its namespace is empty then): v2 folders are removed, v1 kept for
+        the slot's next run."""
+        if self.kind != "v2":
+            return
         for path in paths:
-            parent = os.path.dirname(os.path.dirname(path))
-            try:
-                write(os.path.join(parent, "cgroup.procs"), str(os.getpid()))
-            except OSError:
-                pass
-            if keep_reusable and self.kind == "v1":
-                continue
             for _ in range(200):
                 try:
                     os.rmdir(path)
+                    break
+                except FileNotFoundError:
                     break
                 except OSError as e:
                     if e.errno != errno.EBUSY:
@@ -715,12 +714,69 @@ def drop_privileges(uid, limits):
                        "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
 
 
-def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
-    """pid 1 of the run's namespaces. Builds the root, forks the worker (K or T), drains its output, and exits at
-    the deadline at the latest; its exit makes the kernel kill everything left in the namespace."""
+SANDBOX_NAMESPACES = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+HOST_NAMESPACES = []  # (CLONE_* flag, fd) of the host's own namespaces, opened once by M (Z inherits them)
+
+
+def open_host_namespaces():
+    for flag, name in ((CLONE_NEWPID, "pid"), (CLONE_NEWNET, "net"), (CLONE_NEWIPC, "ipc"), (CLONE_NEWUTS, "uts")):
+        HOST_NAMESPACES.append((flag, os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)))
+
+
+def fork_sandbox_init(child):
+    """Forks the pid 1 of fresh PID, network, IPC and UTS namespaces: the zygote unshares them, forks (the child is the
+    first process of the new PID namespace and lives in the new network, IPC and UTS namespaces), and returns to its
+    own namespaces at once (setns to the descriptors opened at start). One process level per sandbox instead of a
+    separate supervisor that unshares and forks (docs/evaluation-speed.md). The child runs child() and never returns;
+    the parent gets the init's pid and a pidfd (None when it has already exited and been reaped)."""
+    check(libc.unshare(SANDBOX_NAMESPACES), "unshare")
+    pid = -1
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child()
+            finally:
+                os._exit(1)
+    finally:
+        if pid != 0:
+            for flag, fd in HOST_NAMESPACES:
+                check(libc.setns(fd, flag), "setns back to the host's namespaces")
+    try:
+        return pid, os.pidfd_open(pid)
+    except ProcessLookupError:
+        return pid, None
+
+
+def run_init(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd=None):
+    """The child half of fork_sandbox_init: the init, reporting a failed setup on result_fd."""
+    try:
+        init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            send_message(result_fd, json.dumps({"error": f"{role} sandbox setup failed: {e!r}"}).encode())
+        except OSError:
+            pass
+    os._exit(1)
+
+
+def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd):
+    """pid 1 of the run's namespaces (forked by a zygote, fork_sandbox_init). Enters the run's cgroups (v2), builds the
+    root, forks the worker (K or T), drains its output, reports on result_fd and exits, at the deadline at the
+    latest (or when M closes cancel_fd: the tests have reported, the candidate is no longer needed); its exit makes
+    the kernel kill everything left in the namespace, and M learns of it from the init's pidfd."""
+    MARKS.clear()
     mark("init")
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
+    to_dev_null(0, 1)  # M's stdin and stdout are its protocol with ancoder
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # M and Z ignore it (auto-reap); the init waits for its worker
     signal.alarm(max(1, int(deadline - time.monotonic()) + 2))
+    if cgroups.kind == "v2":  # a fresh folder per run (v1: the slot's folder, which the zygote is already in)
+        limits = spec["limits"]
+        cgroups.create(cgroup_paths, limits["memory_bytes"], limits["processes"] + 8)
+        cgroups.enter_self(cgroup_paths)
+    mark("cgroup")
     check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
     limit_ipc()
     build_root(config, spec, uid)
@@ -757,12 +813,16 @@ def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
     pidfd = os.pidfd_open(pid)
     status = None
     timed_out = False
+    cancelled = False
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds) + [pidfd], [], [], remaining)
+        ready, _, _ = select.select(list(open_fds) + [pidfd] + ([cancel_fd] if cancel_fd is not None else []), [], [], remaining)
+        if cancel_fd is not None and cancel_fd in ready:
+            cancelled = True
+            break
         for fd in ready:
             if fd == pidfd:
                 continue
@@ -797,91 +857,24 @@ def init_main(config, spec, role, uid, keep_fds, body, deadline, result_fd):
     code = None
     if status is not None:
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    send_message(result_fd, json.dumps({"timed_out": timed_out, "exit_code": code, "stdout": text(out_r),
-                                        "stderr": text(err_r), "marks": MARKS}).encode())
+    send_message(result_fd, json.dumps({"timed_out": timed_out, "cancelled": cancelled, "exit_code": code,
+                                        "stdout": text(out_r), "stderr": text(err_r), "marks": MARKS}).encode())
     os._exit(0)
 
 
-def run_sandbox(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, name, cancel_fd=None):
-    """C: the supervisor of one sandbox, a child of M or Z. Puts itself in the run's cgroups, creates the namespaces,
-    forks the init, waits for it, cleans the cgroups up, and forwards the init's report on result_fd."""
-    MARKS.clear()
-    mark("supervisor")
-    os.setsid()
-    to_dev_null(0, 1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    paths = []
-    init_pid = None
-
-    def stop(*_):
-        if init_pid:
-            try:
-                os.kill(init_pid, signal.SIGKILL)
-                os.waitpid(init_pid, 0)
-            except OSError:
-                pass
-        cgroups.leave_and_remove(paths, keep_reusable=False)
-        os._exit(1)
-    signal.signal(signal.SIGTERM, stop)
-    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    limits = spec["limits"]
-    if cgroups.kind != "none":
-        paths = cgroups.create(name, limits["memory_bytes"], limits["processes"] + 8)
-        cgroups.enter(paths, os.getpid())
-    mark("cgroup")
-    # The mount namespace is the init's own (it pivots its root; this supervisor keeps the host's view, which it
-    # needs to remove the cgroups afterwards).
-    check(libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-    mark("unshare")
-    report_r, report_w = os.pipe()
-    init_pid = os.fork()
-    if init_pid == 0:
-        os.close(report_r)
-        os.close(result_fd)
-        try:
-            init_main(config, spec, role, uid, keep_fds, body, deadline, report_w)
-        except BaseException as e:  # noqa: BLE001
-            try:
-                send_message(report_w, json.dumps({"error": f"{role} sandbox setup failed: {e!r}"}).encode())
-            except OSError:
-                pass
-        os._exit(1)
-    os.close(report_w)
-    for fd in keep_fds:
-        os.close(fd)
-    try:
-        if cancel_fd is not None:
-            # M closes the other end once the tests have reported: the candidate is no longer needed.
-            ready, _, _ = select.select([report_r, cancel_fd], [], [])
-            if report_r not in ready:
-                raise EOFError
-        report = receive_message(report_r)
-    except (EOFError, OSError, ValueError):
-        report = json.dumps({"timed_out": time.monotonic() >= deadline, "exit_code": None, "stdout": "",
-                             "stderr": "", "error": None if time.monotonic() >= deadline else f"{role} init died"}).encode()
-    try:
-        os.kill(init_pid, signal.SIGKILL)
-    except OSError:
-        pass
-    os.waitpid(init_pid, 0)
-    mark("init_exit")
-    peak = cgroups.peak_bytes(paths)
-    cgroups.leave_and_remove(paths)
-    mark("cgroup_removed")
-    report = json.loads(report)
-    report["memory_peak_bytes"] = peak
-    report["marks"] = report.get("marks", []) + MARKS[-2:]
-    send_message(result_fd, json.dumps(report).encode())
-    os._exit(0)
-
-
-# ---------------------------------------------------------------------------------------------------- Z and M
-def zygote_main(config, cgroups, control):
-    """Z: forks candidate sandboxes. It only ever receives file descriptors and limits, never a test or a source
-    (the candidate's source arrives on a pipe that only the forked supervisor reads), so a forked candidate finds no
-    answer key in the memory it inherits."""
+# ---------------------------------------------------------------------------------------------------- zygotes and M
+def zygote_main(config, cgroups, control, slot, role):
+    """A zygote: forks the sandboxes of one side (candidate or test) of one worker slot. Forked by M at start, before
+    any request, so a candidate zygote holds no test: it only ever receives file descriptors and limits (the
+    candidate's source arrives on a pipe that only the forked init reads), and a forked candidate finds no answer key
+    in the memory it inherits. With cgroup v1 it lives in its slot's cgroup (entered once, at the first run), so
+    every init it forks starts there: moving a process between cgroups waits for an RCU grace period (about 10 ms
+    on this machine), which was the largest single wait of a run (docs/evaluation-speed.md). Sends M each init's
+    pidfd, which tells M when the sandbox is gone."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    name = f"slot{slot}-{'k' if role == 'candidate' else 't'}"
+    entered = False
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 65536, 4)
@@ -890,17 +883,41 @@ def zygote_main(config, cgroups, control):
         if not message:
             os._exit(0)
         spec = json.loads(message)
-        channel_fd, source_fd, result_fd, cancel_fd = fds
-        if os.fork() == 0:
-            control.close()
-            source = read_all(source_fd).decode("utf-8")
-            os.close(source_fd)
-            mode = spec["mode"]
-            run_sandbox(config, cgroups, spec, "candidate", spec["uid"], [channel_fd],
-                        lambda: candidate_main(source, channel_fd, mode), spec["deadline"], result_fd,
-                        f"slot{spec['slot']}-k", cancel_fd)
+        channel_fd, payload_fd, result_fd, last_fd = fds
+        paths = cgroups.paths(name, spec["id"])
+        reply = {"id": spec["id"]}
+        pidfd = None
+        try:
+            if cgroups.kind == "v1":
+                limits = spec["limits"]
+                cgroups.create(paths, limits["memory_bytes"], limits["processes"] + 8)  # first run: made; later: peak reset
+                if not entered:
+                    cgroups.enter_self(paths)
+                    entered = True
+
+            def child():
+                close_all_but(fds)
+                payload = read_all(payload_fd).decode("utf-8")
+                os.close(payload_fd)
+                if role == "candidate":
+                    mode = spec["mode"]
+                    run_init(config, cgroups, spec, "candidate", spec["uid"], [channel_fd],
+                             lambda: candidate_main(payload, channel_fd, mode), spec["deadline"], result_fd, paths, last_fd)
+                else:
+                    test = json.loads(payload)
+                    run_init(config, cgroups, spec, "test", spec["uid"], [channel_fd, last_fd],
+                             lambda: test_main(test, channel_fd, last_fd), spec["deadline"], result_fd, paths)
+            _, pidfd = fork_sandbox_init(child)
+        except OSError as e:
+            reply["error"] = f"{role} sandbox could not start: {e!r}"
         for fd in fds:
             os.close(fd)
+        try:
+            socket.send_fds(control, [json.dumps(reply).encode()], [pidfd] if pidfd is not None else [])
+        except OSError:
+            os._exit(0)
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def read_all(fd):
@@ -917,17 +934,26 @@ def main():
     os.umask(0o077)
     cgroups = Cgroups()
     build_template_root(config)
+    open_host_namespaces()
     # Everything imported so far is shared by every fork; frozen, the collector of a forked process never walks
     # (and so never copies) those pages.
     gc.freeze()
     parent = os.getppid()
-    control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    zygote_pid = os.fork()
-    if zygote_pid == 0:
-        control.close()
-        to_dev_null(0, 1)
-        zygote_main(config, cgroups, zygote_end)
-    zygote_end.close()
+    zygotes = {}  # (slot, role) -> M's end of the zygote's socket
+    zygote_pidfds = []
+    for slot in range(int(config.get("slots", 1))):
+        for role in ("candidate", "test"):
+            control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            pid = os.fork()
+            if pid == 0:
+                close_all_but([zygote_end.fileno()] + [fd for _, fd in HOST_NAMESPACES])
+                to_dev_null(0, 1)
+                zygote_main(config, cgroups, zygote_end, slot, role)
+            zygote_end.close()
+            zygotes[(slot, role)] = control
+            zygote_pidfds.append(os.pidfd_open(pid))
+    roles = {control.fileno(): role for (_, role), control in zygotes.items()}
+    controls = {control.fileno(): control for control in zygotes.values()}
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     hello = {"ready": True, "cgroup": cgroups.kind, "cgroup_detail": cgroups.reason or ", ".join(cgroups.bases.values()),
              "python": sys.version.split()[0]}
@@ -935,15 +961,18 @@ def main():
     out.write((json.dumps(hello) + "\n").encode())
     out.flush()
     runs = {}          # id -> state
-    by_fd = {}         # result fd -> (id, side)
+    by_fd = {}         # report fd or init pidfd -> (id, side)
     pending = b""
     stdin_open = True
     while stdin_open or runs:
         if os.getppid() != parent:
             break
-        watch = ([0] if stdin_open else []) + list(by_fd)
+        watch = ([0] if stdin_open else []) + list(controls) + zygote_pidfds + list(by_fd)
         ready, _, _ = select.select(watch, [], [], 0.5)
         now = time.monotonic()
+        if any(fd in ready for fd in zygote_pidfds):
+            sys.stderr.write("sandbox host: a zygote exited\n")
+            break
         for fd in ready:
             if fd == 0:
                 chunk = os.read(0, 1 << 20)
@@ -954,86 +983,174 @@ def main():
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
                     if line.strip():
-                        start_run(config, cgroups, control, json.loads(line), runs, by_fd)
+                        start_run(cgroups, zygotes, json.loads(line), runs, by_fd)
                 continue
-            run_id, side = by_fd.pop(fd)
-            try:
-                runs[run_id][side] = json.loads(receive_message(fd))
-            except (EOFError, OSError, ValueError):
-                runs[run_id][side] = {"error": f"{side} supervisor ended without a report"}
-            os.close(fd)
-            if side == "test":
-                release_candidate(runs[run_id])
+            if fd in controls:
+                receive_init(controls[fd], roles[fd], runs, by_fd)
+                continue
+            if fd not in by_fd:
+                continue
+            run_id, side_name = by_fd[fd]
+            side = runs[run_id]["sides"][side_name]
+            if fd == side["pidfd"]:
+                init_gone(cgroups, runs[run_id], side_name, by_fd)
+            else:
+                by_fd.pop(fd)
+                try:
+                    side["report"] = json.loads(receive_message(fd))
+                except (EOFError, OSError, ValueError):
+                    side["report"] = side["report"] or {
+                        "timed_out": now >= runs[run_id]["deadline"], "exit_code": None, "stdout": "", "stderr": "",
+                        "error": None if now >= runs[run_id]["deadline"] else f"{side_name} init died"}
+                os.close(fd)
+                side["report_fd"] = None
+                if side_name == "test":
+                    release_candidate(runs[run_id])
         for run_id, state in list(runs.items()):
-            overdue = now > state["deadline"] + 3
-            if overdue:
-                for fd, (rid, side) in list(by_fd.items()):
-                    if rid == run_id:
-                        by_fd.pop(fd)
-                        os.close(fd)
-                        state.setdefault(side, {"timed_out": True})
-            if "test" in state and ("candidate" in state or state["mode"] == "whole" or overdue):
+            if now > state["deadline"] + 3:
+                overdue(state, by_fd)
+            if all(side["report"] is not None and side["gone"] for side in state["sides"].values()):
                 release_candidate(state)
                 finish_run(state, out)
                 del runs[run_id]
-    control.close()
+    # The zygotes wait on datagram sockets, which never see an end of file: stop them, and wait until they are gone
+    # (with cgroup v1 they are in their slots' cgroups) before removing the cgroups.
+    for control in zygotes.values():
+        control.close()
+    for pidfd in zygote_pidfds:
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 5
+    while zygote_pidfds and time.monotonic() < deadline:
+        ready, _, _ = select.select(zygote_pidfds, [], [], max(0.0, deadline - time.monotonic()))
+        zygote_pidfds = [fd for fd in zygote_pidfds if fd not in ready]
     cgroups.remove_bases(wait_seconds=5)
 
 
-def start_run(config, cgroups, control, request, runs, by_fd):
+def new_side(cgroup_paths):
+    return {"report": None, "report_fd": None, "pidfd": None, "gone": False, "killed": False, "paths": cgroup_paths,
+            "peak": None, "marks": []}
+
+
+def watch_init(state, side_name, pidfd, by_fd):
+    side = state["sides"][side_name]
+    if pidfd is None:
+        side["gone"] = True
+        return
+    side["pidfd"] = pidfd
+    by_fd[pidfd] = (state["id"], side_name)
+    if side["killed"]:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+
+
+def init_gone(cgroups, state, side_name, by_fd):
+    """The sandbox's init has exited, so its namespace is empty: read the memory peak, release the cgroups."""
+    side = state["sides"][side_name]
+    by_fd.pop(side["pidfd"], None)
+    os.close(side["pidfd"])
+    side["pidfd"] = None
+    side["gone"] = True
+    side["marks"].append(("init_exit", time.monotonic(), 0.0, os.getpid()))
+    side["peak"] = cgroups.peak_bytes(side["paths"])
+    cgroups.remove(side["paths"])
+    side["marks"].append(("cgroup_read", time.monotonic(), 0.0, os.getpid()))
+
+
+def overdue(state, by_fd):
+    """Past the deadline and a grace period: kill what is left of the run (each init has its own deadline, so this
+    is a second line) and take the missing reports as timeouts."""
+    for side in state["sides"].values():
+        if side["report_fd"] is not None:
+            by_fd.pop(side["report_fd"], None)
+            os.close(side["report_fd"])
+            side["report_fd"] = None
+            side["report"] = side["report"] or {"timed_out": True}
+        if not side["killed"]:
+            side["killed"] = True
+            if side["pidfd"] is not None:
+                try:
+                    signal.pidfd_send_signal(side["pidfd"], signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def receive_init(control, role, runs, by_fd):
+    """A zygote's answer to a request: the init's pidfd, or why the sandbox did not start."""
+    try:
+        message, fds, _, _ = socket.recv_fds(control, 65536, 1)
+    except OSError:
+        message, fds = b"", []
+    if not message:
+        sys.stderr.write(f"sandbox host: the {role} zygote exited\n")
+        sys.exit(1)
+    reply = json.loads(message)
+    state = runs.get(reply.get("id"))
+    if state is None:
+        for fd in fds:
+            os.close(fd)
+        return
+    side_name = "candidate" if role == "candidate" and state["mode"] != "whole" else "test"
+    if reply.get("error"):
+        state["sides"][side_name]["report"] = state["sides"][side_name]["report"] or {"error": reply["error"]}
+    watch_init(state, side_name, fds[0] if fds else None, by_fd)
+
+
+def start_run(cgroups, zygotes, request, runs, by_fd):
     run_id = request["id"]
     limits = request["limits"]
     deadline = time.monotonic() + limits["wall_seconds"]
     mode = request["mode"]
-    state = {"id": run_id, "mode": mode, "deadline": deadline, "started": time.monotonic()}
+    slot = request["slot"]
+    state = {"id": run_id, "mode": mode, "deadline": deadline, "started": time.monotonic(), "sides": {}}
+    if (slot, "test") not in zygotes:
+        raise SystemExit(f"sandbox host: slot {slot} requested, but the host was started with {len(zygotes) // 2} slots")
     runs[run_id] = state
     uid_candidate = request["uid"]
     # The test side's deadline decides timeouts; the candidate side gets a second more so that it never dies first
     # (a test waiting on a candidate that the deadline killed would report a failure, not a timeout). M ends the
     # candidate side as soon as the tests have reported.
     spec = {"id": run_id, "mode": "whole" if mode == "whole" else "serve", "limits": limits,
-            "deadline": deadline + (0 if mode == "whole" else 1.0), "uid": uid_candidate, "slot": request["slot"]}
+            "deadline": deadline + (0 if mode == "whole" else 1.0), "uid": uid_candidate, "slot": slot}
     k_channel, t_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    source_r, source_w = os.pipe()
-    k_result_r, k_result_w = os.pipe()
+    k_side = "candidate" if mode != "whole" else "test"
+    state["sides"][k_side] = new_side(cgroups.paths(f"slot{slot}-k", run_id))
     cancel_r, cancel_w = os.pipe()
-    socket.send_fds(control, [json.dumps(spec).encode()], [k_channel.fileno(), source_r, k_result_w, cancel_r])
-    k_channel.close()
-    os.close(source_r)
-    os.close(k_result_w)
-    os.close(cancel_r)
     state["cancel_fd"] = cancel_w
-    data = request["candidate"].encode("utf-8")
-    view = memoryview(data)
-    while view:
-        view = view[os.write(source_w, view):]
-    os.close(source_w)
-    by_fd[k_result_r] = (run_id, "candidate" if mode != "whole" else "test")
+    k_result_r = send_to_zygote(zygotes[(slot, "candidate")], spec, k_channel.fileno(), request["candidate"], cancel_r)
+    k_channel.close()
+    os.close(cancel_r)
+    state["sides"][k_side]["report_fd"] = k_result_r
+    by_fd[k_result_r] = (run_id, k_side)
     if mode == "whole":
         t_channel.close()
-        state["whole"] = True
         return
-    t_result_r, t_result_w = os.pipe()
     report_r, report_w = os.pipe()
-    t_fd = t_channel.detach()
-    test = request["test"]
-    if os.fork() == 0:
-        os.close(t_result_r)
-        os.close(report_r)
-        for fd in list(by_fd):
-            os.close(fd)
-        for other in runs.values():
-            for key in ("cancel_fd", "report_fd"):
-                if key in other:
-                    os.close(other[key])
-        control.close()
-        run_sandbox(config, cgroups, dict(spec, mode="test"), "test", uid_candidate + 1, [t_fd, report_w],
-                    lambda: test_main(test, t_fd, report_w), deadline, t_result_w, f"slot{request['slot']}-t")
-    os.close(t_fd)
+    state["sides"]["test"] = new_side(cgroups.paths(f"slot{slot}-t", run_id))
+    t_spec = dict(spec, mode="test", uid=uid_candidate + 1, deadline=deadline)
+    t_result_r = send_to_zygote(zygotes[(slot, "test")], t_spec, t_channel.fileno(), json.dumps(request["test"]), report_w)
+    t_channel.close()
     os.close(report_w)
-    os.close(t_result_w)
     state["report_fd"] = report_r
+    state["sides"]["test"]["report_fd"] = t_result_r
     by_fd[t_result_r] = (run_id, "test")
+
+
+def send_to_zygote(control, spec, channel_fd, payload, last_fd):
+    """Asks a zygote for one sandbox: the spec and the channel, a pipe carrying the payload (source or test), the
+    write end of the init's report pipe, and the cancel pipe (candidate) or the verdict pipe (test). Returns the
+    read end of the report pipe."""
+    payload_r, payload_w = os.pipe()
+    result_r, result_w = os.pipe()
+    socket.send_fds(control, [json.dumps(spec).encode()], [channel_fd, payload_r, result_w, last_fd])
+    os.close(payload_r)
+    os.close(result_w)
+    view = memoryview(payload.encode("utf-8"))
+    while view:
+        view = view[os.write(payload_w, view):]
+    os.close(payload_w)
+    return result_r
 
 
 def release_candidate(state):
@@ -1043,8 +1160,11 @@ def release_candidate(state):
 
 
 def finish_run(state, out):
-    test = state.get("test", {})
-    candidate = state.get("candidate", {}) if state["mode"] != "whole" else test
+    for side in state["sides"].values():
+        side["report"]["memory_peak_bytes"] = side["peak"]
+        side["report"]["marks"] = side["report"].get("marks", []) + side["marks"]
+    test = state["sides"]["test"]["report"]
+    candidate = state["sides"]["candidate"]["report"] if state["mode"] != "whole" else test
     elapsed = time.monotonic() - state["started"]
     verdict = None
     if state["mode"] != "whole":

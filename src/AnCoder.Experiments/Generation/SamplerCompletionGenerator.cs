@@ -26,7 +26,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     public int SamplesGenerated { get; private set; }
     /// <summary>The viable-prefix guard's counters over the samples generated so far (zero when it is off).</summary>
     public GuardCounts GuardTotals { get; private set; }
-    /// <summary>Diffusion sampling's forward passes so far (batched calls) and canvas rows they carried.</summary>
+    /// <summary>Forward passes so far (batched calls) and the rows they carried (diffusion: canvases; autoregressive: the prefill and one row per unfinished sample per token).</summary>
     public long NetworkCalls { get; private set; }
     public long NetworkRows { get; private set; }
     /// <summary>Canvases that syntax repair remasked at least once (<see cref="SamplingStatistics.RepairedCanvases"/>).</summary>
@@ -107,6 +107,8 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
             var samples = sampler.Sample(promptIds, seeds, arOptions);
             SamplingSeconds += sampler.LastRun?.TotalSeconds ?? 0;
             GuardTotals += sampler.LastRun?.GuardTotals ?? default;
+            NetworkCalls += sampler.LastRun?.NetworkCalls ?? 0;
+            NetworkRows += sampler.LastRun?.NetworkRows ?? 0;
             // Not stopped by end-of-text or a stop sequence = ran into the length cap (non-trivial validity cuts it at a line).
             completions.AddRange(samples.Select(s => new GeneratedCompletion(s.Completion, !s.Stopped)));
             SamplesGenerated += samples.Count;

@@ -86,6 +86,11 @@ public sealed class DecodingTests
         Assert.Contains(samples, s => s.Ids.Length < 24); // with 64 ids at τ = 1 some of the 40 rows draw end-of-text
         Assert.Contains(samples, s => s.Ids.Length == 24);
         foreach (var sample in samples) Assert.Equal(sample.Ids.Length < 24, sample.Stopped);
+        // Rows the network carried: the prefill's one, then each sample once per drawn token except its last draw
+        // (end-of-text, or the 24th token at the cap), which is never fed back.
+        long draws(AutoregressiveSample s) => s.Ids.Length < 24 ? s.Ids.Length + 1 : 24;
+        Assert.Equal(1 + samples.Sum(s => draws(s) - 1), sampler.LastRun!.NetworkRows);
+        Assert.Equal(1 + samples.Max(s => draws(s)) - 1, sampler.LastRun.NetworkCalls);
     }
 
     [Fact]

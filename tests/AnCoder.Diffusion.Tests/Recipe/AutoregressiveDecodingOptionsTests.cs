@@ -1,7 +1,6 @@
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Diffusion.Sampling;
 using AnCoder.Syntax;
-using static TorchSharp.torch;
 
 namespace AnCoder.Diffusion.Tests.Recipe;
 
@@ -42,18 +41,12 @@ public sealed class AutoregressiveDecodingOptionsTests
         const double theta = 1.8;
         var plain = sampler.Sample(prompt, [1], new AutoregressiveOptions { Temperature = 0, MaxNewTokens = 10, IgnoreEndOfText = true });
         var penalised = sampler.Sample(prompt, [1], new AutoregressiveOptions { Temperature = 0, MaxNewTokens = 10, IgnoreEndOfText = true, RepetitionPenalty = theta });
-        var sequence = prompt.ToList();
-        using (var scope = NewDisposeScope())
-            for (int k = 0; k < 10; k++)
-            {
-                var logits = model.Forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Count])).DenoiserLogits[0, -1];
-                logits[model.Config.MaskTokenId] = float.NegativeInfinity;
-                logits[model.Config.PadTokenId] = float.NegativeInfinity;
-                var row = logits.data<float>().ToArray();
-                foreach (int id in sequence.Skip(prompt.Length).Distinct()) row[id] = row[id] > 0 ? (float)(row[id] / theta) : (float)(row[id] * theta);
-                sequence.Add(TokenChoice.ArgMax(row));
-            }
-        Assert.Equal(sequence.Skip(prompt.Length), penalised[0].Ids);
+        // Replay without a cache, the penalty written out by hand: ℓ/θ for a positive logit of a generated token, ℓ·θ otherwise.
+        var replay = DecodingTests.GreedyReplay(model, prompt, 10, (row, generated) =>
+        {
+            foreach (int id in generated.Distinct()) row[id] = row[id] > 0 ? (float)(row[id] / theta) : (float)(row[id] * theta);
+        });
+        Assert.Equal(replay, penalised[0].Ids);
         Assert.NotEqual(plain[0].Ids, penalised[0].Ids); // the untrained model repeats tokens, so the penalty changes the path
     }
 

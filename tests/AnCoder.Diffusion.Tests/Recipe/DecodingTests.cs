@@ -43,6 +43,26 @@ public sealed class DecodingTests
         AssertClose(full[1..2, 4], session.Step(ids[1..2, 4..5]), 1e-5);
     }
 
+    /// <summary>
+    /// Greedy decoding without a cache: each next token is the argmax (mask and pad excluded) of the full causal forward on
+    /// the whole prefix, after <paramref name="adjust"/> (given the row of logits and the tokens generated so far).
+    /// </summary>
+    internal static List<int> GreedyReplay(CausalLmModel model, int[] prompt, int tokens, Action<float[], IReadOnlyList<int>>? adjust = null)
+    {
+        var sequence = prompt.ToList();
+        using var scope = NewDisposeScope();
+        for (int k = 0; k < tokens; k++)
+        {
+            var logits = model.Forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Count])).DenoiserLogits[0, -1];
+            logits[model.Config.MaskTokenId] = float.NegativeInfinity;
+            logits[model.Config.PadTokenId] = float.NegativeInfinity;
+            var row = logits.data<float>().ToArray();
+            adjust?.Invoke(row, sequence.Skip(prompt.Length).ToList());
+            sequence.Add(TokenChoice.ArgMax(row));
+        }
+        return sequence.Skip(prompt.Length).ToList();
+    }
+
     [Fact]
     public void Greedy_sampling_follows_the_argmax_of_the_full_forward_and_stops_at_stop_sequences()
     {
@@ -53,16 +73,7 @@ public sealed class DecodingTests
         var samples = sampler.Sample(prompt, [1, 2], new AutoregressiveOptions { Temperature = 0, MaxNewTokens = 6, IgnoreEndOfText = true });
         Assert.Equal(samples[0].Ids, samples[1].Ids); // greedy: the seed does not matter
         // Replay: each greedy token is the argmax (mask and pad excluded) of the full causal forward on the prefix.
-        var sequence = prompt.ToList();
-        using (var scope = NewDisposeScope())
-            for (int k = 0; k < 6; k++)
-            {
-                var logits = model.Forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Count])).DenoiserLogits[0, -1];
-                logits[model.Config.MaskTokenId] = float.NegativeInfinity;
-                logits[model.Config.PadTokenId] = float.NegativeInfinity;
-                sequence.Add((int)logits.argmax().item<long>());
-            }
-        Assert.Equal(sequence.Skip(3), samples[0].Ids);
+        Assert.Equal(GreedyReplay(model, prompt, 6), samples[0].Ids);
 
         // A stop sequence made of the text of the second generated token: the completion is cut before it.
         string second = System.Text.Encoding.UTF8.GetString(tokenizer.TokenBytes(samples[0].Ids[1]));

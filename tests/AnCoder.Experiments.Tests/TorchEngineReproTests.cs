@@ -1,6 +1,11 @@
 using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Training;
+using AnCoder.Diffusion.Checkpoints;
+using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Model;
+using AnCoder.Diffusion.Sampling;
+using AnCoder.Experiments.Models;
 using AnCoder.Experiments.Repro;
 
 namespace AnCoder.Experiments.Tests;
@@ -25,6 +30,37 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
         Assert.All(checkpoints, c => Assert.True(File.Exists(Path.Combine(c, TrainingCheckpoints.TorchOptimizerFile)), $"{c}: no optimizer.pt"));
         Assert.All(checkpoints, c => Assert.False(File.Exists(Path.Combine(c, TrainingCheckpoints.OptimizerFile)), $"{c}: TorchSharp optimizer state"));
         Assert.True(File.Exists(Path.Combine(run, "model", "model.safetensors")), run);
+    }
+
+    /// <summary>
+    /// Issue 20: what `sample` and `eval --model` run on (<see cref="LoadedModel.TryLoad"/>, then the AR sampler or the
+    /// prompt sampler) gives the same samples, same seed, on a model folder the torch engine wrote as on the same weights
+    /// saved by the C# side.
+    /// </summary>
+    private void AssertVerbsSampleTorchFoldersAsCSharpFolders(string output, IReadOnlyList<string> stages)
+    {
+        string[] prompts = ["def add(a, b):\n"];
+        foreach (var stage in stages)
+        {
+            string torchModel = Path.Combine(output, "runs", stage, "model");
+            string csharpModel = Path.Combine(corpus.Root, "resaved-" + stage.Replace('/', '-') + "-" + Guid.NewGuid().ToString("N"));
+            using (var weights = ModelCheckpoint.Load(torchModel)) ModelCheckpoint.Save(weights, csharpModel);
+            Assert.True(LoadedModel.TryLoad(torchModel, Precision.Fp32, out var fromTorch, out var error), error);
+            Assert.True(LoadedModel.TryLoad(csharpModel, Precision.Fp32, out var fromCsharp, out error), error);
+            using (fromTorch!.Model)
+            using (fromCsharp!.Model)
+            {
+                List<string> Samples(LoadedModel model) => model.Model is CausalLmModel
+                    ? model.GenerateAutoregressive(prompts, new AutoregressiveOptions { Temperature = 1.0, MaxNewTokens = 12 }, 3, 3, 7, out _)
+                        .Select(s => s.Completion).ToList()
+                    : model.CreateSampler(model.DefaultOptions(null) with { Steps = 4 })
+                        .Generate(prompts, new GenerationOptions { Length = 12, SamplesPerPrompt = 3, Seed = 7 })
+                        .Select(s => string.Join(",", s.Ids)).ToList();
+                var expected = Samples(fromCsharp);
+                Assert.Equal(3, expected.Count);
+                Assert.Equal(expected, Samples(fromTorch));
+            }
+        }
     }
 
     [Fact]
@@ -67,6 +103,7 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
         Assert.Contains("\"shift\": true", File.ReadAllText(Path.Combine(adapt, "model", "config.json")));
         Assert.Contains("\"denoiser_layers\": 1", File.ReadAllText(Path.Combine(adapt, "model", "config.json")));
         foreach (var eval in plan.Evals) Assert.True(RecipeRunner.EvalDone(eval, output), eval.Folder);
+        AssertVerbsSampleTorchFoldersAsCSharpFolders(output, ["ar-sft", "null-s0/sft"]);
 
         var results = RecipeResults.FromJson(File.ReadAllText(Path.Combine(output, "results.json")));
         Assert.All(results.Stages, s => Assert.Equal(RunStatus.Completed, s.Status));

@@ -11,7 +11,10 @@ namespace AnCoder.Experiments.Tests;
 [Collection(TorchCollection.Name)]
 public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCorpus>
 {
-    private ReproConfig Config() => new()
+    private ReproConfig Config() => TinyRecipeConfig(corpus, arSamplingSeeds: 2);
+
+    /// <summary>The tiny recipe of the driver tests (tiny model, MDLM and Null, one seed, two steps per stage).</summary>
+    internal static ReproConfig TinyRecipeConfig(TinyCorpus corpus, int arSamplingSeeds) => new()
     {
         Training = new ReproConfig().Training with
         {
@@ -26,7 +29,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
             ArSft = new JsonObject { ["max_steps"] = 2 },
             Adapt = new JsonObject { ["max_steps"] = 2, ["shift"] = true, ["denoiser_init"] = "identity", ["denoiser_layers"] = 1, ["pretrained_learning_rate"] = 3e-4 },
             Sft = new JsonObject { ["max_steps"] = 2 },
-            SftData = corpus.SftData, ArSamplingSeeds = 2,
+            SftData = corpus.SftData, ArSamplingSeeds = arSamplingSeeds,
         },
     };
 

@@ -66,32 +66,15 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
     [Fact]
     public void A_tiny_recipe_with_the_torch_engine_trains_every_stage_in_PyTorch_and_writes_the_report()
     {
-        var config = new ReproConfig
-        {
-            Training = new ReproConfig().Training with
-            {
-                Model = "tiny", Data = corpus.Data, ContextLength = 128, MicroBatch = 2, Threads = 1, ValidationBatches = 1, ValidationInterval = 1,
-                LogInterval = 1, CheckpointInterval = 1,
-            },
-            Variants = [AnchorStrategy.Mdlm, AnchorStrategy.Null], Seeds = 1, HumanevalProblems = 2, HumanevalN = 1, MbppProblems = 1, MbppN = 1,
-            EvalSteps = 4, EvalLength = 16, EvalBatch = 4,
-            Recipe = new RecipeConfig
-            {
-                ArBase = new JsonObject { ["max_steps"] = 2 },
-                ArSft = new JsonObject { ["max_steps"] = 2 },
-                Adapt = new JsonObject { ["max_steps"] = 2, ["shift"] = true, ["denoiser_init"] = "identity", ["denoiser_layers"] = 1, ["pretrained_learning_rate"] = 3e-4 },
-                Sft = new JsonObject { ["max_steps"] = 2 },
-                SftData = corpus.SftData, ArSamplingSeeds = 1,
-            },
-        };
+        var config = RecipeDriverTests.TinyRecipeConfig(corpus, arSamplingSeeds: 1);
         string output = Path.Combine(corpus.Root, "recipe-torch");
-        var progress = new Lines();
+        var progress = new RecordingProgress();
         Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --engine torch", progress, torch: Torch()));
 
         var plan = new RecipePlan(config);
         foreach (var stage in plan.Stages) AssertTrainedByTorch(Path.Combine(output, stage.Folder));
         Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft"],
-            progress.All.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
+            progress.Lines.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
         Assert.True(progress.MaxAdvance >= 2, "the engine's step lines reach the progress bar");
         // The AR stages are Hugging Face Qwen2 folders; the adaptation starts from the AR base made bidirectional by the
         // C# import (RUN/initial-model) and keeps the two learning rates.
@@ -123,7 +106,7 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
             EvalSteps = 4, EvalLength = 16, TScaling = [], LambdaAblation = [], RhoD0Sweep = [], ProbeSamples = 0,
         };
         string output = Path.Combine(corpus.Root, "scratch-torch");
-        Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --engine torch --nproc 2", new Lines(), torch: Torch() with { Processes = 2 }));
+        Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --engine torch --nproc 2", new RecordingProgress(), torch: Torch() with { Processes = 2 }));
 
         foreach (var run in new[] { "mdlm-s0", "anchortree-s0" })
         {
@@ -136,15 +119,5 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
         string report = File.ReadAllText(Path.Combine(output, "REPORT.md"));
         Assert.Contains("## Table 1: main comparison", report);
         Assert.Contains("\n| anchortree | ", report);
-    }
-
-    private sealed class Lines : IReproProgress
-    {
-        public List<string> All { get; } = [];
-        public long MaxAdvance { get; private set; }
-        public void Message(string line) { lock (All) All.Add(line); }
-        public void Begin(string description, long total) { lock (All) All.Add(description); }
-        public void Advance(long done) => MaxAdvance = Math.Max(MaxAdvance, done);
-        public void End() { }
     }
 }

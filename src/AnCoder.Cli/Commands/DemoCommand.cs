@@ -40,7 +40,7 @@ public static class DemoCommand
         var length = new Option<int>("--length") { Description = "Generated tokens per prompt (G).", DefaultValueFactory = _ => 48 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var trace = new Option<string?>("--trace") { Description = "HTML trace path. Default: <dir>/demo-trace.html." };
-        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "For the further prompts: which masked positions a step unmasks (anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first; lefttoright: the leftmost masked positions, semi-autoregressive):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = "For the further prompts: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "For the further prompts: " + LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", "For the further prompts: " + LoadedModel.GuardHelp, DecodingGuard.None);

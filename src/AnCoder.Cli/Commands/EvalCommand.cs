@@ -45,7 +45,7 @@ public static class EvalCommand
         var batch = new Option<int>("--batch") { Description = "--model: canvases per forward pass (a problem's samples are batched).", DefaultValueFactory = _ => 20 };
         var precision = SettingOption.Create("--precision", "--model: activation dtype:", Precision.Fp32);
         var threads = new Option<int>("--threads") { Description = "--model: torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
-        var order = SettingOption.Create("--order", "--model: which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "--model: which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first; lefttoright: the leftmost masked positions, semi-autoregressive):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", "--model: " + LoadedModel.GuardHelp, DecodingGuard.None);

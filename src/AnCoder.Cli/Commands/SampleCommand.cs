@@ -29,7 +29,7 @@ public static class SampleCommand
         var length = new Option<int>("--length") { Description = "Generation length G: masked tokens appended to a prompt without placeholders (AR models: most new tokens).", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature τ (0 = greedy).", DefaultValueFactory = _ => 0.8 };
         var remask = new Option<string?>("--remask") { Description = "Remasking: none, cap:η, rescale:η, conf, loop:η[:t_on:t_off:α_on]. Default: cap:0.1 for anchored models, none for MDLM." };
-        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first):", UnmaskOrder.Random);
+        var order = SettingOption.Create("--order", "Which masked positions a step unmasks (random is the paper's; anchor: positions whose prediction is a keyword or identifier first; anchordepth: those weighted by estimated depth, outer levels first; lefttoright: the leftmost masked positions, semi-autoregressive):", UnmaskOrder.Random);
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", LoadedModel.GuardHelp, DecodingGuard.None);

@@ -410,6 +410,7 @@ public sealed class DiffusionSampler
         private List<int> ChooseByScore(int b, int count)
         {
             var masked = MaskedPositions(b);
+            if (_options.Order == UnmaskOrder.LeftToRight) return masked.Take(count).ToList(); // ascending already
             using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
             var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
             Tensor score = _options.Order switch

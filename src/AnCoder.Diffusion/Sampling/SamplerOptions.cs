@@ -67,9 +67,12 @@ public sealed record RemaskOptions(RemaskStrategy Strategy, double Eta = 0, doub
 /// others by confidence: the scaffold of the program is fixed before the rest. <see cref="AnchorDepth"/> (ours) weighs
 /// the anchors by the AnchorTree depth weight (<see cref="AnchorDepthWeights"/>: score 1 + ρ^max(0, d̂ − d0)·(1 +
 /// confidence) for an anchor at estimated depth d̂, confidence for the others): every anchor still comes before every
-/// other position, the outer levels of the scaffold before the inner ones.
+/// other position, the outer levels of the scaffold before the inner ones. <see cref="LeftToRight"/> takes the leftmost
+/// masked positions (the semi-autoregressive order of LLaDA's block decoding with blocks of one token): with the
+/// Dream-style shift each revealed token is predicted from the whole decided text to its left, as the autoregressive
+/// model the network was adapted from predicted it (docs/recipe.md §9).
 /// </summary>
-public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor, AnchorDepth }
+public enum UnmaskOrder { Random, Confidence, Margin, Entropy, Anchor, AnchorDepth, LeftToRight }
 
 /// <summary>Every sampling knob; defaults are the paper's (docs/algorithms.md §7, §10).</summary>
 public sealed record SamplerOptions

@@ -50,6 +50,20 @@ public sealed class DecodingOrderTests
     }
 
     [Fact]
+    public void Left_to_right_order_reveals_the_leftmost_masked_positions_whatever_the_confidence()
+    {
+        // Confidence rises to the right, so the confidence order would start at the right end.
+        var table = Table(14, i => 2 + i % 3, i => 1.0 + i);
+        var observer = new RecordingObserver();
+        var options = new SamplerOptions { Steps = 12, Order = UnmaskOrder.LeftToRight, Remask = RemaskOptions.None, Temperature = 0 };
+        var ids = new DiffusionSampler(new FakeDenoiser(table), options).Sample([Canvas.Completion([7, 8], 12, Mask, 3)], observer)[0];
+        var revealed = observer.Steps.SelectMany(s => s.Changes[0]).Where(c => c.To != Mask).Select(c => c.Position).ToList();
+        Assert.Equal(Enumerable.Range(2, 12), revealed);                            // one after another, prompt untouched
+        Assert.True(observer.Steps.Count(s => s.Changes[0].Count > 0) >= 6);        // over many steps, not in one
+        Assert.Equal(new[] { 7, 8 }.Concat(Enumerable.Range(2, 12).Select(i => 2 + i % 3)), ids);
+    }
+
+    [Fact]
     public void Anchor_order_needs_the_anchor_table()
     {
         var problems = new SamplerOptions { Order = UnmaskOrder.Anchor }.Validate();

@@ -26,7 +26,11 @@ public interface ISamplingObserver
     void OnStep(StepRecord step);
 }
 
-/// <summary>Counters of one <see cref="DiffusionSampler.Sample"/> run.</summary>
+/// <summary>
+/// Counters of one <see cref="DiffusionSampler.Sample"/> run. <see cref="NetworkSeconds"/> is the time inside the
+/// <see cref="IDenoiser.Predict"/> calls (forward pass and SUBS) plus freeing their intermediates; building the inputs
+/// and keeping the outputs count as the sampler's own time (<see cref="OverheadShare"/>).
+/// </summary>
 /// <param name="RepairedCanvases">Canvases that syntax repair remasked at least once.</param>
 /// <param name="Guard">Per canvas, the viable-prefix guard's counters (null when the guard is off).</param>
 public sealed record SamplingStatistics(int Steps, long NetworkCalls, long NetworkRows, double NetworkSeconds, double TotalSeconds, int RepairedCanvases = 0,
@@ -89,7 +93,10 @@ public sealed class DiffusionSampler
         private readonly System.Random[] _random;
         private readonly bool[] _dirty;
         private readonly int[][]? _anchorPredictions;
-        private Tensor? _logProbs; // [B, width, V] fp32, outside any dispose scope
+        // The latest log-probabilities per canvas: canvas b's are rows _rowOf[b] of _logProbs [rows, width, V] fp32
+        // (outside any dispose scope); −1 for a canvas that has none (never read: it has no mask, see Refresh).
+        private Tensor? _logProbs;
+        private readonly long[] _rowOf;
         private long _calls, _rows;
         private double _networkSeconds;
 
@@ -119,6 +126,7 @@ public sealed class DiffusionSampler
             _confidence = canvases.Select(c => Enumerable.Repeat(double.NaN, c.Length).ToArray()).ToArray();
             _random = canvases.Select(c => new System.Random(c.Seed)).ToArray();
             _dirty = Enumerable.Repeat(true, _batch).ToArray();
+            _rowOf = Enumerable.Repeat(-1L, _batch).ToArray();
             if (observer?.WantsAnchorPredictions == true) _anchorPredictions = canvases.Select(c => new int[c.Length]).ToArray();
             foreach (var canvas in canvases)
             {
@@ -248,7 +256,7 @@ public sealed class DiffusionSampler
         {
             var masked = MaskedPositions(b);
             if (masked.Count == 0) return masked;
-            using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
+            using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
             var confidence = _logProbs!.view(-1, _vocab).index_select(0, index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
             var chosen = new List<int>();
             for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
@@ -283,17 +291,38 @@ public sealed class DiffusionSampler
             if (!_options.Caching) Array.Fill(_dirty, true);
             var rows = Enumerable.Range(0, _batch).Where(b => _dirty[b] && AnyMasked(b)).ToArray();
             if (rows.Length == 0) return false;
-            var watch = Stopwatch.StartNew();
-            // The forward pass's own scope: freeing its activations is part of the network's cost.
-            using (var scope = NewDisposeScope()) RunNetwork(rows);
+            var output = RunNetwork(rows);
+            try
+            {
+                Keep(rows, output.LogProbabilities);
+                if (_anchorPredictions != null && output.AnchorLogits is Tensor anchors)
+                {
+                    var argmax = anchors.argmax(-1).to(ScalarType.Int64).data<long>().ToArray();
+                    for (int r = 0; r < rows.Length; r++)
+                    {
+                        var target = _anchorPredictions[rows[r]];
+                        for (int i = 0; i < target.Length; i++) target[i] = (int)argmax[r * _width + i];
+                    }
+                }
+            }
+            finally
+            {
+                if (!ReferenceEquals(output.LogProbabilities, _logProbs)) output.LogProbabilities.Dispose();
+                output.AnchorLogits?.Dispose();
+            }
             _calls++;
             _rows += rows.Length;
-            _networkSeconds += watch.Elapsed.TotalSeconds;
             foreach (int b in rows) _dirty[b] = false;
             return true;
         }
 
-        private void RunNetwork(int[] rows)
+        /// <summary>
+        /// Runs the denoiser on the given canvases (right-padded to the batch width, pad keys masked out). The network
+        /// time of the statistics is exactly this call's <see cref="IDenoiser.Predict"/> (forward pass and SUBS) and the
+        /// freeing of its intermediates; building the input and keeping the output count as the sampler's own time.
+        /// The returned tensors belong to the caller.
+        /// </summary>
+        private DenoiserOutput RunNetwork(int[] rows)
         {
             var ids = new long[rows.Length * _width];
             var valid = new bool[rows.Length * _width];
@@ -311,29 +340,62 @@ public sealed class DiffusionSampler
             }
             using var idTensor = tensor(ids, [rows.Length, _width]);
             using var keyMask = padded ? tensor(valid, [rows.Length, _width]) : null;
-            var output = _denoiser.Predict(idTensor, keyMask);
-            var logProbs = output.LogProbabilities;
-            if (logProbs.dtype != ScalarType.Float32) logProbs = logProbs.to(ScalarType.Float32);
-            if (_logProbs is null || rows.Length == _batch)
+            DenoiserOutput output;
+            var watch = Stopwatch.StartNew();
+            using (var scope = NewDisposeScope())
+            {
+                output = _denoiser.Predict(idTensor, keyMask);
+                output.LogProbabilities.DetachFromDisposeScope();
+                output.AnchorLogits?.DetachFromDisposeScope();
+            }
+            _networkSeconds += watch.Elapsed.TotalSeconds;
+            if (output.LogProbabilities.dtype == ScalarType.Float32) return output;
+            var logProbs = output.LogProbabilities.to(ScalarType.Float32).DetachFromDisposeScope();
+            output.LogProbabilities.Dispose();
+            return output with { LogProbabilities = logProbs };
+        }
+
+        /// <summary>
+        /// Keeps fresh log-probabilities [rows, width, V] of the refreshed canvases <paramref name="rows"/>. The
+        /// output itself becomes the store (no copy) unless a canvas that was not refreshed still needs its cached
+        /// rows (it has a mask and is clean, so a step will read it); then the fresh rows are copied into the store
+        /// when it has their slots, else fresh and kept rows are gathered into a new store.
+        /// </summary>
+        private void Keep(int[] rows, Tensor logProbs)
+        {
+            var refreshed = new bool[_batch];
+            foreach (int b in rows) refreshed[b] = true;
+            var kept = Enumerable.Range(0, _batch).Where(b => !refreshed[b] && _rowOf[b] >= 0 && AnyMasked(b)).ToArray();
+            if (kept.Length == 0)
             {
                 _logProbs?.Dispose();
-                _logProbs = rows.Length == _batch ? logProbs.contiguous().DetachFromDisposeScope()
-                    : zeros([_batch, _width, _vocab]).DetachFromDisposeScope();
+                _logProbs = logProbs.contiguous();
+                if (!ReferenceEquals(_logProbs, logProbs)) _logProbs.DetachFromDisposeScope();
+                Array.Fill(_rowOf, -1L);
+                for (int r = 0; r < rows.Length; r++) _rowOf[rows[r]] = r;
+                return;
             }
-            if (rows.Length != _batch)
+            if (rows.All(b => _rowOf[b] >= 0))
             {
-                using var index = tensor(rows.Select(r => (long)r).ToArray());
-                _logProbs.index_copy_(0, index, logProbs);
+                using var slots = tensor(rows.Select(b => _rowOf[b]).ToArray());
+                _logProbs!.index_copy_(0, slots, logProbs);
+                return;
             }
-            if (_anchorPredictions != null && output.AnchorLogits is Tensor anchors)
-            {
-                var argmax = anchors.argmax(-1).to(ScalarType.Int64).data<long>().ToArray();
-                for (int r = 0; r < rows.Length; r++)
-                {
-                    var target = _anchorPredictions[rows[r]];
-                    for (int i = 0; i < target.Length; i++) target[i] = (int)argmax[r * _width + i];
-                }
-            }
+            using var keptRows = tensor(kept.Select(b => _rowOf[b]).ToArray());
+            using var keptLogProbs = _logProbs!.index_select(0, keptRows);
+            var store = cat([logProbs, keptLogProbs], 0).DetachFromDisposeScope();
+            _logProbs.Dispose();
+            _logProbs = store;
+            Array.Fill(_rowOf, -1L);
+            for (int r = 0; r < rows.Length; r++) _rowOf[rows[r]] = r;
+            for (int k = 0; k < kept.Length; k++) _rowOf[kept[k]] = rows.Length + k;
+        }
+
+        /// <summary>The row of canvas b's position i in <c>_logProbs.view(-1, V)</c>.</summary>
+        private long Flat(int b, int i)
+        {
+            Debug.Assert(_rowOf[b] >= 0, "reading log-probabilities of a canvas that has none");
+            return _rowOf[b] * _width + i;
         }
 
         private void Step(StepTimes step)
@@ -411,7 +473,7 @@ public sealed class DiffusionSampler
         {
             var masked = MaskedPositions(b);
             if (_options.Order == UnmaskOrder.LeftToRight) return masked.Take(count).ToList(); // ascending already
-            using var index = tensor(masked.Select(i => (long)(b * _width + i)).ToArray());
+            using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
             var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
             Tensor score = _options.Order switch
             {
@@ -529,7 +591,7 @@ public sealed class DiffusionSampler
 
         /// <summary>Position i of canvas b's token distribution (after temperature; τ = 0: the model's), float64.</summary>
         private double[] TokenProbabilities(int b, int i) =>
-            Probabilities(_logProbs![b, i].to(ScalarType.Float64)).data<double>().ToArray();
+            Probabilities(_logProbs!.view(-1, _vocab)[Flat(b, i)].to(ScalarType.Float64)).data<double>().ToArray();
 
         /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
         private List<TokenChange>[] DrawProposals(List<int>[] unmask)
@@ -539,7 +601,7 @@ public sealed class DiffusionSampler
             if (total == 0) return changes;
             var flat = new long[total];
             int n = 0;
-            for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) flat[n++] = b * _width + i;
+            for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) flat[n++] = Flat(b, i);
             using var index = tensor(flat);
             var rows = _logProbs!.view(-1, _vocab).index_select(0, index);
             if (_options.Temperature == 0)
@@ -602,7 +664,7 @@ public sealed class DiffusionSampler
                 return;
             }
             bool ran = Refresh();
-            var flat = masked.SelectMany((m, b) => m.Select(i => (long)(b * _width + i))).ToArray();
+            var flat = masked.SelectMany((m, b) => m.Select(i => Flat(b, i))).ToArray();
             using var index = tensor(flat);
             var best = _logProbs!.view(-1, _vocab).index_select(0, index).argmax(-1).data<long>().ToArray();
             var changes = NoChanges();

@@ -49,7 +49,7 @@ public static class EvalCommand
         var parallel = new Option<double?>("--parallel") { Description = "--model: " + LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", "--model: " + LoadedModel.GuardHelp, DecodingGuard.None);
-        var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = "--model, autoregressive models: " + LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
+        var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = "--model: " + LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
         var decoding = new Option<bool>("--decoding") { Description = "--model: measure the plain sampler, --repair R (default 1), --guard prefix, --order anchor, --parallel τ (default 0.9) and their combination at equal network calls (docs/decoding.md); each sample index of --n (default 1) is a replicate; resumable; writes DECODING.md (all benchmarks in --out, default decoding)." };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");

@@ -33,7 +33,7 @@ public static class SampleCommand
         var parallel = new Option<double?>("--parallel") { Description = LoadedModel.ParallelHelp };
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", LoadedModel.GuardHelp, DecodingGuard.None);
-        var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = "Autoregressive models: " + LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
+        var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -76,6 +76,7 @@ public static class SampleCommand
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
                     Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair), Guard = parse.GetValue(guard),
+                    RepetitionPenalty = parse.GetValue(repetitionPenalty),
                 };
             }
             catch (FormatException e)

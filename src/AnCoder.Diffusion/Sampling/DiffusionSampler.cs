@@ -257,7 +257,7 @@ public sealed class DiffusionSampler
             var masked = MaskedPositions(b);
             if (masked.Count == 0) return masked;
             using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
-            var confidence = _logProbs!.view(-1, _vocab).index_select(0, index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
+            var confidence = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
             var chosen = new List<int>();
             for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
             if (chosen.Count > 0) return chosen;
@@ -474,7 +474,7 @@ public sealed class DiffusionSampler
             var masked = MaskedPositions(b);
             if (_options.Order == UnmaskOrder.LeftToRight) return masked.Take(count).ToList(); // ascending already
             using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
-            var probabilities = Probabilities(_logProbs!.view(-1, _vocab).index_select(0, index).to(ScalarType.Float64));
+            var probabilities = Probabilities(Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), index).to(ScalarType.Float64));
             Tensor score = _options.Order switch
             {
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
@@ -517,6 +517,39 @@ public sealed class DiffusionSampler
                         : confidence[k];
                 return tensor(score, ScalarType.Float64);
             }
+        }
+
+        private Tensor Penalised(Tensor rows, Tensor flatIndex) =>
+            _options.RepetitionPenalty > 1 ? Penalised(rows, flatIndex.data<long>().ToArray()) : rows;
+
+        private Tensor Penalised(Tensor rows, params long[] flatIndex)
+        {
+            if (_options.RepetitionPenalty <= 1) return rows;
+            // Rows [n, V] of log-probabilities at flat positions Flat(b, i): the ids canvas b generated get log p·θ.
+            var rowIndex = new List<long>();
+            var tokenIndex = new List<long>();
+            var generated = new Dictionary<int, int[]>();
+            for (int r = 0; r < flatIndex.Length; r++)
+            {
+                int b = Array.IndexOf(_rowOf, flatIndex[r] / _width); // the canvas whose store row this is
+                if (!generated.TryGetValue(b, out var tokens)) generated[b] = tokens = GeneratedTokens(b);
+                foreach (int token in tokens) { rowIndex.Add(r); tokenIndex.Add(token); }
+            }
+            if (rowIndex.Count == 0) return rows;
+            using var rowsAt = tensor(rowIndex.ToArray());
+            using var tokensAt = tensor(tokenIndex.ToArray());
+            var indices = new[] { rowsAt, tokensAt };
+            return rows.clone().index_put_(rows.index(indices) * _options.RepetitionPenalty, indices);
+        }
+
+        /// <summary>The distinct ids decided in canvas b's generated region (not frozen, not masked).</summary>
+        private int[] GeneratedTokens(int b)
+        {
+            var ids = _ids[b];
+            var frozen = _frozen[b];
+            var tokens = new HashSet<int>();
+            for (int i = 0; i < ids.Length; i++) if (!frozen[i] && ids[i] != _maskId) tokens.Add(ids[i]);
+            return tokens.Order().ToArray();
         }
 
         /// <summary>softmax(log p / τ) in the dtype of the input (τ = 0: the input's softmax, used only by argmax paths).</summary>
@@ -591,7 +624,7 @@ public sealed class DiffusionSampler
 
         /// <summary>Position i of canvas b's token distribution (after temperature; τ = 0: the model's), float64.</summary>
         private double[] TokenProbabilities(int b, int i) =>
-            Probabilities(_logProbs!.view(-1, _vocab)[Flat(b, i)].to(ScalarType.Float64)).data<double>().ToArray();
+            Probabilities(Penalised(_logProbs!.view(-1, _vocab)[Flat(b, i)].unsqueeze(0), Flat(b, i))[0].to(ScalarType.Float64)).data<double>().ToArray();
 
         /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
         private List<TokenChange>[] DrawProposals(List<int>[] unmask)
@@ -603,7 +636,7 @@ public sealed class DiffusionSampler
             int n = 0;
             for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) flat[n++] = Flat(b, i);
             using var index = tensor(flat);
-            var rows = _logProbs!.view(-1, _vocab).index_select(0, index);
+            var rows = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), flat);
             if (_options.Temperature == 0)
             {
                 var best = rows.argmax(-1).data<long>().ToArray();
@@ -666,7 +699,7 @@ public sealed class DiffusionSampler
             bool ran = Refresh();
             var flat = masked.SelectMany((m, b) => m.Select(i => Flat(b, i))).ToArray();
             using var index = tensor(flat);
-            var best = _logProbs!.view(-1, _vocab).index_select(0, index).argmax(-1).data<long>().ToArray();
+            var best = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), flat).argmax(-1).data<long>().ToArray();
             var changes = NoChanges();
             int n = 0;
             for (int b = 0; b < _batch; b++) foreach (int i in masked[b]) Apply(b, i, (int)best[n++], double.NaN, changes);

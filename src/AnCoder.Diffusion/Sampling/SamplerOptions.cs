@@ -128,6 +128,16 @@ public sealed record SamplerOptions
     public DecodingGuard Guard { get; init; } = DecodingGuard.None;
     /// <summary>Redraws the guard allows per revealed token.</summary>
     public int GuardTries { get; init; } = 4;
+    /// <summary>
+    /// Repetition penalty θ ≥ 1 (1 = off), the diffusion form of the autoregressive sampler's CTRL penalty
+    /// (<see cref="AutoregressiveOptions.RepetitionPenalty"/>): at every masked position, each token id already decided
+    /// in the canvas's generated region before the step (not the prompt, not a frozen position; the positions one step
+    /// reveals are drawn together, so they do not see each other) has its log-probability multiplied by θ
+    /// before temperature; the draw renormalises. The network gives SUBS log-probabilities, not raw logits, so CTRL's
+    /// rule (ℓ/θ when positive, ℓ·θ otherwise) is applied to log p ≤ 0, i.e. always ℓ·θ. Used by every draw, order
+    /// score, guard redraw and the final argmax pass. Draws no network call.
+    /// </summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
 
     public IReadOnlyList<string> Validate()
     {
@@ -141,6 +151,7 @@ public sealed record SamplerOptions
         if (ParallelThreshold is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"parallel threshold ({tau}) must be in [0, 1]");
         if (RepairRounds < 0) problems.Add($"repair rounds ({RepairRounds}) must be >= 0");
         if (RepairSteps < 1) problems.Add($"repair steps ({RepairSteps}) must be at least 1");
+        if (!(RepetitionPenalty >= 1) || double.IsInfinity(RepetitionPenalty)) problems.Add($"repetition penalty ({RepetitionPenalty}) must be a number >= 1 (1 = off)");
         if (GuardTries < 0) problems.Add($"guard tries ({GuardTries}) must be >= 0");
         if (ParallelThreshold is not null && Remask.Strategy != RemaskStrategy.None)
             problems.Add($"parallel decoding never remasks: use remask none (got {Remask})");

@@ -40,7 +40,7 @@ public sealed record ModelEvalSettings
     public DecodingGuard Guard { get; init; }
     /// <summary>Nucleus top-p (1 = the full distribution, the paper's diffusion sampling; the recipe's AR rows use 0.95).</summary>
     public double TopP { get; init; } = 1.0;
-    /// <summary>Autoregressive models: CTRL repetition penalty θ (<see cref="AutoregressiveOptions.RepetitionPenalty"/>; 1 = off).</summary>
+    /// <summary>CTRL repetition penalty θ (<see cref="AutoregressiveOptions.RepetitionPenalty"/>, <see cref="SamplerOptions.RepetitionPenalty"/>; 1 = off).</summary>
     public double RepetitionPenalty { get; init; } = 1.0;
 
     public IReadOnlyList<string> Validate()
@@ -104,7 +104,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP, RepetitionPenalty = settings.RepetitionPenalty };
         }
         catch (FormatException e)
         {
@@ -147,7 +147,6 @@ public static class ModelEvaluation
         }, stopSequences)
         {
             StopSequences = stopSequences,
-            RepetitionPenalty = settings.RepetitionPenalty,
         };
         var wanted = benchmark.Problems.SelectMany(p => Enumerable.Range(0, n).Select(j => (p.TaskId, j))).ToHashSet();
         int Done() => journal.Results.Count(r => wanted.Contains((r.TaskId, r.SampleIndex)));

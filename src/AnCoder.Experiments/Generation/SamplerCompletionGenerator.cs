@@ -83,9 +83,6 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
     /// </summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
-    /// <summary>An autoregressive model's repetition penalty (<see cref="AutoregressiveOptions.RepetitionPenalty"/>; 1 = off).</summary>
-    public double RepetitionPenalty { get; init; } = 1.0;
-
     /// <summary>
     /// An autoregressive model (docs/recipe.md §2): up to G new tokens at temperature τ with the KV cache, the
     /// problem's samples batched; sample j of problem p uses the seed derived from (seed, p, j), as above.
@@ -97,7 +94,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
         var arOptions = new AutoregressiveOptions
         {
             Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = generationLength, StopSequences = StopSequences,
-            RepetitionPenalty = RepetitionPenalty, Guard = options.Guard, GuardTries = options.GuardTries,
+            RepetitionPenalty = options.RepetitionPenalty, Guard = options.Guard, GuardTries = options.GuardTries,
         };
         var completions = new List<GeneratedCompletion>(indices.Count);
         for (int start = 0; start < indices.Count; start += Math.Max(1, batchSize))

@@ -104,8 +104,8 @@ public sealed class LoadedModel
         + "no longer the start of any valid program (our parser) is redrawn from the rest of its distribution, up to 4 times; none = off:";
 
     /// <summary>Help text of --repetition-penalty (sample, eval --model).</summary>
-    public const string RepetitionPenaltyHelp = "CTRL repetition penalty θ >= 1 over the tokens the sample generated so far (a logit l becomes l/θ when positive, l·θ otherwise; "
-        + "the prompt's tokens are not penalised); 1 = off.";
+    public const string RepetitionPenaltyHelp = "CTRL repetition penalty θ >= 1 over the tokens the sample generated so far (autoregressive models: a logit l becomes l/θ when positive, l·θ otherwise; "
+        + "diffusion models: the log-probability of a token already decided in the completion becomes θ·log p); the prompt's tokens are not penalised; 1 = off.";
 
     /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
     public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "

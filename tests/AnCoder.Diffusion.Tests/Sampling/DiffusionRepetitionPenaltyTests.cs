@@ -1,0 +1,58 @@
+using AnCoder.Diffusion.Sampling;
+
+namespace AnCoder.Diffusion.Tests.Sampling;
+
+/// <summary>The diffusion sampler's repetition penalty (SamplerOptions.RepetitionPenalty) on hand-computed log-probabilities.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class DiffusionRepetitionPenaltyTests
+{
+    private const int Mask = 1;
+
+    /// <summary>Every position: token 3 has logit 2.0, token 4 has 1.5, token v otherwise 0.01·v (mask 1 excluded).</summary>
+    private static FakeDenoiser Model(int positions)
+    {
+        var table = new double[positions, 10];
+        for (int i = 0; i < positions; i++)
+            for (int v = 0; v < 10; v++) table[i, v] = v == 3 ? 2.0 : v == 4 ? 1.5 : 0.01 * v;
+        return new FakeDenoiser(table);
+    }
+
+    private static int[] Greedy(double penalty, int[] prompt, int length)
+    {
+        // Threshold 1: no position is ever above it, so every step reveals exactly one, the leftmost (the penalty uses the
+        // tokens decided before the step, so one reveal per step makes each see all earlier ones).
+        var options = new SamplerOptions
+        {
+            ParallelThreshold = 1.0, Order = UnmaskOrder.LeftToRight, Remask = RemaskOptions.None, Temperature = 0, RepetitionPenalty = penalty,
+        };
+        var ids = new DiffusionSampler(Model(prompt.Length + length), options).Sample([Canvas.Completion(prompt, length, Mask, 5)])[0];
+        return ids.Skip(prompt.Length).ToArray();
+    }
+
+    [Fact]
+    public void A_token_already_generated_gets_its_log_probability_times_theta()
+    {
+        // Hand computation: Σ exp = e² + e^1.5 + Σ_{v∈{0,2,5..9}} e^{0.01v} = 7.389 + 4.482 + 7.383 = 19.254, log Z = 2.9577.
+        // log p(3) = −0.9577, log p(4) = −1.4577, best other (9): −2.8677.
+        // θ = 2: once 3 is generated, 2·(−0.9577) = −1.9154 < −1.4577, so 4 comes next; with both generated, 3 (−1.9154)
+        // beats 4 (−2.9154) and 9 (−2.8677) again. θ = 1.3: −1.2450 > −1.4577, 3 throughout.
+        Assert.Equal(new[] { 3, 3, 3, 3, 3, 3 }, Greedy(1.0, [7, 8], 6));
+        Assert.Equal(new[] { 3, 3, 3, 3, 3, 3 }, Greedy(1.3, [7, 8], 6));
+        Assert.Equal(new[] { 3, 4, 3, 3, 3, 3 }, Greedy(2.0, [7, 8], 6));
+    }
+
+    [Fact]
+    public void The_prompt_is_not_penalised()
+    {
+        // Token 3 in the prompt does not count as generated: the first generated token is still 3.
+        Assert.Equal(new[] { 3, 4, 3, 3 }, Greedy(2.0, [3, 3], 4));
+    }
+
+    [Fact]
+    public void A_penalty_below_one_is_refused()
+    {
+        Assert.Contains(new SamplerOptions { RepetitionPenalty = 0.9 }.Validate(), p => p.Contains("repetition penalty"));
+        Assert.Contains(new SamplerOptions { RepetitionPenalty = double.NaN }.Validate(), p => p.Contains("repetition penalty"));
+        Assert.Empty(new SamplerOptions { RepetitionPenalty = 1.2 }.Validate());
+    }
+}

@@ -257,7 +257,7 @@ public sealed class DiffusionSampler
             var masked = MaskedPositions(b);
             if (masked.Count == 0) return masked;
             using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
-            var confidence = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), index).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
+            var confidence = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), b).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
             var chosen = new List<int>();
             for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
             if (chosen.Count > 0) return chosen;
@@ -474,7 +474,7 @@ public sealed class DiffusionSampler
             var masked = MaskedPositions(b);
             if (_options.Order == UnmaskOrder.LeftToRight) return masked.Take(count).ToList(); // ascending already
             using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
-            var probabilities = Probabilities(Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), index).to(ScalarType.Float64));
+            var probabilities = Probabilities(Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), b).to(ScalarType.Float64));
             Tensor score = _options.Order switch
             {
                 UnmaskOrder.Confidence => probabilities.max(-1).values,
@@ -519,19 +519,20 @@ public sealed class DiffusionSampler
             }
         }
 
-        private Tensor Penalised(Tensor rows, Tensor flatIndex) =>
-            _options.RepetitionPenalty > 1 ? Penalised(rows, flatIndex.data<long>().ToArray()) : rows;
+        /// <summary>Rows [n, V] of log-probabilities, all of canvas b, with the repetition penalty applied.</summary>
+        private Tensor Penalised(Tensor rows, int b) =>
+            _options.RepetitionPenalty > 1 ? Penalised(rows, Enumerable.Repeat(b, (int)rows.shape[0]).ToArray()) : rows;
 
-        private Tensor Penalised(Tensor rows, params long[] flatIndex)
+        /// <summary>Rows [n, V] of log-probabilities, row r of canvas canvasOfRow[r]: the ids that canvas generated get log p·θ.</summary>
+        private Tensor Penalised(Tensor rows, int[] canvasOfRow)
         {
             if (_options.RepetitionPenalty <= 1) return rows;
-            // Rows [n, V] of log-probabilities at flat positions Flat(b, i): the ids canvas b generated get log p·θ.
             var rowIndex = new List<long>();
             var tokenIndex = new List<long>();
             var generated = new Dictionary<int, int[]>();
-            for (int r = 0; r < flatIndex.Length; r++)
+            for (int r = 0; r < canvasOfRow.Length; r++)
             {
-                int b = Array.IndexOf(_rowOf, flatIndex[r] / _width); // the canvas whose store row this is
+                int b = canvasOfRow[r];
                 if (!generated.TryGetValue(b, out var tokens)) generated[b] = tokens = GeneratedTokens(b);
                 foreach (int token in tokens) { rowIndex.Add(r); tokenIndex.Add(token); }
             }
@@ -624,7 +625,7 @@ public sealed class DiffusionSampler
 
         /// <summary>Position i of canvas b's token distribution (after temperature; τ = 0: the model's), float64.</summary>
         private double[] TokenProbabilities(int b, int i) =>
-            Probabilities(Penalised(_logProbs!.view(-1, _vocab)[Flat(b, i)].unsqueeze(0), Flat(b, i))[0].to(ScalarType.Float64)).data<double>().ToArray();
+            Probabilities(Penalised(_logProbs!.view(-1, _vocab)[Flat(b, i)].unsqueeze(0), b)[0].to(ScalarType.Float64)).data<double>().ToArray();
 
         /// <summary>Draws the tokens of the positions to unmask, in float64, canvas by canvas with its own stream.</summary>
         private List<TokenChange>[] DrawProposals(List<int>[] unmask)
@@ -633,10 +634,11 @@ public sealed class DiffusionSampler
             int total = unmask.Sum(u => u.Count);
             if (total == 0) return changes;
             var flat = new long[total];
+            var canvasOfRow = new int[total];
             int n = 0;
-            for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) flat[n++] = Flat(b, i);
+            for (int b = 0; b < _batch; b++) foreach (int i in unmask[b]) { canvasOfRow[n] = b; flat[n++] = Flat(b, i); }
             using var index = tensor(flat);
-            var rows = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), flat);
+            var rows = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), canvasOfRow);
             if (_options.Temperature == 0)
             {
                 var best = rows.argmax(-1).data<long>().ToArray();
@@ -699,7 +701,8 @@ public sealed class DiffusionSampler
             bool ran = Refresh();
             var flat = masked.SelectMany((m, b) => m.Select(i => Flat(b, i))).ToArray();
             using var index = tensor(flat);
-            var best = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), flat).argmax(-1).data<long>().ToArray();
+            var canvasOfRow = masked.SelectMany((m, b) => m.Select(_ => b)).ToArray();
+            var best = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), canvasOfRow).argmax(-1).data<long>().ToArray();
             var changes = NoChanges();
             int n = 0;
             for (int b = 0; b < _batch; b++) foreach (int i in masked[b]) Apply(b, i, (int)best[n++], double.NaN, changes);

@@ -177,6 +177,10 @@ public sealed record DiffusionSettings
     public AnchorLossOn AnchorLossOn { get; init; } = AnchorLossOn.All;
     /// <summary>ADLM's warm-up: γ_eff = min(λ, step / max_steps).</summary>
     public bool AnchorWarmup { get; init; }
+    /// <summary>Fraction of training rows on the left-to-right (suffix) process (our variant; docs/recipe.md §10).</summary>
+    public double LeftToRightFraction { get; init; }
+    /// <summary>Masked positions after the cut whose loss counts in a left-to-right row.</summary>
+    public int LeftToRightBlock { get; init; } = 1;
 
     [JsonIgnore] public AnchorWeightOptions AnchorWeights => new(Strategy, AnchorLambda, AnchorRho, AnchorD0);
 
@@ -188,6 +192,9 @@ public sealed record DiffusionSettings
         if (AnchorLambda < 0) problems.Add($"diffusion.anchor_lambda ({AnchorLambda}) must be >= 0");
         if (AnchorRho is <= 0 or > 1) problems.Add($"diffusion.anchor_rho ({AnchorRho}) must be in (0, 1]");
         if (AnchorD0 < 0) problems.Add($"diffusion.anchor_d0 ({AnchorD0}) must be >= 0");
+        if (!(LeftToRightFraction >= 0 && LeftToRightFraction <= 1))
+            problems.Add($"diffusion.left_to_right_fraction ({LeftToRightFraction}) must be in [0, 1]");
+        if (LeftToRightBlock < 1) problems.Add($"diffusion.left_to_right_block ({LeftToRightBlock}) must be >= 1");
         return problems;
     }
 }

@@ -23,8 +23,13 @@ public static class DiffusionLoss
         int maskId = model.Config.MaskTokenId;
         var t = TimeSampling.Stratified(batch.Rows, options.TimeEpsilon, generator);
         var (noisy, _) = ForwardProcess.Mask(batch.Ids, t, options.Schedule, batch.Conditioning, maskId, generator);
+        // Drawn only when the left-to-right rows are on, so that a run without them keeps its exact random stream.
+        var leftToRight = options.LeftToRightFraction > 0
+            ? LeftToRightProcess.Apply(batch, noisy, options.LeftToRightFraction, options.LeftToRightBlock, maskId, model.Config.EosTokenId, generator)
+            : null;
+        if (leftToRight is not null) noisy = leftToRight.Noisy;
         var output = model.Forward(noisy, KeyMask(batch));
-        var parts = FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, options, maskId);
+        var parts = FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, options, maskId, leftToRight);
         parts.Loss.MoveToOuterDisposeScope();
         return parts;
     }
@@ -49,9 +54,11 @@ public static class DiffusionLoss
     /// The loss from given raw logits (fp32 [B, L, V], before SUBS), z_t [B, L] and t [B]: the math of
     /// <see cref="Compute"/> without the sampling and the network. <paramref name="anchorLogits"/> null (MDLM) means
     /// no anchor term. Positions whose clean token is the mask id itself are left out (they cannot be predicted).
+    /// In the rows <paramref name="leftToRight"/> chose, the denoiser term counts its positions with its coefficients
+    /// instead of every masked position with w(t), and the anchor term has weight 1 (those rows have no t); the denominator stays the batch's valid loss positions (docs/recipe.md §10).
     /// </summary>
     public static LossParts FromLogits(Tensor denoiserLogits, Tensor? anchorLogits, DiffusionBatch batch, Tensor noisyIds,
-        Tensor t, LossOptions options, int maskId)
+        Tensor t, LossOptions options, int maskId, LeftToRightRows? leftToRight = null)
     {
         using var scope = NewDisposeScope();
         var ids = batch.Ids.to(ScalarType.Int64);
@@ -61,10 +68,19 @@ public static class DiffusionLoss
         long maskedTokens = maskedPositions.sum().item<long>();
         double denominator = Math.Max(validTokens, 1);
         var weight = options.Schedule.Weight(t.to(ScalarType.Float32)).unsqueeze(1).expand(ids.shape); // w(t_b) [B, L]
+        var denoiserPositions = maskedPositions;
+        var denoiserWeight = weight;
+        if (leftToRight is not null)
+        {
+            var chosen = leftToRight.Chosen.unsqueeze(1);
+            denoiserPositions = where(chosen, leftToRight.Counted.logical_and(lossPositions), maskedPositions);
+            denoiserWeight = where(chosen, leftToRight.Coefficient, weight);
+            weight = where(chosen, ones_like(weight), weight);
+        }
 
         // SUBS (§3): at visible positions z_t[i] = x_i has log-probability 0, so only masked positions contribute:
         // −log softmax(ℓ with the mask column at −1e6)[x_i].
-        var denoiserSum = WeightedNllSum(denoiserLogits, ids, maskedPositions, weight, maskId);
+        var denoiserSum = WeightedNllSum(denoiserLogits, ids, denoiserPositions, denoiserWeight, maskId);
         var loss = denoiserSum / denominator;
 
         double anchorNll = 0;

@@ -15,6 +15,12 @@ public sealed record LossOptions
     /// <summary>Multiplies the batch's γ: the warm-up factor γ_eff/γ (1 when warm-up is off).</summary>
     public double AnchorScale { get; init; } = 1;
 
+    /// <summary>Fraction of rows on the left-to-right (suffix) process instead of random masking (0: none; docs/recipe.md §10).</summary>
+    public double LeftToRightFraction { get; init; }
+
+    /// <summary>Masked positions counted after the cut in a left-to-right row.</summary>
+    public int LeftToRightBlock { get; init; } = 1;
+
     /// <summary>Training times are drawn from [ε, 1).</summary>
     public double TimeEpsilon { get; init; } = 1e-3;
 
@@ -30,6 +36,8 @@ public sealed record LossOptions
         AnchorLossOnMaskedOnly = s.AnchorLossOn == AnchorLossOn.Masked,
         AnchorScale = s.AnchorWarmup ? WarmupScale(s.AnchorLambda, step, maxSteps) : 1,
         TimeEpsilon = s.TimeEpsilon,
+        LeftToRightFraction = s.LeftToRightFraction,
+        LeftToRightBlock = s.LeftToRightBlock,
     };
 
     /// <summary>min(λ, step/max_steps)/λ, in [0, 1]; 1 when it is undefined (λ = 0 or max_steps ≤ 0).</summary>

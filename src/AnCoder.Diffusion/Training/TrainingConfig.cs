@@ -39,6 +39,10 @@ public sealed record TrainingConfig
     public AnchorLossOn AnchorLossOn { get; init; } = AnchorLossOn.All;
     [Setting("ADLM's γ warm-up γ_eff = min(λ, step / max_steps).")]
     public bool AnchorWarmup { get; init; }
+    [Setting("Fraction of rows trained on the left-to-right process: a clean prefix, the completion masked from a random cut on, loss at the first --left-to-right-block masked positions; the state one-token-per-call left-to-right decoding meets (our variant, docs/recipe.md §10). 0 = the paper's random masking only.", Flag = "left-to-right-rows")]
+    public double LeftToRightFraction { get; init; }
+    [Setting("Masked positions after the cut whose loss counts in a left-to-right row (1 = exactly the next token).", Flag = "left-to-right-block")]
+    public int LeftToRightBlock { get; init; } = 1;
 
     [Setting("Folder written by `ancoder prepare` (default <repo>/data/prepared; with sft <repo>/data/sft).")]
     public string? Data { get; init; }
@@ -177,6 +181,9 @@ public sealed record TrainingConfig
         if (AnchorLambda is { } lambda) NonNegative("anchor_lambda", lambda);
         if (AnchorRho is { } rho && !(rho > 0 && rho <= 1)) problems.Add($"anchor_rho must be in (0, 1] (got {rho})");
         if (AnchorD0 is { } d0) NonNegative("anchor_d0", d0);
+        if (!(LeftToRightFraction >= 0 && LeftToRightFraction <= 1)) problems.Add($"left_to_right_fraction must be in [0, 1] (got {LeftToRightFraction})");
+        if (LeftToRightBlock < 1) problems.Add($"left_to_right_block must be >= 1 (got {LeftToRightBlock})");
+        if (LeftToRightFraction > 0 && Autoregressive) problems.Add("left_to_right_fraction applies to diffusion models, not to objective 'ar'");
         if (string.IsNullOrWhiteSpace(Data)) problems.Add("data must name a folder written by `ancoder prepare`");
         if (string.IsNullOrWhiteSpace(Output)) problems.Add("output must name the run folder");
         Positive("context_length", ContextLength);

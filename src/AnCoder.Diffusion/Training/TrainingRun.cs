@@ -106,6 +106,7 @@ public static class TrainingRun
         {
             Schedule = config.Schedule, Strategy = config.Strategy, AnchorLambda = weights.Lambda, AnchorRho = weights.Rho,
             AnchorD0 = weights.D0, AnchorLossOn = config.AnchorLossOn, AnchorWarmup = config.AnchorWarmup,
+            LeftToRightFraction = config.LeftToRightFraction, LeftToRightBlock = config.LeftToRightBlock,
         };
     }
 

@@ -109,6 +109,31 @@ public sealed class HandComputedLossTests
         Assert.NotEqual(ExpectedAnchorAll, ExpectedAnchorMasked, 6);
     }
 
+    // Row 0 on the left-to-right process (docs/recipe.md §10): z = [0, m, m], the cut at 1, block 1, coefficient 3
+    // (three cut candidates); row 1 keeps the random-mask term with w(t_1).
+    private static double D01 => -(1.5 - Math.Log(Math.Exp(0.2) + Math.Exp(0.1) + Math.Exp(1.5) + Math.Exp(-1.0)));
+
+    private static LeftToRightRows RowZeroLeftToRight() => new(
+        tensor(new long[] { 0, MaskId, MaskId, 1, MaskId, MaskId }, [2, 3]),
+        tensor(new[] { true, false }),
+        tensor(new[] { false, true, false, false, false, false }, [2, 3]),
+        tensor(new[] { 0f, 3f, 0f, 0f, 0f, 0f }, [2, 3]));
+
+    [Fact]
+    public void Left_to_right_rows_count_only_their_cut_with_its_coefficient_and_anchor_weight_one()
+    {
+        using var scope = NewDisposeScope();
+        using var rows = RowZeroLeftToRight();
+        var parts = DiffusionLoss.FromLogits(Logits(DenoiserLogits), Logits(AnchorLogits), Batch(), rows.Noisy, T(), Options(), MaskId, rows);
+        double denoiser = (3 * D01 + W1 * D11) / 4;
+        double anchor = (0.03 * A00 + 0.05 * A01 + 0.1 * A02 + W1 * 0.2 * A11) / 4;
+        Close(denoiser, parts.DenoiserNll);
+        Close(anchor, parts.AnchorNll);
+        Close(denoiser + anchor, parts.Loss.item<float>());
+        Assert.Equal(4, parts.ValidTokens);
+        Assert.Equal(3, parts.MaskedTokens); // (0,1), (0,2), (1,1): the masked position (0,2) is not counted in row 0
+    }
+
     [Fact]
     public void Warmup_scales_gamma_by_min_lambda_progress_over_lambda()
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AnCoder.Anchoring.Labels;
+using AnCoder.Anchoring.Settings;
 using AnCoder.Anchoring.Shards;
 using AnCoder.Anchoring.Tokenization;
 using AnCoder.Syntax.Ast;
@@ -93,6 +94,8 @@ public static class CorpusBuilder
 
     public static Manifest Build(PrepareOptions options, Action<Progress>? progress = null)
     {
+        if (!options.Sft && options.SftShape != SftShape.HumanEval)
+            throw new InvalidDataException($"sft shape {SettingNames.Name(options.SftShape)} applies to fine-tuning pairs only (give --sft)");
         var clock = Stopwatch.StartNew();
         var sources = options.EffectiveSources;
         var files = CorpusSources.Enumerate(sources);
@@ -184,7 +187,7 @@ public static class CorpusBuilder
         var packages = Splits.All.ToDictionary(s => s, _ => new SortedSet<string>(StringComparer.Ordinal));
         var seen = new HashSet<string>();
         var removals = new List<Removal>();
-        long duplicates = 0, tokens = 0, snippetsUnparsable = 0, sourceBytes = 0, functionsSeen = 0;
+        long duplicates = 0, tokens = 0, snippetsUnparsable = 0, sourceBytes = 0, functionsSeen = 0, mbppPairs = 0;
         var kept = new List<ManifestFile>();
         var examples = new List<SftExample>();
         foreach (var state in states)
@@ -208,6 +211,7 @@ public static class CorpusBuilder
                     continue;
                 }
                 writer.Add(sample, snippet);
+                if (options.Sft && name!.Contains(SftPairs.MbppNameSuffix, StringComparison.Ordinal)) mbppPairs++;
                 tokens += sample.Ids.Length;
                 fileSampleTokens += sample.Ids.Length;
                 if (options.Sft && state.Split == Splits.Train && examples.Count < 3 && state.Pairs.FirstOrDefault(p => p.Name == name).Pair is { } pair)
@@ -243,7 +247,7 @@ public static class CorpusBuilder
             Filters = new ManifestFilters(options.MaxFileBytes, MinHash.ShingleSize, MinHash.Permutations, MinHash.Bands.Bands, MinHash.Bands.Rows,
                 MinHash.Threshold, DataLikeRule.MaxLiteralShare, DataLikeRule.MinCountedTokens, DataLikeRule.MaxMeanLineLength,
                 DataLikeRule.MaxLineLength, Decontaminator.N, Decontaminator.MinOverlap, decontaminator?.Parts ?? 0, decontaminator?.SkippedParts ?? 0),
-            Sft = options.Sft ? SftSummary(splits, functionsSeen, examples) : null,
+            Sft = options.Sft ? SftSummary(splits, functionsSeen, examples) with { MbppPairs = options.SftShape == SftShape.HumanEval ? null : mbppPairs } : null,
             KeptFiles = kept,
         };
         AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, ManifestFile), JsonSerializer.Serialize(manifest, Manifest.JsonOptions));
@@ -315,6 +319,7 @@ public static class CorpusBuilder
         NearDeduplicate = o.NearDeduplicate,
         Sft = o.Sft,
         SftRequireParameterRead = o.Sft ? o.SftRequireParameterRead : null,
+        SftShape = o.Sft && o.SftShape != SftShape.HumanEval ? SettingNames.Name(o.SftShape) : null,
     };
 
     /// <summary>Hash of the configuration, of the input files' paths, sizes and modification times, and of the
@@ -396,8 +401,9 @@ public static class CorpusBuilder
         SourceText.TryDecode(state.Bytes!, out var text, out _);
         var parsed = AnCoder.Syntax.PythonParser.Parse(state.Bytes!);
         if (!parsed.Success || text is null) return;
-        var pairs = SftPairs.Extract(text, parsed.Module!);
-        state.FunctionsSeen = pairs.Count;
+        var pairs = SftPairs.Extract(text, parsed.Module!, options.SftShape);
+        // Documented functions that gave a pair in some shape: with both shapes, those of HumanEval's (a superset).
+        state.FunctionsSeen = options.SftShape == SftShape.Both ? pairs.Count(p => p.Shape == SftShape.HumanEval) : pairs.Count;
         var names = new HashSet<string>();
         foreach (var pair in pairs)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AnCoder.Anchoring.Settings;
 using AnCoder.Anchoring.Tokenization;
 
 namespace AnCoder.Anchoring.Corpus;
@@ -35,9 +36,25 @@ public sealed record PrepareOptions
     /// <summary>With <see cref="Sft"/>: remove pairs whose body reads none of the function's parameters
     /// (<see cref="SftPair.ReadsParameter"/>; docs/corpus.md, "fine-tuning pairs").</summary>
     public bool SftRequireParameterRead { get; init; } = true;
+    /// <summary>With <see cref="Sft"/>: the shape of the pairs (docs/corpus.md, "fine-tuning pairs" and "MBPP's shape").</summary>
+    [Setting("With --sft: the shape of the pairs: humaneval (default; prompt = imports + signature + docstring, completion = the body), "
+        + "mbpp (prompt = a module docstring with the docstring's first paragraph and a doctest as an assert line, completion = imports + the whole "
+        + "function without its docstring; module-level functions only) or both (each function in both shapes) (docs/corpus.md).", Flag = "sft-shape")]
+    public SftShape SftShape { get; init; } = SftShape.HumanEval;
 
     public IReadOnlyList<CorpusSource> EffectiveSources => Sources
         ?? (SourceDirectory is { } dir ? [CorpusSource.Directory(dir)] : throw new ArgumentException("no source given"));
+}
+
+/// <summary>The shape of fine-tuning pairs (<see cref="SftPairs"/>): the prompt format of the benchmark they teach.</summary>
+public enum SftShape
+{
+    /// <summary>Prompt = imports + signature + docstring, completion = the body (HumanEval's prompt).</summary>
+    HumanEval,
+    /// <summary>Prompt = a module docstring holding the task text and a test, completion = the whole program (MBPP's prompt).</summary>
+    Mbpp,
+    /// <summary>Every function in both shapes (the MBPP one where it qualifies).</summary>
+    Both,
 }
 
 /// <summary>Split names.</summary>
@@ -94,6 +111,11 @@ public sealed record ManifestConfig(string Source, string Tokenizer, string Toke
     /// so the configuration hash of a pre-training corpus prepared before the option existed still matches).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? SftRequireParameterRead { get; init; }
+    /// <summary><see cref="PrepareOptions.SftShape"/> as its <see cref="SettingNames"/> spelling; null (not written) for
+    /// HumanEval's shape and for a pre-training corpus, so the configuration hash of a folder prepared before the
+    /// option existed still matches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SftShape { get; init; }
 }
 
 public sealed record NamedProblem(string Path, string Reason);
@@ -128,6 +150,12 @@ public sealed record ManifestFilters(long MaxFileBytes, int ShingleSize, int Per
     int DecontaminationN, double DecontaminationMinOverlap, int BenchmarkParts, int BenchmarkPartsTooShort);
 
 public sealed record ManifestSft(long Pairs, double MeanPromptTokens, double MeanCompletionTokens, long FunctionsSeen,
-    List<SftExample> Examples);
+    List<SftExample> Examples)
+{
+    /// <summary>Pairs written in MBPP's shape (<see cref="SftShape.Mbpp"/>); null (not written) when the shape is
+    /// HumanEval's, so such a manifest is what it was before the option.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? MbppPairs { get; init; }
+}
 
 public sealed record SftExample(string File, string Function, string Prompt, string Completion);

@@ -5,12 +5,15 @@ using AnCoder.Syntax.Text;
 namespace AnCoder.Anchoring.Corpus;
 
 /// <summary>
-/// A fine-tuning pair in HumanEval's shape: <see cref="Prompt"/> = the module imports the function uses, the class
-/// header for a method, the decorators, the signature and the docstring; <see cref="Completion"/> = the rest of the
-/// body. Prompt + completion is a complete, parseable program. <see cref="ReadsParameter"/>: the completion reads at
+/// A fine-tuning pair. In HumanEval's shape (<see cref="SftShape.HumanEval"/>): <see cref="Prompt"/> = the module
+/// imports the function uses, the class header for a method, the decorators, the signature and the docstring;
+/// <see cref="Completion"/> = the rest of the body. In MBPP's shape (<see cref="SftShape.Mbpp"/>): prompt = a module
+/// docstring holding the docstring's first paragraph and, where the docstring has a doctest of the function, one
+/// <c>assert</c>; completion = the imports and the whole function without its docstring (docs/corpus.md).
+/// Prompt + completion is a complete, parseable program. <see cref="ReadsParameter"/>: the completion reads at
 /// least one of the function's own parameters (<c>self</c>/<c>cls</c> of a method not counted; false when there are none).
 /// </summary>
-public sealed record SftPair(string Name, string Prompt, string Completion, bool ReadsParameter = true)
+public sealed record SftPair(string Name, string Prompt, string Completion, bool ReadsParameter = true, SftShape Shape = SftShape.HumanEval)
 {
     public string Text => Prompt + Completion;
 }
@@ -18,29 +21,158 @@ public sealed record SftPair(string Name, string Prompt, string Completion, bool
 /// <summary>Mines <see cref="SftPair"/>s from a parsed module (docs/corpus.md, "fine-tuning pairs").</summary>
 public static class SftPairs
 {
+    /// <summary>Suffix of an MBPP-shaped pair's <see cref="SftPair.Name"/> (the function's name + this), so both
+    /// shapes of one function have distinct names in removed.tsv and the manifest.</summary>
+    public const string MbppNameSuffix = "@mbpp";
+
     /// <summary>
-    /// Every module-level function and every method of a module-level class that has a docstring and, after it, at
-    /// least one real statement (not <c>pass</c>, <c>...</c>, a bare constant, or <c>raise NotImplementedError</c>),
-    /// with the docstring ending on its own line.
+    /// HumanEval's shape: every module-level function and every method of a module-level class that has a docstring
+    /// and, after it, at least one real statement (not <c>pass</c>, <c>...</c>, a bare constant, or
+    /// <c>raise NotImplementedError</c>), with the docstring ending on its own line. MBPP's shape
+    /// (<see cref="MbppPair"/>): the module-level functions among them whose docstring has a non-empty first
+    /// paragraph. <see cref="SftShape.Both"/>: each function's HumanEval pair, then its MBPP pair where there is one.
     /// </summary>
-    public static List<SftPair> Extract(SourceText text, Module module)
+    public static List<SftPair> Extract(SourceText text, Module module, SftShape shape = SftShape.HumanEval)
     {
         var pairs = new List<SftPair>();
         var imports = ModuleImports(module.Body).ToList();
+        bool humanEval = shape != SftShape.Mbpp, mbpp = shape != SftShape.HumanEval;
         foreach (var statement in module.Body)
         {
             if (statement is FunctionDef or AsyncFunctionDef)
             {
-                if (Pair(text, imports, null, statement) is { } pair) pairs.Add(pair);
+                if (humanEval && Pair(text, imports, null, statement) is { } pair) pairs.Add(pair);
+                if (mbpp && MbppPair(text, imports, statement) is { } mbppPair) pairs.Add(mbppPair);
             }
-            else if (statement is ClassDef classDef)
+            else if (statement is ClassDef classDef && humanEval)
             {
+                // Methods only in HumanEval's shape: MBPP's completion is a module-level function, and a method
+                // lifted out of its class may read `self`, class names or rely on its decorators' meaning there.
                 foreach (var member in classDef.Body)
                     if (member is FunctionDef or AsyncFunctionDef && Pair(text, imports, classDef, member) is { } pair) pairs.Add(pair);
             }
         }
         return pairs;
     }
+
+    /// <summary>
+    /// A module-level function in MBPP's shape (the prompt of <c>ProgramAssembly.MbppPrompt</c>, docs/algorithms.md
+    /// §9): prompt = <c>"""\n</c> + the docstring's first paragraph (<see cref="Summary"/>) + <c>\n</c> + the
+    /// <see cref="DoctestAssert"/> line if the docstring has one + <c>"""\n</c>; completion = the module imports the
+    /// function uses, two blank lines, then the function from its first decorator to its end without the docstring's
+    /// lines (and the blank lines right after it). Null where the function does not qualify for the HumanEval shape, the summary is empty or cannot sit in
+    /// a plain <c>"""</c> string, or prompt + completion does not parse.
+    /// </summary>
+    private static SftPair? MbppPair(SourceText text, List<StmtNode> imports, StmtNode function)
+    {
+        var (name, body, decorators) = Parts(function);
+        if (body.Count < 2 || body[0] is not Expr { Value: Constant { Value: string doc } } docstring) return null;
+        if (!body.Skip(1).Any(IsRealStatement)) return null;
+        if (body[1].Lineno <= docstring.EndLineno || docstring.Lineno <= function.Lineno) return null;
+        var lines = CleanDoc(doc);
+        string summary = Summary(lines);
+        if (summary.Length == 0) return null;
+
+        var prompt = new StringBuilder("\"\"\"\n").Append(summary).Append('\n');
+        if (DoctestAssert(lines, name) is { } test) prompt.Append(test).Append('\n');
+        prompt.Append("\"\"\"\n");
+
+        var completion = new StringBuilder();
+        foreach (string line in ImportLines(imports, UsedNames(function)).Distinct()) completion.Append(line).Append('\n');
+        if (completion.Length > 0) completion.Append("\n\n");
+        int firstLine = decorators.Count == 0 ? function.Lineno : Math.Min(function.Lineno, decorators.Min(d => ((PositionedNode)d).Lineno));
+        completion.Append(Lines(text, firstLine, docstring.Lineno - 1, function.ColOffset));
+        int rest = docstring.EndLineno + 1;
+        while (rest < body[1].Lineno && IsBlankLine(text, rest)) rest++; // the blank line that set the docstring apart
+        completion.Append(Lines(text, rest, function.EndLineno, function.ColOffset));
+
+        var pair = new SftPair(name + MbppNameSuffix, prompt.ToString(), completion.ToString(), ReadsParameter(function, body, isMethod: false), SftShape.Mbpp);
+        return AnCoder.Syntax.PythonParser.Parse(pair.Text).Success ? pair : null;
+    }
+
+    private static bool IsBlankLine(SourceText text, int line)
+    {
+        int start = text.LineStartOffset(line), end = line + 1 <= text.LineCount ? text.LineStartOffset(line + 1) : text.Utf8.Length;
+        for (int k = start; k < end; k++) if (text.Utf8[k] is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or (byte)'\f')) return false;
+        return true;
+    }
+
+    /// <summary>A docstring's lines as <c>inspect.cleandoc</c> gives them: tabs expanded, the first line's leading
+    /// blanks and the other lines' common indentation removed, leading and trailing blank lines dropped.</summary>
+    internal static List<string> CleanDoc(string docstring)
+    {
+        var lines = docstring.Replace("\r\n", "\n").Replace('\r', '\n').Split('\n').Select(ExpandTabs).ToList();
+        int margin = lines.Skip(1).Where(l => l.Trim().Length > 0).Select(l => l.Length - l.TrimStart(' ').Length).DefaultIfEmpty(0).Min();
+        for (int i = 0; i < lines.Count; i++)
+            lines[i] = i == 0 ? lines[i].TrimStart(' ') : lines[i].Length >= margin ? lines[i][margin..] : lines[i].TrimStart(' ');
+        while (lines.Count > 0 && lines[0].Trim().Length == 0) lines.RemoveAt(0);
+        while (lines.Count > 0 && lines[^1].Trim().Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines;
+
+        static string ExpandTabs(string line)
+        {
+            if (!line.Contains('\t')) return line;
+            var expanded = new StringBuilder();
+            foreach (char c in line)
+                if (c == '\t') expanded.Append(' ', 8 - expanded.Length % 8);
+                else expanded.Append(c);
+            return expanded.ToString();
+        }
+    }
+
+    /// <summary>
+    /// The first paragraph of a cleaned docstring (<see cref="CleanDoc"/>): its lines up to the first blank line or
+    /// doctest line (<c>&gt;&gt;&gt;</c>), each line stripped of blanks (prose: a continuation line indented
+    /// under the first keeps no indentation). Empty when the docstring opens with an example, or
+    /// when the paragraph could not be written back inside a plain <c>"""</c> string unchanged (a backslash, a
+    /// <c>"""</c>, a control character).
+    /// </summary>
+    internal static string Summary(List<string> lines)
+    {
+        var paragraph = lines.TakeWhile(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith(">>>", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        string summary = string.Join("\n", paragraph);
+        bool unsafeText = summary.Contains('\\') || summary.Contains("\"\"\"", StringComparison.Ordinal) || summary.EndsWith('"')
+            || summary.Any(c => char.IsControl(c) && c != '\n');
+        return unsafeText ? "" : summary;
+    }
+
+    /// <summary>
+    /// <c>assert CALL == OUTPUT</c> from the first doctest example of the docstring that calls the function by its
+    /// name (<c>&gt;&gt;&gt; name(args)</c>) and shows one output line, both copied as written; null when there is
+    /// none. The call's arguments and the output must be literals (as <c>ast.literal_eval</c> accepts), so the line
+    /// names nothing the example defined earlier and says nothing the docstring did not show.
+    /// </summary>
+    internal static string? DoctestAssert(List<string> lines, string name)
+    {
+        for (int i = 0; i + 1 < lines.Count; i++)
+        {
+            string source = lines[i].Trim();
+            if (!source.StartsWith(">>> " + name + "(", StringComparison.Ordinal)) continue;
+            string output = lines[i + 1].Trim();
+            if (output.Length == 0 || output.StartsWith(">>>", StringComparison.Ordinal) || output.StartsWith("...", StringComparison.Ordinal)) continue;
+            if (i + 2 < lines.Count && lines[i + 2].Trim() is { Length: > 0 } after && !after.StartsWith(">>>", StringComparison.Ordinal)) continue; // several output lines
+            string candidate = $"assert {source[4..].Trim()} == {output}";
+            var parsed = AnCoder.Syntax.PythonParser.Parse(candidate + "\n");
+            if (parsed.Success && parsed.Module!.Body is [Assert { Msg: null, Test: Compare { Left: Call { Func: Name call } left, Ops: [Eq], Comparators: [var expected] } }]
+                && call.Id == name && left.Args.All(IsLiteral) && left.Keywords.OfType<Keyword>().All(k => k.Arg is not null && IsLiteral(k.Value)) && IsLiteral(expected))
+                return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>What <c>ast.literal_eval</c> accepts: constants, signed numbers, complex sums, and tuples, lists,
+    /// sets and dicts of them.</summary>
+    private static bool IsLiteral(ExprNode node) => node switch
+    {
+        Constant => true,
+        UnaryOp { Op: UAdd or USub, Operand: var operand } => IsLiteral(operand),
+        BinOp { Op: Add or Sub, Left: var l, Right: Constant { Value: System.Numerics.Complex } } => IsLiteral(l),
+        AnCoder.Syntax.Ast.Tuple t => t.Elts.All(IsLiteral),
+        AnCoder.Syntax.Ast.List l => l.Elts.All(IsLiteral),
+        Set s => s.Elts.All(IsLiteral),
+        Dict d => d.Keys.All(k => k is not null && IsLiteral(k)) && d.Values.All(IsLiteral),
+        _ => false,
+    };
 
     /// <summary>Imports at module level, also inside module-level <c>if</c>/<c>try</c> blocks (e.g. an optional import
     /// guarded by <c>try: import x except ImportError</c>), in source order.</summary>

@@ -21,6 +21,7 @@ public static class PrepareCommand
         var output = new Option<string?>("--out") { Description = "Output folder for shards, manifest.json and removed.tsv. Default: <repo>/data/prepared (with --sft: <repo>/data/sft)." };
         var sft = new Option<bool>("--sft") { Description = "Write fine-tuning pairs instead: every function with a docstring and a real body, prompt = imports + signature + docstring (conditioning), completion = body (docs/corpus.md)." };
         var keepUnread = new Option<bool>("--sft-keep-unread-parameters") { Description = "With --sft: keep pairs whose body reads none of the function's parameters (removed by default, as pair_ignores_parameters; docs/corpus.md)." };
+        var sftShape = new Option<SftShape>("--sft-shape") { Description = AnCoder.Anchoring.Settings.SettingAttribute.HelpOf<PrepareOptions>(nameof(PrepareOptions.SftShape)) };
         var tokenizer = TokenizerOption.Create();
         var context = new Option<int>("--context") { Description = "Context length the loader packs/truncates samples to (recorded; with --sft, longer pairs are removed).", DefaultValueFactory = _ => 1024 };
         var seed = new Option<int>("--seed") { Description = "Seed of the split by package.", DefaultValueFactory = _ => 0 };
@@ -37,7 +38,7 @@ public static class PrepareCommand
         var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size of a trained tokenizer (incl. 3 special tokens and 256 bytes).", DefaultValueFactory = _ => 8192 };
         var bench = new Option<bool>("--bench") { Description = "Benchmark: time our labelling of every source file (tokenize + parse + label) and bench/label_throughput.py on the same files; print both and the ratio." };
         var command = new Command("prepare", "Build the training corpus: filter, deduplicate, decontaminate, tokenize and label .py files into memory-mappable shards with a manifest.");
-        foreach (var option in new Option[] { source, output, sft, keepUnread, tokenizer, context, seed, valid, test, noSnippets, shardTokens, maxFileBytes, datasets, noDecontaminate, noNearDedup, force, trainTokenizer, vocabSize, bench })
+        foreach (var option in new Option[] { source, output, sft, keepUnread, sftShape, tokenizer, context, seed, valid, test, noSnippets, shardTokens, maxFileBytes, datasets, noDecontaminate, noNearDedup, force, trainTokenizer, vocabSize, bench })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -83,7 +84,7 @@ public static class PrepareCommand
                 TestFraction = parse.GetValue(test), Snippets = !parse.GetValue(noSnippets), ShardTokens = parse.GetValue(shardTokens),
                 Force = parse.GetValue(force), MaxFileBytes = parse.GetValue(maxFileBytes), DatasetsDirectory = datasetsDir,
                 NearDeduplicate = !parse.GetValue(noNearDedup), Sft = parse.GetValue(sft),
-                SftRequireParameterRead = !parse.GetValue(keepUnread),
+                SftRequireParameterRead = !parse.GetValue(keepUnread), SftShape = parse.GetValue(sftShape),
             };
             try
             {
@@ -139,7 +140,7 @@ public static class PrepareCommand
                 $"{split.Tokens:N0}", $"{split.DuplicatesRemoved:N0}", $"{split.Shards.Count}");
         AnsiConsole.Write(table);
         if (m.Sft is { } sft)
-            AnsiConsole.MarkupLine($"{sft.Pairs:N0} pairs from {sft.FunctionsSeen:N0} documented functions; mean prompt {sft.MeanPromptTokens:F1} tokens, mean completion {sft.MeanCompletionTokens:F1} tokens");
+            AnsiConsole.MarkupLine($"{sft.Pairs:N0} pairs{(sft.MbppPairs is { } mbpp ? $" ({mbpp:N0} in MBPP's shape)" : "")} from {sft.FunctionsSeen:N0} documented functions; mean prompt {sft.MeanPromptTokens:F1} tokens, mean completion {sft.MeanCompletionTokens:F1} tokens");
         AnsiConsole.MarkupLine($"{m.Files.Found:N0} files, {m.Files.Labelled:N0} kept; {m.Totals.SourceBytes / 1e6:F1} MB kept, {m.Totals.Tokens:N0} tokens in {m.Totals.Seconds:F1} s"
             + (options.DatasetsDirectory is null ? "; [yellow]no decontamination[/]" : ""));
         AnsiConsole.MarkupLine($"manifest: {Markup.Escape(Path.Combine(options.OutputDirectory, CorpusBuilder.ManifestFile))}; removed files: {Markup.Escape(Path.Combine(options.OutputDirectory, CorpusBuilder.RemovedFile))}");

@@ -50,11 +50,12 @@ public static class EvalCommand
         var repair = new Option<int>("--repair") { Description = "--model: " + LoadedModel.RepairHelp + " Judged on the text evaluation scores.", DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", "--model: " + LoadedModel.GuardHelp, DecodingGuard.None);
         var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = "--model: " + LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
+        var frequencyPenalty = new Option<double>("--frequency-penalty") { Description = "--model: " + LoadedModel.FrequencyPenaltyHelp, DefaultValueFactory = _ => 0.0 };
         var decoding = new Option<bool>("--decoding") { Description = "--model: measure the plain sampler, --repair R (default 1), --guard prefix, --order anchor, --parallel τ (default 0.9) and their combination at equal network calls (docs/decoding.md); each sample index of --n (default 1) is a replicate; resumable; writes DECODING.md (all benchmarks in --out, default decoding)." };
 
         var command = new Command("eval", "Score HumanEval / MBPP completions: syntax validity and non-trivial syntax validity (our parser), execution in a sandbox, pass@k.");
         foreach (var option in new Option[] { benchmark, samples, canonical, model, n, temperature, data, output, mbppTestSplit, postprocess, timeout, workers, resume,
-                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair, guard, repetitionPenalty, decoding })
+                     steps, length, remask, limit, seed, batch, precision, threads, order, parallel, repair, guard, repetitionPenalty, frequencyPenalty, decoding })
             command.Options.Add(option);
         command.SetAction(parse => Run(new Settings(
             parse.GetValue(benchmark)!, parse.GetValue(samples), parse.GetValue(canonical), parse.GetValue(model), parse.GetValue(n),
@@ -62,7 +63,7 @@ public static class EvalCommand
             parse.GetValue(timeout), parse.GetValue(workers), parse.GetValue(resume),
             new GenerationFlags(parse.GetValue(temperature), parse.GetValue(steps), parse.GetValue(length), parse.GetValue(remask), parse.GetValue(limit),
                 parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(precision), parse.GetValue(threads),
-                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair), parse.GetValue(guard), parse.GetValue(repetitionPenalty), parse.GetValue(decoding)))));
+                parse.GetValue(order), parse.GetValue(parallel), parse.GetValue(repair), parse.GetValue(guard), parse.GetValue(repetitionPenalty), parse.GetValue(frequencyPenalty), parse.GetValue(decoding)))));
         command.Subcommands.Add(CreateThroughput());
         return command;
     }
@@ -71,7 +72,7 @@ public static class EvalCommand
         string? Output, bool MbppTestSplit, bool Postprocess, double Timeout, int Workers, bool Resume, GenerationFlags Generation);
 
     private sealed record GenerationFlags(double Temperature, int Steps, int Length, string? Remask, int? Limit, int Seed, int Batch, Precision Precision, int Threads,
-        UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard, double RepetitionPenalty, bool Decoding);
+        UnmaskOrder Order, double? Parallel, int Repair, DecodingGuard Guard, double RepetitionPenalty, double FrequencyPenalty, bool Decoding);
 
     private static int Run(Settings settings)
     {
@@ -151,7 +152,7 @@ public static class EvalCommand
         {
             SamplesPerProblem = settings.N ?? benchmark.DefaultSamplesPerProblem, Steps = flags.Steps, Length = flags.Length,
             Temperature = flags.Temperature, Remask = flags.Remask, Limit = flags.Limit, Seed = flags.Seed, BatchSize = flags.Batch,
-            Order = flags.Order, Parallel = flags.Parallel, Repair = flags.Repair, Guard = flags.Guard, RepetitionPenalty = flags.RepetitionPenalty,
+            Order = flags.Order, Parallel = flags.Parallel, Repair = flags.Repair, Guard = flags.Guard, RepetitionPenalty = flags.RepetitionPenalty, FrequencyPenalty = flags.FrequencyPenalty,
         };
         var invalid = evalSettings.Validate();
         if (invalid.Count > 0) throw new ModelEvalException(string.Join("; ", invalid));

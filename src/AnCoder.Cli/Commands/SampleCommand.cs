@@ -34,6 +34,7 @@ public static class SampleCommand
         var repair = new Option<int>("--repair") { Description = LoadedModel.RepairHelp, DefaultValueFactory = _ => 0 };
         var guard = SettingOption.Create("--guard", LoadedModel.GuardHelp, DecodingGuard.None);
         var repetitionPenalty = new Option<double>("--repetition-penalty") { Description = LoadedModel.RepetitionPenaltyHelp, DefaultValueFactory = _ => 1.0 };
+        var frequencyPenalty = new Option<double>("--frequency-penalty") { Description = LoadedModel.FrequencyPenaltyHelp, DefaultValueFactory = _ => 0.0 };
         var seed = new Option<int>("--seed") { Description = "Seed: sample j of prompt i always uses the stream derived from (seed, i·n + j).", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => 1.0 };
         var batch = new Option<int>("--batch") { Description = "Canvases per forward pass.", DefaultValueFactory = _ => 20 };
@@ -43,7 +44,7 @@ public static class SampleCommand
         var trace = new Option<string?>("--trace") { Description = "Write every step to OUT.html (self-contained replay) or OUT.json." };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = torch's default).", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Generate code with a diffusion model: completion or infilling, batches, remasking, traces.");
-        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, guard, repetitionPenalty, seed, topP, batch, precision, stop, noCache, trace, threads })
+        foreach (var option in new Option[] { model, prompt, promptFile, n, steps, length, temperature, remask, order, parallel, repair, guard, repetitionPenalty, frequencyPenalty, seed, topP, batch, precision, stop, noCache, trace, threads })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -65,7 +66,7 @@ public static class SampleCommand
             {
                 try { loaded.WriteAutoregressive(prompts, new AutoregressiveOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
                     MaxNewTokens = parse.GetValue(length), StopSequences = parse.GetValue(stop) ?? [],
-                    RepetitionPenalty = parse.GetValue(repetitionPenalty), Guard = parse.GetValue(guard) }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
+                    RepetitionPenalty = parse.GetValue(repetitionPenalty), FrequencyPenalty = parse.GetValue(frequencyPenalty), Guard = parse.GetValue(guard) }, parse.GetValue(n), parse.GetValue(batch), parse.GetValue(seed), Console.Out, Console.Error); }
                 catch (ArgumentException e) { return Fail(e.Message); }
                 return 0;
             }
@@ -76,7 +77,7 @@ public static class SampleCommand
                 {
                     Steps = parse.GetValue(steps), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
                     Order = parse.GetValue(order), Caching = !parse.GetValue(noCache), RepairRounds = parse.GetValue(repair), Guard = parse.GetValue(guard),
-                    RepetitionPenalty = parse.GetValue(repetitionPenalty),
+                    RepetitionPenalty = parse.GetValue(repetitionPenalty), FrequencyPenalty = parse.GetValue(frequencyPenalty),
                 };
             }
             catch (FormatException e)

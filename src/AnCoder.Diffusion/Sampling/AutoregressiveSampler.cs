@@ -29,6 +29,12 @@ public sealed record AutoregressiveOptions
     /// </summary>
     public double RepetitionPenalty { get; init; } = 1.0;
     /// <summary>
+    /// Frequency penalty α ≥ 0 (OpenAI's <c>frequency_penalty</c>; 0 = off): a token this sample has generated c times
+    /// gets ℓ − α·c, after θ and before temperature (<see cref="FrequencyPenalty.Apply"/>); the same rule as
+    /// <see cref="SamplerOptions.FrequencyPenalty"/> on log-probabilities. The prompt's tokens are not counted.
+    /// </summary>
+    public double FrequencyPenalty { get; init; }
+    /// <summary>
     /// Viable-prefix guard (<see cref="DecodingGuard.Prefix"/>, the autoregressive form of
     /// <see cref="SamplerOptions.Guard"/>): a drawn token after which prompt + completion can no longer start a valid
     /// program (<see cref="PythonParser.CheckPrefix(ReadOnlySpan{byte})"/>), or an end (end-of-text, a stop sequence)
@@ -44,6 +50,7 @@ public sealed record AutoregressiveOptions
     {
         var problems = new List<string>();
         if (!(RepetitionPenalty >= 1) || double.IsInfinity(RepetitionPenalty)) problems.Add($"repetition penalty ({RepetitionPenalty}) must be a number >= 1 (1 = off)");
+        if (!(FrequencyPenalty >= 0) || double.IsInfinity(FrequencyPenalty)) problems.Add($"frequency penalty ({FrequencyPenalty}) must be a number >= 0 (0 = off)");
         if (GuardTries < 0) problems.Add($"guard tries ({GuardTries}) must be >= 0");
         if (Temperature < 0 || double.IsNaN(Temperature)) problems.Add($"temperature ({Temperature}) must be >= 0");
         if (TopP is <= 0 or > 1) problems.Add($"top-p ({TopP}) must be in (0, 1]");
@@ -127,6 +134,7 @@ public sealed class AutoregressiveSampler(CausalLmModel model, ByteLevelBpe toke
                 var span = new Span<float>(logits, b * vocabulary, vocabulary);
                 foreach (int id in banned) if (id < vocabulary) span[id] = float.NegativeInfinity;
                 if (options.RepetitionPenalty != 1) RepetitionPenalty.Apply(span, generated[row], options.RepetitionPenalty);
+                if (options.FrequencyPenalty != 0) FrequencyPenalty.Apply(span, generated[row], options.FrequencyPenalty);
                 int token = guard is null
                     ? TokenChoice.Choose(span, options.Temperature, options.TopP, random[row])
                     : guard.Choose(span, text[row], random[row]);
@@ -258,6 +266,19 @@ public static class RepetitionPenalty
             float value = logits[id];
             logits[id] = value > 0 ? (float)(value / theta) : (float)(value * theta);
         }
+    }
+}
+
+/// <summary>The frequency penalty (<see cref="AutoregressiveOptions.FrequencyPenalty"/>).</summary>
+public static class FrequencyPenalty
+{
+    /// <summary>
+    /// ℓ[id] ← ℓ[id] − α·c for each id (inside the vocabulary) that occurs c times in <paramref name="seen"/>. −∞ stays −∞.
+    /// </summary>
+    public static void Apply(Span<float> logits, IEnumerable<int> seen, double alpha)
+    {
+        foreach (int id in seen)
+            if (id >= 0 && id < logits.Length) logits[id] = (float)(logits[id] - alpha);
     }
 }
 

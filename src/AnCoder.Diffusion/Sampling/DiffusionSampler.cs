@@ -519,38 +519,49 @@ public sealed class DiffusionSampler
             }
         }
 
-        /// <summary>Rows [n, V] of log-probabilities, all of canvas b, with the repetition penalty applied.</summary>
-        private Tensor Penalised(Tensor rows, int b) =>
-            _options.RepetitionPenalty > 1 ? Penalised(rows, Enumerable.Repeat(b, (int)rows.shape[0]).ToArray()) : rows;
+        private bool Penalises => _options.RepetitionPenalty > 1 || _options.FrequencyPenalty > 0;
 
-        /// <summary>Rows [n, V] of log-probabilities, row r of canvas canvasOfRow[r]: the ids that canvas generated get log p·θ.</summary>
+        /// <summary>Rows [n, V] of log-probabilities, all of canvas b, with the repetition and frequency penalties applied.</summary>
+        private Tensor Penalised(Tensor rows, int b) =>
+            Penalises ? Penalised(rows, Enumerable.Repeat(b, (int)rows.shape[0]).ToArray()) : rows;
+
+        /// <summary>
+        /// Rows [n, V] of log-probabilities, row r of canvas canvasOfRow[r]: an id that canvas generated c times gets
+        /// log p·θ − α·c.
+        /// </summary>
         private Tensor Penalised(Tensor rows, int[] canvasOfRow)
         {
-            if (_options.RepetitionPenalty <= 1) return rows;
+            if (!Penalises) return rows;
             var rowIndex = new List<long>();
             var tokenIndex = new List<long>();
-            var generated = new Dictionary<int, int[]>();
+            var counts = new List<double>();
+            var generated = new Dictionary<int, (int Id, int Count)[]>();
             for (int r = 0; r < canvasOfRow.Length; r++)
             {
                 int b = canvasOfRow[r];
                 if (!generated.TryGetValue(b, out var tokens)) generated[b] = tokens = GeneratedTokens(b);
-                foreach (int token in tokens) { rowIndex.Add(r); tokenIndex.Add(token); }
+                foreach (var (token, count) in tokens) { rowIndex.Add(r); tokenIndex.Add(token); counts.Add(count); }
             }
             if (rowIndex.Count == 0) return rows;
             using var rowsAt = tensor(rowIndex.ToArray());
             using var tokensAt = tensor(tokenIndex.ToArray());
             var indices = new[] { rowsAt, tokensAt };
-            return rows.clone().index_put_(rows.index(indices) * _options.RepetitionPenalty, indices);
+            using var scope = NewDisposeScope();
+            var penalised = rows.index(indices) * _options.RepetitionPenalty;
+            if (_options.FrequencyPenalty > 0)
+                penalised = penalised - tensor(counts.ToArray(), rows.dtype) * _options.FrequencyPenalty;
+            return rows.clone().index_put_(penalised, indices).MoveToOuterDisposeScope();
         }
 
-        /// <summary>The distinct ids decided in canvas b's generated region (not frozen, not masked).</summary>
-        private int[] GeneratedTokens(int b)
+        /// <summary>The distinct ids decided in canvas b's generated region (not frozen, not masked), each with how often.</summary>
+        private (int Id, int Count)[] GeneratedTokens(int b)
         {
             var ids = _ids[b];
             var frozen = _frozen[b];
-            var tokens = new HashSet<int>();
-            for (int i = 0; i < ids.Length; i++) if (!frozen[i] && ids[i] != _maskId) tokens.Add(ids[i]);
-            return tokens.Order().ToArray();
+            var tokens = new SortedDictionary<int, int>();
+            for (int i = 0; i < ids.Length; i++)
+                if (!frozen[i] && ids[i] != _maskId) tokens[ids[i]] = tokens.GetValueOrDefault(ids[i]) + 1;
+            return tokens.Select(pair => (pair.Key, pair.Value)).ToArray();
         }
 
         /// <summary>softmax(log p / τ) in the dtype of the input (τ = 0: the input's softmax, used only by argmax paths).</summary>

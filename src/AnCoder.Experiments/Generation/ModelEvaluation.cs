@@ -42,6 +42,8 @@ public sealed record ModelEvalSettings
     public double TopP { get; init; } = 1.0;
     /// <summary>CTRL repetition penalty θ (<see cref="AutoregressiveOptions.RepetitionPenalty"/>, <see cref="SamplerOptions.RepetitionPenalty"/>; 1 = off).</summary>
     public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Frequency penalty α (<see cref="AutoregressiveOptions.FrequencyPenalty"/>, <see cref="SamplerOptions.FrequencyPenalty"/>; 0 = off).</summary>
+    public double FrequencyPenalty { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
@@ -54,6 +56,7 @@ public sealed record ModelEvalSettings
         if (Repair < 0) problems.Add($"--repair ({Repair}) must be >= 0");
         if (!(TopP > 0 && TopP <= 1)) problems.Add($"top-p ({TopP}) must be in (0, 1]");
         if (!(RepetitionPenalty >= 1) || double.IsInfinity(RepetitionPenalty)) problems.Add($"--repetition-penalty ({RepetitionPenalty}) must be a number >= 1 (1 = off)");
+        if (!(FrequencyPenalty >= 0) || double.IsInfinity(FrequencyPenalty)) problems.Add($"--frequency-penalty ({FrequencyPenalty}) must be a number >= 0 (0 = off)");
         return problems;
     }
 }
@@ -80,7 +83,8 @@ public sealed record GenerationIdentity(
     [property: JsonPropertyName("repair")] int Repair = 0,
     [property: JsonPropertyName("guard")] string Guard = "none",
     [property: JsonPropertyName("top_p")] double TopP = 1.0,
-    [property: JsonPropertyName("repetition_penalty")] double RepetitionPenalty = 1.0);
+    [property: JsonPropertyName("repetition_penalty")] double RepetitionPenalty = 1.0,
+    [property: JsonPropertyName("frequency_penalty")] double FrequencyPenalty = 0);
 
 /// <summary>
 /// Generate-and-score of one model on one benchmark, resumable: results.jsonl (one line per scored sample, kept across
@@ -104,7 +108,7 @@ public static class ModelEvaluation
         SamplerOptions options;
         try
         {
-            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP, RepetitionPenalty = settings.RepetitionPenalty };
+            options = model.DefaultOptions(settings.Remask, settings.Parallel) with { Steps = settings.Steps, Temperature = settings.Temperature, Order = settings.Order, RepairRounds = settings.Repair, Guard = settings.Guard, TopP = settings.TopP, RepetitionPenalty = settings.RepetitionPenalty, FrequencyPenalty = settings.FrequencyPenalty };
         }
         catch (FormatException e)
         {
@@ -130,7 +134,7 @@ public static class ModelEvaluation
         Directory.CreateDirectory(outputDirectory);
         var identity = new GenerationIdentity(modelName, benchmark.Name, settings.Steps, settings.Length, settings.Temperature,
             options.Remask.ToString(), SettingNames.Name(options.Schedule), settings.Seed, SettingNames.Name(precision),
-            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP, settings.RepetitionPenalty);
+            SettingNames.Name(settings.Order), settings.Parallel, settings.Repair, SettingNames.Name(settings.Guard), settings.TopP, settings.RepetitionPenalty, settings.FrequencyPenalty);
         CheckOrWriteIdentity(Path.Combine(outputDirectory, SettingsFileName), identity);
 
         var evaluator = new Evaluator(benchmark, sandbox, new AnCoderSyntaxChecker());

@@ -94,7 +94,7 @@ public sealed class SamplerCompletionGenerator(LoadedModel model, SamplerOptions
         var arOptions = new AutoregressiveOptions
         {
             Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = generationLength, StopSequences = StopSequences,
-            RepetitionPenalty = options.RepetitionPenalty, Guard = options.Guard, GuardTries = options.GuardTries,
+            RepetitionPenalty = options.RepetitionPenalty, FrequencyPenalty = options.FrequencyPenalty, Guard = options.Guard, GuardTries = options.GuardTries,
         };
         var completions = new List<GeneratedCompletion>(indices.Count);
         for (int start = 0; start < indices.Count; start += Math.Max(1, batchSize))

@@ -107,6 +107,10 @@ public sealed class LoadedModel
     public const string RepetitionPenaltyHelp = "CTRL repetition penalty θ >= 1 over the tokens the sample generated so far (autoregressive models: a logit l becomes l/θ when positive, l·θ otherwise; "
         + "diffusion models: the log-probability of a token already decided in the completion becomes θ·log p); the prompt's tokens are not penalised; 1 = off.";
 
+    /// <summary>Help text of --frequency-penalty (sample, eval --model).</summary>
+    public const string FrequencyPenaltyHelp = "Frequency penalty α >= 0: a token the sample generated c times so far loses α·c from its logit (autoregressive) or log-probability (diffusion), after --repetition-penalty "
+        + "and before temperature; it grows with every repeat, so it breaks in-line loops (1, 1, 1, …) that θ barely touches; the prompt's tokens are not counted; 0 = off (docs/decoding.md).";
+
     /// <summary>Help text of --repair (sample, eval --model, demo).</summary>
     public const string RepairHelp = "Syntax-repair rounds R (0 = off): a sample whose text (after end-of-text and the stop sequences) does not parse "
         + "gets the tokens of the line our parser names remasked and a few more reverse steps on them; each further round the enclosing block.";

@@ -24,8 +24,18 @@ public sealed class AutoregressiveDecodingOptionsTests
     }
 
     [Fact]
+    public void Frequency_penalty_subtracts_alpha_once_per_occurrence()
+    {
+        float[] logits = [2f, -1f, 0.5f, float.NegativeInfinity, 3f];
+        FrequencyPenalty.Apply(logits, [0, 1, 0, 3, 7, -1], 0.5); // 0 twice, 7 and −1 outside the vocabulary
+        Assert.Equal([1f, -1.5f, 0.5f, float.NegativeInfinity, 3f], logits);
+    }
+
+    [Fact]
     public void Options_refuse_a_penalty_below_one_and_negative_guard_tries()
     {
+        Assert.Single(new AutoregressiveOptions { FrequencyPenalty = -0.5 }.Validate());
+        Assert.Single(new AutoregressiveOptions { FrequencyPenalty = double.NaN }.Validate());
         Assert.Single(new AutoregressiveOptions { RepetitionPenalty = 0.9 }.Validate());
         Assert.Single(new AutoregressiveOptions { RepetitionPenalty = double.NaN }.Validate());
         Assert.Single(new AutoregressiveOptions { GuardTries = -1 }.Validate());

@@ -11,6 +11,9 @@ MODEL_DEFAULTS = {
 DIFFUSION_DEFAULTS = {
     "schedule": "cosine2", "schedule_epsilon": 1e-3, "time_epsilon": 1e-3, "strategy": "anchortree",
     "anchor_lambda": 0.03, "anchor_rho": 0.8, "anchor_d0": 2, "anchor_loss_on": "all", "anchor_warmup": False,
+    # The left-to-right rows (docs/recipe.md §10) are a C#-engine training option: `--engine torch` refuses them
+    # (TorchEngine.UnsupportedSettings); a model config carries them at these values, written as C# writes them.
+    "left_to_right_fraction": 0, "left_to_right_block": 1,
 }
 
 # ModelPresets.cs (a test compares these with the C# presets).

@@ -142,7 +142,7 @@ public sealed record SamplerOptions
     /// Frequency penalty α ≥ 0 (0 = off; OpenAI's <c>frequency_penalty</c>): at every masked position, each token id
     /// decided c times in the canvas's generated region (the same ids <see cref="RepetitionPenalty"/> counts) has α·c
     /// subtracted from its log-probability, after θ and before temperature; the draw renormalises. Unlike θ·log p,
-    /// which barely moves a token the model is sure of (0.9 → 0.88 at θ = 1.2), it grows with every repeat, so it
+    /// which barely moves a token the model is sure of (p = 0.9 stays 0.898 at θ = 1.2), it grows with every repeat, so it
     /// breaks the in-line loops (<c>1, 1, 1, …</c>) a small model falls into. On logits it is the same rule, so
     /// <see cref="AutoregressiveOptions.FrequencyPenalty"/> means exactly this for the AR sampler. Draws no network call.
     /// </summary>

@@ -110,10 +110,4 @@ public sealed class SettingAttribute(string help) : Attribute
     public string Help { get; } = help;
     /// <summary>The flag without dashes, e.g. "lr"; null = the kebab-case property name.</summary>
     public string? Flag { get; init; }
-
-    /// <summary>The help text of <typeparamref name="T"/>'s property <paramref name="property"/> (a command that declares
-    /// the flag itself takes its text from the settings type, so the type stays the one source).</summary>
-    public static string HelpOf<T>(string property) =>
-        typeof(T).GetProperty(property)?.GetCustomAttributes(typeof(SettingAttribute), false).OfType<SettingAttribute>().FirstOrDefault()?.Help
-        ?? throw new ArgumentException($"{typeof(T).Name}.{property} has no [Setting] help", nameof(property));
 }

@@ -21,7 +21,7 @@ public static class PrepareCommand
         var output = new Option<string?>("--out") { Description = "Output folder for shards, manifest.json and removed.tsv. Default: <repo>/data/prepared (with --sft: <repo>/data/sft)." };
         var sft = new Option<bool>("--sft") { Description = "Write fine-tuning pairs instead: every function with a docstring and a real body, prompt = imports + signature + docstring (conditioning), completion = body (docs/corpus.md)." };
         var keepUnread = new Option<bool>("--sft-keep-unread-parameters") { Description = "With --sft: keep pairs whose body reads none of the function's parameters (removed by default, as pair_ignores_parameters; docs/corpus.md)." };
-        var sftShape = new Option<SftShape>("--sft-shape") { Description = AnCoder.Anchoring.Settings.SettingAttribute.HelpOf<PrepareOptions>(nameof(PrepareOptions.SftShape)) };
+        var sftShape = SettingOption.Create("--sft-shape", AnCoder.Anchoring.Settings.SettingOverrides.Describe<PrepareOptions>().Single(s => s.Property.Name == nameof(PrepareOptions.SftShape)).Help!, SftShape.HumanEval);
         var tokenizer = TokenizerOption.Create();
         var context = new Option<int>("--context") { Description = "Context length the loader packs/truncates samples to (recorded; with --sft, longer pairs are removed).", DefaultValueFactory = _ => 1024 };
         var seed = new Option<int>("--seed") { Description = "Seed of the split by package.", DefaultValueFactory = _ => 0 };

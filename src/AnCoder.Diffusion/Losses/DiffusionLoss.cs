@@ -27,7 +27,7 @@ public static class DiffusionLoss
         var leftToRight = options.LeftToRightFraction > 0
             ? LeftToRightProcess.Apply(batch, noisy, options.LeftToRightFraction, options.LeftToRightBlock, maskId, model.Config.EosTokenId, generator)
             : null;
-        if (leftToRight is not null) noisy = leftToRight.Noisy;
+        noisy = leftToRight?.Noisy ?? noisy;
         var output = model.Forward(noisy, KeyMask(batch));
         var parts = FromLogits(output.DenoiserLogits, output.AnchorLogits, batch, noisy, t, options, maskId, leftToRight);
         parts.Loss.MoveToOuterDisposeScope();

@@ -213,7 +213,9 @@ internal sealed partial class Parser
             token = token with { StartLine = token.StartLine + _lineShift, EndLine = token.EndLine + _lineShift };
         }
         _tokens[_fill] = token;
-        if (token.Kind == TokenKind.Name) _names[_fill] = _tokenizer.NameOf(in token);
+        // Hard keywords need no string: every reader of _names skips them (NameId, NameNode, Atom) or looks for
+        // print/exec (LegacyPrintCall), which are not keywords.
+        if (token.Kind == TokenKind.Name && !token.IsHardKeyword) _names[_fill] = _tokenizer.NameOf(in token);
         _fill++;
     }
 
@@ -332,7 +334,7 @@ internal sealed partial class Parser
         if (_level > MaxStack)
             throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0), true);
         byte probe = 0;
-        nint limit = StackLimit;
+        nint limit = _stackLimit;
         if (limit != 0 ? (nint)(&probe) < limit : !RuntimeHelpers.TryEnsureSufficientExecutionStack())
             throw new StackNeeded();
     }
@@ -341,6 +343,10 @@ internal sealed partial class Parser
     /// <see cref="PythonParser"/>: a small budget on the caller's thread (deep inputs then move to a big-stack
     /// thread), nearly the whole stack on that dedicated thread.</summary>
     [ThreadStatic] internal static nint StackLimit;
+
+    /// <summary><see cref="StackLimit"/> as it was when this parser was made (on the thread that runs it): read once,
+    /// because a thread-static read in <see cref="CheckDepth"/> went through <c>__tls_get_addr</c> on every 16th level.</summary>
+    private readonly nint _stackLimit = StackLimit;
 
     /// <summary>Sets <see cref="StackLimit"/> to <paramref name="budgetBytes"/> below the caller's frame.</summary>
     internal static unsafe void SetStackBudget(long budgetBytes)

@@ -940,7 +940,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Load.Instance }, start);
+        var r = At(new List { Elts = elts, Ctx = Load.Instance }, start);
         _level--;
         return r;
     }

@@ -85,10 +85,8 @@ internal sealed partial class Parser
             _level--;
             return true;
         }
-        var s = SimpleStmts();
-        if (s != null)
+        if (SimpleStmts(into) != null)
         {
-            into.AddRange(s);
             _level--;
             return true;
         }
@@ -97,7 +95,9 @@ internal sealed partial class Parser
     }
 
     // simple_stmts: simple_stmt !';' NEWLINE | ';'.simple_stmt+ [';'] NEWLINE
-    private List<StmtNode>? SimpleStmts()
+    /// <summary>Appends the statements to <paramref name="into"/> (a block's list: a list per line was 64 bytes of
+    /// garbage per simple statement) or, when null, to a new list; returns that list, or null (nothing appended).</summary>
+    private List<StmtNode>? SimpleStmts(List<StmtNode>? into = null)
     {
         Enter();
         int start = _mark;
@@ -110,7 +110,9 @@ internal sealed partial class Parser
         if (!AtOp(OpKind.Semicolon) && Kind(TokenKind.Newline))
         {
             _level--;
-            return new List<StmtNode>(1) { first };
+            if (into == null) return new List<StmtNode>(1) { first };
+            into.Add(first);
+            return into;
         }
         // Second alternative: re-parsing the first simple_stmt would give the same result (pegen memoises it).
         var list = new List<StmtNode> { first };
@@ -130,7 +132,9 @@ internal sealed partial class Parser
         if (Kind(TokenKind.Newline))
         {
             _level--;
-            return list;
+            if (into == null) return list;
+            into.AddRange(list);
+            return into;
         }
         _mark = start;
         _level--;
@@ -893,7 +897,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        List<StmtNode> orelse;
+        List<StmtNode>? orelse;
         if (AtKw(KeywordKind.Elif))
         {
             var elif = IfStmt();
@@ -905,7 +909,9 @@ internal sealed partial class Parser
         return r;
     }
 
-    private List<StmtNode> ElseBlockOrEmpty() => ElseBlock() ?? new List<StmtNode>();
+    /// <summary>The else block, or null for none: a list field assigned null reads as empty, and an empty List per
+    /// if/for/while statement was 32 bytes of garbage (AstLists.Store does not keep empty lists).</summary>
+    private List<StmtNode>? ElseBlockOrEmpty() => ElseBlock();
 
     // else_block: 'else' &&':' block
     private List<StmtNode>? ElseBlock()
@@ -1106,7 +1112,7 @@ internal sealed partial class Parser
             _level--;
             if (handlers == null) continue;
             var orelse = ElseBlockOrEmpty();
-            var finalbody = FinallyBlock() ?? new List<StmtNode>();
+            var finalbody = FinallyBlock();
             StmtNode r = star == 0
                 ? At(new Try { Body = body, Handlers = handlers, Orelse = orelse, Finalbody = finalbody }, start)
                 : At(new TryStar { Body = body, Handlers = handlers, Orelse = orelse, Finalbody = finalbody }, start);

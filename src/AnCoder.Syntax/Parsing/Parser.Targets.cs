@@ -227,14 +227,14 @@ internal sealed partial class Parser
                 _mark = start + 1;
                 var elts = StarTargetsTupleSeq();
                 if (Op(OpKind.RightParen))
-                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = Store.Instance }, start);
+                    r = At(new Tuple { Elts = elts, Ctx = Store.Instance }, start);
             }
         }
         else if (Op(OpKind.LeftSquareBracket))
         {
             var elts = StarTargetsListSeq();
             if (Op(OpKind.RightSquareBracket))
-                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Store.Instance }, start);
+                r = At(new List { Elts = elts, Ctx = Store.Instance }, start);
         }
         if (r == null) _mark = start;
         _level--;
@@ -397,14 +397,14 @@ internal sealed partial class Parser
                 _mark = start + 1;
                 var elts = DelTargets();
                 if (Op(OpKind.RightParen))
-                    r = At(new Tuple { Elts = elts ?? new List<ExprNode>(), Ctx = Del.Instance }, start);
+                    r = At(new Tuple { Elts = elts, Ctx = Del.Instance }, start);
             }
         }
         else if (Op(OpKind.LeftSquareBracket))
         {
             var elts = DelTargets();
             if (Op(OpKind.RightSquareBracket))
-                r = At(new List { Elts = elts ?? new List<ExprNode>(), Ctx = Del.Instance }, start);
+                r = At(new List { Elts = elts, Ctx = Del.Instance }, start);
         }
         if (r == null) _mark = start;
         _level--;

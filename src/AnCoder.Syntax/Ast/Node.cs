@@ -152,7 +152,9 @@ internal struct NodeStack(Node[] items)
         if (node == null) return;
         node.Depth = ParentDepth + 1;
         if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
-        _items[Count++] = node;
+        // Through a ref, without the covariant array store check (Node is abstract, so `_items[i] = node` called
+        // CastHelpers.StelemRef_Helper for every node of every tree walk); _items is always exactly a Node[].
+        System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_items), Count++) = node;
         if (Count > HighWater) HighWater = Count;
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using AnCoder.Syntax.Ast;
 using Attribute = AnCoder.Syntax.Ast.Attribute;
@@ -203,7 +204,9 @@ internal sealed partial class Parser
             _fill++;
             return;
         }
-        if (!_tokenizer.TryNext(out var token))
+        // The tokenizer writes the token into its slot (one 32-byte copy less per token).
+        ref Token token = ref _tokens[_fill];
+        if (!_tokenizer.TryNext(out token))
             throw new ParseAbort(AdjustError(_tokenizer.Error ?? new PythonSyntaxError("invalid syntax", 1, 1)), true);
         if (_isFString)
         {
@@ -212,7 +215,6 @@ internal sealed partial class Parser
                 token = token with { StartColumn = token.StartColumn + _firstLineColShift, EndColumn = token.EndColumn + _firstLineColShift };
             token = token with { StartLine = token.StartLine + _lineShift, EndLine = token.EndLine + _lineShift };
         }
-        _tokens[_fill] = token;
         // Hard keywords need no string: every reader of _names skips them (NameId, NameNode, Atom) or looks for
         // print/exec (LegacyPrintCall), which are not keywords.
         if (token.Kind == TokenKind.Name && !token.IsHardKeyword) _names[_fill] = _tokenizer.NameOf(in token);
@@ -421,8 +423,9 @@ internal sealed partial class Parser
     private void HotMemo(int slot, int start, object? value)
     {
         int i = (start - _memoBase) * HotRuleCount + slot;
-        _hotValues[i] = value;
-        _hotEnds[i] = _mark + 1;
+        _hotEnds[i] = _mark + 1; // bounds-checked: _hotValues has the same length
+        // A store through a ref skips the call to CastHelpers.StelemRef that `_hotValues[i] = value` makes.
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hotValues), i) = value;
     }
 
     // ----------------------------------------------------------------------------------------- positions

@@ -21,6 +21,12 @@ internal sealed partial class Parser
             return memo;
         }
         if (_callInvalidRules) InvalidExpression(start);
+        else if (LoneAtom() is { } atom)
+        {
+            HotMemo(HotExpression, start, atom);
+            _level--;
+            return atom;
+        }
         ExprNode? r;
         var d = Disjunction();
         if (d != null)
@@ -45,6 +51,65 @@ internal sealed partial class Parser
         HotMemo(HotExpression, start, r);
         _level--;
         return r;
+    }
+
+    /// <summary>Levels the rules from disjunction down to primary count above expression's (pegen's p->level):
+    /// disjunction, conjunction, inversion, comparison 1 each; bitwise_or, bitwise_xor, bitwise_and, shift_expr, sum,
+    /// term 2 each (left-recursive); factor, power, await_primary 1 each; primary 2.</summary>
+    private const int AtomChainLevels = 4 + 12 + 3 + 2;
+
+    /// <summary>
+    /// expression's result when it is one atom (a name, a number, True/False/None, strings) followed by a token that
+    /// none of the rules from expression down to primary continues with (',' ')' ']' '}' ':' ';' '=' an augmented
+    /// assignment, NEWLINE, 'for' 'else' 'as' 'from'): each of those rules would return the atom unchanged, so the
+    /// atom is parsed directly, at the level the chain would have reached (the same MaxStack verdict), instead of
+    /// through twenty rule calls. Null when that is not the case (the caller parses through the chain; only a
+    /// number or a string atom has then been parsed, and is parsed again, or found in the strings memo).
+    /// </summary>
+    private ExprNode? LoneAtom()
+    {
+        ref readonly var t = ref Peek();
+        int start = _mark;
+        switch (t.Kind)
+        {
+            case TokenKind.Name:
+                if (t.IsHardKeyword && t.Keyword is not (KeywordKind.True or KeywordKind.False or KeywordKind.NoneKeyword))
+                    return null;
+                // A name's atom reads no token and raises nothing: look at the next token first.
+                if (!EndsAtomChain(in PeekAt(start + 1))) return null;
+                break;
+            case TokenKind.Number:
+            case TokenKind.String:
+                // The literal may raise its own error: parse it before reading the next token, as the chain does.
+                break;
+            default:
+                return null;
+        }
+        _level += AtomChainLevels;
+        var atom = Atom();
+        _level -= AtomChainLevels;
+        if (atom != null && (t.Kind == TokenKind.Name || EndsAtomChain(in Peek()))) return atom;
+        _mark = start;
+        return null;
+    }
+
+    private static bool EndsAtomChain(in Token next)
+    {
+        switch (next.Kind)
+        {
+            case TokenKind.Newline:
+                return true;
+            case TokenKind.Op:
+                return next.Op is OpKind.Comma or OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace
+                    or OpKind.Colon or OpKind.Semicolon or OpKind.Equal or OpKind.PlusEqual or OpKind.MinusEqual
+                    or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual or OpKind.AmpersandEqual
+                    or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
+                    or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual;
+            case TokenKind.Name:
+                return next.Keyword is KeywordKind.For or KeywordKind.Else or KeywordKind.As or KeywordKind.From;
+            default:
+                return false;
+        }
     }
 
     /// <summary>

@@ -1343,6 +1343,15 @@ internal sealed partial class Parser
             return new CallArguments(args, keywords);
         }
         _mark = start;
+        // kwargs starts with '*', '**' or a NAME: anything else (the ')' of every call without arguments) fails it
+        // without reading further, so the two lists it would fill are not allocated. (The levels kwargs would enter
+        // are shallower than those positional argument parsing just reached: no MaxStack verdict changes.)
+        ref readonly var t = ref Peek();
+        if (t.Op is not (OpKind.Star or OpKind.DoubleStar) && (t.Kind != TokenKind.Name || t.IsHardKeyword))
+        {
+            _level--;
+            return null;
+        }
         var starred = new List<ExprNode>();
         var kws = new List<KeywordNode>();
         if (Kwargs(starred, kws))

@@ -1,62 +1,76 @@
+using System.Buffers.Binary;
+
 namespace AnCoder.Syntax.Tokenizing;
 
 /// <summary>Classifies a NAME's bytes as a hard keyword (keyword.kwlist) or soft keyword (keyword.softkwlist).</summary>
 public static class Keywords
 {
+    /// <summary>Every NAME token is classified: the spelling (at most 8 bytes for a keyword) is packed into a ulong,
+    /// little-endian, and compared with the keywords packed the same way (the constants below), instead of a chain
+    /// of span comparisons.</summary>
     public static KeywordKind Classify(ReadOnlySpan<byte> s)
     {
+        ulong p;
         switch (s.Length)
         {
             case 1: return s[0] == '_' ? KeywordKind.SoftUnderscore : KeywordKind.None;
             case 2:
-                if (s.SequenceEqual("if"u8)) return KeywordKind.If;
-                if (s.SequenceEqual("in"u8)) return KeywordKind.In;
-                if (s.SequenceEqual("is"u8)) return KeywordKind.Is;
-                if (s.SequenceEqual("or"u8)) return KeywordKind.Or;
-                if (s.SequenceEqual("as"u8)) return KeywordKind.As;
+                p = BinaryPrimitives.ReadUInt16LittleEndian(s);
+                if (p == 0x6669UL) return KeywordKind.If; // if
+                if (p == 0x6E69UL) return KeywordKind.In; // in
+                if (p == 0x7369UL) return KeywordKind.Is; // is
+                if (p == 0x726FUL) return KeywordKind.Or; // or
+                if (p == 0x7361UL) return KeywordKind.As; // as
                 return KeywordKind.None;
             case 3:
-                if (s.SequenceEqual("def"u8)) return KeywordKind.Def;
-                if (s.SequenceEqual("for"u8)) return KeywordKind.For;
-                if (s.SequenceEqual("and"u8)) return KeywordKind.And;
-                if (s.SequenceEqual("not"u8)) return KeywordKind.Not;
-                if (s.SequenceEqual("try"u8)) return KeywordKind.Try;
-                if (s.SequenceEqual("del"u8)) return KeywordKind.Del;
+                p = BinaryPrimitives.ReadUInt16LittleEndian(s) | ((ulong)s[2] << 16);
+                if (p == 0x666564UL) return KeywordKind.Def; // def
+                if (p == 0x726F66UL) return KeywordKind.For; // for
+                if (p == 0x646E61UL) return KeywordKind.And; // and
+                if (p == 0x746F6EUL) return KeywordKind.Not; // not
+                if (p == 0x797274UL) return KeywordKind.Try; // try
+                if (p == 0x6C6564UL) return KeywordKind.Del; // del
                 return KeywordKind.None;
             case 4:
-                if (s.SequenceEqual("None"u8)) return KeywordKind.NoneKeyword;
-                if (s.SequenceEqual("True"u8)) return KeywordKind.True;
-                if (s.SequenceEqual("else"u8)) return KeywordKind.Else;
-                if (s.SequenceEqual("elif"u8)) return KeywordKind.Elif;
-                if (s.SequenceEqual("from"u8)) return KeywordKind.From;
-                if (s.SequenceEqual("pass"u8)) return KeywordKind.Pass;
-                if (s.SequenceEqual("with"u8)) return KeywordKind.With;
-                if (s.SequenceEqual("case"u8)) return KeywordKind.SoftCase;
+                p = BinaryPrimitives.ReadUInt32LittleEndian(s);
+                if (p == 0x656E6F4EUL) return KeywordKind.NoneKeyword; // None
+                if (p == 0x65757254UL) return KeywordKind.True; // True
+                if (p == 0x65736C65UL) return KeywordKind.Else; // else
+                if (p == 0x66696C65UL) return KeywordKind.Elif; // elif
+                if (p == 0x6D6F7266UL) return KeywordKind.From; // from
+                if (p == 0x73736170UL) return KeywordKind.Pass; // pass
+                if (p == 0x68746977UL) return KeywordKind.With; // with
+                if (p == 0x65736163UL) return KeywordKind.SoftCase; // case
                 return KeywordKind.None;
             case 5:
-                if (s.SequenceEqual("False"u8)) return KeywordKind.False;
-                if (s.SequenceEqual("class"u8)) return KeywordKind.Class;
-                if (s.SequenceEqual("while"u8)) return KeywordKind.While;
-                if (s.SequenceEqual("yield"u8)) return KeywordKind.Yield;
-                if (s.SequenceEqual("break"u8)) return KeywordKind.Break;
-                if (s.SequenceEqual("raise"u8)) return KeywordKind.Raise;
-                if (s.SequenceEqual("async"u8)) return KeywordKind.Async;
-                if (s.SequenceEqual("await"u8)) return KeywordKind.Await;
-                if (s.SequenceEqual("match"u8)) return KeywordKind.SoftMatch;
+                p = BinaryPrimitives.ReadUInt32LittleEndian(s) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(s[1..]) << 8);
+                if (p == 0x65736C6146UL) return KeywordKind.False; // False
+                if (p == 0x7373616C63UL) return KeywordKind.Class; // class
+                if (p == 0x656C696877UL) return KeywordKind.While; // while
+                if (p == 0x646C656979UL) return KeywordKind.Yield; // yield
+                if (p == 0x6B61657262UL) return KeywordKind.Break; // break
+                if (p == 0x6573696172UL) return KeywordKind.Raise; // raise
+                if (p == 0x636E797361UL) return KeywordKind.Async; // async
+                if (p == 0x7469617761UL) return KeywordKind.Await; // await
+                if (p == 0x686374616DUL) return KeywordKind.SoftMatch; // match
                 return KeywordKind.None;
             case 6:
-                if (s.SequenceEqual("import"u8)) return KeywordKind.Import;
-                if (s.SequenceEqual("return"u8)) return KeywordKind.Return;
-                if (s.SequenceEqual("lambda"u8)) return KeywordKind.Lambda;
-                if (s.SequenceEqual("global"u8)) return KeywordKind.Global;
-                if (s.SequenceEqual("assert"u8)) return KeywordKind.Assert;
-                if (s.SequenceEqual("except"u8)) return KeywordKind.Except;
+                p = BinaryPrimitives.ReadUInt32LittleEndian(s) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(s[2..]) << 16);
+                if (p == 0x74726F706D69UL) return KeywordKind.Import; // import
+                if (p == 0x6E7275746572UL) return KeywordKind.Return; // return
+                if (p == 0x6164626D616CUL) return KeywordKind.Lambda; // lambda
+                if (p == 0x6C61626F6C67UL) return KeywordKind.Global; // global
+                if (p == 0x747265737361UL) return KeywordKind.Assert; // assert
+                if (p == 0x747065637865UL) return KeywordKind.Except; // except
                 return KeywordKind.None;
             case 7:
-                return s.SequenceEqual("finally"u8) ? KeywordKind.Finally : KeywordKind.None;
+                p = BinaryPrimitives.ReadUInt32LittleEndian(s) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(s[3..]) << 24);
+                if (p == 0x796C6C616E6966UL) return KeywordKind.Finally; // finally
+                return KeywordKind.None;
             case 8:
-                if (s.SequenceEqual("continue"u8)) return KeywordKind.Continue;
-                if (s.SequenceEqual("nonlocal"u8)) return KeywordKind.Nonlocal;
+                p = BinaryPrimitives.ReadUInt64LittleEndian(s);
+                if (p == 0x65756E69746E6F63UL) return KeywordKind.Continue; // continue
+                if (p == 0x6C61636F6C6E6F6EUL) return KeywordKind.Nonlocal; // nonlocal
                 return KeywordKind.None;
             default:
                 return KeywordKind.None;

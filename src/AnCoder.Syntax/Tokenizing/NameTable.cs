@@ -26,7 +26,8 @@ internal sealed class NameTable
     public static NameTable ForThisThread()
     {
         var table = t_shared;
-        if (table == null || table._count > MaxSharedCount) t_shared = table = new NameTable();
+        if (table == null) t_shared = table = new NameTable();
+        else if (table._count > MaxSharedCount) table.Clear();
         return table;
     }
 
@@ -64,6 +65,14 @@ internal sealed class NameTable
             i = (i + 1) & mask;
         }
         return Add(ref entries[i], utf8, prefix, hash);
+    }
+
+    /// <summary>Starts over, keeping the grown array (a new table regrew from 256 slots, ~8 MB of arrays on the large
+    /// object heap, each time a long run of files passed <see cref="MaxSharedCount"/> spellings).</summary>
+    private void Clear()
+    {
+        Array.Clear(_entries);
+        _count = 0;
     }
 
     private static bool RestEquals(in Entry e, ReadOnlySpan<byte> utf8) =>

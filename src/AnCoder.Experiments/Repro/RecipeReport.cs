@@ -166,6 +166,25 @@ public static class RecipeReport
         return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }
 
+    /// <summary>The diffusion rows' decoding options beyond the paper's sampler, as a clause (empty when all are off).</summary>
+    internal static string DiffusionDecoding(ReproConfig config) =>
+        (config.EvalParallel is { } tau ? Inv($", confidence-parallel τ_p = {tau} (network calls adapt; 1 = one token per call)") : "")
+        + (config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")
+        + Penalties(config.EvalRepetitionPenalty, config.EvalFrequencyPenalty, config.EvalGuard);
+
+    /// <summary>θ, α and the guard as a clause (docs/algorithms.md §7, docs/decoding.md); empty when all are off.</summary>
+    internal static string Penalties(double repetition, double frequency, AnCoder.Diffusion.Sampling.DecodingGuard guard) =>
+        (repetition != 1 ? Inv($", repetition penalty θ = {repetition}") : "")
+        + (frequency != 0 ? Inv($", frequency penalty α = {frequency}") : "")
+        + (guard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? $", guard `{SettingNames.Name(guard)}`" : "");
+
+    /// <summary>Where stage 1 starts and what it trains on, when the config departs from the paper's layout.</summary>
+    internal static string StageSources(RecipeConfig recipe) =>
+        recipe.AdaptFrom == RecipeAdaptSource.Base && !recipe.AdaptOnPairs ? ""
+        : "Stage 1 here departs from the paper's layout (docs/recipe.md §10): it starts from "
+          + (recipe.AdaptFrom == RecipeAdaptSource.Sft ? "the fine-tuned AR model (ar-sft)" : "the AR base")
+          + (recipe.AdaptOnPairs ? " and trains on the SFT pairs with the prompt never masked. " : " and trains on the pre-training corpus. ");
+
     public static string Markdown(ReproConfig config, RecipePlan plan, RecipeResults results, string commandLine)
     {
         var recipe = config.Recipe!;
@@ -179,9 +198,11 @@ public static class RecipeReport
           .AppendLine(Inv($"the AR rows are one model each, sampled with {recipe.EffectiveArSeeds} sampling seed(s)."))
           .AppendLine().AppendLine(Inv($"Evaluation: HumanEval, the first {config.HumanevalProblems} problems (all 164 when ≥ 164) × {config.HumanevalN} sample(s) per seed; MBPP, the first "))
           .AppendLine(Inv($"{config.MbppProblems} problems of its test split (a fixed subset) × {config.MbppN} sample(s) per seed. Diffusion rows: T = {config.EvalSteps}, G = {config.EvalLength} tokens, "))
-          .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`, remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows "))
+          .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`{DiffusionDecoding(config)}, ")
+                      + (config.EvalParallel is null ? Inv($"remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows ") : "no remasking in any row "))
           .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
-          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}, KV cache, HumanEval's stop sequences. "))
+          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
+          .AppendLine(StageSources(recipe))
           .AppendLine("Percentages are mean ± standard error over seeds (n − 1 standard deviation / √seeds). The paper's numbers are GPU-scale models "
                       + "(Qwen2.5-Coder-0.5B start): compare orderings, not absolute values.").AppendLine();
 

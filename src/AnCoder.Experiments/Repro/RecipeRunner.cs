@@ -177,12 +177,14 @@ public static class RecipeRunner
         {
             SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.Recipe!.ArEvalLength ?? config.EvalLength, Temperature = config.Recipe.ArTemperature,
             TopP = config.Recipe.ArTopP, Limit = eval.Problems, Seed = eval.SamplingSeed, BatchSize = config.EvalBatch,
+            Guard = config.Recipe.ArGuard, RepetitionPenalty = config.Recipe.ArRepetitionPenalty, FrequencyPenalty = config.Recipe.ArFrequencyPenalty,
         }
         : new ModelEvalSettings
         {
             SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
             Remask = config.EvalParallel is not null ? "none" : eval.Remask, Limit = eval.Problems, Seed = eval.SamplingSeed,
             BatchSize = config.EvalBatch, Order = config.EvalOrder, Parallel = config.EvalParallel, Repair = config.EvalRepair,
+            Guard = config.EvalGuard, RepetitionPenalty = config.EvalRepetitionPenalty, FrequencyPenalty = config.EvalFrequencyPenalty,
         };
 
     private static bool Evaluate(ReproConfig config, RecipeEval eval, IReadOnlyDictionary<string, Benchmark> benchmarks, string output,

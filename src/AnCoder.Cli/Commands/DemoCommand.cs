@@ -18,6 +18,8 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
+    private const string RepairTitle = "infill, syntax repair";
+
     public static string DefaultDirectory => Environment.GetEnvironmentVariable("ANCODER_DEMO_DIR") is { Length: > 0 } dir ? dir
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ancoder", "demo");
 
@@ -187,9 +189,9 @@ public static class DemoCommand
         if (further.Repair > 0)
         {
             AnsiConsole.Write(new Rule($"[bold]syntax repair[/]: return a <|mask:1|> b, {DemoPrompts.RepairSamples} samples"));
-            Run("infill, syntax repair", Enumerable.Repeat(DemoPrompts.RepairInfill, DemoPrompts.RepairSamples).ToList(), others);
+            Run(RepairTitle, Enumerable.Repeat(DemoPrompts.RepairInfill, DemoPrompts.RepairSamples).ToList(), others);
         }
-        foreach (var (title, trace) in samples.Skip(3)) ShowFinal(trace, title.EndsWith("repair", StringComparison.Ordinal));
+        foreach (var (title, trace) in samples.Skip(3)) ShowFinal(trace, repairVerdict: title == RepairTitle);
 
         var anchors = TraceFiles.AnchorSummary(samples.Select(s => s.Trace));
         AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");

@@ -18,8 +18,6 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
-    private const string RepairTitle = "infill, syntax repair";
-
     public static string DefaultDirectory => Environment.GetEnvironmentVariable("ANCODER_DEMO_DIR") is { Length: > 0 } dir ? dir
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ancoder", "demo");
 
@@ -189,9 +187,9 @@ public static class DemoCommand
         if (further.Repair > 0)
         {
             AnsiConsole.Write(new Rule($"[bold]syntax repair[/]: return a <|mask:1|> b, {DemoPrompts.RepairSamples} samples"));
-            Run(RepairTitle, Enumerable.Repeat(DemoPrompts.RepairInfill, DemoPrompts.RepairSamples).ToList(), others);
+            Run(DemoPrompts.RepairTitle, Enumerable.Repeat(DemoPrompts.RepairInfill, DemoPrompts.RepairSamples).ToList(), others);
         }
-        foreach (var (title, trace) in samples.Skip(3)) ShowFinal(trace, repairVerdict: title == RepairTitle);
+        foreach (var (title, trace) in samples.Skip(3)) ShowFinal(trace, repairVerdict: title == DemoPrompts.RepairTitle);
 
         var anchors = TraceFiles.AnchorSummary(samples.Select(s => s.Trace));
         AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");

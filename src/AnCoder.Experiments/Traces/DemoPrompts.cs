@@ -22,4 +22,7 @@ public static class DemoPrompts
     public const string RepairInfill = "def add(a, b):\n    return a <|mask:1|> b\n\n\ndef sub(a, b):\n    return a - b\n";
 
     public const int RepairSamples = 6;
+
+    /// <summary>The title of the repair section's samples in the demo's trace.</summary>
+    public const string RepairTitle = "infill, syntax repair";
 }

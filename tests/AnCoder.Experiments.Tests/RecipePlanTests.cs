@@ -185,8 +185,8 @@ public sealed class RecipePlanTests : IDisposable
         Assert.Equal((AnCoder.Diffusion.Sampling.UnmaskOrder.LeftToRight, (double?)1.0, "none", 0.2), (anchored.Order, anchored.Parallel, anchored.Remask, anchored.Temperature));
 
         string report = RecipeReport.Markdown(config, plan, RecipeRunner.Collect(plan, _dir, null), "ancoder repro --test");
-        Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, guard `prefix`, no remasking in any row", report);
-        Assert.Contains("top-p 0.95, repetition penalty θ = 1.3, frequency penalty α = 0.5, guard `prefix`, KV cache", report);
+        Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, viable-prefix guard, no remasking in any row", report);
+        Assert.Contains("top-p 0.95, repetition penalty θ = 1.3, frequency penalty α = 0.5, viable-prefix guard, KV cache", report);
         Assert.Contains("it starts from the fine-tuned AR model (ar-sft) and trains on the SFT pairs with the prompt never masked.", report);
         // The paper's layout and sampler: no such clauses.
         string paper = RecipeReport.Markdown(Recipe(), new RecipePlan(Recipe()), RecipeRunner.Collect(new RecipePlan(Recipe()), _dir, null), "ancoder repro --test");

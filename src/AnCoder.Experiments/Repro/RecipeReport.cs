@@ -169,14 +169,7 @@ public static class RecipeReport
     /// <summary>The diffusion rows' decoding options beyond the paper's sampler, as a clause (empty when all are off).</summary>
     internal static string DiffusionDecoding(ReproConfig config) =>
         (config.EvalParallel is { } tau ? Inv($", confidence-parallel τ_p = {tau} (network calls adapt; 1 = one token per call)") : "")
-        + (config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")
-        + Penalties(config.EvalRepetitionPenalty, config.EvalFrequencyPenalty, config.EvalGuard);
-
-    /// <summary>θ, α and the guard as a clause (docs/algorithms.md §7, docs/decoding.md); empty when all are off.</summary>
-    internal static string Penalties(double repetition, double frequency, AnCoder.Diffusion.Sampling.DecodingGuard guard) =>
-        (repetition != 1 ? Inv($", repetition penalty θ = {repetition}") : "")
-        + (frequency != 0 ? Inv($", frequency penalty α = {frequency}") : "")
-        + (guard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? $", guard `{SettingNames.Name(guard)}`" : "");
+        + ReproReport.DecodingExtras(config);
 
     /// <summary>Where stage 1 starts and what it trains on, when the config departs from the paper's layout.</summary>
     internal static string StageSources(RecipeConfig recipe) =>
@@ -201,7 +194,7 @@ public static class RecipeReport
           .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`{DiffusionDecoding(config)}, ")
                       + (config.EvalParallel is null ? Inv($"remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows ") : "no remasking in any row "))
           .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
-          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
+          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{ReproReport.Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
           .AppendLine(StageSources(recipe))
           .AppendLine("Percentages are mean ± standard error over seeds (n − 1 standard deviation / √seeds). The paper's numbers are GPU-scale models "
                       + "(Qwen2.5-Coder-0.5B start): compare orderings, not absolute values.").AppendLine();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Evaluation.Scoring;
+using AnCoder.Experiments.Generation;
 using AnCoder.Experiments.Repro;
 
 using AnCoder.Experiments.Statistics;
@@ -339,7 +340,18 @@ public sealed class RecipePlanTests : IDisposable
         Summary(rows["mdlm-one-network"].Members[1].HumanEval!, 10, 1, 0, 0);
         foreach (var member in rows["ar-sft"].Members) Summary(member.HumanEval!, 10, 7, 6, 3);
 
+        // Reference NLLs: the null model's two seeds 2.0 and 2.4; the AR model (three sampling seeds, one model) 1.5; none for anchortree.
+        void Nll(string stage, double perToken) => new ReferenceNllResult("m", "humaneval", 64, [new ProblemNll("HumanEval/0", 10, 10 * perToken)])
+            .Write(Path.Combine(_dir, "runs", stage));
+        Nll("null-s0/sft", 2.0);
+        Nll("null-s1/sft", 2.4);
+        Nll("ar-sft", 1.5);
+
         var results = RecipeRunner.Collect(plan, _dir, null);
+        Assert.Equal("2.200 ± 0.200", RecipeReport.ReferenceNllCell(rows["null"], results));
+        Assert.Equal("2.200 ± 0.200", RecipeReport.ReferenceNllCell(rows["mdlm-two-stage"], results));   // the same models
+        Assert.Equal("1.500", RecipeReport.ReferenceNllCell(rows["ar-sft"], results));
+        Assert.Equal("–", RecipeReport.ReferenceNllCell(rows["anchortree"], results));
         var twoStage = RecipeReport.Scores(rows["mdlm-two-stage"], results);
         var nullRow = RecipeReport.Scores(rows["null"], results);
         Assert.Equal(0.3, twoStage.HumanEvalSyntax.Mean, 12);

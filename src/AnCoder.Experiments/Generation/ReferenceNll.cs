@@ -22,14 +22,15 @@ public sealed record ReferenceNllResult(string Model, string Benchmark, int Leng
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"{Benchmark}: {Problems.Count} reference solutions, {Tokens} tokens (≤ {Length} each, end-of-text included), left-to-right NLL {NllPerToken:F4} nats/token");
 
-    /// <summary>Writes FOLDER/<see cref="ReferenceNll.FileName"/> and returns its path.</summary>
+    /// <summary>Writes FOLDER/<see cref="ReferenceNll.FileName"/> (whole or not at all: written beside, then renamed) and returns its path.</summary>
     public string Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, ReferenceNll.FileName);
-        File.WriteAllText(path, JsonSerializer.Serialize(new { model = Model, benchmark = Benchmark, length = Length, tokens = Tokens,
+        string path = Path.Combine(folder, ReferenceNll.FileName), temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(new { model = Model, benchmark = Benchmark, length = Length, tokens = Tokens,
             nll_per_token = NllPerToken, problems = Problems.Select(p => new { task_id = p.TaskId, tokens = p.Tokens, nll = p.Nll }) },
             new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, path, overwrite: true);
         return path;
     }
 }
@@ -45,6 +46,25 @@ public sealed record ReferenceNllResult(string Model, string Benchmark, int Leng
 public static class ReferenceNll
 {
     public const string FileName = "reference-nll.json";
+
+    /// <summary>FOLDER/<see cref="FileName"/> as written by <see cref="ReferenceNllResult.Write"/>, or null when absent or unreadable.</summary>
+    public static ReferenceNllResult? Read(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(path));
+            var root = json.RootElement;
+            var problems = root.GetProperty("problems").EnumerateArray()
+                .Select(p => new ProblemNll(p.GetProperty("task_id").GetString()!, p.GetProperty("tokens").GetInt32(), p.GetProperty("nll").GetDouble())).ToList();
+            return new ReferenceNllResult(root.GetProperty("model").GetString()!, root.GetProperty("benchmark").GetString()!, root.GetProperty("length").GetInt32(), problems);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException)
+        {
+            return null;
+        }
+    }
 
     public static ReferenceNllResult Measure(LoadedModel model, string modelName, Benchmark benchmark, int length, int batch, Action<int, int>? progress = null)
     {

@@ -55,6 +55,12 @@ public sealed record RecipeConfig
     /// §10: the MDLM from SFT 4 was adapted on the pairs directly). Off = the paper's adaptation on the corpus.
     /// </summary>
     public bool AdaptOnPairs { get; init; }
+    /// <summary>
+    /// First K HumanEval problems whose reference solutions every Table 1 model scores by their left-to-right NLL
+    /// (<c>ReferenceNll</c>, G = eval_length; docs/recipe.md §9), written to runs/STAGE/reference-nll.json when the
+    /// model's HumanEval evaluation runs; a column of Table 1 that tells rows apart where validity cannot. 0 = off.
+    /// </summary>
+    public int ReferenceNllProblems { get; init; } = 30;
     /// <summary>Also evaluate runs/ar-base/model as the row "AR base, no SFT".</summary>
     public bool EvaluateArBase { get; init; } = true;
 
@@ -155,6 +161,7 @@ public static class RecipeTraining
         if (recipe.ArSamplingSeeds < 1) problems.Add($"recipe.ar_sampling_seeds must be at least 1 (got {recipe.ArSamplingSeeds})");
         if (!(recipe.ArRepetitionPenalty >= 1) || double.IsInfinity(recipe.ArRepetitionPenalty))
             problems.Add($"recipe.ar_repetition_penalty must be a number >= 1 (got {recipe.ArRepetitionPenalty})");
+        if (recipe.ReferenceNllProblems < 0) problems.Add($"recipe.reference_nll_problems must be >= 0 (got {recipe.ReferenceNllProblems})");
         if (!(recipe.ArFrequencyPenalty >= 0) || double.IsInfinity(recipe.ArFrequencyPenalty))
             problems.Add($"recipe.ar_frequency_penalty must be a number >= 0 (got {recipe.ArFrequencyPenalty})");
         var plan = new RecipePlan(config);

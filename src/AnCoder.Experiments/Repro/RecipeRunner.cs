@@ -198,6 +198,14 @@ public static class RecipeRunner
         }
         using var _ = loaded!.Model;
         string label = $"eval {eval.Stage} {Path.GetFileName(eval.Folder)}";
+        int references = config.Recipe!.ReferenceNllProblems;
+        string referenceFolder = Path.Combine(output, ReproRunner.RunsFolder, eval.Stage);
+        if (eval.CheckpointFolder is null && eval.Benchmark == "humaneval" && references > 0 && !File.Exists(Path.Combine(referenceFolder, ReferenceNll.FileName)))
+        {
+            var nll = ReferenceNll.Measure(loaded, modelDirectory, ModelEvaluation.Limit(benchmarks[eval.Benchmark], references), config.EvalLength, config.EvalBatch);
+            nll.Write(referenceFolder);
+            progress.Message($"{eval.Stage}: {nll.Describe()}");
+        }
         progress.Begin(label, (long)eval.Problems * eval.N);
         try
         {
@@ -304,7 +312,7 @@ public static class RecipeRunner
         var status = completed ? RunStatus.Completed : summary is null ? RunStatus.Missing : RunStatus.Diverged;
         return new StageResult(stage.Name, RecipeTraining.SectionName(stage.Kind), stage.Variant is { } v ? AnchorWeightOptionsName(v) : "ar", stage.Seed,
             status, summary?.LastStep ?? 0, summary?.Tokens ?? double.NaN, summary?.WallSeconds ?? double.NaN, summary?.FinalLoss ?? double.NaN,
-            summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, flopsPerToken, validation);
+            summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, flopsPerToken, validation, ReferenceNll.Read(directory)?.NllPerToken);
     }
 
     private static string AnchorWeightOptionsName(AnCoder.Anchoring.Labels.AnchorStrategy strategy) => AnCoder.Anchoring.Labels.AnchorWeightOptions.Name(strategy);

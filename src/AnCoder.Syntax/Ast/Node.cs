@@ -33,6 +33,12 @@ public abstract class Node
         }
     }
 
+    /// <summary>Sets the depth a tree walk computed (<see cref="Parsing.AstDepth"/>): depths from 65,535 on are stored
+    /// as 65,534 rather than beside the node, since a tree that deep is rejected (CPython's limit is 2,991 nested
+    /// nodes) and nobody reads them, while an entry per node of a rejected 300,000-deep chain would cost more than the
+    /// tree (LinearWorkTests, "long sum").</summary>
+    internal void StoreWalkDepth(int depth) => _bits = (_bits & ~DepthMask) | (uint)Math.Min(depth, (int)DepthMask - 1);
+
     /// <summary>
     /// Depth (bits 0–15), the context/operator code or Constant's kind (bits 16–19) and, in a
     /// <see cref="PositionedNode"/>, end_lineno − lineno (bits 20–31), packed into one field: with the three other
@@ -249,10 +255,13 @@ public interface IFieldVisitor
     void Constant(string name, object? value);
 }
 
-/// <summary>A growable stack of nodes for tree walks without recursion (see <see cref="Node.PushChildren"/>).</summary>
-internal struct NodeStack(Node[] items)
+/// <summary>A growable stack of nodes for tree walks without recursion (see <see cref="Node.PushChildren"/>), with
+/// each node's depth beside it: the walk reads depths from here, not back from the nodes, whose packed field keeps
+/// depths only up to 65,534 (<see cref="Node.StoreWalkDepth"/>).</summary>
+internal struct NodeStack(Node[] items, int[] depths)
 {
     private Node[] _items = items;
+    private int[] _depths = depths;
     public int Count;
     /// <summary>The most entries held at once (slots to clear before the array is reused).</summary>
     public int HighWater;
@@ -260,12 +269,19 @@ internal struct NodeStack(Node[] items)
     public int ParentDepth;
 
     public Node[] Items => _items;
+    public int[] Depths => _depths;
 
     public void Push(Node? node)
     {
         if (node == null) return;
-        node.Depth = ParentDepth + 1;
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        int depth = ParentDepth + 1;
+        node.StoreWalkDepth(depth);
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+            Array.Resize(ref _depths, _items.Length);
+        }
+        _depths[Count] = depth;
         _items[Count++] = node;
         if (Count > HighWater) HighWater = Count;
     }
@@ -275,7 +291,11 @@ internal struct NodeStack(Node[] items)
         foreach (var n in nodes) Push(n);
     }
 
-    public Node Pop() => _items[--Count];
+    public Node Pop(out int depth)
+    {
+        depth = _depths[--Count];
+        return _items[Count];
+    }
 }
 
 /// <summary>The empty list reported by <see cref="Node.VisitFields"/> for a list field never assigned (read-only by

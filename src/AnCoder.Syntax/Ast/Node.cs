@@ -282,7 +282,9 @@ internal struct NodeStack(Node[] items, int[] depths)
             Array.Resize(ref _depths, _items.Length);
         }
         _depths[Count] = depth;
-        _items[Count++] = node;
+        // Through a ref, without the covariant array store check (Node is abstract, so `_items[i] = node` called
+        // CastHelpers.StelemRef_Helper for every node of every tree walk); _items is always exactly a Node[].
+        System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_items), Count++) = node;
         if (Count > HighWater) HighWater = Count;
     }
 

@@ -31,7 +31,8 @@ internal static class AstDepth
 
     private static int Walk(Node root, bool compactLists)
     {
-        var stack = new NodeStack(t_stack ?? new Node[256], t_depths ?? new int[256]);
+        var buffer = t_stack ?? new Node[256];
+        var stack = new NodeStack(buffer, t_depths is { } cached && cached.Length == buffer.Length ? cached : new int[buffer.Length]);
         int rootDepth = root.Depth;
         int deepest = rootDepth;
         stack.ParentDepth = rootDepth - 1;

@@ -158,9 +158,28 @@ for base in BASES:
                 w(f'    [AllowNull] public {cst} {prop} {{ get => {backing(prop)} ??= new(); set => {backing(prop)} = value is {{ Count: > 0 }} ? value : null; }}')
                 w(f'    private {cst}? {backing(prop)};')
             elif typ in SINGLETON_TYPES:
-                # One byte in PositionedNode's padding instead of an 8-byte reference (PositionedNode.SingletonCode).
+                # Four bits of Node's packed field instead of an 8-byte reference (Node.SingletonCode).
                 assert positioned and sum(t in SINGLETON_TYPES and q == '' for _, t, q in fields) == 1, name
                 w(f'    public {cst} {prop} {{ get => {node_base_name(typ)}.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }}')
+            elif fname == 'type_comment':
+                # Never set by ast.parse without type_comments=True: kept beside the node, not in it (8 bytes less).
+                w(f'    public {cst} {prop} {{ get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }}')
+            elif (name, fname) == ('Constant', 'kind'):
+                # None or "u" in parsed code: a code in Node's packed bits (no context/operator field in a Constant).
+                w(f'    public {cst} {prop}')
+                w('    {')
+                w('        get => SingletonCode switch { 0 => null, 1 => "u", _ => RareFields.Of(this).Kind };')
+                w('        set')
+                w('        {')
+                w('            if (value == null) SingletonCode = 0;')
+                w('            else if (value == "u") SingletonCode = 1;')
+                w('            else')
+                w('            {')
+                w('                RareFields.For(this).Kind = value;')
+                w('                SingletonCode = 2;')
+                w('            }')
+                w('        }')
+                w('    }')
             else:
                 init = ' = null!;' if kind == 'node' or (kind == 'scalar' and cst == 'string') else ''
                 w(f'    public {cst} {prop} {{ get; set; }}{init}')

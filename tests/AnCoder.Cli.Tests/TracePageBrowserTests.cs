@@ -112,6 +112,12 @@ public sealed class TracePageBrowserTests : IDisposable
         Assert.True(Convert.ToInt32(remask[2]) > 0, "the remask step shows no masked position");
         Assert.Contains("repair 1", (string?)remask[1] ?? "");
         Assert.Contains("broken region remasked", (string?)remask[1] ?? "");
+        // Why: the parser's error on the text before the remask, as the trace records it for this sample.
+        string note = sample.GetProperty("steps")[remaskStep - 1].GetProperty("note").GetString()!;
+        Assert.StartsWith("SyntaxError at line ", note);
+        Assert.Contains(note, (string?)remask[1] ?? "");
+        // The last step says whether the final text parses, as the trace's own verdict has it.
+        Assert.EndsWith(sample.GetProperty("parsed").GetBoolean() ? "the final text parses" : "the final text does not parse", (string?)List(shown[steps])[1] ?? "");
         Assert.Equal(0, Convert.ToInt32(List(shown[steps])[2]));
 
         var errors = List(script.ExecuteScript("return window.__errors;"));

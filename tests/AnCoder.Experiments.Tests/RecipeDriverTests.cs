@@ -1,3 +1,4 @@
+using AnCoder.Experiments.Generation;
 using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Experiments.Repro;
@@ -29,7 +30,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
             ArSft = new JsonObject { ["max_steps"] = 2 },
             Adapt = new JsonObject { ["max_steps"] = 2, ["shift"] = true, ["denoiser_init"] = "identity", ["denoiser_layers"] = 1, ["pretrained_learning_rate"] = 3e-4 },
             Sft = new JsonObject { ["max_steps"] = 2 },
-            SftData = corpus.SftData, ArSamplingSeeds = arSamplingSeeds,
+            SftData = corpus.SftData, ArSamplingSeeds = arSamplingSeeds, ReferenceNllProblems = 2,
         },
     };
 
@@ -59,6 +60,11 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         Assert.All(results.Stages, s => Assert.Equal(RunStatus.Completed, s.Status));
         Assert.All(results.Stages, s => Assert.Equal(2, s.Steps));
         Assert.All(results.Stages, s => Assert.NotEmpty(s.Validation));
+        // Every Table 1 model scored its references once (the null model's two evaluations share one file); stage 1 has none.
+        foreach (var stage in new[] { "ar-sft", "ar-base", "mdlm-s0/sft", "null-s0/sft" })
+            Assert.InRange(results.Stage(stage)!.ReferenceNll!.Value, 0.5, 20);
+        Assert.Null(results.Stage("null-s0/adapt")!.ReferenceNll);
+        Assert.Equal(2, ReferenceNll.Read(Path.Combine(output, "runs", "null-s0", "sft"))!.Problems.Count);
         // An anchored step costs more than an MDLM step (two networks).
         Assert.True(results.Stage("null-s0/adapt")!.FlopsPerToken > results.Stage("mdlm-s0/adapt")!.FlopsPerToken);
         string report = File.ReadAllText(Path.Combine(output, "REPORT.md"));

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Diffusion.Configuration;
 using AnCoder.Evaluation.Scoring;
+using AnCoder.Experiments.Generation;
 using AnCoder.Experiments.Repro;
 
 using AnCoder.Experiments.Statistics;
@@ -144,6 +145,99 @@ public sealed class RecipePlanTests : IDisposable
     }
 
     [Fact]
+    public void Stage_1_can_start_from_the_fine_tuned_AR_model_and_train_on_the_pairs()
+    {
+        var paper = Recipe() with { Training = new ReproConfig().Training with { Data = "/data/prepared" } };
+        var config = paper with { Recipe = paper.Recipe! with { AdaptFrom = RecipeAdaptSource.Sft, AdaptOnPairs = true } };
+        var plan = new RecipePlan(config);
+        Assert.All(plan.Stages.Where(s => s.Kind == RecipeStageKind.Adapt), s => Assert.Equal("ar-sft", s.Input));
+        var adapt = RecipeTraining.For(config, plan.Stage("anchortree-s1/adapt"), "/x");
+        Assert.Equal(Path.Combine("/x", "runs", "ar-sft", "model"), adapt.InitQwen);
+        Assert.Equal((true, "/data/sft"), (adapt.Sft, adapt.Data));
+        Assert.Empty(config.Validate());
+        // Stage 3 still continues from stage 1's model on the pairs.
+        Assert.Equal(Path.Combine("/x", "runs", "anchortree-s1", "adapt", "model"), RecipeTraining.For(config, plan.Stage("anchortree-s1/sft"), "/x").Init);
+        // A section's own "data" wins over the SFT pairs.
+        var section = config.Recipe!.Adapt.DeepClone().AsObject();
+        section["data"] = "/data/other-pairs";
+        var own = config with { Recipe = config.Recipe with { Adapt = section } };
+        Assert.Equal("/data/other-pairs", RecipeTraining.For(own, new RecipePlan(own).Stage("mdlm-s0/adapt"), "/x").Data);
+        // Only one of the two departures: from the fine-tuned model, on the corpus.
+        var fromSft = paper with { Recipe = paper.Recipe! with { AdaptFrom = RecipeAdaptSource.Sft } };
+        var onCorpus = RecipeTraining.For(fromSft, new RecipePlan(fromSft).Stage("null-s0/adapt"), "/x");
+        Assert.Equal((false, "/data/prepared", Path.Combine("/x", "runs", "ar-sft", "model")), (onCorpus.Sft, onCorpus.Data, onCorpus.InitQwen));
+    }
+
+    [Fact]
+    public void Every_evaluation_carries_the_configured_decoding_options_and_the_report_names_them()
+    {
+        var config = Recipe() with
+        {
+            Temperature = 0.2, EvalOrder = AnCoder.Diffusion.Sampling.UnmaskOrder.LeftToRight, EvalParallel = 1.0, EvalGuard = AnCoder.Diffusion.Sampling.DecodingGuard.Prefix,
+            EvalRepetitionPenalty = 1.2, EvalFrequencyPenalty = 1.0,
+            Recipe = Recipe().Recipe! with { ArRepetitionPenalty = 1.3, ArFrequencyPenalty = 0.5, ArGuard = AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, AdaptFrom = RecipeAdaptSource.Sft, AdaptOnPairs = true },
+        };
+        Assert.Empty(config.Validate());
+        var plan = new RecipePlan(config);
+        var ar = RecipeRunner.SettingsFor(config, plan.Evals.First(e => e.Autoregressive));
+        Assert.Equal((AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, 1.3, 0.5), (ar.Guard, ar.RepetitionPenalty, ar.FrequencyPenalty));
+        var anchored = RecipeRunner.SettingsFor(config, plan.Evals.First(e => e.Stage == "anchortree-s0/sft"));
+        Assert.Equal((AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, 1.2, 1.0), (anchored.Guard, anchored.RepetitionPenalty, anchored.FrequencyPenalty));
+        Assert.Equal((AnCoder.Diffusion.Sampling.UnmaskOrder.LeftToRight, (double?)1.0, "none", 0.2), (anchored.Order, anchored.Parallel, anchored.Remask, anchored.Temperature));
+
+        string report = RecipeReport.Markdown(config, plan, RecipeRunner.Collect(plan, _dir, null), "ancoder repro --test");
+        Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, viable-prefix guard, no remasking in any row", report);
+        Assert.Contains("top-p 0.95, repetition penalty θ = 1.3, frequency penalty α = 0.5, viable-prefix guard, KV cache", report);
+        Assert.Contains("it starts from the fine-tuned AR model (ar-sft) and trains on the SFT pairs with the prompt never masked.", report);
+        // The paper's layout and sampler: no such clauses.
+        string paper = RecipeReport.Markdown(Recipe(), new RecipePlan(Recipe()), RecipeRunner.Collect(new RecipePlan(Recipe()), _dir, null), "ancoder repro --test");
+        Assert.DoesNotContain("penalty θ", paper);
+        Assert.DoesNotContain("penalty α", paper);
+        Assert.DoesNotContain("departs from the paper's layout", paper);
+        Assert.Contains("remasking `cap:0.1` for Null/Keyword/Identifier/AnchorTree", paper);
+    }
+
+    [Fact]
+    public void Out_of_range_penalties_are_one_line_config_problems_naming_their_field()
+    {
+        var bad = Recipe() with
+        {
+            EvalRepetitionPenalty = 0.5, EvalFrequencyPenalty = -1,
+            Recipe = Recipe().Recipe! with { ArRepetitionPenalty = double.PositiveInfinity, ArFrequencyPenalty = double.NaN },
+        };
+        var problems = bad.Validate();
+        Assert.Contains("eval_repetition_penalty must be a number >= 1 (got 0.5)", problems);
+        Assert.Contains("eval_frequency_penalty must be a number >= 0 (got -1)", problems);
+        var recipeProblems = (bad with { EvalRepetitionPenalty = 1, EvalFrequencyPenalty = 0 }).Validate();
+        Assert.Contains(recipeProblems, p => p.StartsWith("recipe.ar_repetition_penalty must be a number >= 1", StringComparison.Ordinal));
+        Assert.Contains(recipeProblems, p => p.StartsWith("recipe.ar_frequency_penalty must be a number >= 0", StringComparison.Ordinal));
+        Assert.All(problems.Concat(recipeProblems), p => Assert.DoesNotContain('\n', p));
+    }
+
+    [Fact]
+    public void The_full_recipe_example_is_docs_recipe_7_to_10_in_repro_s_stage_layout()
+    {
+        string root = FindRepositoryRoot();
+        var config = ReproConfig.Load(Path.Combine(root, "examples", "repro-recipe-full.json"));
+        Assert.Empty(config.Validate());
+        var plan = new RecipePlan(config);
+        Assert.Equal(2 + 5 * 3 * 2, plan.Stages.Count);
+        Assert.Equal("ar-sft", plan.Stage("mdlm-s0/adapt").Input);
+        var arSft = RecipeTraining.For(config, plan.Stage("ar-sft"), "/x");
+        Assert.Equal((1680L, 384, 3e-4), (arSft.MaxSteps!.Value, arSft.ContextLength, arSft.LearningRate));
+        var adapt = RecipeTraining.For(config, plan.Stage("mdlm-s0/adapt"), "/x");
+        Assert.Equal((true, 384, 1e-4, 1e-4, true), (adapt.Sft, adapt.ContextLength, adapt.LearningRate, adapt.PretrainedLearningRate!.Value, adapt.Shift));
+        Assert.EndsWith(Path.Combine("data", "sft-both"), adapt.Data);
+        var diffusion = RecipeRunner.SettingsFor(config, plan.Evals.First(e => !e.Autoregressive));
+        Assert.Equal((AnCoder.Diffusion.Sampling.UnmaskOrder.LeftToRight, (double?)1.0, 1.2, 1.0, AnCoder.Diffusion.Sampling.DecodingGuard.Prefix),
+            (diffusion.Order, diffusion.Parallel, diffusion.RepetitionPenalty, diffusion.FrequencyPenalty, diffusion.Guard));
+        var ar = RecipeRunner.SettingsFor(config, plan.Evals.First(e => e.Autoregressive));
+        Assert.Equal((128, 0.2, 1.2, AnCoder.Diffusion.Sampling.DecodingGuard.Prefix), (ar.Length, ar.Temperature, ar.RepetitionPenalty, ar.Guard));
+        var again = ReproConfig.Parse(config.ToJson(), "config.json");
+        Assert.Equal((RecipeAdaptSource.Sft, true), (again.Recipe!.AdaptFrom, again.Recipe.AdaptOnPairs));
+    }
+
+    [Fact]
     public void Two_workers_claim_an_item_exclusively_and_a_dead_worker_s_claim_is_taken_over()
     {
         var alive = new HashSet<int> { 101, 102 };
@@ -246,7 +340,18 @@ public sealed class RecipePlanTests : IDisposable
         Summary(rows["mdlm-one-network"].Members[1].HumanEval!, 10, 1, 0, 0);
         foreach (var member in rows["ar-sft"].Members) Summary(member.HumanEval!, 10, 7, 6, 3);
 
+        // Reference NLLs: the null model's two seeds 2.0 and 2.4; the AR model (three sampling seeds, one model) 1.5; none for anchortree.
+        void Nll(string stage, double perToken) => new ReferenceNllResult("m", "humaneval", 64, [new ProblemNll("HumanEval/0", 10, 10 * perToken)])
+            .Write(Path.Combine(_dir, "runs", stage));
+        Nll("null-s0/sft", 2.0);
+        Nll("null-s1/sft", 2.4);
+        Nll("ar-sft", 1.5);
+
         var results = RecipeRunner.Collect(plan, _dir, null);
+        Assert.Equal("2.200 ± 0.200", RecipeReport.ReferenceNllCell(rows["null"], results));
+        Assert.Equal("2.200 ± 0.200", RecipeReport.ReferenceNllCell(rows["mdlm-two-stage"], results));   // the same models
+        Assert.Equal("1.500", RecipeReport.ReferenceNllCell(rows["ar-sft"], results));
+        Assert.Equal("–", RecipeReport.ReferenceNllCell(rows["anchortree"], results));
         var twoStage = RecipeReport.Scores(rows["mdlm-two-stage"], results);
         var nullRow = RecipeReport.Scores(rows["null"], results);
         Assert.Equal(0.3, twoStage.HumanEvalSyntax.Mean, 12);

@@ -96,4 +96,18 @@ public sealed class ReproPlanTests
         // The flat training keys of these files land in Training (docs/repro/main: lr 1e-3, bf16, one thread).
         Assert.Equal((1e-3, Precision.Bf16, 1, "tiny"), (main.Training.LearningRate, main.Training.Precision, main.Training.Threads, main.Training.Model));
     }
+
+    [Fact]
+    public void A_from_scratch_evaluation_carries_the_decoding_options_and_MDLM_never_remasks()
+    {
+        var config = new ReproConfig { EvalRepetitionPenalty = 1.2, EvalFrequencyPenalty = 0.5, EvalGuard = AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, AnchoredRemask = "cap:0.1" };
+        var eval = new ReproPlan(config).Evals.First();
+        var anchored = ReproRunner.SettingsFor(config, eval, mdlm: false);
+        Assert.Equal((1.2, 0.5, AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, "cap:0.1"), (anchored.RepetitionPenalty, anchored.FrequencyPenalty, anchored.Guard, anchored.Remask));
+        Assert.Equal("none", ReproRunner.SettingsFor(config, eval, mdlm: true).Remask);
+        Assert.Equal("none", ReproRunner.SettingsFor(config with { EvalParallel = 0.9 }, eval, mdlm: false).Remask);
+        // Defaults: the paper's sampler.
+        var paper = ReproRunner.SettingsFor(new ReproConfig(), eval, mdlm: false);
+        Assert.Equal((1.0, 0.0, AnCoder.Diffusion.Sampling.DecodingGuard.None), (paper.RepetitionPenalty, paper.FrequencyPenalty, paper.Guard));
+    }
 }

@@ -18,16 +18,6 @@ namespace AnCoder.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
-    /// <summary>Signature + docstring of examples/find_max.py, the paper's Figure 1 example.</summary>
-    public const string FindMaxPrompt = "def find_max(numbers):\n    \"\"\"Return the largest number in the list numbers.\"\"\"\n";
-
-    private static readonly string[] OtherPrompts =
-    [
-        "def is_even(n):\n    \"\"\"Return True if n is even.\"\"\"\n",
-        "class Stack:\n    def __init__(self):\n",
-        "def add(a, b):\n    return <|mask:6|>\n\n\ndef sub(a, b):\n    return a - b\n",
-    ];
-
     public static string DefaultDirectory => Environment.GetEnvironmentVariable("ANCODER_DEMO_DIR") is { Length: > 0 } dir ? dir
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ancoder", "demo");
 
@@ -182,19 +172,24 @@ public static class DemoCommand
         }
 
         AnsiConsole.Write(new Rule("[bold]find_max[/] — the paper's order (random positions, remask cap 0.1)"));
-        Run("find_max, random order", [FindMaxPrompt], paper);
+        Run("find_max, random order", [DemoPrompts.FindMax], paper);
         ShowDenoising(samples[^1].Trace);
         AnsiConsole.Write(new Rule("[bold]find_max[/] — confidence order (most certain positions first)"));
-        Run("find_max, confidence order", [FindMaxPrompt], confident);
+        Run("find_max, confidence order", [DemoPrompts.FindMax], confident);
         ShowDenoising(samples[^1].Trace);
         AnsiConsole.Write(new Rule("[bold]find_max[/] — anchor-first order (keywords and identifiers first: the scaffold, then the rest)"));
-        Run("find_max, anchor-first order", [FindMaxPrompt], anchorFirst);
+        Run("find_max, anchor-first order", [DemoPrompts.FindMax], anchorFirst);
         ShowDenoising(samples[^1].Trace);
         string how = (further.Parallel is { } tau ? FormattableString.Invariant($"confidence-parallel τ = {tau}, ") : "")
             + (further.Repair > 0 ? $"syntax repair {further.Repair} round(s), " : "") + (further.Guard != DecodingGuard.None ? "viable-prefix guard, " : "");
         AnsiConsole.Write(new Rule($"[bold]more prompts[/] ({how}order {further.Order.ToString().ToLowerInvariant()}; the last one infills <|mask:6|>)"));
-        Run("others", OtherPrompts, others);
-        foreach (var (_, trace) in samples.Skip(3)) ShowFinal(trace);
+        Run("others", DemoPrompts.Others, others);
+        if (further.Repair > 0)
+        {
+            AnsiConsole.Write(new Rule($"[bold]syntax repair[/]: return a <|mask:1|> b, {DemoPrompts.RepairSamples} samples"));
+            Run(DemoPrompts.RepairTitle, Enumerable.Repeat(DemoPrompts.RepairInfill, DemoPrompts.RepairSamples).ToList(), others);
+        }
+        foreach (var (title, trace) in samples.Skip(3)) ShowFinal(trace, repairVerdict: title == DemoPrompts.RepairTitle);
 
         var anchors = TraceFiles.AnchorSummary(samples.Select(s => s.Trace));
         AnsiConsole.MarkupLine($"\nmean reveal time (0 = first step, 1 = last) over all samples: keywords + identifiers {Format(anchors.Anchor)}, other tokens {Format(anchors.Other)}");
@@ -224,9 +219,10 @@ public static class DemoCommand
             + (trace.Parsed ? "" : "; the final text does not parse, so keywords and identifiers are told by the tokenizer alone (no AST depth)") + "[/]");
     }
 
-    private static void ShowFinal(SampleTrace trace)
+    private static void ShowFinal(SampleTrace trace, bool repairVerdict)
     {
-        AnsiConsole.MarkupLine("[grey]──[/]");
+        string? why = trace.Steps.Select(s => s.Note).LastOrDefault(n => n is not null);
+        AnsiConsole.MarkupLine("[grey]──" + (!repairVerdict ? "" : why is null ? " parsed without repair" : Markup.Escape($" repaired ({why}), then {(trace.Parsed ? "parses" : "still does not parse")}")) + "[/]");
         var tokens = trace.InitialTokens.ToArray();
         foreach (var step in trace.Steps) foreach (var change in step.Changes) tokens[change.Position] = change.Text;
         AnsiConsole.MarkupLine(Render(trace, tokens, final: true));

@@ -26,7 +26,7 @@ public static class EvalCommand
         var benchmark = new Option<string>("--benchmark") { Description = "humaneval or mbpp.", Required = true };
         benchmark.AcceptOnlyFromAmong("humaneval", "mbpp");
         var samples = new Option<string?>("--samples") { Description = "JSON lines {\"task_id\", \"completion\"} to score (HumanEval: text after the prompt; MBPP: the full solution)." };
-        var canonical = new Option<bool>("--canonical") { Description = "Score the benchmark's own reference solutions." };
+        var canonical = new Option<bool>("--canonical") { Description = "Score the benchmark's own reference solutions; with --model, the model's left-to-right NLL of them (G = --length tokens each, reference-nll.json)." };
         var model = new Option<string?>("--model") { Description = "Generate with our sampler from a model directory, then score (resumable)." };
         var n = new Option<int?>("--n") { Description = "Samples per problem when generating (default: HumanEval 20, MBPP 10)." };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature when generating.", DefaultValueFactory = _ => 0.8 };
@@ -76,10 +76,10 @@ public static class EvalCommand
 
     private static int Run(Settings settings)
     {
-        var sources = (settings.Samples is null ? 0 : 1) + (settings.Canonical ? 1 : 0) + (settings.Model is null ? 0 : 1);
+        var sources = (settings.Samples is null ? 0 : 1) + (settings.Canonical || settings.Model is not null ? 1 : 0);
         if (sources != 1)
         {
-            Console.Error.WriteLine("ancoder eval: give exactly one of --samples FILE, --canonical, --model DIR");
+            Console.Error.WriteLine("ancoder eval: give exactly one of --samples FILE, --canonical, --model DIR (or --model DIR --canonical)");
             return 2;
         }
         try
@@ -88,7 +88,7 @@ public static class EvalCommand
             var dataDirectory = DatasetLocator.Require(settings.Data);
             var benchmark = BenchmarkLoader.Load(kind, dataDirectory, settings.MbppTestSplit);
             if (settings.Model is not null)
-                return settings.Generation.Decoding ? RunDecoding(settings, benchmark) : RunModel(settings, benchmark);
+                return settings.Canonical ? RunReferenceNll(settings, benchmark) : settings.Generation.Decoding ? RunDecoding(settings, benchmark) : RunModel(settings, benchmark);
             List<Sample> samples;
             string sourceName;
             if (settings.Canonical)
@@ -183,6 +183,17 @@ public static class EvalCommand
         return 0;
     }
 
+    /// <summary>--model --canonical: the left-to-right NLL of the reference solutions, G = --length tokens each (ReferenceNll).</summary>
+    private static int RunReferenceNll(Settings settings, Benchmark benchmark)
+    {
+        var (loaded, modelName, label) = LoadModel(settings);
+        using var _ = loaded.Model;
+        var result = ReferenceNll.Measure(loaded, modelName, ModelEvaluation.Limit(benchmark, settings.Generation.Limit), settings.Generation.Length, settings.Generation.Batch, (done, total) => Console.Error.Write($"\r{done} / {total} reference solutions"));
+        string path = result.Write(settings.Output ?? Path.Combine("eval-results", $"{benchmark.Name}-{label}"));
+        Console.WriteLine($"\n{result.Describe()}\nwritten: {path}");
+        return 0;
+    }
+
     private static (LoadedModel Model, string Name, string Label) LoadModel(Settings settings)
     {
         TorchRuntime.Initialize();
@@ -223,16 +234,8 @@ public static class EvalCommand
 
     private static void PrintSummary(EvaluationSummary summary, TimeSpan elapsed, int executed)
     {
-        static string Percent(double? value) => value is null ? "n/a" : $"{100 * value:0.00} %";
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        table.AddRow("benchmark", summary.Benchmark);
-        table.AddRow("problems scored", $"{summary.ProblemsScored} / {summary.ProblemsInBenchmark}");
-        table.AddRow("samples", summary.Samples.ToString());
-        table.AddRow("syntax validity", Percent(summary.SyntaxValidity));
-        table.AddRow("non-trivial syntax validity", Percent(summary.NonTrivialValidity));
-        foreach (var (name, value) in summary.PassAtK)
-            table.AddRow(name, Percent(value));
-        table.AddRow("passed / failed / timeout / syntax error", $"{summary.Passed} / {summary.Failed} / {summary.Timeout} / {summary.SyntaxError}");
+        foreach (var (metric, value) in summary.DisplayRows()) table.AddRow(metric, value);
         table.AddRow("samples scored now, seconds", $"{executed}, {elapsed.TotalSeconds:0.0}");
         AnsiConsole.Write(table);
     }

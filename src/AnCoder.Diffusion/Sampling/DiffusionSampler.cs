@@ -14,9 +14,10 @@ public readonly record struct TokenChange(int Position, int From, int To, double
 /// (only when the observer asks for them and the model is anchored; else null).
 /// </summary>
 /// <see cref="Phase"/>: null in the main reverse process; "repair N" in syntax-repair round N (its first record is
-/// the remask of the broken region).
+/// the remask of the broken region). <see cref="Notes"/>: per canvas, why the step did what it did (a repair round's
+/// remask: the parser's error, <see cref="RepairRegion.Reason"/>), or null.
 public sealed record StepRecord(StepTimes? Times, bool NetworkRan, IReadOnlyList<IReadOnlyList<TokenChange>> Changes,
-    IReadOnlyList<int[]>? AnchorPredictions, string? Phase = null);
+    IReadOnlyList<int[]>? AnchorPredictions, string? Phase = null, IReadOnlyList<string?>? Notes = null);
 
 /// <summary>Receives every step of a sampling run (traces, terminal display).</summary>
 public interface ISamplingObserver
@@ -185,20 +186,21 @@ public sealed class DiffusionSampler
             for (int round = 1; round <= _options.RepairRounds; round++)
             {
                 var changes = NoChanges();
+                var reasons = new string?[_batch];
                 for (int b = 0; b < _batch; b++)
                 {
-                    if (judge.Region(_ids[b], _frozen[b], round) is not { Count: > 0 } region) continue;
-                    foreach (int i in region.Where(i => !_frozen[b][i] && _ids[b][i] != _maskId).Order())
+                    if (judge.Region(_ids[b], _frozen[b], round) is not { Positions.Count: > 0 } region) continue;
+                    foreach (int i in region.Positions.Where(i => !_frozen[b][i] && _ids[b][i] != _maskId).Order())
                     {
                         changes[b].Add(new TokenChange(i, _ids[b][i], _maskId, double.NaN));
                         _ids[b][i] = _maskId;
                         _confidence[b][i] = double.NaN;
                     }
-                    if (changes[b].Count > 0) { _dirty[b] = true; repaired[b] = true; }
+                    if (changes[b].Count > 0) { _dirty[b] = true; repaired[b] = true; reasons[b] = region.Reason; }
                 }
                 if (changes.All(c => c.Count == 0)) break;
                 _phase = $"repair {round}";
-                Report(null, false, changes);
+                Report(null, false, changes, reasons);
                 foreach (var step in TimeGrid.Create(_options.RepairSteps, _sampler._alpha, RemaskOptions.None))
                 {
                     using var scope = NewDisposeScope();
@@ -483,7 +485,10 @@ public sealed class DiffusionSampler
                 UnmaskOrder.AnchorDepth => AnchorFirstByDepth(probabilities),
                 _ => (probabilities * probabilities.clamp_min(1e-300).log()).sum(-1), // −entropy
             };
-            var scores = score.data<double>().ToArray();
+            // Rounded to 12 decimals: positions whose scores are equal in exact arithmetic (permuted distributions) differ
+            // by a few ulps depending on the CPU's vector width (AVX2 and AVX-512 sum in different orders); rounded, they
+            // tie and the position breaks the tie, so a seed draws the same tokens on every machine.
+            var scores = score.data<double>().Select(v => Math.Round(v, 12)).ToArray();
             return Enumerable.Range(0, masked.Count).OrderByDescending(k => scores[k]).ThenBy(k => masked[k])
                 .Take(count).Select(k => masked[k]).Order().ToList();
 
@@ -724,11 +729,11 @@ public sealed class DiffusionSampler
 
         private List<TokenChange>[] NoChanges() => Enumerable.Range(0, _batch).Select(_ => new List<TokenChange>()).ToArray();
 
-        private void Report(StepTimes? step, bool ran, List<TokenChange>[] changes)
+        private void Report(StepTimes? step, bool ran, List<TokenChange>[] changes, string?[]? notes = null)
         {
             if (_observer is null) return;
             var anchors = _anchorPredictions?.Select(a => (int[])a.Clone()).ToList();
-            _observer.OnStep(new StepRecord(step, ran, changes, anchors, _phase));
+            _observer.OnStep(new StepRecord(step, ran, changes, anchors, _phase, notes));
         }
     }
 }

@@ -22,8 +22,12 @@ public sealed record TracePosition(int Position, bool Frozen, bool Kept, string 
 /// <summary>One change of a step: the token revealed at a position (Text null = remasked).</summary>
 public sealed record TraceChange(int Position, string? Text, double? Probability);
 
-/// <summary>One step of a trace; <see cref="Phase"/> names a syntax-repair round ("repair N"), null in the main process.</summary>
-public sealed record TraceStep(int Index, double? T, double? AlphaS, bool NetworkRan, IReadOnlyList<TraceChange> Changes, string? Phase = null);
+/// <summary>
+/// One step of a trace; <see cref="Phase"/> names a syntax-repair round ("repair N"), null in the main process;
+/// <see cref="Note"/> says why this sample's step did what it did (a repair remask: the parser's error), or null.
+/// </summary>
+public sealed record TraceStep(int Index, double? T, double? AlphaS, bool NetworkRan, IReadOnlyList<TraceChange> Changes, string? Phase = null,
+    string? Note = null);
 
 /// <summary>The full denoising history of one sample plus its labels.</summary>
 public sealed record SampleTrace(string Prompt, string Text, string Completion, bool Parsed, IReadOnlyList<string?> InitialTokens,
@@ -86,7 +90,7 @@ public static class SamplingTraces
             var changes = record.Changes[index].Select(c => new TraceChange(c.Position, c.To == maskId ? null : tokenizer.TokenText(c.To),
                 double.IsNaN(c.Probability) ? null : Math.Round(c.Probability, 4))).ToList();
             foreach (var change in record.Changes[index]) lastReveal[change.Position] = k;
-            steps.Add(new TraceStep(k, record.Times?.T, record.Times?.AlphaS, record.NetworkRan, changes, record.Phase));
+            steps.Add(new TraceStep(k, record.Times?.T, record.Times?.AlphaS, record.NetworkRan, changes, record.Phase, record.Notes?[index]));
         }
         var generated = positions.Where(p => !p.Frozen && p.Kept).ToList();
         var anchors = generated.Where(p => p.Keyword || p.Identifier).ToList();

@@ -5,6 +5,12 @@ using AnCoder.Syntax;
 namespace AnCoder.Diffusion.Sampling;
 
 /// <summary>
+/// What a repair round remasks in one canvas, and why: <see cref="Reason"/> is the parser's verdict on the text before
+/// the remask ("SyntaxError at line L: message", lines of prompt + completion), shown by the trace page.
+/// </summary>
+public sealed record RepairRegion(IReadOnlyList<int> Positions, string Reason);
+
+/// <summary>
 /// Decides, for a finished canvas, whether it needs syntax repair and which generated positions to remask
 /// (issue 17 item 1, past the paper: ReMDM remasks at random, this remasks where our parser says the program broke).
 /// </summary>
@@ -14,7 +20,7 @@ public interface IRepairRegion
     /// The positions to remask in repair round <paramref name="round"/> (1-based), or null when the canvas needs no
     /// repair (its text parses) or nothing generated lies near the error.
     /// </summary>
-    IReadOnlyList<int>? Region(int[] ids, bool[] frozen, int round);
+    RepairRegion? Region(int[] ids, bool[] frozen, int round);
 }
 
 /// <summary>
@@ -25,7 +31,7 @@ public interface IRepairRegion
 /// </summary>
 public sealed class SyntaxRepair(ByteLevelBpe tokenizer, int eosId, int padId, IReadOnlyList<string>? stopSequences = null) : IRepairRegion
 {
-    public IReadOnlyList<int>? Region(int[] ids, bool[] frozen, int round)
+    public RepairRegion? Region(int[] ids, bool[] frozen, int round)
     {
         var text = SampleTexts.Extract(ids, frozen, tokenizer, eosId, padId, stopSequences);
         var parsed = PythonParser.Parse(text.Text);
@@ -44,7 +50,7 @@ public sealed class SyntaxRepair(ByteLevelBpe tokenizer, int eosId, int padId, I
         // The error sits in the prompt (e.g. a header the completion never gave a body): the nearest generated line after it.
         for (int line = last + 1; region.Count == 0 && line <= lineStarts.Count; line++) region = InLines(line, line);
         for (int line = first - 1; region.Count == 0 && line >= 1; line--) region = InLines(line, line);
-        return region.Count == 0 ? null : region;
+        return region.Count == 0 ? null : new RepairRegion(region, $"SyntaxError at line {error.Line}: {error.Message}");
     }
 
     /// <summary>

@@ -51,6 +51,19 @@ public sealed record EvaluationSummary(
 {
     public static readonly int[] ReportedK = [1, 10, 100];
 
+    /// <summary>The summary as (metric, value) lines, as `ancoder eval` prints them ("n/a" where a value is unknown).</summary>
+    public IEnumerable<(string Metric, string Value)> DisplayRows()
+    {
+        static string Percent(double? value) => value is null ? "n/a" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{100 * value:0.00} %");
+        yield return ("benchmark", Benchmark);
+        yield return ("problems scored", $"{ProblemsScored} / {ProblemsInBenchmark}");
+        yield return ("samples", Samples.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return ("syntax validity", Percent(SyntaxValidity));
+        yield return ("non-trivial syntax validity", Percent(NonTrivialValidity));
+        foreach (var (name, value) in PassAtK) yield return (name, Percent(value));
+        yield return ("passed / failed / timeout / syntax error", $"{Passed} / {Failed} / {Timeout} / {SyntaxError}");
+    }
+
     /// <summary>Aggregates per-sample results; pass@k is reported for every k that all scored problems' n allow.</summary>
     public static EvaluationSummary From(string benchmark, int problemsInBenchmark, IEnumerable<SampleResult> results)
     {

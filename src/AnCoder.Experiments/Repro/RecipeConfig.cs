@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using AnCoder.Anchoring.Labels;
 using AnCoder.Anchoring.Settings;
 using AnCoder.Diffusion.Configuration;
+using AnCoder.Diffusion.Sampling;
 using AnCoder.Diffusion.Training;
 
 namespace AnCoder.Experiments.Repro;
@@ -38,6 +39,28 @@ public sealed record RecipeConfig
     /// T: they record T = this length, as `eval --model` does by default.
     /// </summary>
     public int? ArEvalLength { get; init; }
+    /// <summary>CTRL repetition penalty θ of the AR rows (1 = off; docs/recipe.md §8 chose 1.2 with the guard).</summary>
+    public double ArRepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Frequency penalty α of the AR rows (0 = off).</summary>
+    public double ArFrequencyPenalty { get; init; }
+    /// <summary>Decoding guard of the AR rows (none = off; prefix = the viable-prefix guard, docs/decoding.md).</summary>
+    public DecodingGuard ArGuard { get; init; }
+    /// <summary>
+    /// The model stage 1 starts from: <c>base</c>, the AR base (the paper's: Qwen2.5-Coder is a base model), or <c>sft</c>,
+    /// the fine-tuned AR model (docs/recipe.md §10's best diffusion row started there).
+    /// </summary>
+    public RecipeAdaptSource AdaptFrom { get; init; } = RecipeAdaptSource.Base;
+    /// <summary>
+    /// Stage 1 trains on the SFT pairs with the prompt never masked instead of the pre-training corpus (docs/recipe.md
+    /// §10: the MDLM from SFT 4 was adapted on the pairs directly). Off = the paper's adaptation on the corpus.
+    /// </summary>
+    public bool AdaptOnPairs { get; init; }
+    /// <summary>
+    /// First K HumanEval problems whose reference solutions every Table 1 model scores by their left-to-right NLL
+    /// (<c>ReferenceNll</c>, G = eval_length; docs/recipe.md §9), written to runs/STAGE/reference-nll.json when the
+    /// model's HumanEval evaluation runs; a column of Table 1 that tells rows apart where validity cannot. 0 = off.
+    /// </summary>
+    public int ReferenceNllProblems { get; init; } = 30;
     /// <summary>Also evaluate runs/ar-base/model as the row "AR base, no SFT".</summary>
     public bool EvaluateArBase { get; init; } = true;
 
@@ -50,6 +73,9 @@ public sealed record RecipeConfig
     /// <summary>Sampling seeds actually evaluated for an AR row.</summary>
     public int EffectiveArSeeds => ArTemperature == 0 ? 1 : ArSamplingSeeds;
 }
+
+/// <summary>The AR model the recipe's stage 1 starts from.</summary>
+public enum RecipeAdaptSource { Base, Sft }
 
 /// <summary>Which of the recipe's stages a training run is.</summary>
 public enum RecipeStageKind { ArBase, ArSft, Adapt, Sft }
@@ -111,9 +137,10 @@ public static class RecipeTraining
             },
             RecipeStageKind.Adapt => resolved with
             {
-                Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = false, Init = null, InitQwen = Model(stage.Input!),
+                Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = recipe.AdaptOnPairs, Init = null, InitQwen = Model(stage.Input!),
                 DenoiserInit = mdlm ? DenoiserInit.Copy : resolved.DenoiserInit, DenoiserLayers = mdlm ? null : resolved.DenoiserLayers,
                 DenoiserInput = mdlm ? DenoiserInput.Softmax : resolved.DenoiserInput,
+                Data = recipe.AdaptOnPairs && !ownData ? sftData : resolved.Data,
             },
             _ => resolved with
             {
@@ -132,6 +159,11 @@ public static class RecipeTraining
         if (!(recipe.ArTemperature >= 0)) problems.Add($"recipe.ar_temperature must be >= 0 (got {recipe.ArTemperature})");
         if (!(recipe.ArTopP > 0 && recipe.ArTopP <= 1)) problems.Add($"recipe.ar_top_p must be in (0, 1] (got {recipe.ArTopP})");
         if (recipe.ArSamplingSeeds < 1) problems.Add($"recipe.ar_sampling_seeds must be at least 1 (got {recipe.ArSamplingSeeds})");
+        if (!(recipe.ArRepetitionPenalty >= 1) || double.IsInfinity(recipe.ArRepetitionPenalty))
+            problems.Add($"recipe.ar_repetition_penalty must be a number >= 1 (got {recipe.ArRepetitionPenalty})");
+        if (recipe.ReferenceNllProblems < 0) problems.Add($"recipe.reference_nll_problems must be >= 0 (got {recipe.ReferenceNllProblems})");
+        if (!(recipe.ArFrequencyPenalty >= 0) || double.IsInfinity(recipe.ArFrequencyPenalty))
+            problems.Add($"recipe.ar_frequency_penalty must be a number >= 0 (got {recipe.ArFrequencyPenalty})");
         var plan = new RecipePlan(config);
         foreach (var kind in Enum.GetValues<RecipeStageKind>())
         {

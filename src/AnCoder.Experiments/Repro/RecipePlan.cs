@@ -101,7 +101,7 @@ public sealed class RecipePlan
             foreach (var variant in config.Variants)
             {
                 string adapt = StageName(variant, seed, RecipeStageKind.Adapt);
-                stages.Add(new PlannedStage(adapt, RecipeStageKind.Adapt, variant, seed, ArBaseStage));
+                stages.Add(new PlannedStage(adapt, RecipeStageKind.Adapt, variant, seed, recipe.AdaptFrom == RecipeAdaptSource.Sft ? ArSftStage : ArBaseStage));
                 stages.Add(new PlannedStage(StageName(variant, seed, RecipeStageKind.Sft), RecipeStageKind.Sft, variant, seed, adapt));
             }
         Stages = stages;

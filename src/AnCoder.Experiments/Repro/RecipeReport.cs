@@ -166,6 +166,18 @@ public static class RecipeReport
         return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }
 
+    /// <summary>The diffusion rows' decoding options beyond the paper's sampler, as a clause (empty when all are off).</summary>
+    internal static string DiffusionDecoding(ReproConfig config) =>
+        (config.EvalParallel is { } tau ? Inv($", confidence-parallel τ_p = {tau} (network calls adapt; 1 = one token per call)") : "")
+        + ReproReport.DecodingExtras(config);
+
+    /// <summary>Where stage 1 starts and what it trains on, when the config departs from the paper's layout.</summary>
+    internal static string StageSources(RecipeConfig recipe) =>
+        recipe.AdaptFrom == RecipeAdaptSource.Base && !recipe.AdaptOnPairs ? ""
+        : "Stage 1 here departs from the paper's layout (docs/recipe.md §10): it starts from "
+          + (recipe.AdaptFrom == RecipeAdaptSource.Sft ? "the fine-tuned AR model (ar-sft)" : "the AR base")
+          + (recipe.AdaptOnPairs ? " and trains on the SFT pairs with the prompt never masked. " : " and trains on the pre-training corpus. ");
+
     public static string Markdown(ReproConfig config, RecipePlan plan, RecipeResults results, string commandLine)
     {
         var recipe = config.Recipe!;
@@ -179,9 +191,11 @@ public static class RecipeReport
           .AppendLine(Inv($"the AR rows are one model each, sampled with {recipe.EffectiveArSeeds} sampling seed(s)."))
           .AppendLine().AppendLine(Inv($"Evaluation: HumanEval, the first {config.HumanevalProblems} problems (all 164 when ≥ 164) × {config.HumanevalN} sample(s) per seed; MBPP, the first "))
           .AppendLine(Inv($"{config.MbppProblems} problems of its test split (a fixed subset) × {config.MbppN} sample(s) per seed. Diffusion rows: T = {config.EvalSteps}, G = {config.EvalLength} tokens, "))
-          .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`, remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows "))
+          .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`{DiffusionDecoding(config)}, ")
+                      + (config.EvalParallel is null ? Inv($"remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows ") : "no remasking in any row "))
           .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
-          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}, KV cache, HumanEval's stop sequences. "))
+          .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{ReproReport.Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
+          .AppendLine(StageSources(recipe))
           .AppendLine("Percentages are mean ± standard error over seeds (n − 1 standard deviation / √seeds). The paper's numbers are GPU-scale models "
                       + "(Qwen2.5-Coder-0.5B start): compare orderings, not absolute values.").AppendLine();
 
@@ -206,16 +220,20 @@ public static class RecipeReport
     private static void AppendTable1(StringBuilder md, RecipePlan plan, RecipeResults results)
     {
         md.AppendLine("## Table 1").AppendLine();
-        md.AppendLine("| row | seeds | HumanEval syntax % | paper | HumanEval non-trivial % | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP non-trivial % | MBPP pass@1 % | paper |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| row | seeds | HumanEval syntax % | paper | HumanEval non-trivial % | HumanEval pass@1 % | paper | MBPP syntax % | paper | MBPP non-trivial % | MBPP pass@1 % | paper | HumanEval reference NLL |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var row in plan.Rows)
         {
             var s = Scores(row, results);
             string label = row.Autoregressive ? $"*{row.Label}* (gray)" : row.Label;
             md.AppendLine($"| {label} | {s.HumanEvalSyntax.Count} | {s.HumanEvalSyntax.Format(100)} | {P(row.Paper.HumanEvalSyntax)} | {s.HumanEvalNonTrivial.Format(100)} | {s.HumanEvalPass1.Format(100)} | {P(row.Paper.HumanEvalPass1)} "
-                          + $"| {s.MbppSyntax.Format(100)} | {P(row.Paper.MbppSyntax)} | {s.MbppNonTrivial.Format(100)} | {s.MbppPass1.Format(100)} | {P(row.Paper.MbppPass1)} |");
+                          + $"| {s.MbppSyntax.Format(100)} | {P(row.Paper.MbppSyntax)} | {s.MbppNonTrivial.Format(100)} | {s.MbppPass1.Format(100)} | {P(row.Paper.MbppPass1)} | {ReferenceNllCell(row, results)} |");
         }
         md.AppendLine();
+        md.AppendLine("*HumanEval reference NLL* (ours): nats per token of the reference solutions of the first HumanEval problems (`recipe.reference_nll_problems`), "
+                      + "as left-to-right decoding meets them: the AR models by their causal forward, the diffusion models on the canvas of one-token-per-call "
+                      + "decoding (prompt, the reference so far, the rest of G masked; docs/recipe.md §9); mean ± SE over the row's models (one model: its value). "
+                      + "Lower is better; it does not depend on the sampler, so the two rows of the null model share it.").AppendLine();
         md.AppendLine("*Paper* columns: the paper's Table 1 — the AnCoder rows and the 809M MDLM (the same two-stage φ→ψ architecture trained without "
                       + "an anchor loss, sampled without remasking; our \"MDLM two-stage\") as in docs/algorithms.md §10; the gray AR row (Qwen2.5-Coder-0.5B, "
                       + "HumanEval 93.9 % syntax, 26.8 % pass@1) as quoted in issue 16. The one-network MDLM (494M) row's numbers and the AR row's MBPP numbers "
@@ -223,6 +241,17 @@ public static class RecipeReport
         md.AppendLine("*Syntax* is the paper's measure (the program parses). *Non-trivial* (ours, stricter): a completion that hit the length cap is cut "
                       + "at its last complete line; then it must parse, add a statement to the task's function body that is not `pass`, `...` or a docstring, "
                       + "read one of the function's parameters, and repeat no line three or more times in a row.").AppendLine();
+    }
+
+    /// <summary>The row's models' reference NLLs (each stage once: the AR rows' sampling seeds share one model).</summary>
+    internal static string ReferenceNllCell(RecipeRow row, RecipeResults results)
+    {
+        var values = row.Members.Select(m => m.HumanEval?.Stage).Where(s => s is not null).Distinct()
+            .Select(s => results.Stage(s!)?.ReferenceNll).Where(v => v is not null).Select(v => v!.Value).ToList();
+        if (values.Count == 0) return "–";
+        if (values.Count == 1) return values[0].ToString("F3", CultureInfo.InvariantCulture);
+        double mean = values.Average(), sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        return string.Create(CultureInfo.InvariantCulture, $"{mean:F3} ± {sd / Math.Sqrt(values.Count):F3}");
     }
 
     private static void AppendPaired(StringBuilder md, RecipePlan plan, RecipeResults results)

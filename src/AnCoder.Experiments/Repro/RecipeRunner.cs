@@ -177,12 +177,14 @@ public static class RecipeRunner
         {
             SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.Recipe!.ArEvalLength ?? config.EvalLength, Temperature = config.Recipe.ArTemperature,
             TopP = config.Recipe.ArTopP, Limit = eval.Problems, Seed = eval.SamplingSeed, BatchSize = config.EvalBatch,
+            Guard = config.Recipe.ArGuard, RepetitionPenalty = config.Recipe.ArRepetitionPenalty, FrequencyPenalty = config.Recipe.ArFrequencyPenalty,
         }
         : new ModelEvalSettings
         {
             SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
             Remask = config.EvalParallel is not null ? "none" : eval.Remask, Limit = eval.Problems, Seed = eval.SamplingSeed,
             BatchSize = config.EvalBatch, Order = config.EvalOrder, Parallel = config.EvalParallel, Repair = config.EvalRepair,
+            Guard = config.EvalGuard, RepetitionPenalty = config.EvalRepetitionPenalty, FrequencyPenalty = config.EvalFrequencyPenalty,
         };
 
     private static bool Evaluate(ReproConfig config, RecipeEval eval, IReadOnlyDictionary<string, Benchmark> benchmarks, string output,
@@ -196,6 +198,14 @@ public static class RecipeRunner
         }
         using var _ = loaded!.Model;
         string label = $"eval {eval.Stage} {Path.GetFileName(eval.Folder)}";
+        int references = config.Recipe!.ReferenceNllProblems;
+        string referenceFolder = Path.Combine(output, ReproRunner.RunsFolder, eval.Stage);
+        if (eval.CheckpointFolder is null && eval.Benchmark == "humaneval" && references > 0 && !File.Exists(Path.Combine(referenceFolder, ReferenceNll.FileName)))
+        {
+            var nll = ReferenceNll.Measure(loaded, modelDirectory, ModelEvaluation.Limit(benchmarks[eval.Benchmark], references), config.EvalLength, config.EvalBatch);
+            nll.Write(referenceFolder);
+            progress.Message($"{eval.Stage}: {nll.Describe()}");
+        }
         progress.Begin(label, (long)eval.Problems * eval.N);
         try
         {
@@ -302,7 +312,7 @@ public static class RecipeRunner
         var status = completed ? RunStatus.Completed : summary is null ? RunStatus.Missing : RunStatus.Diverged;
         return new StageResult(stage.Name, RecipeTraining.SectionName(stage.Kind), stage.Variant is { } v ? AnchorWeightOptionsName(v) : "ar", stage.Seed,
             status, summary?.LastStep ?? 0, summary?.Tokens ?? double.NaN, summary?.WallSeconds ?? double.NaN, summary?.FinalLoss ?? double.NaN,
-            summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, flopsPerToken, validation);
+            summary?.FinalValidNelbo ?? double.NaN, summary?.MinValidNelbo ?? double.NaN, flopsPerToken, validation, ReferenceNll.Read(directory)?.NllPerToken);
     }
 
     private static string AnchorWeightOptionsName(AnCoder.Anchoring.Labels.AnchorStrategy strategy) => AnCoder.Anchoring.Labels.AnchorWeightOptions.Name(strategy);

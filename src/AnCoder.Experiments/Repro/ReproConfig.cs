@@ -65,6 +65,10 @@ public sealed record ReproConfig
     public int EvalRepair { get; init; }
     /// <summary>Decoding guard of every evaluation (none = off, the paper's sampler; prefix = the viable-prefix guard).</summary>
     public AnCoder.Diffusion.Sampling.DecodingGuard EvalGuard { get; init; }
+    /// <summary>Repetition penalty θ of every diffusion evaluation (1 = off, the paper's sampler; docs/algorithms.md §7).</summary>
+    public double EvalRepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Frequency penalty α of every diffusion evaluation (0 = off, the paper's sampler; docs/algorithms.md §7).</summary>
+    public double EvalFrequencyPenalty { get; init; }
     public int EvalBatch { get; init; } = 20;
     public Precision EvalPrecision { get; init; } = Precision.Fp32;
     /// <summary>Seconds per program in the sandbox.</summary>
@@ -170,6 +174,10 @@ public sealed record ReproConfig
         }
         if (EvalParallel is { } tau && !(tau >= 0 && tau <= 1)) problems.Add($"eval_parallel must be in [0, 1] (got {tau})");
         AtLeast("eval_repair", EvalRepair, 0);
+        if (!(EvalRepetitionPenalty >= 1) || double.IsInfinity(EvalRepetitionPenalty))
+            problems.Add($"eval_repetition_penalty must be a number >= 1 (got {EvalRepetitionPenalty})");
+        if (!(EvalFrequencyPenalty >= 0) || double.IsInfinity(EvalFrequencyPenalty))
+            problems.Add($"eval_frequency_penalty must be a number >= 0 (got {EvalFrequencyPenalty})");
         try
         {
             AnCoder.Diffusion.Sampling.RemaskOptions.Parse(AnchoredRemask);

@@ -589,10 +589,19 @@ public static class ReproReport
 
     private static string F(double value) => double.IsFinite(value) ? value.ToString("F4", CultureInfo.InvariantCulture) : "–";
 
-    /// <summary>", syntax repair R round(s), viable-prefix guard" for the options past the paper's sampler that are on.</summary>
-    private static string DecodingExtras(ReproConfig config) =>
+    /// <summary>
+    /// ", syntax repair R round(s), repetition penalty θ = …, frequency penalty α = …, viable-prefix guard" for the
+    /// diffusion evaluations' options past the paper's sampler that are on (both reports; empty when none is).
+    /// </summary>
+    internal static string DecodingExtras(ReproConfig config) =>
         (config.EvalRepair > 0 ? Inv($", syntax repair {config.EvalRepair} round(s)") : "")
-        + (config.EvalGuard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? ", viable-prefix guard" : "");
+        + Penalties(config.EvalRepetitionPenalty, config.EvalFrequencyPenalty, config.EvalGuard);
+
+    /// <summary>θ, α and the guard as a clause (docs/algorithms.md §7, docs/decoding.md); empty when all are off.</summary>
+    internal static string Penalties(double repetition, double frequency, AnCoder.Diffusion.Sampling.DecodingGuard guard) =>
+        (repetition != 1 ? Inv($", repetition penalty θ = {repetition}") : "")
+        + (frequency != 0 ? Inv($", frequency penalty α = {frequency}") : "")
+        + (guard != AnCoder.Diffusion.Sampling.DecodingGuard.None ? ", viable-prefix guard" : "");
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

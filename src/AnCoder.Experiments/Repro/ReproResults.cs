@@ -66,7 +66,8 @@ public sealed record ValidationPoint(long Step, double Tokens, double ValidNll);
 /// FLOPs per token of its model (null when the model is not there); <paramref name="Validation"/> the validation curve.
 /// </summary>
 public sealed record StageResult(string Name, string Kind, string Variant, int Seed, RunStatus Status, long Steps, double Tokens,
-    double WallSeconds, double FinalLoss, double FinalValidNll, double MinValidNll, double? FlopsPerToken, IReadOnlyList<ValidationPoint> Validation)
+    double WallSeconds, double FinalLoss, double FinalValidNll, double MinValidNll, double? FlopsPerToken, IReadOnlyList<ValidationPoint> Validation,
+    double? ReferenceNll = null)
 {
     /// <summary>Training FLOPs of the stage: FLOPs per token × tokens trained (NaN when unknown).</summary>
     public double Flops => FlopsPerToken is { } f && double.IsFinite(Tokens) ? f * Tokens : double.NaN;

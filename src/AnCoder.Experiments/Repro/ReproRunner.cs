@@ -221,6 +221,19 @@ public static class ReproRunner
         return benchmarks;
     }
 
+    /// <summary>
+    /// The generation settings of one evaluation of the from-scratch experiment: the config's τ, order and decoding
+    /// options; remasking none for MDLM (the paper's baseline) and under confidence-parallel steps, else anchored_remask.
+    /// </summary>
+    internal static ModelEvalSettings SettingsFor(ReproConfig config, PlannedEval eval, bool mdlm) => new()
+    {
+        SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
+        Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
+        BatchSize = config.EvalBatch, Order = config.EvalOrder,
+        Parallel = config.EvalParallel, Repair = config.EvalRepair, Guard = config.EvalGuard,
+        RepetitionPenalty = config.EvalRepetitionPenalty, FrequencyPenalty = config.EvalFrequencyPenalty,
+    };
+
     private static void Evaluate(ReproConfig config, string runName, List<PlannedEval> evals, Dictionary<string, Benchmark> benchmarks,
         string output, PythonSandbox sandbox, IReproProgress progress, CancellationToken cancellation)
     {
@@ -237,13 +250,7 @@ public static class ReproRunner
         foreach (var eval in evals)
         {
             if (cancellation.IsCancellationRequested) return;
-            var settings = new ModelEvalSettings
-            {
-                SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
-                Remask = mdlm || config.EvalParallel is not null ? "none" : config.AnchoredRemask, Limit = eval.Problems, Seed = config.EvalSeed,
-                BatchSize = config.EvalBatch, Order = config.EvalOrder,
-                Parallel = config.EvalParallel, Repair = config.EvalRepair, Guard = config.EvalGuard,
-            };
+            var settings = SettingsFor(config, eval, mdlm);
             progress.Begin($"eval {runName} {eval.Benchmark} T={eval.Steps}", (long)eval.Problems * eval.N);
             try
             {

@@ -93,7 +93,9 @@ function render() {
   $('stepLabel').textContent = k === 0 ? `step 0 / ${sample.steps.length} (all masked)` :
     `step ${k} / ${sample.steps.length}` + (st.phase ? ` · ${st.phase}` : '') +
     (st.t === null ? (st.phase && st.changes.every(c => c.text === null) ? ' (broken region remasked)' : ' (final argmax pass)') : ` · t=${st.t.toFixed(3)} · α_s=${st.alpha_s.toFixed(3)}`) +
-    ` · ${st.changes.length} changed` + (st.network_ran ? '' : ' · cached');
+    (st.note ? ` · ${st.note}` : '') +
+    ` · ${st.changes.length} changed` + (st.network_ran ? '' : ' · cached') +
+    (k === sample.steps.length ? (sample.parsed ? ' · the final text parses' : ' · the final text does not parse') : '');
   drawChart(k);
 }
 function revealCurves() {

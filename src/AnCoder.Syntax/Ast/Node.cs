@@ -15,7 +15,52 @@ public abstract class Node
     /// <summary>Depth in the tree: Module = 0, each child = parent + 1 (every AST node counts as a level,
     /// including nodes without positions such as <c>arguments</c>). Contexts and operators (<c>Load</c>,
     /// <c>Add</c>, ...) are shared singletons, as in CPython's ast module: their Depth is 0.</summary>
-    public int Depth { get; set; }
+    public int Depth
+    {
+        get
+        {
+            int depth = (int)(_bits & DepthMask);
+            return depth != DepthMask ? depth : RareFields.Of(this).Depth;
+        }
+        set
+        {
+            if ((uint)value < DepthMask) _bits = (_bits & ~DepthMask) | (uint)value;
+            else
+            {
+                RareFields.For(this).Depth = value;
+                _bits |= DepthMask;
+            }
+        }
+    }
+
+    /// <summary>Sets the depth a tree walk computed (<see cref="Parsing.AstDepth"/>): depths from 65,535 on are stored
+    /// as 65,534 rather than beside the node, since a tree that deep is rejected (CPython's limit is 2,991 nested
+    /// nodes) and nobody reads them, while an entry per node of a rejected 300,000-deep chain would cost more than the
+    /// tree (LinearWorkTests, "long sum").</summary>
+    internal void StoreWalkDepth(int depth) => _bits = (_bits & ~DepthMask) | (uint)Math.Min(depth, (int)DepthMask - 1);
+
+    /// <summary>
+    /// Depth (bits 0–15), the context/operator code or Constant's kind (bits 16–19) and, in a
+    /// <see cref="PositionedNode"/>, end_lineno − lineno (bits 20–31), packed into one field: with the three other
+    /// positions the base fields take 16 bytes instead of 24, 8 bytes less on every node of a parsed tree
+    /// (docs/parser-verification.md, "Node fields packed"). A value that does not fit (a depth from 65,535 on, which
+    /// CPython rejects long before: <c>AstDepth.CPythonMaxNestedNodes</c>; a node spanning 4,094 lines or more) is kept
+    /// in <see cref="RareFields"/>, an entry per such node, so the cost stays linear in the tree (columns stay 32-bit
+    /// for that reason: a long line would make every node on it wide).
+    /// </summary>
+    private protected uint _bits;
+
+    private const uint DepthMask = 0xFFFF;
+    private const int CodeShift = 16;
+    private const uint CodeMask = 0xFu << CodeShift;
+
+    /// <summary>The 4-bit code of the node's one context or operator field (1-based, 0 = unset), or of Constant's
+    /// kind (<see cref="Constant.Kind"/>).</summary>
+    private protected byte SingletonCode
+    {
+        get => (byte)((_bits & CodeMask) >> CodeShift);
+        set => _bits = (_bits & ~CodeMask) | ((uint)(value & 0xF) << CodeShift);
+    }
 
     /// <summary>Reports the node's fields in CPython's <c>_fields</c> order (node lists as read-only spans, so a
     /// walk neither allocates nor turns a parsed tree's compact arrays into Lists).</summary>
@@ -57,22 +102,97 @@ public abstract class Node
 /// lines are 1-based.</summary>
 public abstract class PositionedNode : Node
 {
-    public int Lineno { get; set; }
-    public int ColOffset { get; set; }
-    public int EndLineno { get; set; }
-    public int EndColOffset { get; set; }
+    private int _lineno, _colOffset, _endColOffset;
+
+    private const int DeltaShift = 20;
+    /// <summary>end_lineno − lineno from 0 to 4,093 is stored as such; 4,094 means end_lineno = 0 (not yet set: an
+    /// object initializer that sets Lineno first); 4,095 means the value is in <see cref="RareFields"/>.</summary>
+    private const uint DeltaEndUnset = 4094, DeltaEscape = 4095;
+
+    public int Lineno
+    {
+        get => _lineno;
+        set
+        {
+            if (value == _lineno) return;
+            int end = EndLineno;
+            _lineno = value;
+            EndLineno = end;
+        }
+    }
+
+    public int ColOffset { get => _colOffset; set => _colOffset = value; }
+
+    public int EndLineno
+    {
+        get
+        {
+            uint delta = _bits >> DeltaShift;
+            if (delta < DeltaEndUnset) return _lineno + (int)delta;
+            return delta == DeltaEndUnset ? 0 : RareFields.Of(this).EndLineno;
+        }
+        set
+        {
+            uint delta = (uint)(value - _lineno);
+            if (delta >= DeltaEndUnset)
+            {
+                if (value == 0) delta = DeltaEndUnset;
+                else
+                {
+                    RareFields.For(this).EndLineno = value;
+                    delta = DeltaEscape;
+                }
+            }
+            _bits = (_bits & ((1u << DeltaShift) - 1)) | (delta << DeltaShift);
+        }
+    }
+
+    public int EndColOffset { get => _endColOffset; set => _endColOffset = value; }
 
     public void SetPosition(int lineno, int colOffset, int endLineno, int endColOffset)
     {
-        Lineno = lineno; ColOffset = colOffset; EndLineno = endLineno; EndColOffset = endColOffset;
+        _lineno = lineno;
+        _colOffset = colOffset;
+        EndLineno = endLineno;
+        _endColOffset = endColOffset;
+    }
+}
+
+/// <summary>
+/// The values that do not fit a node's packed fields (<see cref="Node._bits"/>) and the fields a parsed tree never
+/// sets (<c>type_comment</c>: CPython's <c>ast.parse</c> fills it only with <c>type_comments=True</c>, which this
+/// parser does not offer): an entry per node that has one, kept as long as the node lives. A parsed tree of
+/// accepted code has none unless a node spans 4,094 lines or more.
+/// </summary>
+internal sealed class RareFields
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Node, RareFields> Table = new();
+    private static readonly RareFields None = new();
+
+    public int Depth, EndLineno;
+    public string? Kind, TypeComment;
+
+    /// <summary>Whether any entry was ever made: until then a read (a type_comment of every visited Assign, arg, ...)
+    /// needs no lookup (which would also give the node an identity hash code).</summary>
+    private static volatile bool s_used;
+
+    /// <summary>The node's entry (a shared empty one when it has none: read-only use).</summary>
+    public static RareFields Of(Node node) => s_used && Table.TryGetValue(node, out var rare) ? rare : None;
+
+    /// <summary>The node's entry, created on first use (to write).</summary>
+    public static RareFields For(Node node)
+    {
+        s_used = true;
+        return Table.GetValue(node, static _ => new RareFields());
     }
 
-    /// <summary>The node's one context or operator field (<c>ctx</c> of Name, Attribute, ...; <c>op</c> of BinOp,
-    /// UnaryOp, BoolOp, AugAssign), as its class's 1-based code (0 = unset). A byte here fits the 4 bytes of padding
-    /// after Depth and the positions, where a reference in the derived class took 8 more bytes per node. (Columns in
-    /// 16 bits with a side table for wide ones saved 8 more bytes per node, but a 1 MB line made every node wide:
-    /// allocation grew 52x for a 16x input in LinearWorkTests.)</summary>
-    private protected byte SingletonCode;
+    public static string? TypeCommentOf(Node node) => Of(node).TypeComment;
+
+    public static void SetTypeComment(Node node, string? value)
+    {
+        if (value != null) For(node).TypeComment = value;
+        else if (s_used && Table.TryGetValue(node, out var rare)) rare.TypeComment = null;
+    }
 }
 
 /// <summary>
@@ -135,10 +255,13 @@ public interface IFieldVisitor
     void Constant(string name, object? value);
 }
 
-/// <summary>A growable stack of nodes for tree walks without recursion (see <see cref="Node.PushChildren"/>).</summary>
-internal struct NodeStack(Node[] items)
+/// <summary>A growable stack of nodes for tree walks without recursion (see <see cref="Node.PushChildren"/>), with
+/// each node's depth beside it: the walk reads depths from here, not back from the nodes, whose packed field keeps
+/// depths only up to 65,534 (<see cref="Node.StoreWalkDepth"/>).</summary>
+internal struct NodeStack(Node[] items, int[] depths)
 {
     private Node[] _items = items;
+    private int[] _depths = depths;
     public int Count;
     /// <summary>The most entries held at once (slots to clear before the array is reused).</summary>
     public int HighWater;
@@ -146,12 +269,19 @@ internal struct NodeStack(Node[] items)
     public int ParentDepth;
 
     public Node[] Items => _items;
+    public int[] Depths => _depths;
 
     public void Push(Node? node)
     {
         if (node == null) return;
-        node.Depth = ParentDepth + 1;
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        int depth = ParentDepth + 1;
+        node.StoreWalkDepth(depth);
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+            Array.Resize(ref _depths, _items.Length);
+        }
+        _depths[Count] = depth;
         // Through a ref, without the covariant array store check (Node is abstract, so `_items[i] = node` called
         // CastHelpers.StelemRef_Helper for every node of every tree walk); _items is always exactly a Node[].
         System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_items), Count++) = node;
@@ -163,7 +293,11 @@ internal struct NodeStack(Node[] items)
         foreach (var n in nodes) Push(n);
     }
 
-    public Node Pop() => _items[--Count];
+    public Node Pop(out int depth)
+    {
+        depth = _depths[--Count];
+        return _items[Count];
+    }
 }
 
 /// <summary>The empty list reported by <see cref="Node.VisitFields"/> for a list field never assigned (read-only by

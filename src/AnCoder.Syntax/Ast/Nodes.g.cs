@@ -112,7 +112,7 @@ public sealed partial class FunctionDef : StmtNode
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
@@ -152,7 +152,7 @@ public sealed partial class AsyncFunctionDef : StmtNode
     /// <summary>CPython field <c>returns</c> (expr?).</summary>
     public ExprNode? Returns { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
@@ -261,7 +261,7 @@ public sealed partial class Assign : StmtNode
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Nodes("targets", AstLists.Span<ExprNode>(ref _targets));
@@ -341,7 +341,7 @@ public sealed partial class For : StmtNode
     [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
     private object? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
@@ -378,7 +378,7 @@ public sealed partial class AsyncFor : StmtNode
     [AllowNull] public List<StmtNode> Orelse { get => AstLists.AsList<StmtNode>(ref _orelse); set => _orelse = AstLists.Store(value); }
     private object? _orelse;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Node("target", Target);
@@ -471,7 +471,7 @@ public sealed partial class With : StmtNode
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Nodes("items", AstLists.Span<WithitemNode>(ref _items));
@@ -500,7 +500,7 @@ public sealed partial class AsyncWith : StmtNode
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Nodes("items", AstLists.Span<WithitemNode>(ref _items));
@@ -1191,7 +1191,20 @@ public sealed partial class Constant : ExprNode
     /// <summary>CPython field <c>value</c> (constant).</summary>
     public object? Value { get; set; }
     /// <summary>CPython field <c>kind</c> (string?).</summary>
-    public string? Kind { get; set; }
+    public string? Kind
+    {
+        get => SingletonCode switch { 0 => null, 1 => "u", _ => RareFields.Of(this).Kind };
+        set
+        {
+            if (value == null) SingletonCode = 0;
+            else if (value == "u") SingletonCode = 1;
+            else
+            {
+                RareFields.For(this).Kind = value;
+                SingletonCode = 2;
+            }
+        }
+    }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Constant("value", Value);
@@ -1912,7 +1925,7 @@ public sealed partial class Arg : ArgNode
     /// <summary>CPython field <c>annotation</c> (expr?).</summary>
     public ExprNode? Annotation { get; set; } = null!;
     /// <summary>CPython field <c>type_comment</c> (string?).</summary>
-    public string? TypeComment { get; set; }
+    public string? TypeComment { get => RareFields.TypeCommentOf(this); set => RareFields.SetTypeComment(this, value); }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("arg", ArgName);

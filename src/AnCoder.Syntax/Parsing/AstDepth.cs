@@ -18,6 +18,7 @@ internal static class AstDepth
     public const int CPythonMaxNestedNodes = 2991;
 
     [ThreadStatic] private static Node[]? t_stack;
+    [ThreadStatic] private static int[]? t_depths;
 
     /// <summary>Assigns depths below <paramref name="root"/> (whose own Depth is kept) and returns the number of
     /// nested nodes CPython's ast2obj would count on the deepest path from the root (contexts and operators are
@@ -30,22 +31,26 @@ internal static class AstDepth
 
     private static int Walk(Node root, bool compactLists)
     {
-        var stack = new NodeStack(t_stack ?? new Node[256]);
+        var buffer = t_stack ?? new Node[256];
+        var stack = new NodeStack(buffer, t_depths is { } cached && cached.Length == buffer.Length ? cached : new int[buffer.Length]);
         int rootDepth = root.Depth;
         int deepest = rootDepth;
         stack.ParentDepth = rootDepth - 1;
         stack.Push(root);
+        root.Depth = rootDepth; // Push stores a walk depth; the root's own is kept as it was
         while (stack.Count > 0)
         {
-            var node = stack.Pop();
-            if (node.Depth > deepest) deepest = node.Depth;
-            stack.ParentDepth = node.Depth;
+            var node = stack.Pop(out int depth);
+            if (depth > deepest) deepest = depth;
+            stack.ParentDepth = depth;
             if (compactLists) node.CompactLists();
             node.PushChildren(ref stack);
         }
         var items = stack.Items;
         Array.Clear(items, 0, stack.HighWater); // no references to this tree stay behind
-        t_stack = items.Length <= 1 << 16 ? items : null;
+        bool keep = items.Length <= 1 << 16;
+        t_stack = keep ? items : null;
+        t_depths = keep ? stack.Depths : null;
         return deepest - rootDepth + 1;
     }
 }

@@ -446,19 +446,13 @@ internal sealed partial class Parser
         }
         if (e < 0) e = 0;
         ref readonly var t = ref _tokens[e];
-        node.Lineno = s.StartLine;
-        node.ColOffset = s.StartColumn;
-        node.EndLineno = t.EndLine;
-        node.EndColOffset = t.EndColumn;
+        node.SetPosition(s.StartLine, s.StartColumn, t.EndLine, t.EndColumn); // one store of the packed end line
         return node;
     }
 
     private static T CopyPos<T>(T node, PositionedNode from) where T : PositionedNode
     {
-        node.Lineno = from.Lineno;
-        node.ColOffset = from.ColOffset;
-        node.EndLineno = from.EndLineno;
-        node.EndColOffset = from.EndColOffset;
+        node.SetPosition(from.Lineno, from.ColOffset, from.EndLineno, from.EndColOffset);
         return node;
     }
 

@@ -45,12 +45,14 @@ public sealed class SyntaxRepairTests
         const string completion = "    b = a + 1\n    return (b\n    c = 3\n";
         var (canvas, tokenizer, _) = Canvas(prompt, completion);
         var judge = new SyntaxRepair(tokenizer, 0, 2);
-        var region = judge.Region(canvas.Ids, canvas.Frozen, 1)!;
-        // "'(' was never closed" names line 3 ("    return (b"): exactly the tokens of that line.
+        var found = judge.Region(canvas.Ids, canvas.Frozen, 1)!;
+        var region = found.Positions;
+        // "'(' was never closed" names line 3 ("    return (b"): exactly the tokens of that line; the reason is CPython's verdict.
+        Assert.Equal("SyntaxError at line 3: '(' was never closed", found.Reason);
         string Text(IEnumerable<int> positions) => string.Concat(positions.Select(i => tokenizer.TokenText(canvas.Ids[i])));
         Assert.Equal("    return (b\n", Text(region));
         Assert.All(region, i => Assert.False(canvas.Frozen[i]));
-        var wider = judge.Region(canvas.Ids, canvas.Frozen, 2)!;
+        var wider = judge.Region(canvas.Ids, canvas.Frozen, 2)!.Positions;
         Assert.Equal(completion, Text(wider));                                   // the def's block: every generated token
 
         var (good, goodTokenizer, _) = Canvas(prompt, "    return a\n");
@@ -67,17 +69,18 @@ public sealed class SyntaxRepairTests
         // The prompt opens a bracket the completion never closes: "'(' was never closed" names line 1, the prompt's.
         var (canvas, tokenizer, _) = Canvas("x = foo(\n", "    1, 2\ny = 3\n");
         var region = new SyntaxRepair(tokenizer, 0, 2).Region(canvas.Ids, canvas.Frozen, 1)!;
-        Assert.Equal("    1, 2\n", string.Concat(region.Select(i => tokenizer.TokenText(canvas.Ids[i]))));
+        Assert.Equal("    1, 2\n", string.Concat(region.Positions.Select(i => tokenizer.TokenText(canvas.Ids[i]))));
+        Assert.Equal("SyntaxError at line 1: '(' was never closed", region.Reason);
     }
 
     /// <summary>Breaks canvas 0 once: positions 2 and 3 in round 1; every other canvas and round is fine.</summary>
     private sealed class BreakOnce : IRepairRegion
     {
         public List<int> Rounds { get; } = [];
-        public IReadOnlyList<int>? Region(int[] ids, bool[] frozen, int round)
+        public RepairRegion? Region(int[] ids, bool[] frozen, int round)
         {
             Rounds.Add(round);
-            return round == 1 && frozen.Length == 12 ? [2, 3] : null;
+            return round == 1 && frozen.Length == 12 ? new RepairRegion([2, 3], "broken at 2") : null;
         }
     }
 
@@ -98,6 +101,9 @@ public sealed class SyntaxRepairTests
         Assert.Equal([2, 3], remask.Changes[0].Select(c => c.Position));
         Assert.All(remask.Changes[0], c => Assert.Equal(1, c.To));
         Assert.Empty(remask.Changes[1]);
+        // The reason travels with the remask, for the broken canvas only, and no other step carries one.
+        Assert.Equal(["broken at 2", null], remask.Notes!);
+        Assert.All(observer.Steps.Where(s => !ReferenceEquals(s, remask)), s => Assert.Null(s.Notes));
         Assert.Equal(1 + 4 + 1, repair.Count);                                    // remask, 4 steps, final pass
         Assert.Equal([2, 3], repair.Skip(1).SelectMany(s => s.Changes[0]).Select(c => c.Position).Order());
         Assert.All(repair, s => Assert.Empty(s.Changes[1]));

@@ -7,8 +7,9 @@ namespace AnCoder.Syntax.Tests.Parsing;
 
 /// <summary>
 /// The compact storage of a parsed tree (list fields as the element or an exact-size array, contexts and operators
-/// as a byte) behaves as the plain properties it stands for. Positions of long lines are checked against CPython by
-/// Cases/long_line_columns.py.
+/// as a code; depth, that code and end_lineno − lineno packed in one field, with what does not fit beside the node)
+/// behaves as the plain properties it stands for. Positions of long lines and of nodes spanning thousands of lines
+/// are checked against CPython by Cases/long_line_columns.py and Cases/long_spans.py.
 /// </summary>
 public sealed class AstStorageTests
 {
@@ -77,6 +78,86 @@ public sealed class AstStorageTests
         Assert.Equal((3, column, 4, column + 7), (name.Lineno, name.ColOffset, name.EndLineno, name.EndColOffset));
         name.ColOffset = 5;
         Assert.Equal((5, column + 7), (name.ColOffset, name.EndColOffset));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4_093)]
+    [InlineData(4_094)]
+    [InlineData(4_095)]
+    [InlineData(1_000_000)]
+    [InlineData(-1)]
+    [InlineData(-7)]
+    public void EndLinesAtAnyDistanceReadBackAsSetInEitherOrder(int span)
+    {
+        // Object initializer order (Lineno before EndLineno), the reverse, and SetPosition agree.
+        var forward = new Name { Id = "n", Ctx = Load.Instance, Lineno = 7, ColOffset = 1, EndLineno = 7 + span, EndColOffset = 2 };
+        var backward = new Name { Id = "n", Ctx = Load.Instance, EndColOffset = 2, EndLineno = 7 + span, ColOffset = 1, Lineno = 7 };
+        var atOnce = new Name { Id = "n", Ctx = Load.Instance };
+        atOnce.SetPosition(7, 1, 7 + span, 2);
+        foreach (var name in new[] { forward, backward, atOnce })
+        {
+            Assert.Equal((7, 1, 7 + span, 2), (name.Lineno, name.ColOffset, name.EndLineno, name.EndColOffset));
+            Assert.Same(Load.Instance, name.Ctx);
+        }
+        forward.Lineno = 3; // moving the start keeps the end
+        Assert.Equal((3, 7 + span), (forward.Lineno, forward.EndLineno));
+        forward.EndLineno = 3;
+        Assert.Equal((3, 3), (forward.Lineno, forward.EndLineno));
+    }
+
+    [Fact]
+    public void UnsetEndLineReadsAsZero()
+    {
+        var name = new Name { Id = "n", Lineno = 12, ColOffset = 3 };
+        Assert.Equal((12, 0), (name.Lineno, name.EndLineno));
+        name.Lineno = 5_000_000;
+        Assert.Equal(0, name.EndLineno);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2_991)]
+    [InlineData(65_534)]
+    [InlineData(65_535)]
+    [InlineData(1_000_000)]
+    [InlineData(-1)]
+    public void DepthOfAnySizeReadsBackAsSetBesideTheOtherPackedFields(int depth)
+    {
+        var op = new BinOp { Op = Pow.Instance };
+        op.SetPosition(1, 0, 5_000, 9);
+        op.Depth = depth;
+        Assert.Equal((depth, 1, 5_000), (op.Depth, op.Lineno, op.EndLineno));
+        Assert.Same(Pow.Instance, op.Op);
+        op.Op = BitXor.Instance;
+        op.EndLineno = 2;
+        Assert.Equal((depth, 2), (op.Depth, op.EndLineno));
+        Assert.Same(BitXor.Instance, op.Op);
+        op.Depth = 4;
+        Assert.Equal(4, op.Depth);
+    }
+
+    [Fact]
+    public void ConstantKindAndTypeCommentsReadBackAsSet()
+    {
+        var module = Parse("x = u'a'\ny = 'b'\ndef f(a):\n    pass\n");
+        var u = (Constant)((Assign)module.Body[0]).Value;
+        var plain = (Constant)((Assign)module.Body[1]).Value;
+        Assert.Equal(("u", null), (u.Kind, plain.Kind));
+        plain.Kind = "other kind";
+        u.Kind = null;
+        Assert.Equal((null, "other kind"), (u.Kind, plain.Kind));
+        Assert.Equal("b", plain.Value);
+
+        var assign = (Assign)module.Body[0];
+        var arg = (Arg)((Arguments)((FunctionDef)module.Body[2]).Args).Args[0];
+        Assert.Null(assign.TypeComment);
+        Assert.Null(arg.TypeComment);
+        assign.TypeComment = "int";
+        Assert.Equal(("int", null), (assign.TypeComment, ((Assign)module.Body[1]).TypeComment));
+        assign.TypeComment = null;
+        Assert.Null(assign.TypeComment);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public static class ParseBenchmarkReport
         output.WriteLine($"{paths.Count} files, {megabytes:F1} MB under {directory}");
         var ours = ParseBenchmark.Throughput(sources, rounds, Accepts);
         var checks = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.Check(source) == null);
-        output.WriteLine($"AnCoder Parse (in-process, 1 thread): best {ours.BestMBps:F2} MB/s, median {ours.MedianMBps:F2} MB/s ({ours.Rejected} rejected); "
+        output.WriteLine($"AnCoder Parse (in-process, 1 thread, timed after {ours.WarmUpRounds} warm-up rounds, until the JIT settled): best {ours.BestMBps:F2} MB/s, median {ours.MedianMBps:F2} MB/s ({ours.Rejected} rejected); "
                        + $"allocated {ours.AllocatedPerSourceByte:F1} MB per MB; GCs per MB: {ours.Gen0PerMB:F2} gen0, {ours.Gen1PerRound / megabytes:F3} gen1, {ours.Gen2PerRound / megabytes:F3} gen2");
         output.WriteLine($"AnCoder Check (verdict, no tree):     best {checks.BestMBps:F2} MB/s, median {checks.MedianMBps:F2} MB/s; allocated {checks.AllocatedPerSourceByte:F1} MB per MB");
         double ourSmall = ParseBenchmark.CallsPerSecond(() => PythonParser.Parse(ParseBenchmark.SmallStatementList));

@@ -22,14 +22,15 @@ public sealed record ReferenceNllResult(string Model, string Benchmark, int Leng
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
         $"{Benchmark}: {Problems.Count} reference solutions, {Tokens} tokens (≤ {Length} each, end-of-text included), left-to-right NLL {NllPerToken:F4} nats/token");
 
+    /// <summary>The file's JSON: these records' properties in snake_case (tokens and nll_per_token written for readers, not read back).</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
     /// <summary>Writes FOLDER/<see cref="ReferenceNll.FileName"/> (whole or not at all: written beside, then renamed) and returns its path.</summary>
     public string Write(string folder)
     {
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, ReferenceNll.FileName), temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(new { model = Model, benchmark = Benchmark, length = Length, tokens = Tokens,
-            nll_per_token = NllPerToken, problems = Problems.Select(p => new { task_id = p.TaskId, tokens = p.Tokens, nll = p.Nll }) },
-            new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, JsonOptions));
         File.Move(temporary, path, overwrite: true);
         return path;
     }
@@ -54,13 +55,9 @@ public static class ReferenceNll
         if (!File.Exists(path)) return null;
         try
         {
-            using var json = JsonDocument.Parse(File.ReadAllText(path));
-            var root = json.RootElement;
-            var problems = root.GetProperty("problems").EnumerateArray()
-                .Select(p => new ProblemNll(p.GetProperty("task_id").GetString()!, p.GetProperty("tokens").GetInt32(), p.GetProperty("nll").GetDouble())).ToList();
-            return new ReferenceNllResult(root.GetProperty("model").GetString()!, root.GetProperty("benchmark").GetString()!, root.GetProperty("length").GetInt32(), problems);
+            return JsonSerializer.Deserialize<ReferenceNllResult>(File.ReadAllText(path), ReferenceNllResult.JsonOptions) is { Problems: not null } result ? result : null;
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or IOException)
         {
             return null;
         }

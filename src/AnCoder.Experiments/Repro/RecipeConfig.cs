@@ -115,8 +115,6 @@ public static class RecipeTraining
         var node = JsonSerializer.SerializeToNode(config.Training, SettingsJson.Options)!.AsObject();
         foreach (var (key, value) in section) node[key] = value?.DeepClone();
         var merged = TrainingConfig.FromJson(node.ToJsonString(), "recipe." + SectionName(stage.Kind));
-        bool ownData = section.ContainsKey("data");
-        string sftData = recipe.SftData ?? RepositoryPaths.DefaultSftData;
         string Model(string stageName) => Path.Combine(output, ReproRunner.RunsFolder, stageName, TrainingRun.FinalModelDirectory);
         var resolved = merged with
         {
@@ -124,6 +122,8 @@ public static class RecipeTraining
             MaxSteps = merged.MaxSteps is null && merged.MaxTokens is null ? config.Steps : merged.MaxSteps,
         };
         bool mdlm = stage.Variant == AnchorStrategy.Mdlm;
+        // A section's own "data" wins; otherwise the stages that train on pairs read the recipe's SFT pairs.
+        string? pairs = section.ContainsKey("data") ? resolved.Data : recipe.SftData ?? RepositoryPaths.DefaultSftData;
         return stage.Kind switch
         {
             RecipeStageKind.ArBase => resolved with
@@ -133,20 +133,20 @@ public static class RecipeTraining
             RecipeStageKind.ArSft => resolved with
             {
                 Objective = Objective.Ar, Sft = true, Init = Model(stage.Input!), InitQwen = null, Shift = false, DenoiserInit = DenoiserInit.Copy,
-                Data = ownData ? resolved.Data : sftData,
+                Data = pairs,
             },
             RecipeStageKind.Adapt => resolved with
             {
                 Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = recipe.AdaptOnPairs, Init = null, InitQwen = Model(stage.Input!),
                 DenoiserInit = mdlm ? DenoiserInit.Copy : resolved.DenoiserInit, DenoiserLayers = mdlm ? null : resolved.DenoiserLayers,
                 DenoiserInput = mdlm ? DenoiserInput.Softmax : resolved.DenoiserInput,
-                Data = recipe.AdaptOnPairs && !ownData ? sftData : resolved.Data,
+                Data = recipe.AdaptOnPairs ? pairs : resolved.Data,
             },
             _ => resolved with
             {
                 Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = true, Init = Model(stage.Input!), InitQwen = null,
                 DenoiserInit = DenoiserInit.Copy, DenoiserLayers = null, DenoiserInput = DenoiserInput.Softmax, Shift = false,
-                Data = ownData ? resolved.Data : sftData,
+                Data = pairs,
             },
         };
     }

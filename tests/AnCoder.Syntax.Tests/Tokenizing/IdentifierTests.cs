@@ -64,13 +64,24 @@ public sealed class IdentifierTests
         using var process = Process.Start(psi)!;
         string[] lines = process.StandardOutput.ReadToEnd().Split('\n');
         process.WaitForExit();
+        // Each spelling maps to its own kind (Classify compares packed constants, so a swapped pair would pass the range checks).
+        static string Spelling(KeywordKind kind) => kind switch
+        {
+            KeywordKind.NoneKeyword => "None", KeywordKind.True => "True", KeywordKind.False => "False",
+            KeywordKind.SoftMatch => "match", KeywordKind.SoftCase => "case", KeywordKind.SoftUnderscore => "_",
+            _ => kind.ToString().ToLowerInvariant(),
+        };
         foreach (string hard in lines[0].Split(' '))
         {
             var kind = Keywords.Classify(Encoding.ASCII.GetBytes(hard));
             Assert.True(kind != KeywordKind.None && kind < KeywordKind.SoftMatch, hard);
+            Assert.Equal(hard, Spelling(kind));
         }
         foreach (string soft in lines[1].Split(' '))
+        {
             Assert.True(Keywords.Classify(Encoding.ASCII.GetBytes(soft)) >= KeywordKind.SoftMatch, soft);
+            Assert.Equal(soft, Spelling(Keywords.Classify(Encoding.ASCII.GetBytes(soft))));
+        }
         foreach (string other in new[] { "print", "self", "Match", "iff", "none", "async_", "_x" })
             Assert.Equal(KeywordKind.None, Keywords.Classify(Encoding.ASCII.GetBytes(other)));
     }

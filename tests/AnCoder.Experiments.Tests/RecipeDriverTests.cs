@@ -29,7 +29,8 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
             ArBase = new JsonObject { ["max_steps"] = 2 },
             ArSft = new JsonObject { ["max_steps"] = 2 },
             Adapt = new JsonObject { ["max_steps"] = 2, ["shift"] = true, ["denoiser_init"] = "identity", ["denoiser_layers"] = 1, ["pretrained_learning_rate"] = 3e-4 },
-            Sft = new JsonObject { ["max_steps"] = 2 },
+            // Two threads for the last stages: the evaluations after them must still run at training.threads.
+            Sft = new JsonObject { ["max_steps"] = 2, ["threads"] = 2 },
             SftData = corpus.SftData, ArSamplingSeeds = arSamplingSeeds, ReferenceNllProblems = 2,
         },
     };
@@ -41,6 +42,8 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         var config = Config();
         var progress = new RecordingProgress();
         Assert.Equal(ReproOutcome.Completed, ReproRunner.Run(config, output, "ancoder repro --recipe-test", progress));
+        // The SFT stages trained with two threads; the evaluations after them set the experiment's one back.
+        Assert.Equal(1, TorchSharp.torch.get_num_threads());
 
         var plan = new RecipePlan(config);
         foreach (var stage in plan.Stages)

@@ -80,6 +80,18 @@ public sealed class DiffusionSampler
         return run.Execute();
     }
 
+    /// <summary>
+    /// The longest run of <paramref name="masked"/> (ascending) from its first whose confidences all exceed τ; the
+    /// first alone when it does not (one token per call, as without the threshold).
+    /// </summary>
+    internal static List<int> LeftmostRun(IReadOnlyList<int> masked, IReadOnlyList<double> confidence, double threshold)
+    {
+        var run = new List<int> { masked[0] };
+        if (!(confidence[0] > threshold)) return run;
+        for (int k = 1; k < masked.Count && confidence[k] > threshold; k++) run.Add(masked[k]);
+        return run;
+    }
+
     /// <summary>The state of one sampling call.</summary>
     private sealed class Run
     {
@@ -252,7 +264,11 @@ public sealed class DiffusionSampler
 
         /// <summary>
         /// The masked positions of canvas b whose confidence (largest probability, before temperature) exceeds τ;
-        /// when there is none, the one best by the order's score (confidence for the random order).
+        /// when there is none, the one best by the order's score (confidence for the random order). With the
+        /// left-to-right order, the run of masked positions from the leftmost while each exceeds τ, or the leftmost alone
+        /// (Fast-dLLM's semi-autoregressive block rule with the block starting at the leftmost mask): the
+        /// decided text grows as a prefix, and a confident end-of-text far right of it is not revealed before the text
+        /// it would end (docs/decoding.md, "Parallel steps, left to right").
         /// </summary>
         private List<int> ChooseAboveThreshold(int b, double threshold)
         {
@@ -260,6 +276,7 @@ public sealed class DiffusionSampler
             if (masked.Count == 0) return masked;
             using var index = tensor(masked.Select(i => Flat(b, i)).ToArray());
             var confidence = Penalised(_logProbs!.view(-1, _vocab).index_select(0, index), b).max(-1).values.exp().to(ScalarType.Float64).data<double>().ToArray();
+            if (_options.Order == UnmaskOrder.LeftToRight) return LeftmostRun(masked, confidence, threshold);
             var chosen = new List<int>();
             for (int k = 0; k < masked.Count; k++) if (confidence[k] > threshold) chosen.Add(masked[k]);
             if (chosen.Count > 0) return chosen;

@@ -103,7 +103,9 @@ public sealed record SamplerOptions
     /// Confidence-parallel decoding (Fast-dLLM's threshold rule): instead of the time grid's T steps, each step
     /// reveals every masked position whose confidence (the model's largest probability there, before temperature)
     /// exceeds τ, and at least one (the best by <see cref="Order"/>; confidence for the random order), until nothing
-    /// is masked: the number of network calls adapts to the model's certainty. No remasking. Null = off.
+    /// is masked: the number of network calls adapts to the model's certainty. With <see cref="UnmaskOrder.LeftToRight"/>
+    /// only the run of masked positions from the leftmost counts (the decided text grows as a prefix). No remasking.
+    /// Null = off.
     /// </summary>
     public double? ParallelThreshold { get; init; }
     /// <summary>

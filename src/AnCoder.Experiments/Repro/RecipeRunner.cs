@@ -190,6 +190,8 @@ public static class RecipeRunner
     private static bool Evaluate(ReproConfig config, RecipeEval eval, IReadOnlyDictionary<string, Benchmark> benchmarks, string output,
         PythonSandbox sandbox, IReproProgress progress, CancellationToken cancellation)
     {
+        // A stage may have trained with threads of its own (e.g. recipe.ar_base.threads); evaluations run at the experiment's count.
+        if (config.Training.Threads > 0) TorchSharp.torch.set_num_threads(config.Training.Threads);
         string modelDirectory = Path.Combine(output, eval.ModelFolder);
         if (!LoadedModel.TryLoad(modelDirectory, config.EvalPrecision, out var loaded, out var error))
         {

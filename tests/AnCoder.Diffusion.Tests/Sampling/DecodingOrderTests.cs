@@ -119,6 +119,34 @@ public sealed class DecodingOrderTests
     }
 
     [Fact]
+    public void Parallel_steps_left_to_right_reveal_the_leftmost_run_above_the_threshold_not_confident_positions_further_right()
+    {
+        // Confident (p ≈ 0.997) at 0-2 and 6-9, flat (p ≈ 0.1) at 3-5: the first call reveals 0-2 only (6-9 lie past
+        // an unconfident position), then one flat position per call, and 6-9 together once 5 is decided.
+        var fake = new FakeDenoiser(Table(10, i => 3, i => i is >= 3 and <= 5 ? 0.0 : 8.0));
+        var observer = new RecordingObserver();
+        new DiffusionSampler(fake, new SamplerOptions { ParallelThreshold = 0.9, Order = UnmaskOrder.LeftToRight, Remask = RemaskOptions.None })
+            .Sample([Canvas.Completion([], 10, Mask, 1)], observer);
+        var reveals = observer.Steps.Where(s => s.Times is not null).Select(s => s.Changes[0].Select(c => c.Position).ToArray()).ToList();
+        Assert.Equal([[0, 1, 2], [3], [4], [5], [6, 7, 8, 9]], reveals);
+        Assert.Equal(5, fake.Calls);
+        // Any order but left to right takes every position above τ at once: 0-2 and 6-9 in the first call.
+        var anywhere = new RecordingObserver();
+        new DiffusionSampler(new FakeDenoiser(Table(10, i => 3, i => i is >= 3 and <= 5 ? 0.0 : 8.0)),
+            new SamplerOptions { ParallelThreshold = 0.9, Order = UnmaskOrder.Confidence, Remask = RemaskOptions.None }).Sample([Canvas.Completion([], 10, Mask, 1)], anywhere);
+        Assert.Equal([0, 1, 2, 6, 7, 8, 9], anywhere.Steps.First(s => s.Times is not null).Changes[0].Select(c => c.Position));
+    }
+
+    [Fact]
+    public void The_leftmost_run_stops_at_the_first_position_at_or_below_the_threshold_and_is_one_position_when_the_first_is()
+    {
+        Assert.Equal([4, 7, 9], DiffusionSampler.LeftmostRun([4, 7, 9, 12, 13], [0.95, 0.91, 0.99, 0.9, 0.99], 0.9));
+        Assert.Equal([4], DiffusionSampler.LeftmostRun([4, 7], [0.2, 0.99], 0.9));
+        Assert.Equal([4], DiffusionSampler.LeftmostRun([4, 7, 9], [0.99, 0.99, 0.99], 1.0));   // τ = 1: one token per call
+        Assert.Equal([4, 7, 9], DiffusionSampler.LeftmostRun([4, 7, 9], [0.01, 0.02, 0.03], 0.0));
+    }
+
+    [Fact]
     public void Parallel_fallback_follows_the_anchor_order()
     {
         // Nothing exceeds τ; the single reveal of each step goes first to the anchor predictions (positions 6..11).

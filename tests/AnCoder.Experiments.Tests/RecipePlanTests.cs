@@ -189,6 +189,14 @@ public sealed class RecipePlanTests : IDisposable
         Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, viable-prefix guard, no remasking in any row", report);
         Assert.Contains("top-p 0.95, repetition penalty θ = 1.3, frequency penalty α = 0.5, viable-prefix guard, KV cache", report);
         Assert.Contains("it starts from the fine-tuned AR model (ar-sft) and trains on the SFT pairs with the prompt never masked.", report);
+        Assert.Contains("Training precision fp32, evaluation precision fp32; torch threads per process: torch's default. ", report);
+        var bf16 = config with
+        {
+            Training = config.Training with { Precision = Precision.Bf16, Threads = 1 }, EvalPrecision = Precision.Bf16,
+            Recipe = config.Recipe! with { ArBase = new JsonObject { ["max_steps"] = 2, ["threads"] = 2 }, Sft = new JsonObject { ["threads"] = 3 } },
+        };
+        Assert.Equal("Training precision bf16, evaluation precision bf16; torch threads per process: 1 (stage sections: ar_base 2, sft 3). ",
+            RecipeReport.PrecisionAndThreads(bf16));
         // The paper's layout and sampler: no such clauses.
         string paper = RecipeReport.Markdown(Recipe(), new RecipePlan(Recipe()), RecipeRunner.Collect(new RecipePlan(Recipe()), _dir, null), "ancoder repro --test");
         Assert.DoesNotContain("penalty θ", paper);

@@ -111,7 +111,7 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
         foreach (var run in new[] { "mdlm-s0", "anchortree-s0" })
         {
             AssertTrainedByTorch(Path.Combine(output, "runs", run));
-            Assert.Equal(1, File.ReadLines(Path.Combine(output, "runs", run, "eval", "humaneval-T4", "results.jsonl")).Count());
+            Assert.Single(File.ReadLines(Path.Combine(output, "runs", run, "eval", "humaneval-T4", "results.jsonl")));
         }
         var results = ReproResults.FromJson(File.ReadAllText(Path.Combine(output, ReproResults.FileName)));
         Assert.All(results.Runs, r => Assert.Equal(RunStatus.Completed, r.Status));

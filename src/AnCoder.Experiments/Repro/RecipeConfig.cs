@@ -101,6 +101,10 @@ public static class RecipeTraining
         _ => recipe.Sft,
     };
 
+    /// <summary>The torch threads a stage section sets for itself (null: the training section's).</summary>
+    public static int? SectionThreads(RecipeConfig recipe, RecipeStageKind kind) =>
+        Section(recipe, kind)["threads"] is JsonValue value && value.TryGetValue<int>(out int threads) ? threads : null;
+
     /// <summary>
     /// The stage's training config, writing into OUT/<see cref="PlannedStage.Folder"/>. Fixed by the recipe:
     /// AR stages objective ar (no shift, ψ options unused); diffusion stages the variant's strategy and seed; stage 1

@@ -178,6 +178,18 @@ public static class RecipeReport
           + (recipe.AdaptFrom == RecipeAdaptSource.Sft ? "the fine-tuned AR model (ar-sft)" : "the AR base")
           + (recipe.AdaptOnPairs ? " and trains on the SFT pairs with the prompt never masked. " : " and trains on the pre-training corpus. ");
 
+    /// <summary>The arithmetic and torch threads of the run (a stage section may set threads of its own).</summary>
+    internal static string PrecisionAndThreads(ReproConfig config)
+    {
+        var own = Enum.GetValues<RecipeStageKind>()
+            .Select(kind => (Name: RecipeTraining.SectionName(kind), Threads: RecipeTraining.SectionThreads(config.Recipe!, kind)))
+            .Where(s => s.Threads is not null).Select(s => Inv($"{s.Name} {s.Threads}")).ToList();
+        return Inv($"Training precision {config.Training.Precision.ToString().ToLowerInvariant()}, evaluation precision ")
+               + config.EvalPrecision.ToString().ToLowerInvariant()
+               + "; torch threads per process: " + (config.Training.Threads > 0 ? Inv($"{config.Training.Threads}") : "torch's default")
+               + (own.Count > 0 ? " (stage sections: " + string.Join(", ", own) + ")" : "") + ". ";
+    }
+
     public static string Markdown(ReproConfig config, RecipePlan plan, RecipeResults results, string commandLine)
     {
         var recipe = config.Recipe!;
@@ -196,6 +208,7 @@ public static class RecipeReport
           .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
           .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{ReproReport.Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
           .AppendLine(StageSources(recipe))
+          .AppendLine(PrecisionAndThreads(config))
           .AppendLine("Percentages are mean ± standard error over seeds (n − 1 standard deviation / √seeds). The paper's numbers are GPU-scale models "
                       + "(Qwen2.5-Coder-0.5B start): compare orderings, not absolute values.").AppendLine();
 

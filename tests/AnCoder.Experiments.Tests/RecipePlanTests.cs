@@ -246,6 +246,26 @@ public sealed class RecipePlanTests : IDisposable
     }
 
     [Fact]
+    public void The_bf16_recipe_example_trains_the_ar_stages_on_two_threads_and_everything_in_bf16()
+    {
+        var config = ReproConfig.Load(Path.Combine(FindRepositoryRoot(), "examples", "repro-recipe-bf16.json"));
+        Assert.Empty(config.Validate());
+        var plan = new RecipePlan(config);
+        Assert.Equal(2 + 5 * 3 * 2, plan.Stages.Count);
+        var arBase = RecipeTraining.For(config, plan.Stage("ar-base"), "/x");
+        var arSft = RecipeTraining.For(config, plan.Stage("ar-sft"), "/x");
+        var adapt = RecipeTraining.For(config, plan.Stage("anchortree-s2/adapt"), "/x");
+        var sft = RecipeTraining.For(config, plan.Stage("anchortree-s2/sft"), "/x");
+        Assert.Equal((3000L, 2, Precision.Bf16), (arBase.MaxSteps!.Value, arBase.Threads, arBase.Precision));
+        Assert.Equal((1100L, 384, 2), (arSft.MaxSteps!.Value, arSft.ContextLength, arSft.Threads));
+        Assert.Equal((100L, 1, Precision.Bf16, "ar-sft"), (adapt.MaxSteps!.Value, adapt.Threads, adapt.Precision, plan.Stage("anchortree-s2/adapt").Input));
+        Assert.Equal((200L, 1), (sft.MaxSteps!.Value, sft.Threads));
+        Assert.Equal(Precision.Bf16, config.EvalPrecision);
+        Assert.Equal("Training precision bf16, evaluation precision bf16; torch threads per process: 1 (stage sections: ar_base 2, ar_sft 2). ",
+            RecipeReport.PrecisionAndThreads(config));
+    }
+
+    [Fact]
     public void Two_workers_claim_an_item_exclusively_and_a_dead_worker_s_claim_is_taken_over()
     {
         var alive = new HashSet<int> { 101, 102 };

@@ -184,9 +184,15 @@ public sealed class RecipePlanTests : IDisposable
         var anchored = RecipeRunner.SettingsFor(config, plan.Evals.First(e => e.Stage == "anchortree-s0/sft"));
         Assert.Equal((AnCoder.Diffusion.Sampling.DecodingGuard.Prefix, 1.2, 1.0), (anchored.Guard, anchored.RepetitionPenalty, anchored.FrequencyPenalty));
         Assert.Equal((AnCoder.Diffusion.Sampling.UnmaskOrder.LeftToRight, (double?)1.0, "none", 0.2), (anchored.Order, anchored.Parallel, anchored.Remask, anchored.Temperature));
+        // Parallel steps never remask: the Null row is the two-stage row's evaluation, sampled once.
+        var rows = plan.Rows.ToDictionary(r => r.Key);
+        Assert.Equal(rows["mdlm-two-stage"].Members.Select(m => m.HumanEval), rows["null"].Members.Select(m => m.HumanEval));
+        Assert.Single(plan.Evals, e => e.Stage == "null-s0/sft" && e.Benchmark == "humaneval");
+        Assert.All(plan.Evals.Where(e => !e.Autoregressive), e => Assert.EndsWith("-remask-none", e.Folder));
+        Assert.Equal(new RecipePlan(config with { EvalParallel = null }).Evals.Count - 2 * config.Seeds, plan.Evals.Count);
 
         string report = RecipeReport.Markdown(config, plan, RecipeRunner.Collect(plan, _dir, null), "ancoder repro --test");
-        Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, viable-prefix guard, no remasking in any row", report);
+        Assert.Contains("unmask order `lefttoright`, confidence-parallel τ_p = 1 (network calls adapt; 1 = one token per call), repetition penalty θ = 1.2, frequency penalty α = 1, viable-prefix guard, no remasking in any row, so the Null row is the MDLM two-stage row's evaluation", report);
         Assert.Contains("top-p 0.95, repetition penalty θ = 1.3, frequency penalty α = 0.5, viable-prefix guard, KV cache", report);
         Assert.Contains("it starts from the fine-tuned AR model (ar-sft) and trains on the SFT pairs with the prompt never masked.", report);
         Assert.Contains("Training precision fp32, evaluation precision fp32; torch threads per process: torch's default. ", report);

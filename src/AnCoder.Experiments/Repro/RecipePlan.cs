@@ -131,12 +131,15 @@ public sealed class RecipePlan
                 .Select(seed => Member(StageName(variant, seed, RecipeStageKind.Sft), remask, seed, config.EvalSeed)).ToList();
             rows.Add(new RecipeRow(key, label, false, members, PaperFor(key), remask));
         }
+        // Confidence-parallel steps never remask (SamplerOptions.ParallelThreshold): the anchored rows are then sampled
+        // without remasking, and the Null row is the MDLM two-stage row's evaluation, not a second identical one.
+        string anchoredRemask = config.EvalParallel is null ? config.AnchoredRemask : "none";
         DiffusionRow("mdlm-one-network", "MDLM one-network", AnchorStrategy.Mdlm, "none");
         DiffusionRow("mdlm-two-stage", "MDLM two-stage (null model, remask none)", AnchorStrategy.Null, "none");
-        DiffusionRow("null", "Null", AnchorStrategy.Null, config.AnchoredRemask);
-        DiffusionRow("keyword", "Keyword", AnchorStrategy.Keyword, config.AnchoredRemask);
-        DiffusionRow("identifier", "Identifier", AnchorStrategy.Identifier, config.AnchoredRemask);
-        DiffusionRow("anchortree", "AnchorTree", AnchorStrategy.AnchorTree, config.AnchoredRemask);
+        DiffusionRow("null", "Null", AnchorStrategy.Null, anchoredRemask);
+        DiffusionRow("keyword", "Keyword", AnchorStrategy.Keyword, anchoredRemask);
+        DiffusionRow("identifier", "Identifier", AnchorStrategy.Identifier, anchoredRemask);
+        DiffusionRow("anchortree", "AnchorTree", AnchorStrategy.AnchorTree, anchoredRemask);
         Rows = rows;
         Evals = evals;
     }

@@ -204,7 +204,7 @@ public static class RecipeReport
           .AppendLine().AppendLine(Inv($"Evaluation: HumanEval, the first {config.HumanevalProblems} problems (all 164 when ≥ 164) × {config.HumanevalN} sample(s) per seed; MBPP, the first "))
           .AppendLine(Inv($"{config.MbppProblems} problems of its test split (a fixed subset) × {config.MbppN} sample(s) per seed. Diffusion rows: T = {config.EvalSteps}, G = {config.EvalLength} tokens, "))
           .AppendLine(Inv($"τ = {config.Temperature}, unmask order `{SettingNames.Name(config.EvalOrder)}`{DiffusionDecoding(config)}, ")
-                      + (config.EvalParallel is null ? Inv($"remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows ") : "no remasking in any row "))
+                      + (config.EvalParallel is null ? Inv($"remasking `{config.AnchoredRemask}` for Null/Keyword/Identifier/AnchorTree and none for both MDLM rows ") : "no remasking in any row, so the Null row is the MDLM two-stage row's evaluation (the same models, the same sampler) "))
           .AppendLine(Inv($"(MDLM two-stage is the Null model sampled without remasking, as the paper's 809M MDLM). AR rows: at most {recipe.ArEvalLength ?? config.EvalLength} new tokens, "))
           .AppendLine(Inv($"τ = {recipe.ArTemperature}{(recipe.ArTemperature == 0 ? " (greedy)" : "")}, top-p {recipe.ArTopP}{ReproReport.Penalties(recipe.ArRepetitionPenalty, recipe.ArFrequencyPenalty, recipe.ArGuard)}, KV cache, HumanEval's stop sequences. "))
           .AppendLine(StageSources(recipe))

@@ -182,7 +182,7 @@ public static class RecipeRunner
         : new ModelEvalSettings
         {
             SamplesPerProblem = eval.N, Steps = eval.Steps, Length = config.EvalLength, Temperature = config.Temperature,
-            Remask = config.EvalParallel is not null ? "none" : eval.Remask, Limit = eval.Problems, Seed = eval.SamplingSeed,
+            Remask = eval.Remask, Limit = eval.Problems, Seed = eval.SamplingSeed,
             BatchSize = config.EvalBatch, Order = config.EvalOrder, Parallel = config.EvalParallel, Repair = config.EvalRepair,
             Guard = config.EvalGuard, RepetitionPenalty = config.EvalRepetitionPenalty, FrequencyPenalty = config.EvalFrequencyPenalty,
         };

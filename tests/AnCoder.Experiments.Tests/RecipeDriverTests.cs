@@ -32,6 +32,8 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
             // Two threads for the last stages: the evaluations after them must still run at training.threads.
             Sft = new JsonObject { ["max_steps"] = 2, ["threads"] = 2 },
             SftData = corpus.SftData, ArSamplingSeeds = arSamplingSeeds, ReferenceNllProblems = 2,
+            LongerSteps = [6], // the MDLM continued from 2 + 2 steps to 6
+            CurveSteps = [1], // the AR stages' step-1 checkpoints kept for the curve
         },
     };
 
@@ -50,7 +52,7 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
             Assert.True(File.Exists(Path.Combine(output, stage.ModelFolder, "model.safetensors")), stage.Name);
         // The AR stages are Hugging Face Qwen2 folders; the adapted ones ours.
         Assert.Contains("\"model_type\": \"qwen2\"", File.ReadAllText(Path.Combine(output, "runs", "ar-sft", "model", "config.json")));
-        Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft"],
+        Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft", "mdlm-s0/longer-6"],
             progress.Lines.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
         foreach (var eval in plan.Evals)
             Assert.True(RecipeRunner.EvalDone(eval, output), eval.Folder);
@@ -62,6 +64,9 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         var results = RecipeResults.FromJson(File.ReadAllText(Path.Combine(output, "results.json")));
         Assert.All(results.Stages, s => Assert.Equal(RunStatus.Completed, s.Status));
         Assert.All(results.Stages, s => Assert.Equal(2, s.Steps));
+        // The continuation starts from the MDLM's SFT model and draws its pairs with seed 0 + 6.
+        var longer = AnCoder.Diffusion.Training.TrainingConfig.Load(Path.Combine(output, "runs", "mdlm-s0", "longer-6", "config.json"));
+        Assert.Equal((Path.Combine(output, "runs", "mdlm-s0", "sft", "model"), 6), (longer.Init, longer.Seed));
         Assert.All(results.Stages, s => Assert.NotEmpty(s.Validation));
         // Every Table 1 model scored its references once (the null model's two evaluations share one file); stage 1 has none.
         foreach (var stage in new[] { "ar-sft", "ar-base", "mdlm-s0/sft", "null-s0/sft" })
@@ -76,6 +81,13 @@ public sealed class RecipeDriverTests(TinyCorpus corpus) : IClassFixture<TinyCor
         Assert.Contains("## The paper's orderings here", report);
         Assert.Contains("## Validation loss against training tokens", report);
         Assert.Contains("## Example samples", report);
+        // The AR stages' checkpoints at step 1 were kept as they trained and evaluated: the curve has them beside the final models.
+        Assert.Equal([("ar-base", 1L), ("ar-base", 2L), ("ar-sft", 1L), ("ar-sft", 2L)], results.Curve!.Select(p => (p.Stage, p.Step)));
+        Assert.Contains("## HumanEval validity against training tokens (AR stages)", report);
+        Assert.Contains("| MDLM one-network, 6 steps (longer) | 6 | ", report);
+        // Its tokens are the whole diffusion training of its model: stage 1 + stage 3 + the continuation.
+        var points = RecipeReport.LongerPoints(plan, results);
+        Assert.Equal(new[] { "mdlm-s0/adapt", "mdlm-s0/sft", "mdlm-s0/longer-6" }.Sum(s => results.Stage(s)!.Tokens), points[1].Tokens.Mean);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(output, "plots", "validation_by_stage.png")).Take(4));
 
         // Again: every stage and evaluation is done; nothing is trained or sampled, the journals stay as they are.

@@ -257,7 +257,11 @@ public sealed class RecipePlanTests : IDisposable
         var config = ReproConfig.Load(Path.Combine(FindRepositoryRoot(), "examples", "repro-recipe-bf16.json"));
         Assert.Empty(config.Validate());
         var plan = new RecipePlan(config);
-        Assert.Equal(2 + 5 * 3 * 2, plan.Stages.Count);
+        // The Table 1 stages, then each seed's MDLM continued from 300 to 600, 900 and 1,200 diffusion steps.
+        Assert.Equal(2 + 5 * 3 * 2 + 3 * 3, plan.Stages.Count);
+        Assert.Equal([300L, 300L, 300L], plan.Stages.Where(s => s.Name.StartsWith("mdlm-s2/longer-", StringComparison.Ordinal)).Select(s => s.Steps!.Value));
+        // The AR checkpoints at 500 … 2,500 are kept for the curve (both AR stages checkpoint every 100 steps).
+        Assert.Equal([500L, 1000L, 1500L, 2000L, 2500L], config.Recipe!.CurveSteps);
         var arBase = RecipeTraining.For(config, plan.Stage("ar-base"), "/x");
         var arSft = RecipeTraining.For(config, plan.Stage("ar-sft"), "/x");
         var adapt = RecipeTraining.For(config, plan.Stage("anchortree-s2/adapt"), "/x");
@@ -436,6 +440,132 @@ public sealed class RecipePlanTests : IDisposable
         Assert.Contains("| ar-base | 400 | 1,638,400 | – | 50.0 | 20.0 |", report);
         // 0.1 at 2^k tokens, 0.2 at 2^(k+1): 0.1 per doubling, 50 % three doublings after 400 steps: 8× the tokens.
         Assert.Contains("predicts 50 % at about 13,107,200 tokens (8.0× the 1,638,400 trained)", report);
+    }
+
+    private static ReproConfig Longer(params int[] totals) =>
+        Recipe(seeds: 2, variants: [AnchorStrategy.Mdlm, AnchorStrategy.AnchorTree]) with
+        {
+            HumanevalProblems = 10, MbppProblems = 0,
+            Recipe = Recipe().Recipe! with { LongerSteps = totals },
+        };
+
+    [Fact]
+    public void Longer_steps_continue_each_seed_of_the_chosen_row_and_add_one_row_per_total()
+    {
+        // Table 1's models train 150 (adapt) + 120 (sft) = 270 diffusion steps; longer_steps continues the MDLM to 540, then 810.
+        var config = Longer(540, 810);
+        Assert.Equal(270, RecipeTraining.TableSteps(config));
+        Assert.Empty(config.Validate());
+        var plan = new RecipePlan(config);
+        var longer = plan.Stages.Where(s => s.Kind == RecipeStageKind.Longer).ToList();
+        Assert.Equal(["mdlm-s0/longer-540", "mdlm-s0/longer-810", "mdlm-s1/longer-540", "mdlm-s1/longer-810"], longer.Select(s => s.Name));
+        Assert.Equal(["mdlm-s0/sft", "mdlm-s0/longer-540", "mdlm-s1/sft", "mdlm-s1/longer-540"], longer.Select(s => s.Input));
+        Assert.All(longer, s => Assert.Equal(270L, s.Steps));
+        // After every Table 1 stage, so an interrupted experiment has Table 1 first.
+        Assert.True(plan.Stages.ToList().IndexOf(longer[0]) > plan.Stages.ToList().IndexOf(plan.Stage("anchortree-s1/sft")));
+
+        // The sft section's settings, the steps up to the total, from the previous model, pairs and masks with seed s + N.
+        var training = RecipeTraining.For(config, plan.Stage("mdlm-s1/longer-810"), "/x");
+        Assert.Equal((true, 270L, 1 + 810, AnchorStrategy.Mdlm), (training.Sft, training.MaxSteps!.Value, training.Seed, training.Strategy));
+        Assert.Equal(Path.Combine("/x", "runs", "mdlm-s1", "longer-540", "model"), training.Init);
+        Assert.Equal("/data/sft", training.Data);
+
+        // One row per total, the MDLM one-network row's evaluation (no remasking) of the continued models.
+        var rows = plan.Rows.Where(r => r.LongerOf is not null).ToList();
+        Assert.Equal([("mdlm-one-network-540", 540L), ("mdlm-one-network-810", 810L)], rows.Select(r => (r.Key, r.TotalSteps!.Value)));
+        Assert.Equal("MDLM one-network, 810 steps (longer)", rows[1].Label);
+        Assert.All(rows, r => Assert.Equal(("mdlm-one-network", "none"), (r.LongerOf!, r.Remask)));
+        Assert.Equal(Path.Combine("runs", "mdlm-s1", "longer-810", "eval", "humaneval-T64-remask-none"), rows[1].Members[1].HumanEval!.Folder);
+        Assert.Contains(plan.Evals, e => e.Folder == rows[1].Members[1].HumanEval!.Folder);
+        // The paired comparisons and orderings of the paper do not involve them.
+        Assert.DoesNotContain(RecipeReport.PairedComparisons, p => p.A.EndsWith("810", StringComparison.Ordinal) || p.B.EndsWith("810", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Longer_steps_that_do_not_rise_above_table_1_s_or_name_a_missing_variant_are_one_line_config_problems()
+    {
+        Assert.Contains("recipe.longer_steps must rise above the 270 diffusion steps of Table 1's models (adapt + sft); got [270, 540]", Longer(270, 540).Validate());
+        Assert.Contains("recipe.longer_steps must rise above the 270 diffusion steps of Table 1's models (adapt + sft); got [810, 540]", Longer(810, 540).Validate());
+        var missing = Longer(540) with { Recipe = Longer(540).Recipe! with { LongerVariant = AnchorStrategy.Keyword } };
+        Assert.Contains("recipe.longer_variant keyword is not among the variants", missing.Validate());
+        var parsed = ReproConfig.Parse("""{"recipe": {"adapt": {"max_steps": 10}, "sft": {"max_steps": 20}, "longer_steps": [60, 90], "longer_variant": "null"}}""", "c.json");
+        Assert.Equal([60, 90], parsed.Recipe!.LongerSteps);
+        Assert.Equal(AnchorStrategy.Null, parsed.Recipe.LongerVariant);
+    }
+
+    [Fact]
+    public void The_report_shows_the_longer_row_against_diffusion_tokens_and_says_where_it_reaches_25_percent()
+    {
+        var config = Longer(540, 810);
+        var plan = new RecipePlan(config);
+        var rows = plan.Rows.ToDictionary(r => r.Key);
+        // HumanEval non-trivial out of 10 per seed: 270 steps 1, 1; 540 steps 2, 3; 810 steps 4, 4.
+        foreach (var (key, counts) in new[] { ("mdlm-one-network", new[] { 1, 1 }), ("mdlm-one-network-540", [2, 3]), ("mdlm-one-network-810", [4, 4]) })
+            for (int seed = 0; seed < 2; seed++) Summary(rows[key].Members[seed].HumanEval!, 10, 6, counts[seed], 0);
+        var collected = RecipeRunner.Collect(plan, _dir, null);
+        // 1,000 tokens per step; an MDLM token costs 1 MFLOP, an anchored one 2.5.
+        StageResult Stage(PlannedStage s) => new(s.Name, RecipeTraining.SectionName(s.Kind), AnchorWeightOptions.Name(s.Variant ?? AnchorStrategy.Mdlm), s.Seed,
+            RunStatus.Completed, 0, 1000.0 * (s.Steps ?? (s.Kind == RecipeStageKind.Adapt ? 150 : 120)), 1, 1, 1, 1,
+            s.Variant == AnchorStrategy.AnchorTree ? 2.5e6 : 1e6, []);
+        var results = collected with { Stages = plan.Stages.Where(s => s.Variant is not null).Select(Stage).ToList() };
+
+        var points = RecipeReport.LongerPoints(plan, results);
+        Assert.Equal([(270L, 270_000.0), (540L, 540_000.0), (810L, 810_000.0)], points.Select(p => (p.TotalSteps, p.Tokens.Mean)));
+        string report = RecipeReport.Markdown(config, plan, results, "repro");
+        Assert.Contains("## Longer training: MDLM one-network against diffusion training tokens", report);
+        // An anchored row's training per seed: 270,000 tokens × 2.5 MFLOPs = 0.675 TFLOPs; the MDLM at 810 steps 0.810 = 1.20×.
+        Assert.Contains("| MDLM one-network, 810 steps (longer) | 810 | 810,000 | 0.810 | 1.20 | 60.00 ± 0.00 | 40.00 ± 0.00 |", report);
+        Assert.Contains("| MDLM one-network | 270 | 270,000 | 0.270 | 0.40 |", report);
+        Assert.Contains("- 810 against 270 steps, paired within seeds: HumanEval non-trivial validity +30.00 ± 0.00 points.", report);
+        Assert.Contains("- Reaches 25 % non-trivial validity on HumanEval (issue 16's target for the best diffusion row) at 540 diffusion steps, 25.00 ± 5.00 % over 2 seeds, "
+            + "after 540,000 diffusion tokens (0.80× the training FLOPs of an anchored row at Table 1's steps).", report);
+        // The equal-steps compute reading still counts stages 1 + 3 only.
+        Assert.Contains("- mdlm: 1.00 MFLOPs per token, 0.270 TFLOPs per seed", report);
+        // Below the target the fit speaks instead: 10 % at 270k tokens and 20 % at 540k predict 25 % at 2^0.5 × 540k.
+        Assert.Equal("- MDLM one-network: a log-linear fit of non-trivial validity against log2(tokens) through 2 points rises +10.00 points per doubling of tokens, "
+            + "and predicts 25 % at about 763,675 tokens (1.4× the 540,000 trained); an extrapolation, not a measurement.",
+            RecipeReport.CurveSentence("MDLM one-network", [(270_000, 0.1), (540_000, 0.2)], RecipeReport.DiffusionValidityTarget));
+    }
+
+    [Fact]
+    public void The_curve_keeper_copies_each_wanted_AR_checkpoint_once_as_it_appears_and_nothing_else()
+    {
+        string run = Path.Combine(_dir, "runs", "ar-base");
+        void Checkpoint(long step)
+        {
+            string folder = Path.Combine(run, "checkpoints", $"step-{step:D7}");
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "model.safetensors"), $"weights {step}");
+            File.WriteAllText(Path.Combine(folder, "config.json"), "{}");
+        }
+        Checkpoint(100);
+        Checkpoint(200);
+        var keeper = new RecipeCurveKeeper(run, Path.Combine(_dir, "curve"), "ar-base", [100, 300]);
+        Assert.Equal([Path.Combine(_dir, "curve", "ar-base-100")], keeper.CopyNew());
+        Assert.Equal("weights 100", File.ReadAllText(Path.Combine(_dir, "curve", "ar-base-100", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(_dir, "curve", "ar-base-100", "config.json")));
+        Assert.Empty(keeper.CopyNew()); // copied once; 200 is not wanted
+        Checkpoint(300);
+        Assert.Equal([Path.Combine(_dir, "curve", "ar-base-300")], keeper.CopyNew());
+        Assert.Equal(["ar-base-100", "ar-base-300"], Directory.GetDirectories(Path.Combine(_dir, "curve")).Select(Path.GetFileName).Order());
+        // A resumed stage does not copy again what the curve already holds.
+        Assert.Empty(new RecipeCurveKeeper(run, Path.Combine(_dir, "curve"), "ar-base", [100, 300]).CopyNew());
+        // Only the AR stages keep curve checkpoints, and only when steps are given.
+        var config = Recipe() with { Recipe = Recipe().Recipe! with { CurveSteps = [100] } };
+        var plan = new RecipePlan(config);
+        Assert.NotNull(RecipeCurveKeeper.For(config, plan.Stage("ar-sft"), _dir));
+        Assert.Null(RecipeCurveKeeper.For(config, plan.Stage("mdlm-s0/sft"), _dir));
+        Assert.Null(RecipeCurveKeeper.For(Recipe(), plan.Stage("ar-base"), _dir));
+    }
+
+    [Fact]
+    public void A_curve_step_where_an_AR_stage_writes_no_checkpoint_is_a_config_problem()
+    {
+        var config = Recipe() with { Recipe = Recipe().Recipe! with { CurveSteps = [400, 450, 5000] } };
+        // checkpoint_interval 200 (repro's default training section); ar_base trains 1,000 steps, ar_sft 600: 5,000 is past both.
+        Assert.Equal(["recipe.curve_steps: step 450 is not a multiple of recipe.ar_base's checkpoint_interval 200, so no checkpoint is written there",
+                      "recipe.curve_steps: step 450 is not a multiple of recipe.ar_sft's checkpoint_interval 200, so no checkpoint is written there"],
+            config.Validate().Where(p => p.StartsWith("recipe.curve_steps", StringComparison.Ordinal)));
     }
 
     [Fact]

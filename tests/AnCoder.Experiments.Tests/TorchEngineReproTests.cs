@@ -73,7 +73,7 @@ public sealed class TorchEngineReproTests(TinyCorpus corpus) : IClassFixture<Tin
 
         var plan = new RecipePlan(config);
         foreach (var stage in plan.Stages) AssertTrainedByTorch(Path.Combine(output, stage.Folder));
-        Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft"],
+        Assert.Equal(["ar-base", "ar-sft", "mdlm-s0/adapt", "mdlm-s0/sft", "null-s0/adapt", "null-s0/sft", "mdlm-s0/longer-6"],
             progress.Lines.Where(l => l.StartsWith("train ", StringComparison.Ordinal)).Select(l => l["train ".Length..]));
         Assert.True(progress.MaxAdvance >= 2, "the engine's step lines reach the progress bar");
         // The AR stages are Hugging Face Qwen2 folders; the adaptation starts from the AR base made bidirectional by the

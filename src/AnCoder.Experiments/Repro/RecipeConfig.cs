@@ -70,6 +70,23 @@ public sealed record RecipeConfig
     /// </summary>
     public string CurveFolder { get; init; } = "curve";
 
+    /// <summary>
+    /// Steps at which the AR stages' checkpoints are copied into <see cref="CurveFolder"/> as the stage trains
+    /// (<c>ar-base-STEP</c>, <c>ar-sft-STEP</c>; <c>RecipeCurveKeeper</c>), so the curve needs no script beside repro.
+    /// Each must be a multiple of the stage's checkpoint_interval; steps beyond a stage's end are ignored. Empty = none.
+    /// </summary>
+    public IReadOnlyList<long> CurveSteps { get; init; } = [];
+
+    /// <summary>
+    /// Longer training for one diffusion row, beyond Table 1's equal steps (docs/recipe.md §4): after its SFT stage,
+    /// each seed of <see cref="LongerVariant"/> is continued to these totals of diffusion steps (stage 1 + stage 3 +
+    /// continuations, ascending; stage runs/V-sS/longer-N trains from the previous one with the sft section's settings)
+    /// and evaluated like its row: the row's validity against diffusion training tokens. Empty = none.
+    /// </summary>
+    public IReadOnlyList<int> LongerSteps { get; init; } = [];
+    /// <summary>The variant <see cref="LongerSteps"/> continues (mdlm: the one-network MDLM, the best row at equal steps so far).</summary>
+    public AnchorStrategy LongerVariant { get; init; } = AnchorStrategy.Mdlm;
+
     /// <summary>Sampling seeds actually evaluated for an AR row.</summary>
     public int EffectiveArSeeds => ArTemperature == 0 ? 1 : ArSamplingSeeds;
 }
@@ -78,7 +95,7 @@ public sealed record RecipeConfig
 public enum RecipeAdaptSource { Base, Sft }
 
 /// <summary>Which of the recipe's stages a training run is.</summary>
-public enum RecipeStageKind { ArBase, ArSft, Adapt, Sft }
+public enum RecipeStageKind { ArBase, ArSft, Adapt, Sft, Longer }
 
 /// <summary>
 /// The training config of each stage: shared <c>training</c> ⊕ the stage's section ⊕ the fields the recipe fixes.
@@ -90,6 +107,7 @@ public static class RecipeTraining
         RecipeStageKind.ArBase => "ar_base",
         RecipeStageKind.ArSft => "ar_sft",
         RecipeStageKind.Adapt => "adapt",
+        RecipeStageKind.Longer => "longer",
         _ => "sft",
     };
 
@@ -98,7 +116,7 @@ public static class RecipeTraining
         RecipeStageKind.ArBase => recipe.ArBase,
         RecipeStageKind.ArSft => recipe.ArSft,
         RecipeStageKind.Adapt => recipe.Adapt,
-        _ => recipe.Sft,
+        _ => recipe.Sft, // a longer stage continues the SFT stage with its settings
     };
 
     /// <summary>The torch threads a stage section sets for itself (null: the training section's).</summary>
@@ -118,7 +136,7 @@ public static class RecipeTraining
         var section = Section(recipe, stage.Kind);
         var node = JsonSerializer.SerializeToNode(config.Training, SettingsJson.Options)!.AsObject();
         foreach (var (key, value) in section) node[key] = value?.DeepClone();
-        var merged = TrainingConfig.FromJson(node.ToJsonString(), "recipe." + SectionName(stage.Kind));
+        var merged = TrainingConfig.FromJson(node.ToJsonString(), "recipe." + SectionName(stage.Kind == RecipeStageKind.Longer ? RecipeStageKind.Sft : stage.Kind));
         string Model(string stageName) => Path.Combine(output, ReproRunner.RunsFolder, stageName, TrainingRun.FinalModelDirectory);
         var resolved = merged with
         {
@@ -146,12 +164,17 @@ public static class RecipeTraining
                 DenoiserInput = mdlm ? DenoiserInput.Softmax : resolved.DenoiserInput,
                 Data = recipe.AdaptOnPairs ? pairs : resolved.Data,
             },
-            _ => resolved with
-            {
-                Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = stage.Seed, Sft = true, Init = Model(stage.Input!), InitQwen = null,
-                DenoiserInit = DenoiserInit.Copy, DenoiserLayers = null, DenoiserInput = DenoiserInput.Softmax, Shift = false,
-                Data = pairs,
-            },
+            RecipeStageKind.Sft => Continued(resolved, stage.Seed),
+            // A continuation draws pairs and masks with seed s + its total steps, so it does not replay the pairs the
+            // SFT stage saw first (same seed = same data order).
+            _ => Continued(resolved, stage.Seed + (int)stage.TotalSteps!.Value) with { MaxSteps = stage.Steps, MaxTokens = null },
+        };
+
+        TrainingConfig Continued(TrainingConfig settings, int seed) => settings with
+        {
+            Objective = Objective.Diffusion, Strategy = stage.Variant!.Value, Seed = seed, Sft = true, Init = Model(stage.Input!), InitQwen = null,
+            DenoiserInit = DenoiserInit.Copy, DenoiserLayers = null, DenoiserInput = DenoiserInput.Softmax, Shift = false,
+            Data = pairs,
         };
     }
 
@@ -168,8 +191,32 @@ public static class RecipeTraining
         if (recipe.ReferenceNllProblems < 0) problems.Add($"recipe.reference_nll_problems must be >= 0 (got {recipe.ReferenceNllProblems})");
         if (!(recipe.ArFrequencyPenalty >= 0) || double.IsInfinity(recipe.ArFrequencyPenalty))
             problems.Add($"recipe.ar_frequency_penalty must be a number >= 0 (got {recipe.ArFrequencyPenalty})");
+        if (recipe.LongerSteps.Count > 0)
+        {
+            if (!config.Variants.Contains(recipe.LongerVariant))
+                problems.Add($"recipe.longer_variant {AnchorWeightOptions.Name(recipe.LongerVariant)} is not among the variants");
+            long? tableSteps = TableSteps(config);
+            if (tableSteps is null) problems.Add("recipe.longer_steps needs max_steps (not max_tokens) in recipe.adapt and recipe.sft");
+            else if (recipe.LongerSteps[0] <= tableSteps || recipe.LongerSteps.Zip(recipe.LongerSteps.Skip(1)).Any(p => p.Second <= p.First))
+                problems.Add($"recipe.longer_steps must rise above the {tableSteps} diffusion steps of Table 1's models (adapt + sft); got [{string.Join(", ", recipe.LongerSteps)}]");
+        }
+        if (recipe.CurveSteps.Count > 0 && recipe.CurveFolder.Length == 0) problems.Add("recipe.curve_steps needs a curve_folder");
+        foreach (var kind in new[] { RecipeStageKind.ArBase, RecipeStageKind.ArSft })
+        {
+            TrainingConfig settings;
+            try
+            {
+                settings = For(config, new PlannedStage("curve", kind, null, 0, RecipePlan.ArBaseStage), "/experiment");
+            }
+            catch (ConfigException)
+            {
+                continue; // reported below
+            }
+            foreach (long step in recipe.CurveSteps.Where(step => step <= (settings.MaxSteps ?? long.MaxValue) && step % settings.CheckpointInterval != 0))
+                problems.Add($"recipe.curve_steps: step {step} is not a multiple of recipe.{SectionName(kind)}'s checkpoint_interval {settings.CheckpointInterval}, so no checkpoint is written there");
+        }
         var plan = new RecipePlan(config);
-        foreach (var kind in Enum.GetValues<RecipeStageKind>())
+        foreach (var kind in Enum.GetValues<RecipeStageKind>().Where(kind => kind != RecipeStageKind.Longer)) // a longer stage is the sft section's
         {
             var stage = plan.Stages.FirstOrDefault(s => s.Kind == kind);
             if (stage is null) continue;
@@ -185,6 +232,26 @@ public static class RecipeTraining
             }
         }
         return problems;
+    }
+
+    /// <summary>
+    /// Diffusion steps of a Table 1 model (stage 1 + stage 3, as <see cref="For"/> resolves them), null when a stage
+    /// counts tokens instead of steps or its section is not valid (Validate reports that).
+    /// </summary>
+    public static long? TableSteps(ReproConfig config)
+    {
+        long? Steps(RecipeStageKind kind)
+        {
+            try
+            {
+                return For(config, new PlannedStage("steps", kind, AnchorStrategy.Mdlm, 0, RecipePlan.ArBaseStage), "/experiment").MaxSteps;
+            }
+            catch (ConfigException)
+            {
+                return null;
+            }
+        }
+        return Steps(RecipeStageKind.Adapt) + Steps(RecipeStageKind.Sft);
     }
 
     /// <summary>A relative model_config_file (of "training" or a stage section) is relative to the config file's folder.</summary>

@@ -6,9 +6,10 @@ namespace AnCoder.Experiments.Repro;
 
 /// <summary>
 /// One training stage of the recipe, trained into OUT/runs/<see cref="Name"/> (ar-base, ar-sft, V-sS/adapt,
-/// V-sS/sft); <see cref="Input"/> names the stage whose final model it starts from (null: the AR base itself).
+/// V-sS/sft, V-sS/longer-N); <see cref="Input"/> names the stage whose final model it starts from (null: the AR base
+/// itself). A longer stage trains <see cref="Steps"/> steps and ends at <see cref="TotalSteps"/> diffusion steps in all.
 /// </summary>
-public sealed record PlannedStage(string Name, RecipeStageKind Kind, AnchorStrategy? Variant, int Seed, string? Input)
+public sealed record PlannedStage(string Name, RecipeStageKind Kind, AnchorStrategy? Variant, int Seed, string? Input, long? Steps = null, long? TotalSteps = null)
 {
     /// <summary>The run folder relative to the experiment folder.</summary>
     public string Folder => Path.Combine(ReproRunner.RunsFolder, Name);
@@ -43,8 +44,12 @@ public sealed record PaperCells(double? HumanEvalSyntax, double? HumanEvalPass1,
 /// <summary>One replicate of a row: a training seed (diffusion rows) or a sampling seed (AR rows), and its two evaluations.</summary>
 public sealed record RecipeRowMember(int Seed, RecipeEval? HumanEval, RecipeEval? Mbpp);
 
-/// <summary>A Table 1 row: its label, a short key for paired differences, and one member per seed.</summary>
-public sealed record RecipeRow(string Key, string Label, bool Autoregressive, IReadOnlyList<RecipeRowMember> Members, PaperCells Paper, string Remask);
+/// <summary>
+/// A Table 1 row: its label, a short key for paired differences, and one member per seed. A longer row (the recipe's
+/// longer_steps) names the equal-steps row it continues (<see cref="LongerOf"/>) and its total diffusion steps.
+/// </summary>
+public sealed record RecipeRow(string Key, string Label, bool Autoregressive, IReadOnlyList<RecipeRowMember> Members, PaperCells Paper, string Remask,
+    string? LongerOf = null, long? TotalSteps = null);
 
 /// <summary>
 /// The stages, evaluations and Table 1 rows of a recipe experiment, derived from the config alone (so every worker
@@ -104,6 +109,21 @@ public sealed class RecipePlan
                 stages.Add(new PlannedStage(adapt, RecipeStageKind.Adapt, variant, seed, recipe.AdaptFrom == RecipeAdaptSource.Sft ? ArSftStage : ArBaseStage));
                 stages.Add(new PlannedStage(StageName(variant, seed, RecipeStageKind.Sft), RecipeStageKind.Sft, variant, seed, adapt));
             }
+        // Longer training of one row, after every Table 1 stage: each seed's SFT model continued to each total.
+        long previousTotal = RecipeTraining.TableSteps(config) ?? 0;
+        var longerTotals = recipe.LongerSteps.Where(total => total > previousTotal).ToList();
+        if (longerTotals.Count > 0 && config.Variants.Contains(recipe.LongerVariant))
+            for (int seed = 0; seed < config.Seeds; seed++)
+            {
+                string input = StageName(recipe.LongerVariant, seed, RecipeStageKind.Sft);
+                long before = previousTotal;
+                foreach (int total in longerTotals)
+                {
+                    string name = LongerStageName(recipe.LongerVariant, seed, total);
+                    stages.Add(new PlannedStage(name, RecipeStageKind.Longer, recipe.LongerVariant, seed, input, total - before, total));
+                    (input, before) = (name, total);
+                }
+            }
         Stages = stages;
 
         var evals = new List<RecipeEval>();
@@ -140,11 +160,27 @@ public sealed class RecipePlan
         DiffusionRow("keyword", "Keyword", AnchorStrategy.Keyword, anchoredRemask);
         DiffusionRow("identifier", "Identifier", AnchorStrategy.Identifier, anchoredRemask);
         DiffusionRow("anchortree", "AnchorTree", AnchorStrategy.AnchorTree, anchoredRemask);
+        // The longer rows: the variant's row (MDLM: one-network) at each longer total, evaluated like it.
+        if (longerTotals.Count > 0 && rows.FirstOrDefault(r => !r.Autoregressive && r.Members.FirstOrDefault()?.HumanEval?.Stage is { } stage
+                && Stage(stage).Variant == recipe.LongerVariant && r.Remask == (recipe.LongerVariant == AnchorStrategy.Mdlm ? "none" : anchoredRemask)) is { } shorter)
+            foreach (int total in longerTotals)
+            {
+                var members = Enumerable.Range(0, config.Seeds)
+                    .Select(seed => Member(LongerStageName(recipe.LongerVariant, seed, total), shorter.Remask, seed, config.EvalSeed)).ToList();
+                rows.Add(new RecipeRow(LongerRowKey(shorter.Key, total), string.Create(CultureInfo.InvariantCulture, $"{shorter.Label}, {total} steps (longer)"),
+                    false, members, PaperFor(""), shorter.Remask, shorter.Key, total));
+            }
         Rows = rows;
         Evals = evals;
     }
 
     public PlannedStage Stage(string name) => Stages.First(s => s.Name == name);
+
+    /// <summary>runs/V-sS/longer-N: the variant's seed-S model continued to N diffusion steps in all.</summary>
+    public static string LongerStageName(AnchorStrategy variant, int seed, long total) =>
+        string.Create(CultureInfo.InvariantCulture, $"{AnchorWeightOptions.Name(variant)}-s{seed}/longer-{total}");
+
+    public static string LongerRowKey(string shorterKey, long total) => string.Create(CultureInfo.InvariantCulture, $"{shorterKey}-{total}");
 
     public const string CurveEvalFolder = "curve-eval";
 

@@ -161,7 +161,7 @@ public static class RecipeReport
             bool first = !results.Stages.Any(o => o.Variant == stage.Variant && o.Kind == stage.Kind && o.Seed < stage.Seed && o.Validation.Count > 0);
             string label = stage.Variant == "ar" ? stage.Name : $"{stage.Variant} {stage.Kind}";
             series.Add(new SeriesModel(colours.IndexOf(stage.Variant), "valid_nll", first ? label : null, stage.Validation.Select(p => p.Tokens).ToArray(),
-                stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" ? LineStyle.Dashed : LineStyle.Solid, !first, true));
+                stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" or "longer" ? LineStyle.Dashed : LineStyle.Solid, !first, true));
         }
         return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }
@@ -181,7 +181,7 @@ public static class RecipeReport
     /// <summary>The arithmetic and torch threads of the run (a stage section may set threads of its own).</summary>
     internal static string PrecisionAndThreads(ReproConfig config)
     {
-        var own = Enum.GetValues<RecipeStageKind>()
+        var own = Enum.GetValues<RecipeStageKind>().Where(kind => kind != RecipeStageKind.Longer) // its section is sft's
             .Select(kind => (Name: RecipeTraining.SectionName(kind), Threads: RecipeTraining.SectionThreads(config.Recipe!, kind)))
             .Where(s => s.Threads is not null).Select(s => Inv($"{s.Name} {s.Threads}")).ToList();
         return Inv($"Training precision {config.Training.Precision.ToString().ToLowerInvariant()}, evaluation precision ")
@@ -217,6 +217,7 @@ public static class RecipeReport
         AppendStages(md, plan, results);
         AppendOrderings(md, plan, results);
         AppendCurve(md, results);
+        AppendLonger(md, config, plan, results);
         AppendValidation(md, results);
         AppendExamples(md, plan, results);
 
@@ -300,7 +301,7 @@ public static class RecipeReport
         md.AppendLine();
 
         // Equal steps vs equal FLOPs: the diffusion rows train the same steps and tokens; their cost per step differs.
-        var perVariant = plan.Stages.Where(s => s.Variant is not null).GroupBy(s => s.Variant!.Value)
+        var perVariant = plan.Stages.Where(s => s.Kind is RecipeStageKind.Adapt or RecipeStageKind.Sft).GroupBy(s => s.Variant!.Value)
             .Select(g => (Variant: g.Key, PerToken: SampleStatistics.Summarize(g.Where(s => s.Kind == RecipeStageKind.Adapt).Select(s => results.Stage(s.Name)?.FlopsPerToken ?? double.NaN)).Mean,
                 Total: SampleStatistics.Summarize(g.GroupBy(s => s.Seed).Select(seed => seed.Sum(s => results.Stage(s.Name)?.Flops ?? double.NaN))).Mean))
             .ToList();
@@ -317,7 +318,8 @@ public static class RecipeReport
                 double ratio = anchored.Average(v => v.PerToken) / mdlm.PerToken;
                 md.AppendLine(Inv($"**Equal steps** (how Table 1 compares): every diffusion row trains the same steps on the same tokens in the same order. "))
                   .AppendLine(Inv($"An anchored step (φ + ψ) costs {ratio:0.00}× an MDLM one-network step. **Equal FLOPs**: MDLM one-network would get {ratio:0.00}× "))
-                  .AppendLine("the steps for the same compute, which this experiment did not run — so any lead of the two-stage rows over MDLM one-network "
+                  .AppendLine((plan.Rows.Any(r => r.LongerOf is not null) ? "the steps for the same compute, which Table 1's equal-steps rows do not run (the longer rows below train one row on)"
+                              : "the steps for the same compute, which this experiment did not run") + " — so any lead of the two-stage rows over MDLM one-network "
                               + "is at that much more compute, while MDLM two-stage, Null, Keyword, Identifier and AnchorTree share one architecture and cost the "
                               + "same per step (the anchor loss adds no forward pass): among them equal steps is equal FLOPs.").AppendLine();
             }
@@ -367,20 +369,90 @@ public static class RecipeReport
     /// <summary>A log-linear fit is not trusted further than this many times the tokens its points cover (10 doublings).</summary>
     public const double ExtrapolationLimit = 1024;
 
-    /// <summary>What the validity-against-tokens points of one stage predict for <see cref="ArValidityTarget"/>: the
-    /// fit's rise per doubling of tokens, and the tokens it needs when that is within <see cref="ExtrapolationLimit"/>
-    /// times the tokens trained; otherwise it says the points cannot predict it (a nearly flat fit gives absurd figures).</summary>
-    public static string CurveSentence(string stage, IReadOnlyList<(double Tokens, double Value)> series)
+    /// <summary>What the validity-against-tokens points of one stage predict for <paramref name="target"/> (default
+    /// <see cref="ArValidityTarget"/>): the fit's rise per doubling of tokens, and the tokens it needs when that is within
+    /// <see cref="ExtrapolationLimit"/> times the tokens trained; otherwise it says the points cannot predict it (a nearly
+    /// flat fit gives absurd figures).</summary>
+    public static string CurveSentence(string stage, IReadOnlyList<(double Tokens, double Value)> series, double target = ArValidityTarget)
     {
         double trained = series.Max(p => p.Tokens);
         double slope = SampleStatistics.Slope(series.Select(p => Math.Log2(p.Tokens)).ToList(), series.Select(p => p.Value).ToList());
-        double needed = SampleStatistics.TokensToReach(series, ArValidityTarget);
+        double needed = SampleStatistics.TokensToReach(series, target);
         string fit = Inv($"a log-linear fit of non-trivial validity against log2(tokens) through {series.Count} points rises {100 * slope:+0.00;-0.00} points per doubling of tokens");
         if (!double.IsFinite(needed))
-            return Inv($"- {stage}: {fit}: it does not rise, so no extrapolation to {100 * ArValidityTarget:0} %.");
+            return Inv($"- {stage}: {fit}: it does not rise, so no extrapolation to {100 * target:0} %.");
         if (needed > ExtrapolationLimit * trained)
-            return Inv($"- {stage}: {fit}: at that rate {100 * ArValidityTarget:0} % lies more than {ExtrapolationLimit:N0}× beyond the {trained:N0} tokens trained, too far for these points to predict.");
-        return Inv($"- {stage}: {fit}, and predicts {100 * ArValidityTarget:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.");
+            return Inv($"- {stage}: {fit}: at that rate {100 * target:0} % lies more than {ExtrapolationLimit:N0}× beyond the {trained:N0} tokens trained, too far for these points to predict.");
+        return Inv($"- {stage}: {fit}, and predicts {100 * target:0} % at about {needed:N0} tokens ({needed / trained:0.0}× the {trained:N0} trained); an extrapolation, not a measurement.");
+    }
+
+    /// <summary>The target of issue 16 for the best diffusion row: non-trivial HumanEval validity of at least 25 %.</summary>
+    public const double DiffusionValidityTarget = 0.25;
+
+    /// <summary>One point of a longer-trained row: its total diffusion steps, and per seed the whole diffusion training's tokens and FLOPs.</summary>
+    public sealed record LongerPoint(RecipeRow Row, long TotalSteps, MeanWithError Tokens, MeanWithError Flops);
+
+    /// <summary>
+    /// The equal-steps row that recipe.longer_steps continues and each longer row, with the diffusion tokens and FLOPs
+    /// of their models (stage 1 + stage 3 + the continuations up to the point, per seed); empty without longer rows.
+    /// </summary>
+    public static IReadOnlyList<LongerPoint> LongerPoints(RecipePlan plan, RecipeResults results)
+    {
+        var longer = plan.Rows.Where(r => r.LongerOf is not null).ToList();
+        if (longer.Count == 0 || plan.Rows.FirstOrDefault(r => r.Key == longer[0].LongerOf) is not { } shorter) return [];
+        var variant = plan.Config.Recipe!.LongerVariant;
+        long tableSteps = RecipeTraining.TableSteps(plan.Config) ?? 0;
+        LongerPoint Point(RecipeRow row, long total)
+        {
+            IEnumerable<StageResult?> Chain(int seed) => plan.Stages
+                .Where(s => s.Variant == variant && s.Seed == seed && (s.Kind is RecipeStageKind.Adapt or RecipeStageKind.Sft || s.Kind == RecipeStageKind.Longer && s.TotalSteps <= total))
+                .Select(s => results.Stage(s.Name));
+            var seeds = row.Members.Select(m => m.Seed).ToList();
+            return new LongerPoint(row, total, SampleStatistics.Summarize(seeds.Select(seed => Chain(seed).Sum(r => r?.Tokens ?? double.NaN))),
+                SampleStatistics.Summarize(seeds.Select(seed => Chain(seed).Sum(r => r?.Flops ?? double.NaN))));
+        }
+        return [Point(shorter, tableSteps), .. longer.Select(r => Point(r, r.TotalSteps!.Value))];
+    }
+
+    private static void AppendLonger(StringBuilder md, ReproConfig config, RecipePlan plan, RecipeResults results)
+    {
+        var points = LongerPoints(plan, results);
+        if (points.Count == 0) return;
+        var shorter = points[0].Row;
+        string variant = AnCoder.Anchoring.Labels.AnchorWeightOptions.Name(config.Recipe!.LongerVariant);
+        md.AppendLine($"## Longer training: {shorter.Label} against diffusion training tokens").AppendLine();
+        md.AppendLine($"Beyond Table 1's equal steps, each seed's {shorter.Label} model was trained on (`recipe.longer_steps`: `runs/{variant}-s<seed>/longer-<N>`, "
+                      + "each continuing the previous model with the `sft` section's settings for the steps up to N, its pairs and masks drawn with seed s + N) "
+                      + "and evaluated like its row. Steps, tokens and FLOPs count the model's whole diffusion training (stage 1 + stage 3 + continuations; "
+                      + "mean over seeds; the shared AR stages come on top). These rows are not equal-steps rows: the other rows of Table 1 stop at the first line's steps.").AppendLine();
+        // An anchored row's compute at Table 1's steps, for the equal-FLOPs reading.
+        var anchoredFlops = SampleStatistics.Summarize(plan.Stages
+            .Where(s => s.Kind is RecipeStageKind.Adapt or RecipeStageKind.Sft && s.Variant is { } v && v != AnCoder.Anchoring.Labels.AnchorStrategy.Mdlm)
+            .GroupBy(s => (s.Variant, s.Seed)).Select(g => g.Sum(s => results.Stage(s.Name)?.Flops ?? double.NaN))).Mean;
+        bool anchored = double.IsFinite(anchoredFlops) && anchoredFlops > 0;
+        md.AppendLine("| row | diffusion steps | tokens | TFLOPs per seed |" + (anchored ? " × an anchored row's |" : "") + " HumanEval syntax % | HumanEval non-trivial % | MBPP syntax % | MBPP non-trivial % | pass@1 % (HumanEval) | HumanEval reference NLL |");
+        md.AppendLine("|---|---:|---:|---:|" + (anchored ? "---:|" : "") + "---:|---:|---:|---:|---:|---:|");
+        foreach (var p in points)
+        {
+            var s = Scores(p.Row, results);
+            md.AppendLine(Inv($"| {p.Row.Label} | {p.TotalSteps} | {N0(p.Tokens.Mean)} | {F(p.Flops.Mean / 1e12, "0.000")} |")
+                          + (anchored ? Inv($" {F(p.Flops.Mean / anchoredFlops, "0.00")} |") : "")
+                          + $" {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalNonTrivial.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppNonTrivial.Format(100)} | {s.HumanEvalPass1.Format(100)} | {ReferenceNllCell(p.Row, results)} |");
+        }
+        md.AppendLine();
+        var longest = points[^1];
+        var gain = Paired(longest.Row, shorter, results, "humaneval", "non_trivial");
+        if (gain.Count > 0)
+            md.AppendLine(Inv($"- {longest.TotalSteps} against {points[0].TotalSteps} steps, paired within seeds: HumanEval non-trivial validity {100 * gain.Mean:+0.00;-0.00;0.00} ± {(double.IsFinite(gain.StandardError) ? 100 * gain.StandardError : double.NaN):0.00} points."));
+        var measured = points.Where(p => Scores(p.Row, results).HumanEvalNonTrivial.Count > 0 && double.IsFinite(p.Tokens.Mean)).ToList();
+        var reached = measured.FirstOrDefault(p => Scores(p.Row, results).HumanEvalNonTrivial.Mean >= DiffusionValidityTarget);
+        if (reached is not null)
+            md.AppendLine(Inv($"- Reaches {100 * DiffusionValidityTarget:0} % non-trivial validity on HumanEval (issue 16's target for the best diffusion row) at {reached.TotalSteps} diffusion steps, ")
+                          + $"{Scores(reached.Row, results).HumanEvalNonTrivial.Format(100)} % over {reached.Row.Members.Count} seeds, after {N0(reached.Tokens.Mean)} diffusion tokens"
+                          + (anchored ? Inv($" ({reached.Flops.Mean / anchoredFlops:0.00}× the training FLOPs of an anchored row at Table 1's steps).") : "."));
+        else if (measured.Count >= 2)
+            md.AppendLine(CurveSentence(shorter.Label, measured.Select(p => (p.Tokens.Mean, Scores(p.Row, results).HumanEvalNonTrivial.Mean)).ToList(), DiffusionValidityTarget));
+        md.AppendLine();
     }
 
     private static void AppendValidation(StringBuilder md, RecipeResults results)

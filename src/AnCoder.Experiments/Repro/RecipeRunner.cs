@@ -53,9 +53,10 @@ public static class RecipeRunner
         var plan = new RecipePlan(config);
         var benchmarks = ReproRunner.LoadBenchmarks(config, benchmarkData);
         var claims = new WorkClaims(Path.Combine(output, LocksFolder), options.Owner, options.IsAlive);
-        var items = plan.Stages.Select(s => new WorkItem(s.Folder, s, null, s.Input is null ? null : plan.Stage(s.Input).ModelFolder))
-            .Concat(plan.Evals.Select(e => new WorkItem(e.Folder, null, e, plan.Stage(e.Stage).ModelFolder)))
-            .Concat(plan.CurveCheckpoints(output).Select(c => new WorkItem(c.HumanEval.Folder, null, c.HumanEval, null))).ToList();
+        var planned = plan.Stages.Select(s => new WorkItem(s.Folder, s, null, s.Input is null ? null : plan.Stage(s.Input).ModelFolder))
+            .Concat(plan.Evals.Select(e => new WorkItem(e.Folder, null, e, plan.Stage(e.Stage).ModelFolder))).ToList();
+        // The curve folder is read again on every pass: its checkpoints appear while the AR stages train (RecipeCurveKeeper).
+        List<WorkItem> Items() => planned.Concat(plan.CurveCheckpoints(output).Select(c => new WorkItem(c.HumanEval.Folder, null, c.HumanEval, null))).ToList();
         var failed = new HashSet<string>();
         var announced = new HashSet<string>();
         PythonSandbox? sandbox = null;
@@ -64,7 +65,7 @@ public static class RecipeRunner
             while (true)
             {
                 if (cancellation.IsCancellationRequested) return ReproOutcome.Interrupted;
-                var pending = items.Where(i => !failed.Contains(i.Key) && !IsDone(i, output, benchmarks)).ToList();
+                var pending = Items().Where(i => !failed.Contains(i.Key) && !IsDone(i, output, benchmarks)).ToList();
                 if (pending.Count == 0) break;
                 bool worked = false, waiting = false;
                 foreach (var item in pending)
@@ -159,9 +160,11 @@ public static class RecipeRunner
         var training = RecipeTraining.For(config, stage, output);
         progress.Begin($"train {stage.Name}", training.TotalSteps);
         TrainingSummary summary;
+        var keeper = RecipeCurveKeeper.For(config, stage, output);
         try
         {
-            summary = ReproRunner.TrainStage(training, torch, new ReproRunner.StepForwarder(progress), cancellation);
+            summary = ReproRunner.TrainStage(training, torch, new CurveObserver(progress, keeper), cancellation);
+            keeper?.CopyNew();
         }
         finally
         {
@@ -169,6 +172,20 @@ public static class RecipeRunner
         }
         progress.Message($"{stage.Name}: {summary.Message}" + (summary.LastValidNelbo is { } v ? $", valid NLL {v:F4}" : ""));
         return summary.Status is TrainingStatus.Completed or TrainingStatus.Interrupted;
+    }
+
+    /// <summary>Forwards steps to the progress bar and copies the curve's checkpoints as they appear.</summary>
+    private sealed class CurveObserver(IReproProgress progress, RecipeCurveKeeper? keeper) : ITrainingObserver
+    {
+        private readonly ReproRunner.StepForwarder _steps = new(progress);
+
+        public void OnStart(TrainingStart start) => _steps.OnStart(start);
+
+        public void OnStep(TrainingProgress step)
+        {
+            _steps.OnStep(step);
+            foreach (string copied in keeper?.CopyNew() ?? []) progress.Message($"curve: kept {copied}");
+        }
     }
 
     /// <summary>The generation settings of one evaluation: AR rows at the recipe's τ and top-p, diffusion rows at the paper's τ, T and the row's remasking.</summary>

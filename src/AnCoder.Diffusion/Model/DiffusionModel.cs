@@ -26,6 +26,33 @@ public abstract class DiffusionModel : nn.Module<Tensor, Tensor?, ModelOutput>
     /// <summary>Runs the model. <paramref name="keyMask"/>: optional bool [B, L], true at positions that may be attended.</summary>
     public ModelOutput Forward(Tensor noisyIds, Tensor? keyMask = null) => call(noisyIds, keyMask);
 
+    /// <summary>
+    /// The same with the denoiser logits of positions <paramref name="logitsFrom"/>.. only ([B, L − from, V]; the anchor
+    /// logits stay [B, L, V]): sampling reads no prediction at a frozen prompt position, and the unembedding of every
+    /// position (h·Eᵀ over an 8,192-token vocabulary) costs as much as the rest of a small network. Equals
+    /// <c>Forward(...).DenoiserLogits[.., from..]</c> (the shift included: position i still takes the logits computed at i−1).
+    /// </summary>
+    public ModelOutput ForwardFrom(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
+    {
+        if (logitsFrom < 0 || logitsFrom >= noisyIds.shape[1])
+            throw new ArgumentOutOfRangeException(nameof(logitsFrom), $"logitsFrom {logitsFrom} is outside the {noisyIds.shape[1]} positions");
+        return logitsFrom == 0 ? Forward(noisyIds, keyMask) : WindowedForward(noisyIds, keyMask, logitsFrom);
+    }
+
+    /// <summary><see cref="ForwardFrom"/> for a window that starts after position 0: by default the full forward, cut.</summary>
+    protected virtual ModelOutput WindowedForward(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
+    {
+        var full = Forward(noisyIds, keyMask);
+        return full with { DenoiserLogits = full.DenoiserLogits[.., (int)logitsFrom..] };
+    }
+
+    /// <summary>
+    /// The final hidden states whose unembedding gives the logits of positions from.. : with <c>shift</c>, position
+    /// i's come from i−1 (<see cref="MaybeShift"/>), so the window starts one earlier and drops the last position.
+    /// </summary>
+    protected Tensor WindowOfHidden(Tensor hidden, long logitsFrom) =>
+        Config.Shift ? hidden[.., (int)(logitsFrom - 1)..^1] : hidden[.., (int)logitsFrom..];
+
     public static DiffusionModel Create(ModelConfig config)
     {
         var problems = config.Validate();
@@ -71,6 +98,12 @@ public sealed class MdlmModel : DiffusionModel
         var logits = model.Unembed(hidden).to(ScalarType.Float32);
         return new ModelOutput(MaybeShift(logits), null);
     }
+
+    protected override ModelOutput WindowedForward(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
+    {
+        var hidden = model.call(model.Embed(noisyIds, ComputeType), AttentionMask(keyMask));
+        return new ModelOutput(model.Unembed(WindowOfHidden(hidden, logitsFrom)).to(ScalarType.Float32), null);
+    }
 }
 
 /// <summary>
@@ -95,7 +128,12 @@ public sealed class AnchoredModel : DiffusionModel
     public Qwen2Network Anchor => anchor;
     public Qwen2Network Denoiser => denoiser;
 
-    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask)
+    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask) => Run(noisyIds, keyMask, 0);
+
+    protected override ModelOutput WindowedForward(Tensor noisyIds, Tensor? keyMask, long logitsFrom) => Run(noisyIds, keyMask, logitsFrom);
+
+    /// <summary>φ over every position (ψ reads all of a), ψ's unembedding from <paramref name="logitsFrom"/> on (0: all, shifted as ever).</summary>
+    private ModelOutput Run(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
     {
         var mask = AttentionMask(keyMask);
         var anchorHidden = anchor.call(anchor.Embed(noisyIds, ComputeType), mask);
@@ -114,6 +152,8 @@ public sealed class AnchoredModel : DiffusionModel
             _ => denoiser_input!.call(anchorRaw),
         };
         var hidden = denoiser.call(firstState, mask);
+        if (logitsFrom > 0)
+            return new ModelOutput(denoiser.Unembed(WindowOfHidden(hidden, logitsFrom), denoiserEmbedding).to(ScalarType.Float32), MaybeShift(anchorLogits));
         var logits = denoiser.Unembed(hidden, denoiserEmbedding).to(ScalarType.Float32);
         return new ModelOutput(MaybeShift(logits), MaybeShift(anchorLogits));
     }

@@ -100,13 +100,16 @@ public sealed class DiffusionSampler
         private readonly SamplerOptions _options;
         private readonly ISamplingObserver? _observer;
         private readonly int _batch, _width, _vocab, _maskId;
+        // Log-probabilities are kept for positions _from.._width−1 only: the first position not frozen in any canvas.
+        // No step reads a frozen position's (they never change), and the network then skips their unembedding.
+        private readonly int _from, _span;
         private readonly int[][] _ids;
         private readonly bool[][] _frozen;
         private readonly double[][] _confidence;
         private readonly System.Random[] _random;
         private readonly bool[] _dirty;
         private readonly int[][]? _anchorPredictions;
-        // The latest log-probabilities per canvas: canvas b's are rows _rowOf[b] of _logProbs [rows, width, V] fp32
+        // The latest log-probabilities per canvas: canvas b's are rows _rowOf[b] of _logProbs [rows, span, V] fp32
         // (outside any dispose scope); −1 for a canvas that has none (never read: it has no mask, see Refresh).
         private Tensor? _logProbs;
         private readonly long[] _rowOf;
@@ -136,6 +139,8 @@ public sealed class DiffusionSampler
             _maskId = _denoiser.MaskId;
             _ids = canvases.Select(c => (int[])c.Ids.Clone()).ToArray();
             _frozen = canvases.Select(c => (bool[])c.Frozen.Clone()).ToArray();
+            _from = FirstOpenPosition(_frozen);
+            _span = _width - _from;
             _confidence = canvases.Select(c => Enumerable.Repeat(double.NaN, c.Length).ToArray()).ToArray();
             _random = canvases.Select(c => new System.Random(c.Seed)).ToArray();
             _dirty = Enumerable.Repeat(true, _batch).ToArray();
@@ -294,6 +299,18 @@ public sealed class DiffusionSampler
             return masked;
         }
 
+        /// <summary>The first position that is not frozen in some canvas (0 when every position of every canvas is frozen).</summary>
+        internal static int FirstOpenPosition(bool[][] frozen)
+        {
+            int first = int.MaxValue;
+            foreach (var row in frozen)
+            {
+                int open = Array.IndexOf(row, false);
+                if (open >= 0) first = Math.Min(first, open);
+            }
+            return first == int.MaxValue ? 0 : first;
+        }
+
         private bool AnyMasked(int b)
         {
             foreach (int id in _ids[b]) if (id == _maskId) return true;
@@ -363,7 +380,7 @@ public sealed class DiffusionSampler
             var watch = Stopwatch.StartNew();
             using (var scope = NewDisposeScope())
             {
-                output = _denoiser.Predict(idTensor, keyMask);
+                output = _denoiser.Predict(idTensor, keyMask, _from);
                 output.LogProbabilities.DetachFromDisposeScope();
                 output.AnchorLogits?.DetachFromDisposeScope();
             }
@@ -414,7 +431,8 @@ public sealed class DiffusionSampler
         private long Flat(int b, int i)
         {
             Debug.Assert(_rowOf[b] >= 0, "reading log-probabilities of a canvas that has none");
-            return _rowOf[b] * _width + i;
+            Debug.Assert(i >= _from, "reading log-probabilities of a frozen position");
+            return _rowOf[b] * _span + i - _from;
         }
 
         private void Step(StepTimes step)

@@ -38,7 +38,19 @@ internal sealed class FakeDenoiser(double[,] logits, int maskId = 1, double shif
         return p;
     }
 
-    public DenoiserOutput Predict(Tensor noisyIds, Tensor? keyMask)
+    /// <summary>The logitsFrom of every call (the sampler skips the positions frozen in every canvas).</summary>
+    public List<long> Windows { get; } = [];
+
+    public DenoiserOutput Predict(Tensor noisyIds, Tensor? keyMask, long logitsFrom = 0)
+    {
+        Windows.Add(logitsFrom);
+        var full = Full(noisyIds, keyMask);
+        if (logitsFrom == 0) return full;
+        using var all = full.LogProbabilities;
+        return new DenoiserOutput(all[.., (int)logitsFrom..].clone(), null);
+    }
+
+    private DenoiserOutput Full(Tensor noisyIds, Tensor? keyMask)
     {
         Calls++;
         long batch = noisyIds.shape[0], length = noisyIds.shape[1];

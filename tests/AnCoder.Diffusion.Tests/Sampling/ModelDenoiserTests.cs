@@ -50,6 +50,37 @@ public sealed class ModelDenoiserTests
         Assert.NotNull(anchors);
     }
 
+    [Theory]
+    [InlineData(Architecture.Mdlm, false, false)]
+    [InlineData(Architecture.Mdlm, true, false)]
+    [InlineData(Architecture.Anchored, false, false)]
+    [InlineData(Architecture.Anchored, true, false)]
+    [InlineData(Architecture.Mdlm, true, true)]
+    [InlineData(Architecture.Anchored, true, true)]
+    public void Log_probabilities_from_a_position_on_are_the_full_output_s_window(Architecture architecture, bool shift, bool bf16)
+    {
+        manual_seed(3);
+        using var model = DiffusionModel.Create(ModelPresets.Tiny with
+        {
+            Architecture = architecture, Shift = shift, HiddenSize = 64, IntermediateSize = 96, NumAttentionHeads = 2, NumKeyValueHeads = 1,
+        });
+        model.eval();
+        if (bf16) model.ComputeType = ScalarType.BFloat16;
+        var denoiser = new ModelDenoiser(model);
+        using var scope = NewDisposeScope();
+        // Two right-padded rows: a prompt of 5 and of 3 tokens, then masks; the window starts at the first mask of either.
+        var ids = tensor(new long[] { 20, 21, 22, 23, 24, 1, 1, 1, /**/ 30, 31, 32, 1, 1, 1, 1, 1 }, [2, 8]);
+        var keyMask = tensor(Enumerable.Range(0, 16).Select(i => i != 7).ToArray(), [2, 8]);
+        var full = denoiser.Predict(ids, keyMask);
+        var window = denoiser.Predict(ids, keyMask, logitsFrom: 3);
+        Assert.Equal([2L, 5L, model.Config.VocabSize], window.LogProbabilities.shape);
+        // The same rows of h·Eᵀ: equal up to the matmul's blocking (bf16 rounds the hidden states, not the log-softmax).
+        Assert.True(full.LogProbabilities[.., 3..].allclose(window.LogProbabilities, rtol: 1e-4, atol: bf16 ? 2e-3 : 1e-4));
+        Assert.Equal(full.AnchorLogits is null, window.AnchorLogits is null);
+        if (full.AnchorLogits is not null) Assert.Equal(full.AnchorLogits.shape, window.AnchorLogits!.shape); // φ's stay whole
+        Assert.Throws<ArgumentOutOfRangeException>(() => denoiser.Predict(ids, keyMask, logitsFrom: 8));
+    }
+
     [Fact]
     public void Sampling_a_random_tiny_model_fills_every_mask_and_is_reproducible()
     {

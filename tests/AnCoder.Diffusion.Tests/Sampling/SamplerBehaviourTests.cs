@@ -126,8 +126,15 @@ public sealed class SamplerBehaviourTests
             new Canvas([5, Mask, Mask, 6, Mask, 7], [true, false, false, true, false, true], 3),
         };
         var batch = new DiffusionSampler(fake, options).Sample(canvases);
+        // The batch's log-probabilities start at position 1 (the first not frozen in some canvas), canvas 0's alone at 3:
+        // each canvas still samples as if alone.
+        Assert.All(fake.Windows, from => Assert.Equal(1, from));
         for (int b = 0; b < canvases.Length; b++)
+        {
+            int calls = fake.Windows.Count;
             Assert.Equal(new DiffusionSampler(fake, options).Sample([canvases[b]])[0], batch[b]);
+            Assert.All(fake.Windows.Skip(calls), from => Assert.Equal(b == 0 ? 3 : 1, from));
+        }
     }
 
     [Fact]

@@ -126,7 +126,11 @@ internal sealed partial class Parser
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
     {
-        if (!_isFString) LastPeakTokensHeld = Math.Max(_peakTokensHeld, _fill);
+        if (!_isFString)
+        {
+            LastPeakTokensHeld = Math.Max(_peakTokensHeld, _fill);
+            AnCoder.Syntax.Parsing.Strings.StringConstants.Clear(); // the parse's shared constants belong to its tree (and its f-string fields')
+        }
         Interlocked.Add(ref s_totalWork, _work);
         _work = 0;
         if (_buffers == null) return;

@@ -206,7 +206,43 @@ internal static class AstLists
 {
     /// <summary>What an assigned list is stored as: an empty list is not kept (the property creates a fresh list on
     /// its first read), so fill a list before assigning it.</summary>
-    public static object? Store<T>(List<T>? list) => list is { Count: > 0 } ? list : null;
+    public static object? Store<T>(List<T>? list)
+    {
+        if (list is CompactHandoff<T> handoff) return handoff.Take();
+        return list is { Count: > 0 } ? list : null;
+    }
+
+    /// <summary>
+    /// A list field's compact storage (null, the one element, or an exact-size array, as <see cref="Compact{T}"/>
+    /// makes it), wrapped to pass through the generated <c>List&lt;T&gt;</c> setter: <see cref="Store{T}"/> unwraps
+    /// it. The parser builds its lists this way (Parser.TakeList), so a parsed list field costs no List object and no
+    /// growth slack, not even as garbage: Lists built and compacted later were a third of what a parse allocated
+    /// (docs/parser-verification.md, "Child lists and constants"). Internal: the carrier never reaches user code, and
+    /// the arrays it hands over are never written (reading the property copies them into a new List).
+    /// </summary>
+    public static List<T> Handoff<T>(object? storage) => CompactHandoff<T>.Carry(storage);
+
+    /// <summary>The carrier of <see cref="Handoff{T}"/>: one empty instance per thread and element type, holding the
+    /// storage only between the parser's <c>Handoff</c> call and the setter's <see cref="Store{T}"/>.</summary>
+    private sealed class CompactHandoff<T> : List<T>
+    {
+        [ThreadStatic] private static CompactHandoff<T>? t_instance;
+        private object? _storage;
+
+        public static List<T> Carry(object? storage)
+        {
+            var carrier = t_instance ??= new CompactHandoff<T>();
+            carrier._storage = storage;
+            return carrier;
+        }
+
+        public object? Take()
+        {
+            var storage = _storage;
+            _storage = null;
+            return storage;
+        }
+    }
 
     public static List<T> AsList<T>(ref object? field) where T : Node?
     {

@@ -85,6 +85,7 @@ internal sealed partial class Parser
         _memo = _buffers.Memo;
         _hotValues = _buffers.HotValues;
         _hotEnds = _buffers.HotEnds;
+        _collected = _buffers.Collected;
     }
 
     /// <summary>Token and memo arrays, reused by the next parse on the same thread (cleared on release).</summary>
@@ -95,6 +96,7 @@ internal sealed partial class Parser
         public MemoEntry?[] Memo = new MemoEntry?[256];
         public object?[] HotValues = new object?[256 * HotRuleCount];
         public int[] HotEnds = new int[256 * HotRuleCount];
+        public Node?[] Collected = new Node?[64];
 
         public void EnsureCapacity(int tokens, int memoTokens)
         {
@@ -126,7 +128,11 @@ internal sealed partial class Parser
     /// <summary>Returns the arrays for reuse; the parser must not be used afterwards.</summary>
     public void Release()
     {
-        if (!_isFString) LastPeakTokensHeld = Math.Max(_peakTokensHeld, _fill);
+        if (!_isFString)
+        {
+            LastPeakTokensHeld = Math.Max(_peakTokensHeld, _fill);
+            AnCoder.Syntax.Parsing.Strings.StringConstants.Clear(); // the parse's shared constants belong to its tree (and its f-string fields')
+        }
         Interlocked.Add(ref s_totalWork, _work);
         _work = 0;
         if (_buffers == null) return;
@@ -138,6 +144,9 @@ internal sealed partial class Parser
         _buffers.Memo = _memo;
         _buffers.HotValues = _hotValues;
         _buffers.HotEnds = _hotEnds;
+        Array.Clear(_collected, 0, _collectedCount); // an aborted parse leaves its partial lists here
+        _collectedCount = 0;
+        _buffers.Collected = _collected;
         if (_tokens.Length <= 1 << 20)
         {
             // The larger set goes to the first slot, which the next main parse takes first.
@@ -180,6 +189,78 @@ internal sealed partial class Parser
 
     /// <summary>The current thread's stack is too small for this input: rerun on a big-stack thread.</summary>
     internal sealed class StackNeeded : Exception { }
+
+    // ----------------------------------------------------------------------------------------- exact-size lists
+
+    /// <summary>The elements of the lists being built, innermost last: a rule notes <see cref="_collectedCount"/>,
+    /// collects its elements (<see cref="Collect"/>; nested rules collect theirs above them and take them off before
+    /// it goes on), and makes the node's list field from them at its exact size (<see cref="CollectedList{T}"/>) or
+    /// drops them when it fails (<see cref="DropCollected"/>). A List per field, grown by doubling and copied into an
+    /// array when the statement was compacted, made a third of what a parse allocated.</summary>
+    private Node?[] _collected;
+    private int _collectedCount;
+
+    private void Collect(Node? node)
+    {
+        if (_collectedCount == _collected.Length) Array.Resize(ref _collected, _collected.Length * 2);
+        // Through a ref: the covariant store check of Node?[] is a helper call for every element otherwise.
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_collected), _collectedCount++) = node;
+    }
+
+    private void DropCollected(int mark)
+    {
+        Array.Clear(_collected, mark, _collectedCount - mark); // no references to dropped nodes stay behind
+        _collectedCount = mark;
+    }
+
+    /// <summary>The elements collected since <paramref name="mark"/> as a list field's value (an exact-size array, the
+    /// element itself when there is one, nothing when none: <see cref="AstLists.Handoff{T}"/>), taken off.</summary>
+    private List<T> CollectedList<T>(int mark) where T : Node? => CollectedEvery<T>(mark, 0, 1, drop: true);
+
+    /// <summary><see cref="CollectedList{T}"/>'s storage itself, for a rule result that several nodes may take
+    /// (pass it on with <see cref="AstLists.Handoff{T}"/>).</summary>
+    private object? CollectedStorage<T>(int mark) where T : Node?
+    {
+        object? storage = Storage<T>(mark, 0, 1);
+        DropCollected(mark);
+        return storage;
+    }
+
+    /// <summary>Every <paramref name="stride"/>-th element collected since <paramref name="mark"/>, from
+    /// <paramref name="offset"/> on (two lists collected in step: Compare's ops and comparators).</summary>
+    private List<T> CollectedEvery<T>(int mark, int offset, int stride, bool drop) where T : Node?
+    {
+        object? storage = Storage<T>(mark, offset, stride);
+        if (drop) DropCollected(mark);
+        return AstLists.Handoff<T>(storage);
+    }
+
+    /// <summary>A list field's value made from <paramref name="items"/>, which the caller gives up (kept as the
+    /// field's array when it has two or more elements).</summary>
+    private static List<T> ExactList<T>(T[] items) where T : Node? =>
+        AstLists.Handoff<T>(items.Length switch
+        {
+            0 => null,
+            1 when items[0] is { } only => only, // a None element stays in an array: null means empty
+            _ => items,
+        });
+
+    private object? Storage<T>(int mark, int offset, int stride) where T : Node?
+    {
+        int count = (_collectedCount - mark - offset + stride - 1) / stride;
+        object? storage;
+        if (count <= 0) storage = null;
+        else if (count == 1 && _collected[mark + offset] is { } only) storage = only; // a None element stays in an array
+        else
+        {
+            var array = new T[count];
+            ref T first = ref MemoryMarshal.GetArrayDataReference(array);
+            for (int i = 0; i < count; i++)
+                Unsafe.Add(ref first, i) = Unsafe.As<Node?, T>(ref _collected[mark + offset + i * stride]);
+            storage = array;
+        }
+        return storage;
+    }
 
     // ----------------------------------------------------------------------------------------- tokens
 

@@ -200,7 +200,8 @@ internal sealed partial class Parser
             _level--;
             return first;
         }
-        var elts = new List<ExprNode> { first };
+        int elts = _collectedCount;
+        Collect(first);
         Enter(); // _loop1
         while (true)
         {
@@ -212,11 +213,11 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            elts.Add(e);
+            Collect(e);
         }
         _level--;
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
+        var r = At(new Tuple { Elts = CollectedList<ExprNode>(elts), Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -245,7 +246,9 @@ internal sealed partial class Parser
     }
 
     // star_named_expressions: ','.star_named_expression+ [',']
-    private List<ExprNode>? StarNamedExpressions()
+    /// <summary>Collects the expressions (<see cref="Collect"/>: the caller makes its list of them or drops them);
+    /// false when there is none.</summary>
+    private bool CollectStarNamedExpressions()
     {
         Enter();
         Enter(); // _gather
@@ -253,9 +256,9 @@ internal sealed partial class Parser
         if (first == null)
         {
             _level -= 2;
-            return null;
+            return false;
         }
-        var list = new List<ExprNode> { first };
+        Collect(first);
         Enter(); // _loop0 of the gather
         while (true)
         {
@@ -267,12 +270,12 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            list.Add(e);
+            Collect(e);
         }
         _level -= 2;
         Op(OpKind.Comma);
         _level--;
-        return list;
+        return true;
     }
 
     // star_named_expression: '*' bitwise_or | named_expression
@@ -423,8 +426,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        List<CmpopNode>? ops = null;
-        List<ExprNode>? comparators = null;
+        int pairs = _collectedCount;
         while (true)
         {
             int m = _mark;
@@ -480,10 +482,16 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            (ops ??= new List<CmpopNode>()).Add(op);
-            (comparators ??= new List<ExprNode>()).Add(right);
+            Collect(op);
+            Collect(right);
         }
-        ExprNode r = ops == null ? left : At(new Compare { Left = left, Ops = ops, Comparators = comparators! }, start);
+        // ops and comparators were collected in turn: op, comparator, op, comparator, ...
+        ExprNode r = _collectedCount == pairs ? left : At(new Compare
+        {
+            Left = left,
+            Ops = CollectedEvery<CmpopNode>(pairs, 0, 2, drop: false),
+            Comparators = CollectedEvery<ExprNode>(pairs, 1, 2, drop: true),
+        }, start);
         _level--;
         return r;
     }
@@ -761,18 +769,28 @@ internal sealed partial class Parser
     private static Call NewCall(ExprNode func, CallArguments? args)
     {
         var call = new Call { Func = func };
-        if (args?.Positional is { } positional) call.Args = positional;
+        if (args?.PositionalList is { } positional) call.Args = positional;
         if (args?.Keywords is { } keywords) call.Keywords = keywords;
         return call;
     }
 
     /// <summary>What the arguments rule yields (pegen builds a temporary Call): the lists are null when empty, so
-    /// the node allocates none.</summary>
-    private sealed class CallArguments(List<ExprNode>? positional, List<KeywordNode>? keywords)
+    /// the node allocates none. The positional arguments are a List when kwargs followed them, else a list field's
+    /// compact storage (<see cref="CollectedStorage{T}"/>), which every node made from this memoised result shares:
+    /// compact arrays are never written.</summary>
+    private sealed class CallArguments(object? positional, List<KeywordNode>? keywords)
     {
         public static readonly CallArguments None = new(null, null);
-        public readonly List<ExprNode>? Positional = positional;
+        private readonly object? _positional = positional;
         public readonly List<KeywordNode>? Keywords = keywords;
+
+        /// <summary>The positional arguments for a node's setter (null when there are none).</summary>
+        public List<ExprNode>? PositionalList => _positional switch
+        {
+            null => null,
+            List<ExprNode> list => list,
+            var storage => AstLists.Handoff<ExprNode>(storage),
+        };
     }
 
     // slices: slice !',' | ','.(slice | starred_expression)+ [',']
@@ -796,7 +814,8 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var elts = new List<ExprNode> { first };
+        int elts = _collectedCount;
+        Collect(first);
         while (true)
         {
             int m = _mark;
@@ -807,10 +826,10 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            elts.Add(e);
+            Collect(e);
         }
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
+        var r = At(new Tuple { Elts = CollectedList<ExprNode>(elts), Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -965,27 +984,26 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var elts = new List<ExprNode>();
+        int elts = _collectedCount;
         int m = _mark;
         Enter(); // _tmp: [star_named_expression ',' [star_named_expressions]]
         var first = StarNamedExpression();
         if (first != null && Op(OpKind.Comma))
         {
-            elts.Add(first);
+            Collect(first);
             int m2 = _mark;
-            var rest = StarNamedExpressions();
-            if (rest != null) elts.AddRange(rest);
-            else _mark = m2;
+            if (!CollectStarNamedExpressions()) _mark = m2;
         }
         else _mark = m;
         _level--;
         if (!Op(OpKind.RightParen))
         {
+            DropCollected(elts);
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
+        var r = At(new Tuple { Elts = CollectedList<ExprNode>(elts), Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -997,15 +1015,16 @@ internal sealed partial class Parser
         int start = _mark;
         _mark++;
         int m = _mark;
-        var elts = StarNamedExpressions();
-        if (elts == null) _mark = m;
+        int elts = _collectedCount;
+        if (!CollectStarNamedExpressions()) _mark = m;
         if (!Op(OpKind.RightSquareBracket))
         {
+            DropCollected(elts);
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new List { Elts = elts, Ctx = Load.Instance }, start);
+        var r = At(new List { Elts = CollectedList<ExprNode>(elts), Ctx = Load.Instance }, start);
         _level--;
         return r;
     }
@@ -1017,14 +1036,14 @@ internal sealed partial class Parser
         int start = _mark;
         _mark++;
         var elt = NamedExpression();
-        List<ComprehensionNode>? gens;
+        object? gens; // ForIfClauses' compact storage
         if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightSquareBracket))
         {
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new ListComp { Elt = elt, Generators = gens }, start);
+        var r = At(new ListComp { Elt = elt, Generators = AstLists.Handoff<ComprehensionNode>(gens) }, start);
         _level--;
         return r;
     }
@@ -1035,14 +1054,15 @@ internal sealed partial class Parser
         Enter();
         int start = _mark;
         _mark++;
-        var elts = StarNamedExpressions();
-        if (elts == null || !Op(OpKind.RightBrace))
+        int elts = _collectedCount;
+        if (!CollectStarNamedExpressions() || !Op(OpKind.RightBrace))
         {
+            DropCollected(elts);
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new Set { Elts = elts }, start);
+        var r = At(new Set { Elts = CollectedList<ExprNode>(elts) }, start);
         _level--;
         return r;
     }
@@ -1054,14 +1074,14 @@ internal sealed partial class Parser
         int start = _mark;
         _mark++;
         var elt = NamedExpression();
-        List<ComprehensionNode>? gens;
+        object? gens; // ForIfClauses' compact storage
         if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightBrace))
         {
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new SetComp { Elt = elt, Generators = gens }, start);
+        var r = At(new SetComp { Elt = elt, Generators = AstLists.Handoff<ComprehensionNode>(gens) }, start);
         _level--;
         return r;
     }
@@ -1086,14 +1106,14 @@ internal sealed partial class Parser
             if (elt != null && AtOp(OpKind.ColonEqual)) elt = null;
         }
         _level--;
-        List<ComprehensionNode>? gens;
+        object? gens; // ForIfClauses' compact storage
         if (elt == null || (gens = ForIfClauses()) == null || !Op(OpKind.RightParen))
         {
             _mark = start;
             _level--;
             return null;
         }
-        var r = At(new GeneratorExp { Elt = elt, Generators = gens }, start);
+        var r = At(new GeneratorExp { Elt = elt, Generators = AstLists.Handoff<ComprehensionNode>(gens) }, start);
         _level--;
         return r;
     }
@@ -1194,7 +1214,7 @@ internal sealed partial class Parser
         _mark++;
         var k = Expression();
         ExprNode? v = null;
-        List<ComprehensionNode>? gens;
+        object? gens; // ForIfClauses' compact storage
         if (k == null || !Op(OpKind.Colon) || (v = Expression()) == null || (gens = ForIfClauses()) == null
             || !Op(OpKind.RightBrace))
         {
@@ -1202,25 +1222,26 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var r = At(new DictComp { Key = k, Value = v, Generators = gens }, start);
+        var r = At(new DictComp { Key = k, Value = v, Generators = AstLists.Handoff<ComprehensionNode>(gens) }, start);
         _level--;
         return r;
     }
 
     // for_if_clauses: for_if_clause+
-    private List<ComprehensionNode>? ForIfClauses()
+    /// <summary>The clauses as a list field's storage (<see cref="CollectedStorage{T}"/>), null when there is none.</summary>
+    private object? ForIfClauses()
     {
         Enter();
         Enter(); // _loop1
-        List<ComprehensionNode>? list = null;
+        int clauses = _collectedCount;
         while (true)
         {
             var c = ForIfClause();
             if (c == null) break;
-            (list ??= new List<ComprehensionNode>()).Add(c);
+            Collect(c);
         }
         _level -= 2;
-        return list;
+        return _collectedCount == clauses ? null : CollectedStorage<ComprehensionNode>(clauses);
     }
 
     // for_if_clause: ['async'] 'for' star_targets 'in' ~ disjunction ('if' disjunction)*
@@ -1243,7 +1264,7 @@ internal sealed partial class Parser
             _level--;
             return null;
         }
-        var ifs = new List<ExprNode>();
+        int ifs = _collectedCount;
         Enter(); // _loop0
         while (true)
         {
@@ -1255,11 +1276,11 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            ifs.Add(cond);
+            Collect(cond);
         }
         _level--;
         _level--;
-        return new Comprehension { Target = target, Iter = iter, Ifs = ifs, IsAsync = isAsync ? 1 : 0 };
+        return new Comprehension { Target = target, Iter = iter, Ifs = CollectedList<ExprNode>(ifs), IsAsync = isAsync ? 1 : 0 };
     }
 
     // lambdef: 'lambda' [lambda_params] ':' expression
@@ -1316,7 +1337,8 @@ internal sealed partial class Parser
         var first = PositionalArgument();
         if (first != null)
         {
-            var args = new List<ExprNode> { first };
+            int positional = _collectedCount;
+            Collect(first);
             Enter(); // _gather
             while (true)
             {
@@ -1328,19 +1350,25 @@ internal sealed partial class Parser
                     _mark = m;
                     break;
                 }
-                args.Add(a);
+                Collect(a);
             }
             _level--;
-            List<KeywordNode>? keywords = null;
             int m2 = _mark;
             if (Op(OpKind.Comma))
             {
-                keywords = new List<KeywordNode>();
+                // kwargs appends its starred arguments to the positional ones (and takes them off when it
+                // backtracks): on this rarer path they go on as a List.
+                var args = new List<ExprNode>(_collectedCount - positional);
+                for (int i = positional; i < _collectedCount; i++) args.Add((ExprNode)_collected[i]!);
+                DropCollected(positional);
+                List<KeywordNode>? keywords = new List<KeywordNode>();
                 if (!Kwargs(args, keywords)) _mark = m2;
                 if (keywords.Count == 0) keywords = null;
+                _level--;
+                return new CallArguments(args, keywords);
             }
             _level--;
-            return new CallArguments(args, keywords);
+            return new CallArguments(CollectedStorage<ExprNode>(positional), null);
         }
         _mark = start;
         // kwargs starts with '*', '**' or a NAME: anything else (the ')' of every call without arguments) fails it

@@ -92,35 +92,48 @@ internal sealed partial class Parser
         List<NameDefaultPair>? slashDefaults, List<ArgNode>? plainNames, List<NameDefaultPair>? namesWithDefault,
         StarEtc? starEtc)
     {
+        // Each list field is made at its exact size (AstLists.Handoff): List objects grown by doubling and compacted
+        // when the statement ends were garbage for every def and lambda.
         var a = new Arguments();
         if (slashWithoutDefault != null) a.Posonlyargs = slashWithoutDefault;
         else if (slashPlain != null)
         {
-            var posonly = new List<ArgNode>(slashPlain);
-            foreach (var p in slashDefaults!) posonly.Add(p.Arg);
-            a.Posonlyargs = posonly;
+            var posonly = new ArgNode[slashPlain.Count + slashDefaults!.Count];
+            slashPlain.CopyTo(posonly);
+            for (int i = 0; i < slashDefaults.Count; i++) posonly[slashPlain.Count + i] = slashDefaults[i].Arg;
+            a.Posonlyargs = ExactList(posonly);
         }
-        var args = plainNames != null ? new List<ArgNode>(plainNames) : new List<ArgNode>();
-        if (namesWithDefault != null)
-            foreach (var p in namesWithDefault) args.Add(p.Arg);
-        a.Args = args;
-        var defaults = new List<ExprNode>();
-        if (slashDefaults != null)
-            foreach (var p in slashDefaults) defaults.Add(p.Value!);
-        if (namesWithDefault != null)
-            foreach (var p in namesWithDefault) defaults.Add(p.Value!);
-        a.Defaults = defaults;
+        int plainCount = plainNames?.Count ?? 0, withDefaultCount = namesWithDefault?.Count ?? 0;
+        if (plainCount + withDefaultCount > 0)
+        {
+            var args = new ArgNode[plainCount + withDefaultCount];
+            plainNames?.CopyTo(args);
+            for (int i = 0; i < withDefaultCount; i++) args[plainCount + i] = namesWithDefault![i].Arg;
+            a.Args = ExactList(args);
+        }
+        int slashDefaultCount = slashDefaults?.Count ?? 0;
+        if (slashDefaultCount + withDefaultCount > 0)
+        {
+            var defaults = new ExprNode[slashDefaultCount + withDefaultCount];
+            for (int i = 0; i < slashDefaultCount; i++) defaults[i] = slashDefaults![i].Value!;
+            for (int i = 0; i < withDefaultCount; i++) defaults[slashDefaultCount + i] = namesWithDefault![i].Value!;
+            a.Defaults = ExactList(defaults);
+        }
         if (starEtc != null)
         {
             a.Vararg = starEtc.Vararg;
             a.Kwarg = starEtc.Kwarg;
-            if (starEtc.Kwonly != null)
+            if (starEtc.Kwonly is { Count: > 0 } kwonly)
             {
-                foreach (var p in starEtc.Kwonly)
+                var kwonlyArgs = new ArgNode[kwonly.Count];
+                var kwDefaults = new ExprNode?[kwonly.Count]; // None (null) for a keyword-only parameter without default
+                for (int i = 0; i < kwonly.Count; i++)
                 {
-                    a.Kwonlyargs.Add(p.Arg);
-                    a.KwDefaults.Add(p.Value);
+                    kwonlyArgs[i] = kwonly[i].Arg;
+                    kwDefaults[i] = kwonly[i].Value;
                 }
+                a.Kwonlyargs = ExactList(kwonlyArgs);
+                a.KwDefaults = ExactList(kwDefaults);
             }
         }
         return a;

@@ -267,7 +267,7 @@ internal sealed partial class Parser
         _mark = start;
         // (star_targets '=')+ (yield_expr | star_expressions) !'=' [TYPE_COMMENT]
         {
-            List<ExprNode>? targets = null;
+            int targets = _collectedCount;
             Enter(); // _loop1
             while (true)
             {
@@ -280,20 +280,21 @@ internal sealed partial class Parser
                     _mark = m;
                     break;
                 }
-                (targets ??= new List<ExprNode>(1)).Add(t);
+                Collect(t);
             }
             _level--;
-            if (targets != null)
+            if (_collectedCount != targets)
             {
                 Enter(); // _tmp: (yield_expr | star_expressions)
                 var value = YieldExpr() ?? StarExpressions();
                 _level--;
                 if (value != null && !AtOp(OpKind.Equal))
                 {
-                    r = At(new Assign { Targets = targets, Value = value }, start);
+                    r = At(new Assign { Targets = CollectedList<ExprNode>(targets), Value = value }, start);
                     _level--;
                     return r;
                 }
+                DropCollected(targets);
             }
         }
         _mark = start;
@@ -799,7 +800,7 @@ internal sealed partial class Parser
             return null;
         }
         var classDef = new Ast.ClassDef { Name = name, Body = body };
-        if (bases?.Positional is { } positional) classDef.Bases = positional;
+        if (bases?.PositionalList is { } positional) classDef.Bases = positional;
         if (bases?.Keywords is { } keywords) classDef.Keywords = keywords;
         var r = At(classDef, start);
         _level--;
@@ -1235,12 +1236,11 @@ internal sealed partial class Parser
         var first = StarNamedExpression();
         if (first != null && Op(OpKind.Comma))
         {
-            var elts = new List<ExprNode> { first };
+            int elts = _collectedCount;
+            Collect(first);
             int m = _mark;
-            var rest = StarNamedExpressions();
-            if (rest != null) elts.AddRange(rest);
-            else _mark = m;
-            var t = At(new Tuple { Elts = elts, Ctx = Load.Instance }, start);
+            if (!CollectStarNamedExpressions()) _mark = m;
+            var t = At(new Tuple { Elts = CollectedList<ExprNode>(elts), Ctx = Load.Instance }, start);
             _level--;
             return t;
         }

@@ -56,7 +56,8 @@ internal sealed partial class Parser
             _level--;
             return first;
         }
-        var elts = new List<ExprNode> { first };
+        int elts = _collectedCount;
+        Collect(first);
         while (true)
         {
             int m = _mark;
@@ -67,10 +68,10 @@ internal sealed partial class Parser
                 _mark = m;
                 break;
             }
-            elts.Add(t);
+            Collect(t);
         }
         Op(OpKind.Comma);
-        var r = At(new Tuple { Elts = elts, Ctx = Store.Instance }, start);
+        var r = At(new Tuple { Elts = CollectedList<ExprNode>(elts), Ctx = Store.Instance }, start);
         _level--;
         return r;
     }

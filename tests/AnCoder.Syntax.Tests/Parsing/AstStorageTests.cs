@@ -185,4 +185,46 @@ public sealed class AstStorageTests
         }
         Assert.Equal(before, AstDump.Dump(module));
     }
+
+    [Fact]
+    public void ListsMadeAtTheirExactSizeAreEachTheirNodesAndNoParseSharesThem()
+    {
+        // Every list the parser now makes without a List (tuples, displays, targets, comparisons, call arguments,
+        // comprehension clauses, parameters): reading and changing each of them in one tree leaves a second parse of
+        // the same source as it was, and each property reads as a plain List.
+        const string source = "t = u = (a, b)\nv = [c, d]\ns = {e, g}\nw = x[1:2, 3]\n[i for i in y if p if q for j in z]\n"
+            + "def f(a, /, b, c=1, *, d, e=2): pass\nh(k, l)\nh(*m, n=o)\nclass C(B, D, metaclass=M): pass\nr = 1 < 2 <= 3\n";
+        var first = Parse(source);
+        var original = AstDump.Dump(first);
+        var stack = new Stack<Node>([first]);
+        int lists = 0;
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var child in node.Children()) stack.Push(child);
+            foreach (var property in node.GetType().GetProperties().Where(p => p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(List<>)))
+            {
+                var list = (System.Collections.IList)property.GetValue(node)!;
+                Assert.Equal(property.PropertyType, list.GetType());
+                if (list.Count == 0 || list[0] is not Node) continue;
+                list.Add(list[0]);
+                lists++;
+            }
+        }
+        Assert.True(lists >= 20, $"{lists} lists");
+        Assert.NotEqual(original, AstDump.Dump(first));
+        Assert.Equal(original, AstDump.Dump(Parse(source)));
+    }
+
+    [Fact]
+    public void EqualShortStringConstantsOfAParseAreOneString()
+    {
+        string longText = new('x', AnCoder.Syntax.Parsing.Strings.StringConstants.MaxLength + 1);
+        var module = Parse($"a = 'utf-8'\nb = \"utf-8\"\nc = f'{{x}}utf-8'\nd = '{longText}'\ne = '{longText}'\n");
+        Constant Value(int i) => (Constant)((Assign)module.Body[i]).Value;
+        var joined = (JoinedStr)((Assign)module.Body[2]).Value;
+        Assert.Same(Value(0).Value, Value(1).Value);
+        Assert.Same(Value(0).Value, ((Constant)joined.Values[1]).Value);
+        Assert.Equal(Value(3).Value, Value(4).Value); // longer values are not looked up (equal, not shared)
+    }
 }

@@ -49,7 +49,7 @@ internal static partial class StringLiteralParser
         else
         {
             if (!System.Text.Unicode.Utf8.IsValid(body)) return null;
-            value = body.IsEmpty ? string.Empty : Encoding.UTF8.GetString(body);
+            value = StringConstants.FromUtf8(body);
         }
         var constant = new Constant { Value = value, Kind = text[0] == (byte)'u' ? "u" : null };
         constant.SetPosition(token.StartLine, token.StartColumn, token.EndLine, token.EndColumn);
@@ -287,7 +287,7 @@ internal static partial class StringLiteralParser
         // make_str_node_and_del
         private Constant MakeStrNode(FStringState state, in Token first, in Token last)
         {
-            string value = state.TakeText();
+            string value = StringConstants.Share(state.TakeText());
             var constant = new Constant { Value = value, Kind = _source.Utf8[first.StartOffset] == (byte)'u' ? "u" : null };
             constant.SetPosition(first.StartLine, first.StartColumn, last.EndLine, last.EndColumn);
             return constant;

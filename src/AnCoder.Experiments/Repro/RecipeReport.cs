@@ -150,7 +150,7 @@ public static class RecipeReport
 
     /// <summary>
     /// Validation loss against the stage's training tokens: the AR stages, and per variant its adaptation (solid) and SFT
-    /// (dashed) stages, one colour per variant, seeds after the first faint. Null when no stage has a validation point.
+    /// (dashed, as are the longer stages) stages, one colour per variant, seeds after the first faint. Null when no stage has a validation point.
     /// </summary>
     public static FigureModel? ValidationFigure(RecipeResults results)
     {
@@ -163,7 +163,7 @@ public static class RecipeReport
             series.Add(new SeriesModel(colours.IndexOf(stage.Variant), "valid_nll", first ? label : null, stage.Validation.Select(p => p.Tokens).ToArray(),
                 stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" or "longer" ? LineStyle.Dashed : LineStyle.Solid, !first, true));
         }
-        return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
+        return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT and longer training; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }
 
     /// <summary>The diffusion rows' decoding options beyond the paper's sampler, as a clause (empty when all are off).</summary>

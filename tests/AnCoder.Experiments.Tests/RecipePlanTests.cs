@@ -541,7 +541,8 @@ public sealed class RecipePlanTests : IDisposable
         Checkpoint(100);
         Checkpoint(200);
         var keeper = new RecipeCurveKeeper(run, Path.Combine(_dir, "curve"), "ar-base", [100, 300]);
-        Assert.Equal([Path.Combine(_dir, "curve", "ar-base-100")], keeper.CopyNew());
+        Assert.Empty(keeper.CopyNew(reached: 99)); // before the first wanted step it does not look
+        Assert.Equal([Path.Combine(_dir, "curve", "ar-base-100")], keeper.CopyNew(reached: 100));
         Assert.Equal("weights 100", File.ReadAllText(Path.Combine(_dir, "curve", "ar-base-100", "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(_dir, "curve", "ar-base-100", "config.json")));
         Assert.Empty(keeper.CopyNew()); // copied once; 200 is not wanted

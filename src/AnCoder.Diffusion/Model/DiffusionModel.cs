@@ -53,6 +53,12 @@ public abstract class DiffusionModel : nn.Module<Tensor, Tensor?, ModelOutput>
     protected Tensor WindowOfHidden(Tensor hidden, long logitsFrom) =>
         Config.Shift ? hidden[.., (int)(logitsFrom - 1)..^1] : hidden[.., (int)logitsFrom..];
 
+    /// <summary>fp32 logits of positions <paramref name="logitsFrom"/>.. from the final hidden states: every position
+    /// shifted as ever (0), or the window's (<see cref="WindowOfHidden"/>).</summary>
+    protected Tensor LogitsFrom(Tensor hidden, long logitsFrom, Func<Tensor, Tensor> unembed) => logitsFrom == 0
+        ? MaybeShift(unembed(hidden).to(ScalarType.Float32))
+        : unembed(WindowOfHidden(hidden, logitsFrom)).to(ScalarType.Float32);
+
     public static DiffusionModel Create(ModelConfig config)
     {
         var problems = config.Validate();
@@ -92,17 +98,14 @@ public sealed class MdlmModel : DiffusionModel
 
     public Qwen2Network Network => model;
 
-    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask)
-    {
-        var hidden = model.call(model.Embed(noisyIds, ComputeType), AttentionMask(keyMask));
-        var logits = model.Unembed(hidden).to(ScalarType.Float32);
-        return new ModelOutput(MaybeShift(logits), null);
-    }
+    public override ModelOutput forward(Tensor noisyIds, Tensor? keyMask) => Run(noisyIds, keyMask, 0);
 
-    protected override ModelOutput WindowedForward(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
+    protected override ModelOutput WindowedForward(Tensor noisyIds, Tensor? keyMask, long logitsFrom) => Run(noisyIds, keyMask, logitsFrom);
+
+    private ModelOutput Run(Tensor noisyIds, Tensor? keyMask, long logitsFrom)
     {
         var hidden = model.call(model.Embed(noisyIds, ComputeType), AttentionMask(keyMask));
-        return new ModelOutput(model.Unembed(WindowOfHidden(hidden, logitsFrom)).to(ScalarType.Float32), null);
+        return new ModelOutput(LogitsFrom(hidden, logitsFrom, model.Unembed), null);
     }
 }
 
@@ -152,10 +155,7 @@ public sealed class AnchoredModel : DiffusionModel
             _ => denoiser_input!.call(anchorRaw),
         };
         var hidden = denoiser.call(firstState, mask);
-        if (logitsFrom > 0)
-            return new ModelOutput(denoiser.Unembed(WindowOfHidden(hidden, logitsFrom), denoiserEmbedding).to(ScalarType.Float32), MaybeShift(anchorLogits));
-        var logits = denoiser.Unembed(hidden, denoiserEmbedding).to(ScalarType.Float32);
-        return new ModelOutput(MaybeShift(logits), MaybeShift(anchorLogits));
+        return new ModelOutput(LogitsFrom(hidden, logitsFrom, h => denoiser.Unembed(h, denoiserEmbedding)), MaybeShift(anchorLogits));
     }
 }
 

@@ -203,15 +203,7 @@ public static class RecipeTraining
         if (recipe.CurveSteps.Count > 0 && recipe.CurveFolder.Length == 0) problems.Add("recipe.curve_steps needs a curve_folder");
         foreach (var kind in new[] { RecipeStageKind.ArBase, RecipeStageKind.ArSft })
         {
-            TrainingConfig settings;
-            try
-            {
-                settings = For(config, new PlannedStage("curve", kind, null, 0, RecipePlan.ArBaseStage), "/experiment");
-            }
-            catch (ConfigException)
-            {
-                continue; // reported below
-            }
+            if (SettingsOf(config, kind) is not { } settings) continue; // its section's problem is reported below
             foreach (long step in recipe.CurveSteps.Where(step => step <= (settings.MaxSteps ?? long.MaxValue) && step % settings.CheckpointInterval != 0))
                 problems.Add($"recipe.curve_steps: step {step} is not a multiple of recipe.{SectionName(kind)}'s checkpoint_interval {settings.CheckpointInterval}, so no checkpoint is written there");
         }
@@ -238,20 +230,21 @@ public static class RecipeTraining
     /// Diffusion steps of a Table 1 model (stage 1 + stage 3, as <see cref="For"/> resolves them), null when a stage
     /// counts tokens instead of steps or its section is not valid (Validate reports that).
     /// </summary>
-    public static long? TableSteps(ReproConfig config)
+    public static long? TableSteps(ReproConfig config) =>
+        SettingsOf(config, RecipeStageKind.Adapt)?.MaxSteps + SettingsOf(config, RecipeStageKind.Sft)?.MaxSteps;
+
+    /// <summary>The settings every stage of <paramref name="kind"/> shares (what <see cref="For"/> resolves apart from the
+    /// stage's own variant, seed and folders); null when its section is not valid (Validate reports that).</summary>
+    private static TrainingConfig? SettingsOf(ReproConfig config, RecipeStageKind kind)
     {
-        long? Steps(RecipeStageKind kind)
+        try
         {
-            try
-            {
-                return For(config, new PlannedStage("steps", kind, AnchorStrategy.Mdlm, 0, RecipePlan.ArBaseStage), "/experiment").MaxSteps;
-            }
-            catch (ConfigException)
-            {
-                return null;
-            }
+            return For(config, new PlannedStage(SectionName(kind), kind, AnchorStrategy.Mdlm, 0, RecipePlan.ArBaseStage), "/experiment");
         }
-        return Steps(RecipeStageKind.Adapt) + Steps(RecipeStageKind.Sft);
+        catch (ConfigException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A relative model_config_file (of "training" or a stage section) is relative to the config file's folder.</summary>

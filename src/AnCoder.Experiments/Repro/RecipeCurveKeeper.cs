@@ -33,10 +33,14 @@ public sealed class RecipeCurveKeeper
     /// <summary>OUT/CURVE/STAGE-STEP, the name <see cref="RecipePlan.CurveCheckpoints"/> reads.</summary>
     public string Target(long step) => Path.Combine(_curveFolder, string.Create(CultureInfo.InvariantCulture, $"{_stage}-{step}"));
 
-    /// <summary>Copies every wanted checkpoint that exists now and was not copied yet; returns the folders written.</summary>
-    public IReadOnlyList<string> CopyNew()
+    /// <summary>
+    /// Copies every wanted checkpoint that exists now and was not copied yet; returns the folders written. Called after
+    /// every training step with that step (<paramref name="reached"/>): it looks at the disk only once a wanted step has
+    /// been reached, so the other steps cost no I/O.
+    /// </summary>
+    public IReadOnlyList<string> CopyNew(long reached = long.MaxValue)
     {
-        if (_pending.Count == 0) return [];
+        if (_pending.Count == 0 || _pending.Min() > reached) return [];
         var copied = new List<string>();
         foreach (var (step, path) in TrainingCheckpoints.List(_runDirectory).Where(c => _pending.Contains(c.Step)))
         {

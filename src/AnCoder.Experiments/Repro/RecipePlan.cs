@@ -65,6 +65,8 @@ public sealed class RecipePlan
     public IReadOnlyList<PlannedStage> Stages { get; }
     public IReadOnlyList<RecipeEval> Evals { get; }
     public IReadOnlyList<RecipeRow> Rows { get; }
+    /// <summary>Diffusion steps of a Table 1 model (stage 1 + stage 3; null when a stage counts tokens): where the longer rows start.</summary>
+    public long? TableSteps { get; }
 
     /// <summary>
     /// The paper's Table 1. The two-stage AnCoder rows and the 809M MDLM (the same two-stage architecture without an
@@ -110,7 +112,8 @@ public sealed class RecipePlan
                 stages.Add(new PlannedStage(StageName(variant, seed, RecipeStageKind.Sft), RecipeStageKind.Sft, variant, seed, adapt));
             }
         // Longer training of one row, after every Table 1 stage: each seed's SFT model continued to each total.
-        long previousTotal = RecipeTraining.TableSteps(config) ?? 0;
+        TableSteps = RecipeTraining.TableSteps(config);
+        long previousTotal = TableSteps ?? 0;
         var longerTotals = recipe.LongerSteps.Where(total => total > previousTotal).ToList();
         if (longerTotals.Count > 0 && config.Variants.Contains(recipe.LongerVariant))
             for (int seed = 0; seed < config.Seeds; seed++)
@@ -160,9 +163,10 @@ public sealed class RecipePlan
         DiffusionRow("keyword", "Keyword", AnchorStrategy.Keyword, anchoredRemask);
         DiffusionRow("identifier", "Identifier", AnchorStrategy.Identifier, anchoredRemask);
         DiffusionRow("anchortree", "AnchorTree", AnchorStrategy.AnchorTree, anchoredRemask);
-        // The longer rows: the variant's row (MDLM: one-network) at each longer total, evaluated like it.
-        if (longerTotals.Count > 0 && rows.FirstOrDefault(r => !r.Autoregressive && r.Members.FirstOrDefault()?.HumanEval?.Stage is { } stage
-                && Stage(stage).Variant == recipe.LongerVariant && r.Remask == (recipe.LongerVariant == AnchorStrategy.Mdlm ? "none" : anchoredRemask)) is { } shorter)
+        // The longer rows: the variant's row (MDLM: the one-network row; the null model: its Null row) at each longer
+        // total, evaluated like it.
+        string shorterKey = recipe.LongerVariant == AnchorStrategy.Mdlm ? "mdlm-one-network" : AnchorWeightOptions.Name(recipe.LongerVariant);
+        if (longerTotals.Count > 0 && rows.FirstOrDefault(r => r.Key == shorterKey) is { } shorter)
             foreach (int total in longerTotals)
             {
                 var members = Enumerable.Range(0, config.Seeds)

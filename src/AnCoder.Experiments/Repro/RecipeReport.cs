@@ -401,7 +401,6 @@ public static class RecipeReport
         var longer = plan.Rows.Where(r => r.LongerOf is not null).ToList();
         if (longer.Count == 0 || plan.Rows.FirstOrDefault(r => r.Key == longer[0].LongerOf) is not { } shorter) return [];
         var variant = plan.Config.Recipe!.LongerVariant;
-        long tableSteps = RecipeTraining.TableSteps(plan.Config) ?? 0;
         LongerPoint Point(RecipeRow row, long total)
         {
             IEnumerable<StageResult?> Chain(int seed) => plan.Stages
@@ -411,7 +410,7 @@ public static class RecipeReport
             return new LongerPoint(row, total, SampleStatistics.Summarize(seeds.Select(seed => Chain(seed).Sum(r => r?.Tokens ?? double.NaN))),
                 SampleStatistics.Summarize(seeds.Select(seed => Chain(seed).Sum(r => r?.Flops ?? double.NaN))));
         }
-        return [Point(shorter, tableSteps), .. longer.Select(r => Point(r, r.TotalSteps!.Value))];
+        return [Point(shorter, plan.TableSteps ?? 0), .. longer.Select(r => Point(r, r.TotalSteps!.Value))];
     }
 
     private static void AppendLonger(StringBuilder md, ReproConfig config, RecipePlan plan, RecipeResults results)
@@ -432,9 +431,10 @@ public static class RecipeReport
         bool anchored = double.IsFinite(anchoredFlops) && anchoredFlops > 0;
         md.AppendLine("| row | diffusion steps | tokens | TFLOPs per seed |" + (anchored ? " × an anchored row's |" : "") + " HumanEval syntax % | HumanEval non-trivial % | MBPP syntax % | MBPP non-trivial % | pass@1 % (HumanEval) | HumanEval reference NLL |");
         md.AppendLine("|---|---:|---:|---:|" + (anchored ? "---:|" : "") + "---:|---:|---:|---:|---:|---:|");
+        var scores = points.ToDictionary(p => p, p => Scores(p.Row, results));
         foreach (var p in points)
         {
-            var s = Scores(p.Row, results);
+            var s = scores[p];
             md.AppendLine(Inv($"| {p.Row.Label} | {p.TotalSteps} | {N0(p.Tokens.Mean)} | {F(p.Flops.Mean / 1e12, "0.000")} |")
                           + (anchored ? Inv($" {F(p.Flops.Mean / anchoredFlops, "0.00")} |") : "")
                           + $" {s.HumanEvalSyntax.Format(100)} | {s.HumanEvalNonTrivial.Format(100)} | {s.MbppSyntax.Format(100)} | {s.MbppNonTrivial.Format(100)} | {s.HumanEvalPass1.Format(100)} | {ReferenceNllCell(p.Row, results)} |");
@@ -444,14 +444,14 @@ public static class RecipeReport
         var gain = Paired(longest.Row, shorter, results, "humaneval", "non_trivial");
         if (gain.Count > 0)
             md.AppendLine(Inv($"- {longest.TotalSteps} against {points[0].TotalSteps} steps, paired within seeds: HumanEval non-trivial validity {100 * gain.Mean:+0.00;-0.00;0.00} ± {(double.IsFinite(gain.StandardError) ? 100 * gain.StandardError : double.NaN):0.00} points."));
-        var measured = points.Where(p => Scores(p.Row, results).HumanEvalNonTrivial.Count > 0 && double.IsFinite(p.Tokens.Mean)).ToList();
-        var reached = measured.FirstOrDefault(p => Scores(p.Row, results).HumanEvalNonTrivial.Mean >= DiffusionValidityTarget);
+        var measured = points.Where(p => scores[p].HumanEvalNonTrivial.Count > 0 && double.IsFinite(p.Tokens.Mean)).ToList();
+        var reached = measured.FirstOrDefault(p => scores[p].HumanEvalNonTrivial.Mean >= DiffusionValidityTarget);
         if (reached is not null)
             md.AppendLine(Inv($"- Reaches {100 * DiffusionValidityTarget:0} % non-trivial validity on HumanEval (issue 16's target for the best diffusion row) at {reached.TotalSteps} diffusion steps, ")
-                          + $"{Scores(reached.Row, results).HumanEvalNonTrivial.Format(100)} % over {reached.Row.Members.Count} seeds, after {N0(reached.Tokens.Mean)} diffusion tokens"
+                          + $"{scores[reached].HumanEvalNonTrivial.Format(100)} % over {reached.Row.Members.Count} seeds, after {N0(reached.Tokens.Mean)} diffusion tokens"
                           + (anchored ? Inv($" ({reached.Flops.Mean / anchoredFlops:0.00}× the training FLOPs of an anchored row at Table 1's steps).") : "."));
         else if (measured.Count >= 2)
-            md.AppendLine(CurveSentence(shorter.Label, measured.Select(p => (p.Tokens.Mean, Scores(p.Row, results).HumanEvalNonTrivial.Mean)).ToList(), DiffusionValidityTarget));
+            md.AppendLine(CurveSentence(shorter.Label, measured.Select(p => (p.Tokens.Mean, scores[p].HumanEvalNonTrivial.Mean)).ToList(), DiffusionValidityTarget));
         md.AppendLine();
     }
 

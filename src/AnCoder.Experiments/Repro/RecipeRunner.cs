@@ -184,7 +184,7 @@ public static class RecipeRunner
         public void OnStep(TrainingProgress step)
         {
             _steps.OnStep(step);
-            foreach (string copied in keeper?.CopyNew() ?? []) progress.Message($"curve: kept {copied}");
+            foreach (string copied in keeper?.CopyNew(step.Step) ?? []) progress.Message($"curve: kept {copied}");
         }
     }
 

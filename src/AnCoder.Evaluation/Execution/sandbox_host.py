@@ -563,7 +563,8 @@ def test_main(test, channel_fd, report_fd):
 
     def report(passed, reason):
         mark("verdict")
-        send_message(report_fd, json.dumps({"passed": passed, "reason": reason[:300], "marks": MARKS[-3:]}).encode())
+        send_message(report_fd, json.dumps({"passed": passed, "reason": reason[:300], "at": time.monotonic(),
+                                            "marks": MARKS[-3:]}).encode())
         os._exit(0)
 
     try:
@@ -1176,6 +1177,12 @@ def finish_run(state, out):
             except (EOFError, OSError, ValueError):
                 verdict = None
         os.close(fd)
+    # A verdict written at or after the deadline does not count: once the test init has reported its timeout, M
+    # releases the candidate, and a test process that the init's exit has not killed yet (a busy machine) can still
+    # see the candidate's channel close and write "the candidate process ended" (a clean-clone CI run on a loaded
+    # machine reported a program sleeping forever as failed, not timed out).
+    if verdict is not None and not (type(verdict.get("at")) is float and verdict["at"] < state["deadline"]):
+        verdict = None
     if verdict is not None and type(verdict.get("passed")) is bool:
         outcome = "passed" if verdict["passed"] else "failed"
         reason = verdict.get("reason") or ""

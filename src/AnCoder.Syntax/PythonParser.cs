@@ -20,6 +20,12 @@ public sealed class ParseResult
     public bool Success => Module != null;
 }
 
+/// <summary>The outcome of <see cref="PythonParser.ParseCompact(byte[])"/>: the tree, or the syntax error.</summary>
+public sealed record CompactParseResult(CompactTree? Tree, PythonSyntaxError? Error)
+{
+    public bool Success => Tree != null;
+}
+
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
 public static partial class PythonParser
 {
@@ -59,6 +65,46 @@ public static partial class PythonParser
     {
         bool accepted = OnBigEnoughStack(() => StreamOnThisThread(text, bytesSource), tooDeep: false);
         return accepted ? null : ParseText(text, bytesSource).Error;
+    }
+
+    /// <summary>
+    /// Parses as <see cref="Parse(byte[])"/> does and returns the tree as a <see cref="CompactTree"/>: flat records
+    /// instead of node objects, written as each top-level statement is finished (the statement's objects are then
+    /// dropped), so a large source needs about half the memory of <see cref="Parse(byte[])"/> and the GC never walks
+    /// the tree. The same nodes come back from <see cref="CompactTree.ToModule"/>; a rejected source gets the same
+    /// error as <see cref="Parse(byte[])"/>.
+    /// </summary>
+    public static CompactParseResult ParseCompact(byte[] fileBytes)
+    {
+        if (!SourceText.TryDecode(fileBytes, out var text, out var error)) return new CompactParseResult(null, error);
+        return ParseCompactText(text!, bytesSource: true);
+    }
+
+    /// <summary><see cref="ParseCompact(byte[])"/> for an already decoded source (<c>ast.parse(str)</c>).</summary>
+    public static CompactParseResult ParseCompact(string source) => ParseCompactText(SourceText.FromString(source), bytesSource: false);
+
+    private static CompactParseResult ParseCompactText(SourceText text, bool bytesSource)
+    {
+        var tree = OnBigEnoughStack(() => StreamCompactOnThisThread(text, bytesSource), tooDeep: null);
+        if (tree != null) return new CompactParseResult(tree, null);
+        // Rejected (or too deep for the stack): the full parse gives CPython's exact error, as Check does.
+        var full = ParseText(text, bytesSource);
+        return full.Success ? new CompactParseResult(CompactTree.FromModule(full.Module!), null) : new CompactParseResult(null, full.Error);
+    }
+
+    private static CompactTree? StreamCompactOnThisThread(SourceText text, bool bytesSource)
+    {
+        // A fresh tree per attempt: a parse that ran out of stack is repeated on a bigger one from the start.
+        var tree = CompactTree.Start();
+        var parser = new Parser(text, bytesSource, streaming: true) { CompactTarget = tree };
+        try
+        {
+            return parser.ParseFileStreaming() ? tree.Finish() : null;
+        }
+        finally
+        {
+            parser.Release();
+        }
     }
 
     private static bool StreamOnThisThread(SourceText text, bool bytesSource)

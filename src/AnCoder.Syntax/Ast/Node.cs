@@ -62,6 +62,13 @@ public abstract class Node
         set => _bits = (_bits & ~CodeMask) | ((uint)(value & 0xF) << CodeShift);
     }
 
+    /// <summary>The class's index among all concrete node classes (<see cref="NodeKinds"/>); generated.</summary>
+    internal abstract int KindCode { get; }
+
+    /// <summary>Sets the fields from a <see cref="CompactTree"/> record, in the order <see cref="VisitFields"/>
+    /// reports them; generated per class.</summary>
+    internal virtual void ReadFields(CompactTree.FieldReader reader) { }
+
     /// <summary>Reports the node's fields in CPython's <c>_fields</c> order (node lists as read-only spans, so a
     /// walk neither allocates nor turns a parsed tree's compact arrays into Lists).</summary>
     public abstract void VisitFields(IFieldVisitor visitor);

@@ -11,6 +11,7 @@ public abstract partial class ModNode : Node { }
 public sealed partial class Module : ModNode
 {
     public override string TypeName => "Module";
+    internal override int KindCode => 0;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
@@ -27,6 +28,11 @@ public sealed partial class Module : ModNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<TypeIgnoreNode>(ref _typeIgnores));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _body = reader.NodeList<StmtNode>();
+        _typeIgnores = reader.NodeList<TypeIgnoreNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -37,6 +43,7 @@ public sealed partial class Module : ModNode
 public sealed partial class Interactive : ModNode
 {
     public override string TypeName => "Interactive";
+    internal override int KindCode => 1;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
@@ -48,6 +55,10 @@ public sealed partial class Interactive : ModNode
     {
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _body = reader.NodeList<StmtNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -57,6 +68,7 @@ public sealed partial class Interactive : ModNode
 public sealed partial class Expression : ModNode
 {
     public override string TypeName => "Expression";
+    internal override int KindCode => 2;
     /// <summary>CPython field <c>body</c> (expr).</summary>
     public ExprNode Body { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -67,11 +79,16 @@ public sealed partial class Expression : ModNode
     {
         stack.Push(Body);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Body = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class FunctionType : ModNode
 {
     public override string TypeName => "FunctionType";
+    internal override int KindCode => 3;
     /// <summary>CPython field <c>argtypes</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Argtypes { get => AstLists.AsList<ExprNode>(ref _argtypes); set => _argtypes = AstLists.Store(value); }
     private object? _argtypes;
@@ -87,6 +104,11 @@ public sealed partial class FunctionType : ModNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _argtypes));
         stack.Push(Returns);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _argtypes = reader.NodeList<ExprNode>();
+        Returns = reader.Node<ExprNode>()!;
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _argtypes);
@@ -99,6 +121,7 @@ public abstract partial class StmtNode : PositionedNode { }
 public sealed partial class FunctionDef : StmtNode
 {
     public override string TypeName => "FunctionDef";
+    internal override int KindCode => 4;
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>args</c> (arguments).</summary>
@@ -128,6 +151,15 @@ public sealed partial class FunctionDef : StmtNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
         stack.Push(Returns);
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Name = reader.String()!;
+        Args = reader.Node<ArgumentsNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _decoratorList = reader.NodeList<ExprNode>();
+        Returns = reader.Node<ExprNode>();
+        TypeComment = reader.String();
     }
     internal override void CompactLists()
     {
@@ -139,6 +171,7 @@ public sealed partial class FunctionDef : StmtNode
 public sealed partial class AsyncFunctionDef : StmtNode
 {
     public override string TypeName => "AsyncFunctionDef";
+    internal override int KindCode => 5;
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>args</c> (arguments).</summary>
@@ -169,6 +202,15 @@ public sealed partial class AsyncFunctionDef : StmtNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
         stack.Push(Returns);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Name = reader.String()!;
+        Args = reader.Node<ArgumentsNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _decoratorList = reader.NodeList<ExprNode>();
+        Returns = reader.Node<ExprNode>();
+        TypeComment = reader.String();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -179,6 +221,7 @@ public sealed partial class AsyncFunctionDef : StmtNode
 public sealed partial class ClassDef : StmtNode
 {
     public override string TypeName => "ClassDef";
+    internal override int KindCode => 6;
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>bases</c> (expr*).</summary>
@@ -208,6 +251,14 @@ public sealed partial class ClassDef : StmtNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<ExprNode>(ref _decoratorList));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Name = reader.String()!;
+        _bases = reader.NodeList<ExprNode>();
+        _keywords = reader.NodeList<KeywordNode>();
+        _body = reader.NodeList<StmtNode>();
+        _decoratorList = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _bases);
@@ -220,6 +271,7 @@ public sealed partial class ClassDef : StmtNode
 public sealed partial class Return : StmtNode
 {
     public override string TypeName => "Return";
+    internal override int KindCode => 7;
     /// <summary>CPython field <c>value</c> (expr?).</summary>
     public ExprNode? Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -230,11 +282,16 @@ public sealed partial class Return : StmtNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>();
+    }
 }
 
 public sealed partial class Delete : StmtNode
 {
     public override string TypeName => "Delete";
+    internal override int KindCode => 8;
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Targets { get => AstLists.AsList<ExprNode>(ref _targets); set => _targets = AstLists.Store(value); }
     private object? _targets;
@@ -246,6 +303,10 @@ public sealed partial class Delete : StmtNode
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _targets));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _targets = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _targets);
@@ -255,6 +316,7 @@ public sealed partial class Delete : StmtNode
 public sealed partial class Assign : StmtNode
 {
     public override string TypeName => "Assign";
+    internal override int KindCode => 9;
     /// <summary>CPython field <c>targets</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Targets { get => AstLists.AsList<ExprNode>(ref _targets); set => _targets = AstLists.Store(value); }
     private object? _targets;
@@ -273,6 +335,12 @@ public sealed partial class Assign : StmtNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _targets));
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _targets = reader.NodeList<ExprNode>();
+        Value = reader.Node<ExprNode>()!;
+        TypeComment = reader.String();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _targets);
@@ -282,6 +350,7 @@ public sealed partial class Assign : StmtNode
 public sealed partial class AugAssign : StmtNode
 {
     public override string TypeName => "AugAssign";
+    internal override int KindCode => 10;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>op</c> (operator).</summary>
@@ -299,11 +368,18 @@ public sealed partial class AugAssign : StmtNode
         stack.Push(Target);
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Op = reader.Node<OperatorNode>()!;
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class AnnAssign : StmtNode
 {
     public override string TypeName => "AnnAssign";
+    internal override int KindCode => 11;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>annotation</c> (expr).</summary>
@@ -325,11 +401,19 @@ public sealed partial class AnnAssign : StmtNode
         stack.Push(Annotation);
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Annotation = reader.Node<ExprNode>()!;
+        Value = reader.Node<ExprNode>();
+        Simple = reader.Int()!.Value;
+    }
 }
 
 public sealed partial class For : StmtNode
 {
     public override string TypeName => "For";
+    internal override int KindCode => 12;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>iter</c> (expr).</summary>
@@ -356,6 +440,14 @@ public sealed partial class For : StmtNode
         stack.Push(Iter);
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Iter = reader.Node<ExprNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _orelse = reader.NodeList<StmtNode>();
+        TypeComment = reader.String();
     }
     internal override void CompactLists()
     {
@@ -367,6 +459,7 @@ public sealed partial class For : StmtNode
 public sealed partial class AsyncFor : StmtNode
 {
     public override string TypeName => "AsyncFor";
+    internal override int KindCode => 13;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>iter</c> (expr).</summary>
@@ -394,6 +487,14 @@ public sealed partial class AsyncFor : StmtNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Iter = reader.Node<ExprNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _orelse = reader.NodeList<StmtNode>();
+        TypeComment = reader.String();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -404,6 +505,7 @@ public sealed partial class AsyncFor : StmtNode
 public sealed partial class While : StmtNode
 {
     public override string TypeName => "While";
+    internal override int KindCode => 14;
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
@@ -423,6 +525,12 @@ public sealed partial class While : StmtNode
         stack.Push(Test);
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Test = reader.Node<ExprNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _orelse = reader.NodeList<StmtNode>();
     }
     internal override void CompactLists()
     {
@@ -434,6 +542,7 @@ public sealed partial class While : StmtNode
 public sealed partial class If : StmtNode
 {
     public override string TypeName => "If";
+    internal override int KindCode => 15;
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
@@ -454,6 +563,12 @@ public sealed partial class If : StmtNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Test = reader.Node<ExprNode>()!;
+        _body = reader.NodeList<StmtNode>();
+        _orelse = reader.NodeList<StmtNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -464,6 +579,7 @@ public sealed partial class If : StmtNode
 public sealed partial class With : StmtNode
 {
     public override string TypeName => "With";
+    internal override int KindCode => 16;
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
     [AllowNull] public List<WithitemNode> Items { get => AstLists.AsList<WithitemNode>(ref _items); set => _items = AstLists.Store(value); }
     private object? _items;
@@ -482,6 +598,12 @@ public sealed partial class With : StmtNode
     {
         stack.PushAll(AstLists.Span<WithitemNode>(ref _items));
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _items = reader.NodeList<WithitemNode>();
+        _body = reader.NodeList<StmtNode>();
+        TypeComment = reader.String();
     }
     internal override void CompactLists()
     {
@@ -493,6 +615,7 @@ public sealed partial class With : StmtNode
 public sealed partial class AsyncWith : StmtNode
 {
     public override string TypeName => "AsyncWith";
+    internal override int KindCode => 17;
     /// <summary>CPython field <c>items</c> (withitem*).</summary>
     [AllowNull] public List<WithitemNode> Items { get => AstLists.AsList<WithitemNode>(ref _items); set => _items = AstLists.Store(value); }
     private object? _items;
@@ -512,6 +635,12 @@ public sealed partial class AsyncWith : StmtNode
         stack.PushAll(AstLists.Span<WithitemNode>(ref _items));
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _items = reader.NodeList<WithitemNode>();
+        _body = reader.NodeList<StmtNode>();
+        TypeComment = reader.String();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<WithitemNode>(ref _items);
@@ -522,6 +651,7 @@ public sealed partial class AsyncWith : StmtNode
 public sealed partial class Match : StmtNode
 {
     public override string TypeName => "Match";
+    internal override int KindCode => 18;
     /// <summary>CPython field <c>subject</c> (expr).</summary>
     public ExprNode Subject { get; set; } = null!;
     /// <summary>CPython field <c>cases</c> (match_case*).</summary>
@@ -537,6 +667,11 @@ public sealed partial class Match : StmtNode
         stack.Push(Subject);
         stack.PushAll(AstLists.Span<MatchCaseNode>(ref _cases));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Subject = reader.Node<ExprNode>()!;
+        _cases = reader.NodeList<MatchCaseNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<MatchCaseNode>(ref _cases);
@@ -546,6 +681,7 @@ public sealed partial class Match : StmtNode
 public sealed partial class Raise : StmtNode
 {
     public override string TypeName => "Raise";
+    internal override int KindCode => 19;
     /// <summary>CPython field <c>exc</c> (expr?).</summary>
     public ExprNode? Exc { get; set; } = null!;
     /// <summary>CPython field <c>cause</c> (expr?).</summary>
@@ -560,11 +696,17 @@ public sealed partial class Raise : StmtNode
         stack.Push(Exc);
         stack.Push(Cause);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Exc = reader.Node<ExprNode>();
+        Cause = reader.Node<ExprNode>();
+    }
 }
 
 public sealed partial class Try : StmtNode
 {
     public override string TypeName => "Try";
+    internal override int KindCode => 20;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
@@ -590,6 +732,13 @@ public sealed partial class Try : StmtNode
         stack.PushAll(AstLists.Span<ExcepthandlerNode>(ref _handlers));
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
         stack.PushAll(AstLists.Span<StmtNode>(ref _finalbody));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _body = reader.NodeList<StmtNode>();
+        _handlers = reader.NodeList<ExcepthandlerNode>();
+        _orelse = reader.NodeList<StmtNode>();
+        _finalbody = reader.NodeList<StmtNode>();
     }
     internal override void CompactLists()
     {
@@ -603,6 +752,7 @@ public sealed partial class Try : StmtNode
 public sealed partial class TryStar : StmtNode
 {
     public override string TypeName => "TryStar";
+    internal override int KindCode => 21;
     /// <summary>CPython field <c>body</c> (stmt*).</summary>
     [AllowNull] public List<StmtNode> Body { get => AstLists.AsList<StmtNode>(ref _body); set => _body = AstLists.Store(value); }
     private object? _body;
@@ -629,6 +779,13 @@ public sealed partial class TryStar : StmtNode
         stack.PushAll(AstLists.Span<StmtNode>(ref _orelse));
         stack.PushAll(AstLists.Span<StmtNode>(ref _finalbody));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _body = reader.NodeList<StmtNode>();
+        _handlers = reader.NodeList<ExcepthandlerNode>();
+        _orelse = reader.NodeList<StmtNode>();
+        _finalbody = reader.NodeList<StmtNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -641,6 +798,7 @@ public sealed partial class TryStar : StmtNode
 public sealed partial class Assert : StmtNode
 {
     public override string TypeName => "Assert";
+    internal override int KindCode => 22;
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>msg</c> (expr?).</summary>
@@ -655,11 +813,17 @@ public sealed partial class Assert : StmtNode
         stack.Push(Test);
         stack.Push(Msg);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Test = reader.Node<ExprNode>()!;
+        Msg = reader.Node<ExprNode>();
+    }
 }
 
 public sealed partial class Import : StmtNode
 {
     public override string TypeName => "Import";
+    internal override int KindCode => 23;
     /// <summary>CPython field <c>names</c> (alias*).</summary>
     [AllowNull] public List<AliasNode> Names { get => AstLists.AsList<AliasNode>(ref _names); set => _names = AstLists.Store(value); }
     private object? _names;
@@ -671,6 +835,10 @@ public sealed partial class Import : StmtNode
     {
         stack.PushAll(AstLists.Span<AliasNode>(ref _names));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _names = reader.NodeList<AliasNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<AliasNode>(ref _names);
@@ -680,6 +848,7 @@ public sealed partial class Import : StmtNode
 public sealed partial class ImportFrom : StmtNode
 {
     public override string TypeName => "ImportFrom";
+    internal override int KindCode => 24;
     /// <summary>CPython field <c>module</c> (identifier?).</summary>
     public string? Module { get; set; }
     /// <summary>CPython field <c>names</c> (alias*).</summary>
@@ -697,6 +866,12 @@ public sealed partial class ImportFrom : StmtNode
     {
         stack.PushAll(AstLists.Span<AliasNode>(ref _names));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Module = reader.String();
+        _names = reader.NodeList<AliasNode>();
+        Level = reader.Int();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<AliasNode>(ref _names);
@@ -706,18 +881,24 @@ public sealed partial class ImportFrom : StmtNode
 public sealed partial class Global : StmtNode
 {
     public override string TypeName => "Global";
+    internal override int KindCode => 25;
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
     [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = value is { Count: > 0 } ? value : null; }
     private List<string>? _names;
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Strings("names", _names ?? EmptyList<string>.Instance);
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _names = reader.Strings();
     }
 }
 
 public sealed partial class Nonlocal : StmtNode
 {
     public override string TypeName => "Nonlocal";
+    internal override int KindCode => 26;
     /// <summary>CPython field <c>names</c> (identifier*).</summary>
     [AllowNull] public List<string> Names { get => _names ??= new(); set => _names = value is { Count: > 0 } ? value : null; }
     private List<string>? _names;
@@ -725,11 +906,16 @@ public sealed partial class Nonlocal : StmtNode
     {
         visitor.Strings("names", _names ?? EmptyList<string>.Instance);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _names = reader.Strings();
+    }
 }
 
 public sealed partial class Expr : StmtNode
 {
     public override string TypeName => "Expr";
+    internal override int KindCode => 27;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -740,11 +926,16 @@ public sealed partial class Expr : StmtNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class Pass : StmtNode
 {
     public override string TypeName => "Pass";
+    internal override int KindCode => 28;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -753,6 +944,7 @@ public sealed partial class Pass : StmtNode
 public sealed partial class Break : StmtNode
 {
     public override string TypeName => "Break";
+    internal override int KindCode => 29;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -761,6 +953,7 @@ public sealed partial class Break : StmtNode
 public sealed partial class Continue : StmtNode
 {
     public override string TypeName => "Continue";
+    internal override int KindCode => 30;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -772,6 +965,7 @@ public abstract partial class ExprNode : PositionedNode { }
 public sealed partial class BoolOp : ExprNode
 {
     public override string TypeName => "BoolOp";
+    internal override int KindCode => 31;
     /// <summary>CPython field <c>op</c> (boolop).</summary>
     public BoolopNode Op { get => BoolopNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     /// <summary>CPython field <c>values</c> (expr*).</summary>
@@ -786,6 +980,11 @@ public sealed partial class BoolOp : ExprNode
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Op = reader.Node<BoolopNode>()!;
+        _values = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _values);
@@ -795,6 +994,7 @@ public sealed partial class BoolOp : ExprNode
 public sealed partial class NamedExpr : ExprNode
 {
     public override string TypeName => "NamedExpr";
+    internal override int KindCode => 32;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>value</c> (expr).</summary>
@@ -809,11 +1009,17 @@ public sealed partial class NamedExpr : ExprNode
         stack.Push(Target);
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class BinOp : ExprNode
 {
     public override string TypeName => "BinOp";
+    internal override int KindCode => 33;
     /// <summary>CPython field <c>left</c> (expr).</summary>
     public ExprNode Left { get; set; } = null!;
     /// <summary>CPython field <c>op</c> (operator).</summary>
@@ -831,11 +1037,18 @@ public sealed partial class BinOp : ExprNode
         stack.Push(Left);
         stack.Push(Right);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Left = reader.Node<ExprNode>()!;
+        Op = reader.Node<OperatorNode>()!;
+        Right = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class UnaryOp : ExprNode
 {
     public override string TypeName => "UnaryOp";
+    internal override int KindCode => 34;
     /// <summary>CPython field <c>op</c> (unaryop).</summary>
     public UnaryopNode Op { get => UnaryopNode.FromCode(SingletonCode)!; set => SingletonCode = value?.Code ?? 0; }
     /// <summary>CPython field <c>operand</c> (expr).</summary>
@@ -849,11 +1062,17 @@ public sealed partial class UnaryOp : ExprNode
     {
         stack.Push(Operand);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Op = reader.Node<UnaryopNode>()!;
+        Operand = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class Lambda : ExprNode
 {
     public override string TypeName => "Lambda";
+    internal override int KindCode => 35;
     /// <summary>CPython field <c>args</c> (arguments).</summary>
     public ArgumentsNode Args { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (expr).</summary>
@@ -868,11 +1087,17 @@ public sealed partial class Lambda : ExprNode
         stack.Push(Args);
         stack.Push(Body);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Args = reader.Node<ArgumentsNode>()!;
+        Body = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class IfExp : ExprNode
 {
     public override string TypeName => "IfExp";
+    internal override int KindCode => 36;
     /// <summary>CPython field <c>test</c> (expr).</summary>
     public ExprNode Test { get; set; } = null!;
     /// <summary>CPython field <c>body</c> (expr).</summary>
@@ -891,11 +1116,18 @@ public sealed partial class IfExp : ExprNode
         stack.Push(Body);
         stack.Push(Orelse);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Test = reader.Node<ExprNode>()!;
+        Body = reader.Node<ExprNode>()!;
+        Orelse = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class Dict : ExprNode
 {
     public override string TypeName => "Dict";
+    internal override int KindCode => 37;
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
     [AllowNull] public List<ExprNode?> Keys { get => AstLists.AsList<ExprNode?>(ref _keys); set => _keys = AstLists.Store(value); }
     private object? _keys;
@@ -912,6 +1144,11 @@ public sealed partial class Dict : ExprNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _keys));
         stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _keys = reader.NodeList<ExprNode>();
+        _values = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode?>(ref _keys);
@@ -922,6 +1159,7 @@ public sealed partial class Dict : ExprNode
 public sealed partial class Set : ExprNode
 {
     public override string TypeName => "Set";
+    internal override int KindCode => 38;
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
     private object? _elts;
@@ -933,6 +1171,10 @@ public sealed partial class Set : ExprNode
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _elts = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _elts);
@@ -942,6 +1184,7 @@ public sealed partial class Set : ExprNode
 public sealed partial class ListComp : ExprNode
 {
     public override string TypeName => "ListComp";
+    internal override int KindCode => 39;
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
@@ -956,6 +1199,11 @@ public sealed partial class ListComp : ExprNode
     {
         stack.Push(Elt);
         stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Elt = reader.Node<ExprNode>()!;
+        _generators = reader.NodeList<ComprehensionNode>();
     }
     internal override void CompactLists()
     {
@@ -966,6 +1214,7 @@ public sealed partial class ListComp : ExprNode
 public sealed partial class SetComp : ExprNode
 {
     public override string TypeName => "SetComp";
+    internal override int KindCode => 40;
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
@@ -981,6 +1230,11 @@ public sealed partial class SetComp : ExprNode
         stack.Push(Elt);
         stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Elt = reader.Node<ExprNode>()!;
+        _generators = reader.NodeList<ComprehensionNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ComprehensionNode>(ref _generators);
@@ -990,6 +1244,7 @@ public sealed partial class SetComp : ExprNode
 public sealed partial class DictComp : ExprNode
 {
     public override string TypeName => "DictComp";
+    internal override int KindCode => 41;
     /// <summary>CPython field <c>key</c> (expr).</summary>
     public ExprNode Key { get; set; } = null!;
     /// <summary>CPython field <c>value</c> (expr).</summary>
@@ -1009,6 +1264,12 @@ public sealed partial class DictComp : ExprNode
         stack.Push(Value);
         stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Key = reader.Node<ExprNode>()!;
+        Value = reader.Node<ExprNode>()!;
+        _generators = reader.NodeList<ComprehensionNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ComprehensionNode>(ref _generators);
@@ -1018,6 +1279,7 @@ public sealed partial class DictComp : ExprNode
 public sealed partial class GeneratorExp : ExprNode
 {
     public override string TypeName => "GeneratorExp";
+    internal override int KindCode => 42;
     /// <summary>CPython field <c>elt</c> (expr).</summary>
     public ExprNode Elt { get; set; } = null!;
     /// <summary>CPython field <c>generators</c> (comprehension*).</summary>
@@ -1033,6 +1295,11 @@ public sealed partial class GeneratorExp : ExprNode
         stack.Push(Elt);
         stack.PushAll(AstLists.Span<ComprehensionNode>(ref _generators));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Elt = reader.Node<ExprNode>()!;
+        _generators = reader.NodeList<ComprehensionNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ComprehensionNode>(ref _generators);
@@ -1042,6 +1309,7 @@ public sealed partial class GeneratorExp : ExprNode
 public sealed partial class Await : ExprNode
 {
     public override string TypeName => "Await";
+    internal override int KindCode => 43;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -1052,11 +1320,16 @@ public sealed partial class Await : ExprNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class Yield : ExprNode
 {
     public override string TypeName => "Yield";
+    internal override int KindCode => 44;
     /// <summary>CPython field <c>value</c> (expr?).</summary>
     public ExprNode? Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -1067,11 +1340,16 @@ public sealed partial class Yield : ExprNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>();
+    }
 }
 
 public sealed partial class YieldFrom : ExprNode
 {
     public override string TypeName => "YieldFrom";
+    internal override int KindCode => 45;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -1082,11 +1360,16 @@ public sealed partial class YieldFrom : ExprNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class Compare : ExprNode
 {
     public override string TypeName => "Compare";
+    internal override int KindCode => 46;
     /// <summary>CPython field <c>left</c> (expr).</summary>
     public ExprNode Left { get; set; } = null!;
     /// <summary>CPython field <c>ops</c> (cmpop*).</summary>
@@ -1106,6 +1389,12 @@ public sealed partial class Compare : ExprNode
         stack.Push(Left);
         stack.PushAll(AstLists.Span<ExprNode>(ref _comparators));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Left = reader.Node<ExprNode>()!;
+        _ops = reader.NodeList<CmpopNode>();
+        _comparators = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<CmpopNode>(ref _ops);
@@ -1116,6 +1405,7 @@ public sealed partial class Compare : ExprNode
 public sealed partial class Call : ExprNode
 {
     public override string TypeName => "Call";
+    internal override int KindCode => 47;
     /// <summary>CPython field <c>func</c> (expr).</summary>
     public ExprNode Func { get; set; } = null!;
     /// <summary>CPython field <c>args</c> (expr*).</summary>
@@ -1136,6 +1426,12 @@ public sealed partial class Call : ExprNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _args));
         stack.PushAll(AstLists.Span<KeywordNode>(ref _keywords));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Func = reader.Node<ExprNode>()!;
+        _args = reader.NodeList<ExprNode>();
+        _keywords = reader.NodeList<KeywordNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _args);
@@ -1146,6 +1442,7 @@ public sealed partial class Call : ExprNode
 public sealed partial class FormattedValue : ExprNode
 {
     public override string TypeName => "FormattedValue";
+    internal override int KindCode => 48;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>conversion</c> (int).</summary>
@@ -1163,11 +1460,18 @@ public sealed partial class FormattedValue : ExprNode
         stack.Push(Value);
         stack.Push(FormatSpec);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+        Conversion = reader.Int()!.Value;
+        FormatSpec = reader.Node<ExprNode>();
+    }
 }
 
 public sealed partial class JoinedStr : ExprNode
 {
     public override string TypeName => "JoinedStr";
+    internal override int KindCode => 49;
     /// <summary>CPython field <c>values</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Values { get => AstLists.AsList<ExprNode>(ref _values); set => _values = AstLists.Store(value); }
     private object? _values;
@@ -1179,6 +1483,10 @@ public sealed partial class JoinedStr : ExprNode
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _values));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _values = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _values);
@@ -1188,6 +1496,7 @@ public sealed partial class JoinedStr : ExprNode
 public sealed partial class Constant : ExprNode
 {
     public override string TypeName => "Constant";
+    internal override int KindCode => 50;
     /// <summary>CPython field <c>value</c> (constant).</summary>
     public object? Value { get; set; }
     /// <summary>CPython field <c>kind</c> (string?).</summary>
@@ -1210,11 +1519,17 @@ public sealed partial class Constant : ExprNode
         visitor.Constant("value", Value);
         visitor.String("kind", Kind);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Constant();
+        Kind = reader.String();
+    }
 }
 
 public sealed partial class Attribute : ExprNode
 {
     public override string TypeName => "Attribute";
+    internal override int KindCode => 51;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>attr</c> (identifier).</summary>
@@ -1231,11 +1546,18 @@ public sealed partial class Attribute : ExprNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+        Attr = reader.String()!;
+        Ctx = reader.Node<ExprContextNode>()!;
+    }
 }
 
 public sealed partial class Subscript : ExprNode
 {
     public override string TypeName => "Subscript";
+    internal override int KindCode => 52;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>slice</c> (expr).</summary>
@@ -1253,11 +1575,18 @@ public sealed partial class Subscript : ExprNode
         stack.Push(Value);
         stack.Push(Slice);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+        Slice = reader.Node<ExprNode>()!;
+        Ctx = reader.Node<ExprContextNode>()!;
+    }
 }
 
 public sealed partial class Starred : ExprNode
 {
     public override string TypeName => "Starred";
+    internal override int KindCode => 53;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
@@ -1271,11 +1600,17 @@ public sealed partial class Starred : ExprNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+        Ctx = reader.Node<ExprContextNode>()!;
+    }
 }
 
 public sealed partial class Name : ExprNode
 {
     public override string TypeName => "Name";
+    internal override int KindCode => 54;
     /// <summary>CPython field <c>id</c> (identifier).</summary>
     public string Id { get; set; } = null!;
     /// <summary>CPython field <c>ctx</c> (expr_context).</summary>
@@ -1285,11 +1620,17 @@ public sealed partial class Name : ExprNode
         visitor.String("id", Id);
         visitor.Node("ctx", Ctx);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Id = reader.String()!;
+        Ctx = reader.Node<ExprContextNode>()!;
+    }
 }
 
 public sealed partial class List : ExprNode
 {
     public override string TypeName => "List";
+    internal override int KindCode => 55;
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
     private object? _elts;
@@ -1303,6 +1644,11 @@ public sealed partial class List : ExprNode
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _elts = reader.NodeList<ExprNode>();
+        Ctx = reader.Node<ExprContextNode>()!;
     }
     internal override void CompactLists()
     {
@@ -1313,6 +1659,7 @@ public sealed partial class List : ExprNode
 public sealed partial class Tuple : ExprNode
 {
     public override string TypeName => "Tuple";
+    internal override int KindCode => 56;
     /// <summary>CPython field <c>elts</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Elts { get => AstLists.AsList<ExprNode>(ref _elts); set => _elts = AstLists.Store(value); }
     private object? _elts;
@@ -1327,6 +1674,11 @@ public sealed partial class Tuple : ExprNode
     {
         stack.PushAll(AstLists.Span<ExprNode>(ref _elts));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _elts = reader.NodeList<ExprNode>();
+        Ctx = reader.Node<ExprContextNode>()!;
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _elts);
@@ -1336,6 +1688,7 @@ public sealed partial class Tuple : ExprNode
 public sealed partial class Slice : ExprNode
 {
     public override string TypeName => "Slice";
+    internal override int KindCode => 57;
     /// <summary>CPython field <c>lower</c> (expr?).</summary>
     public ExprNode? Lower { get; set; } = null!;
     /// <summary>CPython field <c>upper</c> (expr?).</summary>
@@ -1353,6 +1706,12 @@ public sealed partial class Slice : ExprNode
         stack.Push(Lower);
         stack.Push(Upper);
         stack.Push(Step);
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Lower = reader.Node<ExprNode>();
+        Upper = reader.Node<ExprNode>();
+        Step = reader.Node<ExprNode>();
     }
 }
 
@@ -1373,6 +1732,7 @@ public abstract partial class ExprContextNode : Node
 public sealed partial class Load : ExprContextNode
 {
     public override string TypeName => "Load";
+    internal override int KindCode => 58;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1384,6 +1744,7 @@ public sealed partial class Load : ExprContextNode
 public sealed partial class Store : ExprContextNode
 {
     public override string TypeName => "Store";
+    internal override int KindCode => 59;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1395,6 +1756,7 @@ public sealed partial class Store : ExprContextNode
 public sealed partial class Del : ExprContextNode
 {
     public override string TypeName => "Del";
+    internal override int KindCode => 60;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1419,6 +1781,7 @@ public abstract partial class BoolopNode : Node
 public sealed partial class And : BoolopNode
 {
     public override string TypeName => "And";
+    internal override int KindCode => 61;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1430,6 +1793,7 @@ public sealed partial class And : BoolopNode
 public sealed partial class Or : BoolopNode
 {
     public override string TypeName => "Or";
+    internal override int KindCode => 62;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1465,6 +1829,7 @@ public abstract partial class OperatorNode : Node
 public sealed partial class Add : OperatorNode
 {
     public override string TypeName => "Add";
+    internal override int KindCode => 63;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1476,6 +1841,7 @@ public sealed partial class Add : OperatorNode
 public sealed partial class Sub : OperatorNode
 {
     public override string TypeName => "Sub";
+    internal override int KindCode => 64;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1487,6 +1853,7 @@ public sealed partial class Sub : OperatorNode
 public sealed partial class Mult : OperatorNode
 {
     public override string TypeName => "Mult";
+    internal override int KindCode => 65;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1498,6 +1865,7 @@ public sealed partial class Mult : OperatorNode
 public sealed partial class MatMult : OperatorNode
 {
     public override string TypeName => "MatMult";
+    internal override int KindCode => 66;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1509,6 +1877,7 @@ public sealed partial class MatMult : OperatorNode
 public sealed partial class Div : OperatorNode
 {
     public override string TypeName => "Div";
+    internal override int KindCode => 67;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1520,6 +1889,7 @@ public sealed partial class Div : OperatorNode
 public sealed partial class Mod : OperatorNode
 {
     public override string TypeName => "Mod";
+    internal override int KindCode => 68;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1531,6 +1901,7 @@ public sealed partial class Mod : OperatorNode
 public sealed partial class Pow : OperatorNode
 {
     public override string TypeName => "Pow";
+    internal override int KindCode => 69;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1542,6 +1913,7 @@ public sealed partial class Pow : OperatorNode
 public sealed partial class LShift : OperatorNode
 {
     public override string TypeName => "LShift";
+    internal override int KindCode => 70;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1553,6 +1925,7 @@ public sealed partial class LShift : OperatorNode
 public sealed partial class RShift : OperatorNode
 {
     public override string TypeName => "RShift";
+    internal override int KindCode => 71;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1564,6 +1937,7 @@ public sealed partial class RShift : OperatorNode
 public sealed partial class BitOr : OperatorNode
 {
     public override string TypeName => "BitOr";
+    internal override int KindCode => 72;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1575,6 +1949,7 @@ public sealed partial class BitOr : OperatorNode
 public sealed partial class BitXor : OperatorNode
 {
     public override string TypeName => "BitXor";
+    internal override int KindCode => 73;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1586,6 +1961,7 @@ public sealed partial class BitXor : OperatorNode
 public sealed partial class BitAnd : OperatorNode
 {
     public override string TypeName => "BitAnd";
+    internal override int KindCode => 74;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1597,6 +1973,7 @@ public sealed partial class BitAnd : OperatorNode
 public sealed partial class FloorDiv : OperatorNode
 {
     public override string TypeName => "FloorDiv";
+    internal override int KindCode => 75;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1623,6 +2000,7 @@ public abstract partial class UnaryopNode : Node
 public sealed partial class Invert : UnaryopNode
 {
     public override string TypeName => "Invert";
+    internal override int KindCode => 76;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1634,6 +2012,7 @@ public sealed partial class Invert : UnaryopNode
 public sealed partial class Not : UnaryopNode
 {
     public override string TypeName => "Not";
+    internal override int KindCode => 77;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1645,6 +2024,7 @@ public sealed partial class Not : UnaryopNode
 public sealed partial class UAdd : UnaryopNode
 {
     public override string TypeName => "UAdd";
+    internal override int KindCode => 78;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1656,6 +2036,7 @@ public sealed partial class UAdd : UnaryopNode
 public sealed partial class USub : UnaryopNode
 {
     public override string TypeName => "USub";
+    internal override int KindCode => 79;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1688,6 +2069,7 @@ public abstract partial class CmpopNode : Node
 public sealed partial class Eq : CmpopNode
 {
     public override string TypeName => "Eq";
+    internal override int KindCode => 80;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1699,6 +2081,7 @@ public sealed partial class Eq : CmpopNode
 public sealed partial class NotEq : CmpopNode
 {
     public override string TypeName => "NotEq";
+    internal override int KindCode => 81;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1710,6 +2093,7 @@ public sealed partial class NotEq : CmpopNode
 public sealed partial class Lt : CmpopNode
 {
     public override string TypeName => "Lt";
+    internal override int KindCode => 82;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1721,6 +2105,7 @@ public sealed partial class Lt : CmpopNode
 public sealed partial class LtE : CmpopNode
 {
     public override string TypeName => "LtE";
+    internal override int KindCode => 83;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1732,6 +2117,7 @@ public sealed partial class LtE : CmpopNode
 public sealed partial class Gt : CmpopNode
 {
     public override string TypeName => "Gt";
+    internal override int KindCode => 84;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1743,6 +2129,7 @@ public sealed partial class Gt : CmpopNode
 public sealed partial class GtE : CmpopNode
 {
     public override string TypeName => "GtE";
+    internal override int KindCode => 85;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1754,6 +2141,7 @@ public sealed partial class GtE : CmpopNode
 public sealed partial class Is : CmpopNode
 {
     public override string TypeName => "Is";
+    internal override int KindCode => 86;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1765,6 +2153,7 @@ public sealed partial class Is : CmpopNode
 public sealed partial class IsNot : CmpopNode
 {
     public override string TypeName => "IsNot";
+    internal override int KindCode => 87;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1776,6 +2165,7 @@ public sealed partial class IsNot : CmpopNode
 public sealed partial class In : CmpopNode
 {
     public override string TypeName => "In";
+    internal override int KindCode => 88;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1787,6 +2177,7 @@ public sealed partial class In : CmpopNode
 public sealed partial class NotIn : CmpopNode
 {
     public override string TypeName => "NotIn";
+    internal override int KindCode => 89;
     public override void VisitFields(IFieldVisitor visitor)
     {
     }
@@ -1801,6 +2192,7 @@ public abstract partial class ComprehensionNode : Node { }
 public sealed partial class Comprehension : ComprehensionNode
 {
     public override string TypeName => "comprehension";
+    internal override int KindCode => 90;
     /// <summary>CPython field <c>target</c> (expr).</summary>
     public ExprNode Target { get; set; } = null!;
     /// <summary>CPython field <c>iter</c> (expr).</summary>
@@ -1823,6 +2215,13 @@ public sealed partial class Comprehension : ComprehensionNode
         stack.Push(Iter);
         stack.PushAll(AstLists.Span<ExprNode>(ref _ifs));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Target = reader.Node<ExprNode>()!;
+        Iter = reader.Node<ExprNode>()!;
+        _ifs = reader.NodeList<ExprNode>();
+        IsAsync = reader.Int()!.Value;
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _ifs);
@@ -1835,6 +2234,7 @@ public abstract partial class ExcepthandlerNode : PositionedNode { }
 public sealed partial class ExceptHandler : ExcepthandlerNode
 {
     public override string TypeName => "ExceptHandler";
+    internal override int KindCode => 91;
     /// <summary>CPython field <c>type</c> (expr?).</summary>
     public ExprNode? Type { get; set; } = null!;
     /// <summary>CPython field <c>name</c> (identifier?).</summary>
@@ -1853,6 +2253,12 @@ public sealed partial class ExceptHandler : ExcepthandlerNode
         stack.Push(Type);
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Type = reader.Node<ExprNode>();
+        Name = reader.String();
+        _body = reader.NodeList<StmtNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -1865,6 +2271,7 @@ public abstract partial class ArgumentsNode : Node { }
 public sealed partial class Arguments : ArgumentsNode
 {
     public override string TypeName => "arguments";
+    internal override int KindCode => 92;
     /// <summary>CPython field <c>posonlyargs</c> (arg*).</summary>
     [AllowNull] public List<ArgNode> Posonlyargs { get => AstLists.AsList<ArgNode>(ref _posonlyargs); set => _posonlyargs = AstLists.Store(value); }
     private object? _posonlyargs;
@@ -1904,6 +2311,16 @@ public sealed partial class Arguments : ArgumentsNode
         stack.Push(Kwarg);
         stack.PushAll(AstLists.Span<ExprNode>(ref _defaults));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _posonlyargs = reader.NodeList<ArgNode>();
+        _args = reader.NodeList<ArgNode>();
+        Vararg = reader.Node<ArgNode>();
+        _kwonlyargs = reader.NodeList<ArgNode>();
+        _kwDefaults = reader.NodeList<ExprNode>();
+        Kwarg = reader.Node<ArgNode>();
+        _defaults = reader.NodeList<ExprNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ArgNode>(ref _posonlyargs);
@@ -1920,6 +2337,7 @@ public abstract partial class ArgNode : PositionedNode { }
 public sealed partial class Arg : ArgNode
 {
     public override string TypeName => "arg";
+    internal override int KindCode => 93;
     /// <summary>CPython field <c>arg</c> (identifier).</summary>
     public string ArgName { get; set; } = null!;
     /// <summary>CPython field <c>annotation</c> (expr?).</summary>
@@ -1936,6 +2354,12 @@ public sealed partial class Arg : ArgNode
     {
         stack.Push(Annotation);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        ArgName = reader.String()!;
+        Annotation = reader.Node<ExprNode>();
+        TypeComment = reader.String();
+    }
 }
 
 /// <summary>ASDL product type <c>keyword</c>.</summary>
@@ -1944,6 +2368,7 @@ public abstract partial class KeywordNode : PositionedNode { }
 public sealed partial class Keyword : KeywordNode
 {
     public override string TypeName => "keyword";
+    internal override int KindCode => 94;
     /// <summary>CPython field <c>arg</c> (identifier?).</summary>
     public string? Arg { get; set; }
     /// <summary>CPython field <c>value</c> (expr).</summary>
@@ -1957,6 +2382,11 @@ public sealed partial class Keyword : KeywordNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Arg = reader.String();
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 /// <summary>ASDL product type <c>alias</c>.</summary>
@@ -1965,6 +2395,7 @@ public abstract partial class AliasNode : PositionedNode { }
 public sealed partial class Alias : AliasNode
 {
     public override string TypeName => "alias";
+    internal override int KindCode => 95;
     /// <summary>CPython field <c>name</c> (identifier).</summary>
     public string Name { get; set; } = null!;
     /// <summary>CPython field <c>asname</c> (identifier?).</summary>
@@ -1974,6 +2405,11 @@ public sealed partial class Alias : AliasNode
         visitor.String("name", Name);
         visitor.String("asname", Asname);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Name = reader.String()!;
+        Asname = reader.String();
+    }
 }
 
 /// <summary>ASDL product type <c>withitem</c>.</summary>
@@ -1982,6 +2418,7 @@ public abstract partial class WithitemNode : Node { }
 public sealed partial class WithItem : WithitemNode
 {
     public override string TypeName => "withitem";
+    internal override int KindCode => 96;
     /// <summary>CPython field <c>context_expr</c> (expr).</summary>
     public ExprNode ContextExpr { get; set; } = null!;
     /// <summary>CPython field <c>optional_vars</c> (expr?).</summary>
@@ -1996,6 +2433,11 @@ public sealed partial class WithItem : WithitemNode
         stack.Push(ContextExpr);
         stack.Push(OptionalVars);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        ContextExpr = reader.Node<ExprNode>()!;
+        OptionalVars = reader.Node<ExprNode>();
+    }
 }
 
 /// <summary>ASDL product type <c>match_case</c>.</summary>
@@ -2004,6 +2446,7 @@ public abstract partial class MatchCaseNode : Node { }
 public sealed partial class MatchCase : MatchCaseNode
 {
     public override string TypeName => "match_case";
+    internal override int KindCode => 97;
     /// <summary>CPython field <c>pattern</c> (pattern).</summary>
     public PatternNode Pattern { get; set; } = null!;
     /// <summary>CPython field <c>guard</c> (expr?).</summary>
@@ -2023,6 +2466,12 @@ public sealed partial class MatchCase : MatchCaseNode
         stack.Push(Guard);
         stack.PushAll(AstLists.Span<StmtNode>(ref _body));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Pattern = reader.Node<PatternNode>()!;
+        Guard = reader.Node<ExprNode>();
+        _body = reader.NodeList<StmtNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<StmtNode>(ref _body);
@@ -2035,6 +2484,7 @@ public abstract partial class PatternNode : PositionedNode { }
 public sealed partial class MatchValue : PatternNode
 {
     public override string TypeName => "MatchValue";
+    internal override int KindCode => 98;
     /// <summary>CPython field <c>value</c> (expr).</summary>
     public ExprNode Value { get; set; } = null!;
     public override void VisitFields(IFieldVisitor visitor)
@@ -2045,22 +2495,32 @@ public sealed partial class MatchValue : PatternNode
     {
         stack.Push(Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Node<ExprNode>()!;
+    }
 }
 
 public sealed partial class MatchSingleton : PatternNode
 {
     public override string TypeName => "MatchSingleton";
+    internal override int KindCode => 99;
     /// <summary>CPython field <c>value</c> (constant).</summary>
     public object? Value { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.Constant("value", Value);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Value = reader.Constant();
+    }
 }
 
 public sealed partial class MatchSequence : PatternNode
 {
     public override string TypeName => "MatchSequence";
+    internal override int KindCode => 100;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
     [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
     private object? _patterns;
@@ -2072,6 +2532,10 @@ public sealed partial class MatchSequence : PatternNode
     {
         stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _patterns = reader.NodeList<PatternNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<PatternNode>(ref _patterns);
@@ -2081,6 +2545,7 @@ public sealed partial class MatchSequence : PatternNode
 public sealed partial class MatchMapping : PatternNode
 {
     public override string TypeName => "MatchMapping";
+    internal override int KindCode => 101;
     /// <summary>CPython field <c>keys</c> (expr*).</summary>
     [AllowNull] public List<ExprNode> Keys { get => AstLists.AsList<ExprNode>(ref _keys); set => _keys = AstLists.Store(value); }
     private object? _keys;
@@ -2100,6 +2565,12 @@ public sealed partial class MatchMapping : PatternNode
         stack.PushAll(AstLists.Span<ExprNode>(ref _keys));
         stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _keys = reader.NodeList<ExprNode>();
+        _patterns = reader.NodeList<PatternNode>();
+        Rest = reader.String();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<ExprNode>(ref _keys);
@@ -2110,6 +2581,7 @@ public sealed partial class MatchMapping : PatternNode
 public sealed partial class MatchClass : PatternNode
 {
     public override string TypeName => "MatchClass";
+    internal override int KindCode => 102;
     /// <summary>CPython field <c>cls</c> (expr).</summary>
     public ExprNode Cls { get; set; } = null!;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
@@ -2134,6 +2606,13 @@ public sealed partial class MatchClass : PatternNode
         stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
         stack.PushAll(AstLists.Span<PatternNode>(ref _kwdPatterns));
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Cls = reader.Node<ExprNode>()!;
+        _patterns = reader.NodeList<PatternNode>();
+        _kwdAttrs = reader.Strings();
+        _kwdPatterns = reader.NodeList<PatternNode>();
+    }
     internal override void CompactLists()
     {
         AstLists.Compact<PatternNode>(ref _patterns);
@@ -2144,17 +2623,23 @@ public sealed partial class MatchClass : PatternNode
 public sealed partial class MatchStar : PatternNode
 {
     public override string TypeName => "MatchStar";
+    internal override int KindCode => 103;
     /// <summary>CPython field <c>name</c> (identifier?).</summary>
     public string? Name { get; set; }
     public override void VisitFields(IFieldVisitor visitor)
     {
         visitor.String("name", Name);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Name = reader.String();
+    }
 }
 
 public sealed partial class MatchAs : PatternNode
 {
     public override string TypeName => "MatchAs";
+    internal override int KindCode => 104;
     /// <summary>CPython field <c>pattern</c> (pattern?).</summary>
     public PatternNode? Pattern { get; set; } = null!;
     /// <summary>CPython field <c>name</c> (identifier?).</summary>
@@ -2168,11 +2653,17 @@ public sealed partial class MatchAs : PatternNode
     {
         stack.Push(Pattern);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Pattern = reader.Node<PatternNode>();
+        Name = reader.String();
+    }
 }
 
 public sealed partial class MatchOr : PatternNode
 {
     public override string TypeName => "MatchOr";
+    internal override int KindCode => 105;
     /// <summary>CPython field <c>patterns</c> (pattern*).</summary>
     [AllowNull] public List<PatternNode> Patterns { get => AstLists.AsList<PatternNode>(ref _patterns); set => _patterns = AstLists.Store(value); }
     private object? _patterns;
@@ -2183,6 +2674,10 @@ public sealed partial class MatchOr : PatternNode
     internal override void PushChildren(ref NodeStack stack)
     {
         stack.PushAll(AstLists.Span<PatternNode>(ref _patterns));
+    }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        _patterns = reader.NodeList<PatternNode>();
     }
     internal override void CompactLists()
     {
@@ -2196,6 +2691,7 @@ public abstract partial class TypeIgnoreNode : Node { }
 public sealed partial class TypeIgnore : TypeIgnoreNode
 {
     public override string TypeName => "TypeIgnore";
+    internal override int KindCode => 106;
     /// <summary>CPython field <c>lineno</c> (int).</summary>
     public int Lineno { get; set; }
     /// <summary>CPython field <c>tag</c> (string).</summary>
@@ -2205,5 +2701,131 @@ public sealed partial class TypeIgnore : TypeIgnoreNode
         visitor.Int("lineno", Lineno);
         visitor.String("tag", Tag);
     }
+    internal override void ReadFields(CompactTree.FieldReader reader)
+    {
+        Lineno = reader.Int()!.Value;
+        Tag = reader.String()!;
+    }
 }
 
+/// <summary>Every concrete node class by its <see cref="Node.KindCode"/> (what <see cref="CompactTree"/> stores).</summary>
+internal static class NodeKinds
+{
+    public const int Count = 107;
+    /// <summary>CPython class names by kind code.</summary>
+    public static readonly string[] Names = ["Module", "Interactive", "Expression", "FunctionType", "FunctionDef", "AsyncFunctionDef", "ClassDef", "Return", "Delete", "Assign", "AugAssign", "AnnAssign", "For", "AsyncFor", "While", "If", "With", "AsyncWith", "Match", "Raise", "Try", "TryStar", "Assert", "Import", "ImportFrom", "Global", "Nonlocal", "Expr", "Pass", "Break", "Continue", "BoolOp", "NamedExpr", "BinOp", "UnaryOp", "Lambda", "IfExp", "Dict", "Set", "ListComp", "SetComp", "DictComp", "GeneratorExp", "Await", "Yield", "YieldFrom", "Compare", "Call", "FormattedValue", "JoinedStr", "Constant", "Attribute", "Subscript", "Starred", "Name", "List", "Tuple", "Slice", "Load", "Store", "Del", "And", "Or", "Add", "Sub", "Mult", "MatMult", "Div", "Mod", "Pow", "LShift", "RShift", "BitOr", "BitXor", "BitAnd", "FloorDiv", "Invert", "Not", "UAdd", "USub", "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "comprehension", "ExceptHandler", "arguments", "arg", "keyword", "alias", "withitem", "match_case", "MatchValue", "MatchSingleton", "MatchSequence", "MatchMapping", "MatchClass", "MatchStar", "MatchAs", "MatchOr", "TypeIgnore"];
+    /// <summary>Kinds whose one shared instance stands for every use (contexts and operators).</summary>
+    public static readonly bool[] IsSingleton = [false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false];
+    /// <summary>A new node of the kind (its shared instance for a context or operator).</summary>
+    public static Node Create(int kind) => kind switch
+    {
+        0 => new Module(),
+        1 => new Interactive(),
+        2 => new Expression(),
+        3 => new FunctionType(),
+        4 => new FunctionDef(),
+        5 => new AsyncFunctionDef(),
+        6 => new ClassDef(),
+        7 => new Return(),
+        8 => new Delete(),
+        9 => new Assign(),
+        10 => new AugAssign(),
+        11 => new AnnAssign(),
+        12 => new For(),
+        13 => new AsyncFor(),
+        14 => new While(),
+        15 => new If(),
+        16 => new With(),
+        17 => new AsyncWith(),
+        18 => new Match(),
+        19 => new Raise(),
+        20 => new Try(),
+        21 => new TryStar(),
+        22 => new Assert(),
+        23 => new Import(),
+        24 => new ImportFrom(),
+        25 => new Global(),
+        26 => new Nonlocal(),
+        27 => new Expr(),
+        28 => new Pass(),
+        29 => new Break(),
+        30 => new Continue(),
+        31 => new BoolOp(),
+        32 => new NamedExpr(),
+        33 => new BinOp(),
+        34 => new UnaryOp(),
+        35 => new Lambda(),
+        36 => new IfExp(),
+        37 => new Dict(),
+        38 => new Set(),
+        39 => new ListComp(),
+        40 => new SetComp(),
+        41 => new DictComp(),
+        42 => new GeneratorExp(),
+        43 => new Await(),
+        44 => new Yield(),
+        45 => new YieldFrom(),
+        46 => new Compare(),
+        47 => new Call(),
+        48 => new FormattedValue(),
+        49 => new JoinedStr(),
+        50 => new Constant(),
+        51 => new Attribute(),
+        52 => new Subscript(),
+        53 => new Starred(),
+        54 => new Name(),
+        55 => new List(),
+        56 => new Tuple(),
+        57 => new Slice(),
+        58 => Load.Instance,
+        59 => Store.Instance,
+        60 => Del.Instance,
+        61 => And.Instance,
+        62 => Or.Instance,
+        63 => Add.Instance,
+        64 => Sub.Instance,
+        65 => Mult.Instance,
+        66 => MatMult.Instance,
+        67 => Div.Instance,
+        68 => Mod.Instance,
+        69 => Pow.Instance,
+        70 => LShift.Instance,
+        71 => RShift.Instance,
+        72 => BitOr.Instance,
+        73 => BitXor.Instance,
+        74 => BitAnd.Instance,
+        75 => FloorDiv.Instance,
+        76 => Invert.Instance,
+        77 => Not.Instance,
+        78 => UAdd.Instance,
+        79 => USub.Instance,
+        80 => Eq.Instance,
+        81 => NotEq.Instance,
+        82 => Lt.Instance,
+        83 => LtE.Instance,
+        84 => Gt.Instance,
+        85 => GtE.Instance,
+        86 => Is.Instance,
+        87 => IsNot.Instance,
+        88 => In.Instance,
+        89 => NotIn.Instance,
+        90 => new Comprehension(),
+        91 => new ExceptHandler(),
+        92 => new Arguments(),
+        93 => new Arg(),
+        94 => new Keyword(),
+        95 => new Alias(),
+        96 => new WithItem(),
+        97 => new MatchCase(),
+        98 => new MatchValue(),
+        99 => new MatchSingleton(),
+        100 => new MatchSequence(),
+        101 => new MatchMapping(),
+        102 => new MatchClass(),
+        103 => new MatchStar(),
+        104 => new MatchAs(),
+        105 => new MatchOr(),
+        106 => new TypeIgnore(),
+        _ => throw new System.ArgumentOutOfRangeException(nameof(kind)),
+    };
+}

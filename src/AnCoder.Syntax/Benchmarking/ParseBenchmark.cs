@@ -20,7 +20,7 @@ public sealed record ThroughputResult(long Bytes, IReadOnlyList<double> RoundSec
 }
 
 /// <summary>One size of the scaling table: seconds per parse (fastest of a few) of generated code.</summary>
-public sealed record ScalingRow(long Bytes, double ParseSeconds, double CheckSeconds);
+public sealed record ScalingRow(long Bytes, double ParseSeconds, double CheckSeconds, double CompactSeconds);
 
 /// <summary>Peak resident memory of one parse of a large generated file (Linux: VmHWM, reset before the parse).</summary>
 public sealed record PeakMemory(long SourceBytes, double Seconds, long RssBeforeBytes, long PeakRssBytes);
@@ -157,11 +157,13 @@ public static class ParseBenchmark
         var warmUp = Repeated(chunk, sizes.Min());
         PythonParser.Parse(warmUp);
         PythonParser.Check(warmUp);
+        PythonParser.ParseCompact(warmUp);
         foreach (var size in sizes)
         {
             var source = Repeated(chunk, size);
             int n = size >= 10_000_000 ? 1 : repeats;
-            rows.Add(new ScalingRow(source.Length, Fastest(n, () => PythonParser.Parse(source)), Fastest(n, () => PythonParser.Check(source))));
+            rows.Add(new ScalingRow(source.Length, Fastest(n, () => PythonParser.Parse(source)), Fastest(n, () => PythonParser.Check(source)),
+                Fastest(n, () => PythonParser.ParseCompact(source))));
         }
         return rows;
     }

@@ -23,9 +23,12 @@ public static class ParseBenchmarkReport
         output.WriteLine($"{paths.Count} files, {megabytes:F1} MB under {directory}");
         var ours = ParseBenchmark.Throughput(sources, rounds, Accepts);
         var checks = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.Check(source) == null);
+        var compacts = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.ParseCompact(source).Success);
         output.WriteLine($"AnCoder Parse (in-process, 1 thread, timed after {ours.WarmUpRounds} warm-up rounds, until the JIT settled): best {ours.BestMBps:F2} MB/s, median {ours.MedianMBps:F2} MB/s ({ours.Rejected} rejected); "
                        + $"allocated {ours.AllocatedPerSourceByte:F1} MB per MB; GCs per MB: {ours.Gen0PerMB:F2} gen0, {ours.Gen1PerRound / megabytes:F3} gen1, {ours.Gen2PerRound / megabytes:F3} gen2");
         output.WriteLine($"AnCoder Check (verdict, no tree):     best {checks.BestMBps:F2} MB/s, median {checks.MedianMBps:F2} MB/s; allocated {checks.AllocatedPerSourceByte:F1} MB per MB");
+        output.WriteLine($"AnCoder ParseCompact (whole tree as records): best {compacts.BestMBps:F2} MB/s, median {compacts.MedianMBps:F2} MB/s; allocated {compacts.AllocatedPerSourceByte:F1} MB per MB; "
+                       + $"GCs per MB: {compacts.Gen0PerMB:F2} gen0, {compacts.Gen1PerRound / megabytes:F3} gen1, {compacts.Gen2PerRound / megabytes:F3} gen2");
         double ourSmall = ParseBenchmark.CallsPerSecond(() => PythonParser.Parse(ParseBenchmark.SmallStatementList));
         output.WriteLine($"AnCoder Parse on a {Encoding.UTF8.GetByteCount(ParseBenchmark.SmallStatementList)}-byte statement list: {ourSmall:N0} calls/s ({1e6 / ourSmall:F1} µs per call)");
         foreach (int length in new[] { 200, 2000 })
@@ -44,7 +47,8 @@ public static class ParseBenchmarkReport
         double cpySmall = r.GetProperty("small_calls_per_s").GetDouble();
         output.WriteLine($"CPython ast.parse (in-process):       best {cpyBest:F2} MB/s, median {cpyMedian:F2} MB/s ({r.GetProperty("rejected").GetInt32()} rejected); "
                        + $"statement list: {cpySmall:N0} calls/s ({1e6 / cpySmall:F1} µs per call)");
-        output.WriteLine($"ratio AnCoder/CPython: best {ours.BestMBps / cpyBest:F2}x, median {ours.MedianMBps / cpyMedian:F2}x; statement list {ourSmall / cpySmall:F2}x per call");
+        output.WriteLine($"ratio AnCoder/CPython: best {ours.BestMBps / cpyBest:F2}x, median {ours.MedianMBps / cpyMedian:F2}x; statement list {ourSmall / cpySmall:F2}x per call; "
+                       + $"ParseCompact: best {compacts.BestMBps / cpyBest:F2}x, median {compacts.MedianMBps / cpyMedian:F2}x");
         return 0;
     }
 
@@ -78,12 +82,14 @@ public static class ParseBenchmarkReport
     private static void ScalingTable(string name, List<ScalingRow> rows, TextWriter output)
     {
         output.WriteLine($"generated code ({name} repeated): time per MB, and relative to the 100 KB row");
-        double parse0 = rows[0].ParseSeconds / (rows[0].Bytes / 1e6), check0 = rows[0].CheckSeconds / (rows[0].Bytes / 1e6);
+        double mb0 = rows[0].Bytes / 1e6;
+        double parse0 = rows[0].ParseSeconds / mb0, check0 = rows[0].CheckSeconds / mb0, compact0 = rows[0].CompactSeconds / mb0;
         foreach (var row in rows)
         {
             double mb = row.Bytes / 1e6;
             output.WriteLine($"  {mb,7:F1} MB: Parse {row.ParseSeconds * 1000,8:F0} ms = {row.ParseSeconds * 1000 / mb,6:F1} ms/MB ({row.ParseSeconds / mb / parse0,4:F2}x)"
-                           + $" | Check {row.CheckSeconds * 1000,8:F0} ms = {row.CheckSeconds * 1000 / mb,6:F1} ms/MB ({row.CheckSeconds / mb / check0,4:F2}x)");
+                           + $" | Check {row.CheckSeconds * 1000,8:F0} ms = {row.CheckSeconds * 1000 / mb,6:F1} ms/MB ({row.CheckSeconds / mb / check0,4:F2}x)"
+                           + $" | ParseCompact {row.CompactSeconds * 1000,8:F0} ms = {row.CompactSeconds * 1000 / mb,6:F1} ms/MB ({row.CompactSeconds / mb / compact0,4:F2}x)");
         }
     }
 
@@ -91,7 +97,7 @@ public static class ParseBenchmarkReport
     private static int PeakChild(string which, int megabytes, TextWriter output)
     {
         var source = ParseBenchmark.GeneratedSource(megabytes * 1_000_000L);
-        var peak = ParseBenchmark.PeakRss(source, which == "Check" ? s => PythonParser.Check(s) : s => PythonParser.Parse(s));
+        var peak = ParseBenchmark.PeakRss(source, PeakVariants.Single(v => v.Name == which).Parse);
         if (peak == null) return 1;
         output.WriteLine(FormattableString.Invariant($"{PeakChildVariable} {peak.Seconds} {peak.RssBeforeBytes} {peak.PeakRssBytes}"));
         return 0;
@@ -134,9 +140,21 @@ public static class ParseBenchmarkReport
         output.WriteLine($"tree of a {f.SourceBytes / 1e6:F1} MB generated file: {f.RetainedBytes / 1e6:F0} MB retained = {f.RetainedPerSourceByte:F1}x the source; "
                        + $"{f.Nodes:N0} nodes ({(double)f.RetainedBytes / f.Nodes:F0} bytes per node, lists included), {f.Lists:N0} lists "
                        + $"({f.ListSlots:N0} elements)");
+        var compact = PythonParser.ParseCompact(ParseBenchmark.GeneratedSource(2_700_000)).Tree!;
+        output.WriteLine($"compact tree of the same file (ParseCompact): {compact.StorageBytes / 1e6:F0} MB of records = {(double)compact.StorageBytes / f.SourceBytes:F1}x the source; "
+                       + $"{compact.NodeCount:N0} nodes ({(double)compact.StorageBytes / compact.NodeCount:F0} bytes per node)");
     }
 
-    /// <summary>Set (to Parse or Check) in the copy of this process that measures one peak (<see cref="LargeFile"/>).</summary>
+    /// <summary>What the large-file measurement parses with: the object tree, the verdict alone, the compact tree (each
+    /// result kept alive until the peak is read, as a caller holding it would).</summary>
+    private static readonly (string Name, Action<byte[]> Parse)[] PeakVariants =
+    [
+        ("Parse", s => GC.KeepAlive(PythonParser.Parse(s))),
+        ("Check", s => PythonParser.Check(s)),
+        ("ParseCompact", s => GC.KeepAlive(PythonParser.ParseCompact(s))),
+    ];
+
+    /// <summary>Set (to a <see cref="PeakVariants"/> name) in the copy of this process that measures one peak (<see cref="LargeFile"/>).</summary>
     private const string PeakChildVariable = "ANCODER_BENCH_PARSE_PEAK";
 
     /// <summary>
@@ -150,7 +168,7 @@ public static class ParseBenchmarkReport
     {
         var source = ParseBenchmark.GeneratedSource(megabytes * 1_000_000L);
         output.WriteLine($"peak RSS measurements: {ParseBenchmark.GcConfiguration()}");
-        foreach (var (name, parse) in new (string, Action<byte[]>)[] { ("Parse", s => PythonParser.Parse(s)), ("Check", s => PythonParser.Check(s)) })
+        foreach (var (name, parse) in PeakVariants)
         {
             var fresh = PeakInFreshProcess(name);
             var peak = fresh ?? ParseBenchmark.PeakRss(source, parse);

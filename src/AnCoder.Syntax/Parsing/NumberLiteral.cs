@@ -15,6 +15,9 @@ internal static class NumberLiteral
     /// ints): most literals are small, and a box per literal was 24 bytes of tree each.</summary>
     private static readonly object[] SmallInts = Enumerable.Range(0, 256).Select(i => (object)(long)i).ToArray();
 
+    /// <summary>The boxed int, shared for 0..255 as in a parsed tree.</summary>
+    public static object Box(long value) => (ulong)value < (ulong)SmallInts.Length ? SmallInts[value] : value;
+
     public static object Parse(byte[] source, int offset, int length, out string? error)
     {
         error = null;

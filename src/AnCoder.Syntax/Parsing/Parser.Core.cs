@@ -775,6 +775,10 @@ internal sealed partial class Parser
 
     private bool _streamingTooDeep;
 
+    /// <summary>Where a streaming parse writes each finished top-level statement before dropping it
+    /// (<see cref="PythonParser.ParseCompact(byte[])"/>); null for a verdict only.</summary>
+    public CompactTree? CompactTarget { get; init; }
+
     /// <summary>
     /// The first pass alone, for CPython's incomplete-input decision (<c>PyCF_ALLOW_INCOMPLETE_INPUT</c>, 3.11
     /// <c>_PyPegen_run_parser</c>): when it fails, the input counts as incomplete iff the tokenizer had already
@@ -799,7 +803,9 @@ internal sealed partial class Parser
         foreach (var statement in finished)
         {
             statement.Depth = 1;
-            if (AstDepth.Assign(statement) + 1 > AstDepth.CPythonMaxNestedNodes) _streamingTooDeep = true;
+            int nesting = AstDepth.Assign(statement);
+            if (nesting + 1 > AstDepth.CPythonMaxNestedNodes) _streamingTooDeep = true;
+            CompactTarget?.Add(statement, nesting);
         }
         finished.Clear();
         CompactTokens();

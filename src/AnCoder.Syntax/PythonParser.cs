@@ -95,7 +95,7 @@ public static partial class PythonParser
     private static CompactTree? StreamCompactOnThisThread(SourceText text, bool bytesSource)
     {
         // A fresh tree per attempt: a parse that ran out of stack is repeated on a bigger one from the start.
-        var tree = CompactTree.Start();
+        var tree = CompactTree.Start(text.Utf8.Length);
         var parser = new Parser(text, bytesSource, streaming: true) { CompactTarget = tree };
         try
         {

@@ -26,8 +26,8 @@ public sealed class CompactTree
     private const int KindBits = 8, WideFlag = 1 << KindBits, DeltaShift = KindBits + 1;
     private const int MaxNarrowDelta = (1 << (32 - DeltaShift)) - 1;
 
-    private readonly ChunkedInts _words = new();
-    private readonly ChunkedInts _starts = new();
+    private readonly ChunkedInts _words;
+    private readonly ChunkedInts _starts;
     private readonly List<string> _strings = new();
     private readonly Dictionary<string, int> _stringIndex = new(StringComparer.Ordinal);
     private readonly List<object> _objects = new();
@@ -36,7 +36,13 @@ public sealed class CompactTree
     private readonly Writer _writer;
     private int _nesting;
 
-    private CompactTree() => _writer = new Writer(this);
+    private CompactTree(long sourceBytes)
+    {
+        _writer = new Writer(this);
+        int shift = ChunkShift(sourceBytes);
+        _words = new ChunkedInts(shift);
+        _starts = new ChunkedInts(Math.Max(8, shift - 2)); // a node number per ~6 words of records
+    }
 
     /// <summary>Nodes in the tree (the Module and every node below it; shared contexts and operators are not nodes of
     /// the tree, as in <see cref="Benchmarking.TreeFootprint"/>).</summary>
@@ -166,7 +172,7 @@ public sealed class CompactTree
 
     /// <summary>A tree being filled by a streaming parse: <see cref="Add"/> per finished top-level statement (which
     /// the parser then drops), <see cref="Finish"/> once the source was accepted.</summary>
-    internal static CompactTree Start() => new();
+    internal static CompactTree Start(long sourceBytes) => new(sourceBytes);
 
     /// <summary>Appends a finished top-level statement; <paramref name="nesting"/> is its nodes on its deepest path.</summary>
     internal void Add(StmtNode statement, int nesting)
@@ -179,7 +185,7 @@ public sealed class CompactTree
     /// <summary>The compact form of a tree already built (used when only the full parse accepted a source).</summary>
     internal static CompactTree FromModule(Module module)
     {
-        var tree = new CompactTree();
+        var tree = new CompactTree(0);
         foreach (var statement in module.Body) tree.Add(statement, AstDepth.Assign(statement));
         return tree.Finish();
     }
@@ -447,22 +453,33 @@ public sealed class CompactTree
         }
     }
 
-    /// <summary>A growable sequence of ints in 64 Ki-word chunks: growth never copies or doubles what is held.</summary>
-    private sealed class ChunkedInts
+    /// <summary>
+    /// The chunk size of a tree for a source of <paramref name="sourceBytes"/> (a tree takes about one word of records
+    /// per source byte): the next power of two from 256 to 16 Ki words, under the large-object threshold (85,000
+    /// bytes), so a small file's tree is ordinary young garbage (with 64 Ki-word chunks every parse of a stdlib file
+    /// allocated two large objects, and the large-object budget forced 1.3 gen2 collections per MB parsed); 64 Ki
+    /// words from 4 MB of source on, where a few hundred large chunks cost less than copying small ones between
+    /// generations.
+    /// </summary>
+    internal static int ChunkShift(long sourceBytes) =>
+        sourceBytes > 4_000_000 ? 16 : Math.Clamp(64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(1, sourceBytes - 1)), 8, 14);
+
+    /// <summary>A growable sequence of ints in fixed-size chunks: growth never copies or doubles what is held.</summary>
+    private sealed class ChunkedInts(int shift)
     {
-        private const int Shift = 16, Size = 1 << Shift, Mask = Size - 1;
+        private readonly int _shift = shift, _mask = (1 << shift) - 1;
         private readonly List<int[]> _chunks = new();
         public long Count { get; private set; }
 
-        public long AllocatedBytes => (long)_chunks.Count * (Size * sizeof(int) + 24);
+        public long AllocatedBytes => (long)_chunks.Count * ((1L << _shift) * sizeof(int) + 24);
 
-        public int this[long index] => _chunks[(int)(index >> Shift)][index & Mask];
+        public int this[long index] => _chunks[(int)(index >> _shift)][index & _mask];
 
         public void Add(int value)
         {
-            int offset = (int)(Count & Mask);
-            if (offset == 0 && (Count >> Shift) == _chunks.Count) _chunks.Add(new int[Size]);
-            _chunks[(int)(Count >> Shift)][offset] = value;
+            int offset = (int)(Count & _mask);
+            if (offset == 0 && (Count >> _shift) == _chunks.Count) _chunks.Add(new int[1 << _shift]);
+            _chunks[(int)(Count >> _shift)][offset] = value;
             Count++;
         }
     }

@@ -122,6 +122,15 @@ public sealed class CompactTreeTests
         Assert.True(bytesPerNode <= 30, $"{bytesPerNode:0.0} bytes per node");
     }
 
+    [Theory]
+    [InlineData(0, 8)]
+    [InlineData(256, 8)]
+    [InlineData(257, 9)]
+    [InlineData(10_000, 14)]       // 2^14 = 16,384 words: the largest chunk under the large-object threshold
+    [InlineData(4_000_000, 14)]
+    [InlineData(4_000_001, 16)]    // large sources: 64 Ki-word chunks
+    public void ChunksAreSizedToTheSource(long sourceBytes, int shift) => Assert.Equal(shift, CompactTree.ChunkShift(sourceBytes));
+
     [Fact]
     public void NodeNumbersOutsideTheTreeAreRejected()
     {

@@ -469,7 +469,11 @@ public sealed class CompactTree
     {
         private readonly int _shift = shift, _mask = (1 << shift) - 1;
         private readonly List<int[]> _chunks = new();
-        public long Count { get; private set; }
+        /// <summary>The chunk being filled and the words in it (what Add touches: one array store per word).</summary>
+        private int[] _current = [];
+        private int _used;
+
+        public long Count => ((long)Math.Max(0, _chunks.Count - 1) << _shift) + _used;
 
         public long AllocatedBytes => (long)_chunks.Count * ((1L << _shift) * sizeof(int) + 24);
 
@@ -477,10 +481,13 @@ public sealed class CompactTree
 
         public void Add(int value)
         {
-            int offset = (int)(Count & _mask);
-            if (offset == 0 && (Count >> _shift) == _chunks.Count) _chunks.Add(new int[1 << _shift]);
-            _chunks[(int)(Count >> _shift)][offset] = value;
-            Count++;
+            if (_used == _current.Length)
+            {
+                _current = new int[1 << _shift];
+                _chunks.Add(_current);
+                _used = 0;
+            }
+            _current[_used++] = value;
         }
     }
 }

@@ -40,6 +40,14 @@ def csharp_type(asdl_type, quant):
     return cs, 'scalar'
 
 
+def field_category(asdl_type, quant):
+    """Which IFieldVisitor method reports the field (and which CompactTree reader call reads it back)."""
+    _, kind = csharp_type(asdl_type, quant)
+    if kind in ('node', 'nodes', 'strings'):
+        return kind
+    return asdl_type if asdl_type in ('int', 'constant') else 'string'
+
+
 def backing(prop):
     return '_' + prop[0].lower() + prop[1:]
 
@@ -189,21 +197,17 @@ for base in BASES:
         w('    public override void VisitFields(IFieldVisitor visitor)')
         w('    {')
         for fname, typ, quant in fields:
-            cst, kind = csharp_type(typ, quant)
+            cst, _ = csharp_type(typ, quant)
             prop = property_name(fname, cs_name)
-            if kind == 'node':
-                w(f'        visitor.Node("{fname}", {prop});')
-            elif kind == 'nodes':
-                element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
-                w(f'        visitor.Nodes("{fname}", AstLists.Span<{element}>(ref {backing(prop)}));')
-            elif kind == 'strings':
-                w(f'        visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);')
-            elif typ == 'int':
-                w(f'        visitor.Int("{fname}", {prop});')
-            elif typ == 'constant':
-                w(f'        visitor.Constant("{fname}", {prop});')
-            else:
-                w(f'        visitor.String("{fname}", {prop});')
+            element = cst[5:-1] + ('?' if (name, fname) in NULLABLE_ELEMENTS else '')
+            w('        ' + {
+                'node': f'visitor.Node("{fname}", {prop});',
+                'nodes': f'visitor.Nodes("{fname}", AstLists.Span<{element}>(ref {backing(prop)}));',
+                'strings': f'visitor.Strings("{fname}", {backing(prop)} ?? EmptyList<string>.Instance);',
+                'int': f'visitor.Int("{fname}", {prop});',
+                'constant': f'visitor.Constant("{fname}", {prop});',
+                'string': f'visitor.String("{fname}", {prop});',
+            }[field_category(typ, quant)])
         w('    }')
         children = [(property_name(f, cs_name), k, cst) for f, t, q in fields
                     for cst, k in [csharp_type(t, q)] if k in ('node', 'nodes') and t not in SINGLETON_TYPES]
@@ -221,20 +225,17 @@ for base in BASES:
             w('    internal override void ReadFields(CompactTree.FieldReader reader)')
             w('    {')
             for fname, typ, quant in fields:
-                cst, kind = csharp_type(typ, quant)
+                cst, _ = csharp_type(typ, quant)
                 prop = property_name(fname, cs_name)
-                if kind == 'node':
-                    w(f'        {prop} = reader.Node<{cst.rstrip("?")}>(){"" if quant == "?" else "!"};')
-                elif kind == 'nodes':
-                    w(f'        {backing(prop)} = reader.NodeList<{cst[5:-1]}>();')
-                elif kind == 'strings':
-                    w(f'        {backing(prop)} = reader.Strings();')
-                elif typ == 'int':
-                    w(f'        {prop} = reader.Int(){"" if quant == "?" else "!.Value"};')
-                elif typ == 'constant':
-                    w(f'        {prop} = reader.Constant();')
-                else:
-                    w(f'        {prop} = reader.String(){"" if quant == "?" else "!"};')
+                required = '' if quant == '?' else '!'
+                w('        ' + {
+                    'node': f'{prop} = reader.Node<{cst.rstrip("?")}>(){required};',
+                    'nodes': f'{backing(prop)} = reader.NodeList<{cst[5:-1]}>();',
+                    'strings': f'{backing(prop)} = reader.Strings();',
+                    'int': f'{prop} = reader.Int(){"" if quant == "?" else "!.Value"};',
+                    'constant': f'{prop} = reader.Constant();',
+                    'string': f'{prop} = reader.String(){required};',
+                }[field_category(typ, quant)])
             w('    }')
         lists = [(property_name(f, cs_name), cst.replace('>', '?>') if (name, f) in NULLABLE_ELEMENTS else cst)
                  for f, t, q in fields for cst, k in [csharp_type(t, q)] if k == 'nodes']

@@ -6,10 +6,10 @@ namespace AnCoder.Syntax.Ast;
 /// <summary>
 /// A parsed module's whole AST as flat integer records instead of one object per node: what
 /// <see cref="PythonParser.ParseCompact(byte[])"/> returns, for sources too large for the object tree's memory (a node
-/// object with its lists costs about 49 bytes and the GC's headroom on top; a record costs about 24: a 27 MB source
-/// peaks at about half the memory, docs/parser-verification.md "Compact tree"). Nothing is lost:
+/// object with its lists costs about 49 bytes and the GC's headroom on top; a record with its index entry about 29: the
+/// 27 MB generated file peaks at 239 MB instead of 354, docs/parser-verification.md "Compact tree"). Nothing is lost:
 /// <see cref="ToModule"/> and <see cref="Materialize"/> give back the same nodes <see cref="PythonParser.Parse(byte[])"/>
-/// builds (tested dump for dump, positions and depths included), a whole tree or one subtree at a time.
+/// builds (tested field for field, positions and depths included), a whole tree or one subtree at a time.
 /// </summary>
 /// <remarks>
 /// Nodes are numbered in the order they were written (breadth first within each top-level statement; the Module is
@@ -198,8 +198,12 @@ public sealed class CompactTree
         foreach (var statement in _topLevel) _words.Add(statement);
         _words.Add(0); // type_ignores: the parser records none (no type comments)
         Root = NodeCount - 1;
+        // Only reading is left: drop what writing needed.
         _topLevel.Clear();
         _topLevel.Capacity = 0;
+        _stringIndex.Clear();
+        _stringIndex.TrimExcess();
+        _pending.TrimExcess();
         return this;
     }
 

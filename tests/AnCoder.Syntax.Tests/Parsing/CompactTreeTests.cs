@@ -132,6 +132,18 @@ public sealed class CompactTreeTests
     public void ChunksAreSizedToTheSource(long sourceBytes, int shift) => Assert.Equal(shift, CompactTree.ChunkShift(sourceBytes));
 
     [Fact]
+    public void ATreeAlreadyBuiltComesBackUnchanged()
+    {
+        // The path taken when only the full parse accepts a source (ParseCompact's fallback).
+        var source = (string)((IEnumerable<object[]>)Sources()).First()[0];
+        var module = PythonParser.Parse(source).Module!;
+        Assert.Null(TreeDifference(module, CompactTree.FromModule(module).ToModule()));
+    }
+
+    [Fact]
+    public void EveryNodeKindFitsTheRecordsKindBits() => Assert.InRange(NodeKinds.Count, 1, 256);
+
+    [Fact]
     public void NodeNumbersOutsideTheTreeAreRejected()
     {
         var tree = PythonParser.ParseCompact("x = 1\n").Tree!;

@@ -7,6 +7,7 @@ using AnCoder.Experiments.Generation;
 using AnCoder.Experiments.Repro;
 
 using AnCoder.Experiments.Statistics;
+using AnCoder.Reporting.Plotting;
 
 namespace AnCoder.Experiments.Tests;
 
@@ -593,6 +594,23 @@ public sealed class RecipePlanTests : IDisposable
             + "at that rate 50 % lies more than 1,024× beyond the 2,000,000 tokens trained, too far for these points to predict.",
             RecipeReport.CurveSentence("ar", [(1e6, 0.010), (2e6, 0.011)]));
         Assert.Contains("it does not rise", RecipeReport.CurveSentence("ar", [(1e6, 0.02), (2e6, 0.01)]));
+    }
+
+    [Fact]
+    public void The_validation_figure_names_each_kind_of_stage_once_and_fades_later_seeds()
+    {
+        StageResult Stage(string name, string kind, string variant, int seed) => new(name, kind, variant, seed, RunStatus.Completed, 100, 1e5,
+            1, 2, 2, 2, null, [new ValidationPoint(50, 5e4, 2.5), new ValidationPoint(100, 1e5, 2.4)]);
+        var results = new RecipeResults(
+        [
+            Stage("mdlm-s0/sft", "sft", "mdlm", 0), Stage("mdlm-s0/longer-600", "longer", "mdlm", 0), Stage("mdlm-s0/longer-900", "longer", "mdlm", 0),
+            Stage("mdlm-s1/sft", "sft", "mdlm", 1), Stage("mdlm-s1/longer-600", "longer", "mdlm", 1), Stage("mdlm-s1/longer-900", "longer", "mdlm", 1),
+        ], []);
+        var figure = RecipeReport.ValidationFigure(results)!;
+        Assert.Equal(6, figure.Series.Count);
+        Assert.Equal(["mdlm sft", "mdlm longer"], figure.Series.Where(s => s.Label != null).Select(s => s.Label!));
+        Assert.Equal([false, false, false, true, true, true], figure.Series.Select(s => s.Faint));
+        Assert.Equal([LineStyle.Dashed, LineStyle.Dashed, LineStyle.Dashed, LineStyle.Dashed, LineStyle.Dashed, LineStyle.Dashed], figure.Series.Select(s => s.Style));
     }
 
     private static string FindRepositoryRoot()

@@ -156,12 +156,15 @@ public static class RecipeReport
     {
         var series = new List<SeriesModel>();
         var colours = results.Stages.Select(s => s.Variant).Distinct().ToList();
+        var labelled = new HashSet<string>();
         foreach (var stage in results.Stages.Where(s => s.Validation.Count > 0))
         {
-            bool first = !results.Stages.Any(o => o.Variant == stage.Variant && o.Kind == stage.Kind && o.Seed < stage.Seed && o.Validation.Count > 0);
+            bool firstSeed = !results.Stages.Any(o => o.Variant == stage.Variant && o.Kind == stage.Kind && o.Seed < stage.Seed && o.Validation.Count > 0);
             string label = stage.Variant == "ar" ? stage.Name : $"{stage.Variant} {stage.Kind}";
-            series.Add(new SeriesModel(colours.IndexOf(stage.Variant), "valid_nll", first ? label : null, stage.Validation.Select(p => p.Tokens).ToArray(),
-                stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" or "longer" ? LineStyle.Dashed : LineStyle.Solid, !first, true));
+            // One legend entry per label: a seed's chain of longer stages shares one ("mdlm longer" once, not per stage).
+            bool legend = firstSeed && labelled.Add(label);
+            series.Add(new SeriesModel(colours.IndexOf(stage.Variant), "valid_nll", legend ? label : null, stage.Validation.Select(p => p.Tokens).ToArray(),
+                stage.Validation.Select(p => p.ValidNll).ToArray(), stage.Kind is "sft" or "ar_sft" or "longer" ? LineStyle.Dashed : LineStyle.Solid, !firstSeed, true));
         }
         return series.Count == 0 ? null : new FigureModel(ValidationFigureName, "Validation loss by stage (dashed: SFT and longer training; faint: later seeds)", "training tokens of the stage", "valid NLL (nats/token)", false, series);
     }

@@ -85,31 +85,23 @@ public static partial class PythonParser
 
     private static CompactParseResult ParseCompactText(SourceText text, bool bytesSource)
     {
-        var tree = OnBigEnoughStack(() => StreamCompactOnThisThread(text, bytesSource), tooDeep: null);
+        var tree = OnBigEnoughStack(() =>
+        {
+            // A fresh tree per attempt: a parse that ran out of stack is repeated on a bigger one from the start.
+            var target = CompactTree.Start(text.Utf8.Length);
+            return StreamOnThisThread(text, bytesSource, target) ? target.Finish() : null;
+        }, tooDeep: null);
         if (tree != null) return new CompactParseResult(tree, null);
         // Rejected (or too deep for the stack): the full parse gives CPython's exact error, as Check does.
         var full = ParseText(text, bytesSource);
         return full.Success ? new CompactParseResult(CompactTree.FromModule(full.Module!), null) : new CompactParseResult(null, full.Error);
     }
 
-    private static CompactTree? StreamCompactOnThisThread(SourceText text, bool bytesSource)
+    /// <summary>The streaming parse (<see cref="Check(byte[])"/>), writing each finished top-level statement to
+    /// <paramref name="target"/> when one is given (<see cref="ParseCompact(byte[])"/>).</summary>
+    private static bool StreamOnThisThread(SourceText text, bool bytesSource, CompactTree? target = null)
     {
-        // A fresh tree per attempt: a parse that ran out of stack is repeated on a bigger one from the start.
-        var tree = CompactTree.Start(text.Utf8.Length);
-        var parser = new Parser(text, bytesSource, streaming: true) { CompactTarget = tree };
-        try
-        {
-            return parser.ParseFileStreaming() ? tree.Finish() : null;
-        }
-        finally
-        {
-            parser.Release();
-        }
-    }
-
-    private static bool StreamOnThisThread(SourceText text, bool bytesSource)
-    {
-        var parser = new Parser(text, bytesSource, streaming: true);
+        var parser = new Parser(text, bytesSource, streaming: true) { CompactTarget = target };
         try
         {
             return parser.ParseFileStreaming();

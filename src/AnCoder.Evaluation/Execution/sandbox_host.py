@@ -815,6 +815,25 @@ def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result
     status = None
     timed_out = False
     cancelled = False
+
+    def keep(fd, chunk):
+        totals[fd] += len(chunk)
+        if len(captured[fd]) < cap:
+            captured[fd] += chunk[:cap - len(captured[fd])]
+
+    def keep_what_is_written():
+        """What is already in the pipes, without waiting for more (a bounded number of reads: a child of the worker
+        may still be writing)."""
+        for fd in list(open_fds):
+            for _ in range(64):
+                r, _, _ = select.select([fd], [], [], 0)
+                if not r:
+                    break
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                keep(fd, chunk)
+
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -822,7 +841,11 @@ def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result
             break
         ready, _, _ = select.select(list(open_fds) + [pidfd] + ([cancel_fd] if cancel_fd is not None else []), [], [], remaining)
         if cancel_fd is not None and cancel_fd in ready:
+            # The tests have reported. The candidate flushed its output before it answered them, so that output is in
+            # the pipes by now, though on a busy machine this init may not have read it yet (a loaded clean-clone CI
+            # returned an empty stdout for a program that printed before failing to load).
             cancelled = True
+            keep_what_is_written()
             break
         for fd in ready:
             if fd == pidfd:
@@ -831,23 +854,11 @@ def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result
             if not chunk:
                 open_fds.discard(fd)
                 continue
-            totals[fd] += len(chunk)
-            if len(captured[fd]) < cap:
-                captured[fd] += chunk[:cap - len(captured[fd])]
+            keep(fd, chunk)
         if pidfd in ready and status is None:
             _, status = os.waitpid(pid, 0)
             # the worker is gone; keep what is already in the pipes, without waiting for its children
-            for fd in list(open_fds):
-                while True:
-                    r, _, _ = select.select([fd], [], [], 0)
-                    if not r:
-                        break
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        break
-                    totals[fd] += len(chunk)
-                    if len(captured[fd]) < cap:
-                        captured[fd] += chunk[:cap - len(captured[fd])]
+            keep_what_is_written()
             break
 
     mark("worker_exit")

@@ -845,7 +845,8 @@ def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result
             # the pipes by now, though on a busy machine this init may not have read it yet (a loaded clean-clone CI
             # returned an empty stdout for a program that printed before failing to load).
             cancelled = True
-            keep_what_is_written()
+            if any(fd in open_fds for fd in ready):  # only then (no extra system call on the common path)
+                keep_what_is_written()
             break
         for fd in ready:
             if fd == pidfd:

@@ -29,9 +29,6 @@ public sealed record CompactParseResult(CompactTree? Tree, PythonSyntaxError? Er
 /// <summary>Entry point of the syntax frontend: CPython 3.11 <c>ast.parse</c> semantics.</summary>
 public static partial class PythonParser
 {
-    /// <summary>Stack for inputs too deep for the caller's thread (the parser nests at most 6000 rule levels).</summary>
-    private const int BigStackBytes = 256 * 1024 * 1024;
-
     /// <summary>Stack the parser may use on the caller's thread (well within .NET's smallest default, 1.5 MB).
     /// Ordinary code nests a few hundred rule levels; deeper inputs are re-parsed on a dedicated thread.</summary>
     private const int CallerStackBudgetBytes = 384 * 1024;
@@ -126,19 +123,15 @@ public static partial class PythonParser
         }
         catch (Parser.StackNeeded)
         {
-            T result = tooDeep;
-            var thread = new Thread(() =>
+            return BigStack.Run(() =>
             {
                 try
                 {
-                    Parser.SetStackBudget(BigStackBytes - 16 * 1024 * 1024);
-                    result = parse();
+                    Parser.SetStackBudget(BigStack.Bytes - 16 * 1024 * 1024);
+                    return parse();
                 }
-                catch (Parser.StackNeeded) { result = tooDeep; }
-            }, BigStackBytes);
-            thread.Start();
-            thread.Join();
-            return result;
+                catch (Parser.StackNeeded) { return tooDeep; }
+            });
         }
     }
 

@@ -92,25 +92,10 @@ public sealed class CompactTree
         CheckNode(node);
         // Records nest as deep as the tree (at most CPython's 2,991 levels, AstDepth.CPythonMaxNestedNodes): a deep
         // tree is built on a thread with room for that recursion.
-        Node result = _nesting > 500 ? OnBigStack(() => Build(node)) : Build(node);
+        Node result = _nesting > 500 ? BigStack.Run(() => Build(node)) : Build(node);
         result.Depth = result is Module ? 0 : 1;
         AstDepth.Assign(result);
         return result;
-    }
-
-    private static Node OnBigStack(Func<Node> build)
-    {
-        Node? result = null;
-        Exception? error = null;
-        var thread = new Thread(() =>
-        {
-            try { result = build(); }
-            catch (Exception e) { error = e; }
-        }, 256 * 1024 * 1024);
-        thread.Start();
-        thread.Join();
-        if (error != null) throw error;
-        return result!;
     }
 
     private Node Build(int node)

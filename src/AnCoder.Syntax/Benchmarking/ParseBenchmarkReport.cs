@@ -136,11 +136,12 @@ public static class ParseBenchmarkReport
     /// <summary>Where the memory of a full Parse goes: the tree of a 2.7 MB generated file, measured.</summary>
     private static void Footprint(TextWriter output)
     {
-        var f = TreeFootprint.Measure(ParseBenchmark.GeneratedSource(2_700_000));
+        var source = ParseBenchmark.GeneratedSource(2_700_000);
+        var f = TreeFootprint.Measure(source);
         output.WriteLine($"tree of a {f.SourceBytes / 1e6:F1} MB generated file: {f.RetainedBytes / 1e6:F0} MB retained = {f.RetainedPerSourceByte:F1}x the source; "
                        + $"{f.Nodes:N0} nodes ({(double)f.RetainedBytes / f.Nodes:F0} bytes per node, lists included), {f.Lists:N0} lists "
                        + $"({f.ListSlots:N0} elements)");
-        var compact = PythonParser.ParseCompact(ParseBenchmark.GeneratedSource(2_700_000)).Tree!;
+        var compact = PythonParser.ParseCompact(source).Tree!;
         output.WriteLine($"compact tree of the same file (ParseCompact): {compact.StorageBytes / 1e6:F0} MB of records = {(double)compact.StorageBytes / f.SourceBytes:F1}x the source; "
                        + $"{compact.NodeCount:N0} nodes ({(double)compact.StorageBytes / compact.NodeCount:F0} bytes per node)");
     }

@@ -61,7 +61,7 @@ public static partial class PythonParser
     private static PythonSyntaxError? CheckText(SourceText text, bool bytesSource)
     {
         bool accepted = OnBigEnoughStack(() => StreamOnThisThread(text, bytesSource), tooDeep: false);
-        return accepted ? null : ParseText(text, bytesSource).Error;
+        return accepted ? null : ParseText(text, bytesSource, predicting: false).Error;
     }
 
     /// <summary>
@@ -90,7 +90,7 @@ public static partial class PythonParser
         }, tooDeep: null);
         if (tree != null) return new CompactParseResult(tree, null);
         // Rejected (or too deep for the stack): the full parse gives CPython's exact error, as Check does.
-        var full = ParseText(text, bytesSource);
+        var full = ParseText(text, bytesSource, predicting: false);
         return full.Success ? new CompactParseResult(CompactTree.FromModule(full.Module!), null) : new CompactParseResult(null, full.Error);
     }
 
@@ -98,7 +98,7 @@ public static partial class PythonParser
     /// <paramref name="target"/> when one is given (<see cref="ParseCompact(byte[])"/>).</summary>
     private static bool StreamOnThisThread(SourceText text, bool bytesSource, CompactTree? target = null)
     {
-        var parser = new Parser(text, bytesSource, streaming: true) { CompactTarget = target };
+        var parser = new Parser(text, bytesSource, streaming: true, predicting: true) { CompactTarget = target };
         try
         {
             return parser.ParseFileStreaming();
@@ -109,8 +109,8 @@ public static partial class PythonParser
         }
     }
 
-    private static ParseResult ParseText(SourceText text, bool bytesSource) =>
-        OnBigEnoughStack(() => ParseOnThisThread(text, bytesSource), new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)));
+    private static ParseResult ParseText(SourceText text, bool bytesSource, bool predicting = true) =>
+        OnBigEnoughStack(() => ParseOnThisThread(text, bytesSource, predicting), new ParseResult(null, new PythonSyntaxError("too complex", 1, 0)));
 
     /// <summary>Runs <paramref name="parse"/> on this thread, or on a big-stack thread when the input nests too deep
     /// for this one; <paramref name="tooDeep"/> when even that stack is not enough.</summary>
@@ -137,18 +137,19 @@ public static partial class PythonParser
 
     /// <summary>
     /// Parses with the tokens of finished top-level statements dropped as it goes (a 27 MB source held ~8 M tokens,
-    /// more memory than its tree). The error passes need every token (they re-read the file from its start), so a
-    /// rejected source that was windowed is parsed once more with every token kept, for CPython's exact error.
+    /// more memory than its tree), predicting (Parser's shortcuts that are exact for accepted sources). The error
+    /// passes need every token (they re-read the file from its start) and an unpredicted first pass (a predicting
+    /// parse may stop elsewhere), so a rejected source is parsed once more that way, for CPython's exact error.
     /// </summary>
-    private static ParseResult ParseOnThisThread(SourceText text, bool bytesSource)
+    private static ParseResult ParseOnThisThread(SourceText text, bool bytesSource, bool predicting)
     {
-        var result = ParseOnce(text, bytesSource, windowed: true, out bool droppedTokens);
-        return result.Success || !droppedTokens ? result : ParseOnce(text, bytesSource, windowed: false, out _);
+        var result = ParseOnce(text, bytesSource, windowed: true, predicting, out bool droppedTokens);
+        return result.Success || (!droppedTokens && !predicting) ? result : ParseOnce(text, bytesSource, windowed: false, predicting: false, out _);
     }
 
-    private static ParseResult ParseOnce(SourceText text, bool bytesSource, bool windowed, out bool droppedTokens)
+    private static ParseResult ParseOnce(SourceText text, bool bytesSource, bool windowed, bool predicting, out bool droppedTokens)
     {
-        var parser = new Parser(text, bytesSource, windowed: windowed);
+        var parser = new Parser(text, bytesSource, windowed: windowed, predicting: predicting);
         try
         {
             var module = parser.ParseFile();

@@ -67,8 +67,23 @@ internal sealed partial class Parser
     private readonly int _lineShift;
     private readonly int _firstLineColShift;
 
-    public Parser(SourceText text, bool bytesSource, bool streaming = false, bool windowed = false)
+    /// <summary>
+    /// A predicting parse takes shortcuts that are exact for every source it accepts but may move where it stops on a
+    /// source it rejects (<see cref="MayBeAssignment"/> reads a statement's tokens ahead), and it gives up
+    /// <see cref="PredictionLevelMargin"/> levels before <see cref="MaxStack"/>: its caller parses a rejected source
+    /// again without predicting, for CPython's exact error (PythonParser.ParseOnThisThread).
+    /// </summary>
+    private readonly bool _predicting;
+
+    /// <summary>Levels below <see cref="MaxStack"/> at which a predicting parse gives up: a skipped assignment
+    /// attempt never nests deeper than the expression parse that follows it by more than this (its targets go
+    /// through fewer rules per bracket than expressions), so a statement whose assignment attempt would reach MaxStack
+    /// makes the predicting parse give up too.</summary>
+    private const int PredictionLevelMargin = 512;
+
+    public Parser(SourceText text, bool bytesSource, bool streaming = false, bool windowed = false, bool predicting = false)
     {
+        _predicting = predicting;
         _text = text;
         _bytesSource = bytesSource;
         _streaming = streaming;
@@ -414,7 +429,7 @@ internal sealed partial class Parser
 
     private unsafe void CheckDepth()
     {
-        if (_level > MaxStack)
+        if (_level > MaxStack || (_predicting && _level > MaxStack - PredictionLevelMargin))
             throw new ParseAbort(new PythonSyntaxError("too complex (parser stack overflow)", Peek().StartLine, 0), true);
         byte probe = 0;
         nint limit = _stackLimit;
@@ -454,12 +469,23 @@ internal sealed partial class Parser
         return false;
     }
 
+    /// <summary>A primary that <see cref="LonePrimary"/> parsed and the chain will ask for again at the same token
+    /// (-1: none). Dropped with the memo: it is a one-entry memo of primary.</summary>
+    private int _parkedPrimaryStart = -1;
+    private int _parkedPrimaryEnd;
+    private ExprNode? _parkedPrimary;
+    /// <summary>The second pass's invalid_* rules change what primary yields: a parked primary serves only the pass
+    /// state it was parsed in.</summary>
+    private bool _parkedWithInvalidRules;
+
     private void Memo(int rule, int start, object? value) =>
         _memo[start - _memoBase] = new MemoEntry(rule, value, _mark, _memo[start - _memoBase]);
 
     /// <summary>Clears every memo entry in the window.</summary>
     private void ClearMemo()
     {
+        _parkedPrimaryStart = -1;
+        _parkedPrimary = null;
         int n = Math.Min(_fill + 1 - _memoBase, _memo.Length);
         if (n <= 0) return;
         Array.Clear(_memo, 0, n);

@@ -76,8 +76,10 @@ internal sealed partial class Parser
                 if (t.IsHardKeyword && t.Keyword is not (KeywordKind.True or KeywordKind.False or KeywordKind.NoneKeyword))
                     return null;
                 // A name's atom reads no token and raises nothing: look at the next token first.
-                if (!EndsAtomChain(in PeekAt(start + 1))) return null;
-                break;
+                ref readonly var next = ref PeekAt(start + 1);
+                if (EndsAtomChain(in next)) break;
+                if (t.IsHardKeyword || next.Op is not (OpKind.Dot or OpKind.LeftParen or OpKind.LeftSquareBracket)) return null;
+                return LonePrimary(start);
             case TokenKind.Number:
             case TokenKind.String:
                 // The literal may raise its own error: parse it before reading the next token, as the chain does.
@@ -89,6 +91,23 @@ internal sealed partial class Parser
         var atom = Atom();
         _level -= AtomChainLevels;
         if (atom != null && (t.Kind == TokenKind.Name || EndsAtomChain(in Peek()))) return atom;
+        _mark = start;
+        return null;
+    }
+
+    /// <summary><see cref="LoneAtom"/> for a name followed by '.', '(' or '[': the primary is parsed at the level the
+    /// chain would reach it; when a token that continues the chain follows it, it is kept for the chain's own call
+    /// of primary at this position (<see cref="_parkedPrimaryStart"/>), so it is not parsed twice.</summary>
+    private ExprNode? LonePrimary(int start)
+    {
+        _level += AtomChainLevels - 2;
+        var primary = Primary();
+        _level -= AtomChainLevels - 2;
+        if (primary != null && EndsAtomChain(in Peek())) return primary;
+        _parkedPrimaryStart = start;
+        _parkedPrimaryEnd = _mark;
+        _parkedWithInvalidRules = _callInvalidRules;
+        _parkedPrimary = primary;
         _mark = start;
         return null;
     }
@@ -716,6 +735,15 @@ internal sealed partial class Parser
     {
         Enter2();
         int start = _mark;
+        if (start == _parkedPrimaryStart && _parkedWithInvalidRules == _callInvalidRules)
+        {
+            var parked = _parkedPrimary;
+            _mark = _parkedPrimaryEnd;
+            _parkedPrimaryStart = -1;
+            _parkedPrimary = null;
+            _level -= 2;
+            return parked;
+        }
         var a = Atom();
         while (a != null)
         {

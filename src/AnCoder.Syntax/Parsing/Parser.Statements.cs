@@ -174,14 +174,57 @@ internal sealed partial class Parser
                 case KeywordKind.Nonlocal: return GlobalStmt(false);
             }
         }
-        var a = Assignment();
-        if (a != null) return a;
-        _mark = start;
+        // A predicting parse skips assignment when no token of the statement could make it match (it would fail).
+        if (!_predicting || _callInvalidRules || MayBeAssignment())
+        {
+            var a = Assignment();
+            if (a != null) return a;
+            _mark = start;
+        }
         var e = StarExpressions();
         if (e != null) return At(new Expr { Value = e }, start);
         _mark = start;
         return null;
     }
+
+    /// <summary>
+    /// False when the simple statement starting here has no '=', ':' or augmented-assignment operator outside
+    /// brackets before its NEWLINE or ';': every alternative of assignment needs one of them there (the targets and
+    /// annotations are bracket-balanced), so assignment would fail. Trying it first cost expression statements (calls)
+    /// a second parse of their primary as targets (t_primary) and its nodes. Looks at most
+    /// <see cref="AssignmentScanTokens"/> tokens ahead (true beyond); only in a predicting parse, because reading
+    /// ahead moves the parser's last-token-read, where CPython's errors are placed.
+    /// </summary>
+    private bool MayBeAssignment()
+    {
+        int depth = 0;
+        for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
+        {
+            ref readonly var t = ref PeekAt(i);
+            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return false;
+            switch (t.Op)
+            {
+                case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
+                    depth++;
+                    break;
+                case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
+                    if (--depth < 0) return true; // unbalanced: let the rules decide
+                    break;
+                case OpKind.Semicolon:
+                    if (depth == 0) return false;
+                    break;
+                case OpKind.Equal or OpKind.Colon or OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual
+                    or OpKind.SlashEqual or OpKind.PercentEqual or OpKind.AmpersandEqual or OpKind.VerticalBarEqual
+                    or OpKind.CircumflexEqual or OpKind.LeftShiftEqual or OpKind.RightShiftEqual or OpKind.DoubleStarEqual
+                    or OpKind.DoubleSlashEqual or OpKind.AtEqual:
+                    if (depth == 0) return true;
+                    break;
+            }
+        }
+        return true;
+    }
+
+    private const int AssignmentScanTokens = 256;
 
     // compound_stmt
     private StmtNode? CompoundStmt()

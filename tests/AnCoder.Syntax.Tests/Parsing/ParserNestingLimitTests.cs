@@ -23,6 +23,11 @@ public class ParserNestingLimitTests
         ("conditional chain", n => string.Concat(Enumerable.Repeat("a if b else ", n)) + "1\n", 5969),
         ("call argument", n => "f(" + new string('-', n) + "1)\n", 5964),
         ("return value", n => "def f():\n    return " + new string('-', n) + "1\n", 5961),
+        // Expression statements whose assignment attempt a predicting parse skips (Parser.MayBeAssignment): the
+        // predicting parse gives up below the limit and the exact parse decides.
+        ("parenthesized unary minus", n => "(" + new string('-', n) + "1)\n", 5960),
+        ("subscripted unary minus", n => "a[" + new string('-', n) + "1]\n", 5964),
+        ("attribute call unary minus", n => "a.b(" + new string('-', n) + "1).c\n", 5964),
     ];
 
     public static IEnumerable<object[]> Cases() => Shapes.Select((_, i) => new object[] { i });

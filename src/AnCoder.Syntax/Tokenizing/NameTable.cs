@@ -12,7 +12,13 @@ namespace AnCoder.Syntax.Tokenizing;
 /// lookup in a table of 65 K spellings several cache misses). An entry now holds the first 8 bytes of its spelling
 /// packed into a ulong beside its hash and length, so most names (8 bytes or shorter) are matched within one entry;
 /// longer ASCII names compare their remaining bytes with the interned string itself, and only non-ASCII names keep a
-/// copy of their UTF-8 bytes.</remarks>
+/// copy of their UTF-8 bytes.
+/// <para>The entries hold no references: the strings are appended to an array of their own. The table lives as long
+/// as its thread, so its arrays are in the oldest generation, and every new spelling stored a young string into
+/// them: in a hashed slot, that marked a card at a random place of the table, and each gen0 collection scanned the
+/// whole table for them (a parse's collections cost 5-6 ms each instead of a fraction of one; 3 ms per MB of source,
+/// 15 % of parsing the stdlib). Appended strings mark only the cards at the array's end
+/// (docs/parser-verification.md, "Name table and the collector").</para></remarks>
 internal sealed class NameTable
 {
     /// <summary>Spellings kept per thread before the table starts over (bounds the memory a long-running process
@@ -33,19 +39,21 @@ internal sealed class NameTable
 
     private struct Entry
     {
-        /// <summary>The interned string; null marks a free slot.</summary>
-        public string? Value;
-        /// <summary>The UTF-8 spelling of a non-ASCII name (whose <see cref="Value"/> is NFKC-normalised); null for an
-        /// ASCII name, whose <see cref="Value"/> is its spelling.</summary>
-        public byte[]? Utf8;
         /// <summary>The first (up to) 8 bytes of the spelling, little-endian, zero-padded.</summary>
         public ulong Prefix;
         public int Hash;
         /// <summary>Length of the spelling in UTF-8 bytes.</summary>
         public int Length;
+        /// <summary>1 + the spelling's index in <see cref="_strings"/>; 0 marks a free slot.</summary>
+        public int Slot;
     }
 
     private Entry[] _entries = new Entry[256];
+    /// <summary>The interned strings in the order they were added (an ASCII name's string is its spelling).</summary>
+    private string[] _strings = new string[128];
+    /// <summary>The UTF-8 spelling of each non-ASCII name (whose string is NFKC-normalised), by the same index; null
+    /// until the first one.</summary>
+    private byte[]?[]? _utf8;
     private int _count;
 
     public string Get(ReadOnlySpan<byte> utf8)
@@ -58,35 +66,47 @@ internal sealed class NameTable
         while (true)
         {
             ref Entry e = ref entries[i];
-            string? value = e.Value;
-            if (value is null) break;
-            if (e.Hash == hash && e.Prefix == prefix && e.Length == utf8.Length && (utf8.Length <= 8 || RestEquals(in e, utf8)))
-                return value;
+            int slot = e.Slot;
+            if (slot == 0) break;
+            if (e.Hash == hash && e.Prefix == prefix && e.Length == utf8.Length && (utf8.Length <= 8 || RestEquals(slot - 1, utf8)))
+                return _strings[slot - 1];
             i = (i + 1) & mask;
         }
         return Add(ref entries[i], utf8, prefix, hash);
     }
 
-    /// <summary>Starts over, keeping the grown array (a new table regrew from 256 slots, ~8 MB of arrays on the large
+    /// <summary>Starts over, keeping the grown arrays (a new table regrew from 256 slots, ~8 MB of arrays on the large
     /// object heap, each time a long run of files passed <see cref="MaxSharedCount"/> spellings).</summary>
     private void Clear()
     {
         Array.Clear(_entries);
+        Array.Clear(_strings, 0, _count);
+        if (_utf8 != null) Array.Clear(_utf8, 0, Math.Min(_count, _utf8.Length));
         _count = 0;
     }
 
-    private static bool RestEquals(in Entry e, ReadOnlySpan<byte> utf8) =>
-        e.Utf8 is { } bytes ? utf8.SequenceEqual(bytes) : Ascii.Equals(utf8[8..], e.Value.AsSpan(8));
+    private bool RestEquals(int index, ReadOnlySpan<byte> utf8) =>
+        _utf8 != null && index < _utf8.Length && _utf8[index] is { } bytes
+            ? utf8.SequenceEqual(bytes)
+            : Ascii.Equals(utf8[8..], _strings[index].AsSpan(8));
 
     private string Add(ref Entry slot, ReadOnlySpan<byte> utf8, ulong prefix, int hash)
     {
         bool ascii = Ascii.IsValid(utf8);
         string value = ascii ? Encoding.Latin1.GetString(utf8) : UnicodeTables.NormalizeNfkc(Encoding.UTF8.GetString(utf8));
-        slot.Value = value;
-        slot.Utf8 = ascii ? null : utf8.ToArray();
+        int index = _count;
+        if (index == _strings.Length) Array.Resize(ref _strings, index * 2);
+        _strings[index] = value;
+        if (!ascii)
+        {
+            _utf8 ??= new byte[]?[_strings.Length];
+            if (_utf8.Length <= index) Array.Resize(ref _utf8, _strings.Length);
+            _utf8[index] = utf8.ToArray();
+        }
         slot.Prefix = prefix;
         slot.Hash = hash;
         slot.Length = utf8.Length;
+        slot.Slot = index + 1;
         if (++_count * 2 > _entries.Length) Grow();
         return value;
     }
@@ -135,9 +155,9 @@ internal sealed class NameTable
         int mask = entries.Length - 1;
         foreach (ref readonly Entry e in old.AsSpan())
         {
-            if (e.Value is null) continue;
+            if (e.Slot == 0) continue;
             int i = e.Hash & mask;
-            while (entries[i].Value is not null) i = (i + 1) & mask;
+            while (entries[i].Slot != 0) i = (i + 1) & mask;
             entries[i] = e;
         }
         _entries = entries;

@@ -32,9 +32,12 @@ internal sealed partial class Parser
         Enter(); // parameters
         int start = _mark;
         Arguments? r = null;
+        // The first two alternatives need a '/' among the parameters: without one they would parse the plain
+        // parameters twice more for nothing (three Arg objects and lists per parameter).
+        bool maySlash = lambda || !_predicting || _callInvalidRules || MayHaveSlash();
 
         // a=slash_no_default b=param_no_default* c=param_with_default* d=[star_etc]
-        var slashNoDefault = SlashNoDefault(lambda);
+        var slashNoDefault = maySlash ? SlashNoDefault(lambda) : null;
         if (slashNoDefault != null)
         {
             var plain = ParamNoDefaultStar(lambda);
@@ -46,7 +49,7 @@ internal sealed partial class Parser
         {
             _mark = start;
             // a=slash_with_default b=param_with_default* c=[star_etc]
-            if (SlashWithDefault(lambda, out var swdPlain, out var swdDefaults))
+            if (maySlash && SlashWithDefault(lambda, out var swdPlain, out var swdDefaults))
             {
                 var withDefault = ParamWithDefaultStar(lambda);
                 var starEtc = StarEtcRule(lambda);
@@ -85,6 +88,32 @@ internal sealed partial class Parser
         if (r == null) _mark = start;
         _level -= 2;
         return r;
+    }
+
+    /// <summary>False when a def's parameters (from here to their closing ')') hold no '/' outside brackets, so
+    /// neither slash alternative can match; only in a predicting parse (it reads ahead: Parser.MayBeAssignment).
+    /// Looks at most <see cref="AssignmentScanTokens"/> tokens ahead (true beyond).</summary>
+    private bool MayHaveSlash()
+    {
+        int depth = 0;
+        for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
+        {
+            ref readonly var t = ref PeekAt(i);
+            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return true;
+            switch (t.Op)
+            {
+                case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
+                    depth++;
+                    break;
+                case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
+                    if (--depth < 0) return false;
+                    break;
+                case OpKind.Slash:
+                    if (depth == 0) return true;
+                    break;
+            }
+        }
+        return true;
     }
 
     // The _PyPegen_make_arguments of CPython 3.11 (Parser/action_helpers.c).

@@ -285,8 +285,21 @@ internal sealed partial class Parser
             _level -= 2;
             return memo;
         }
-        var a = Atom();
-        if (a != null && !AtTLookahead()) a = null;
+        ExprNode? a;
+        ref readonly var first = ref Peek();
+        if (first.Kind == TokenKind.Name && !first.IsHardKeyword && !_callInvalidRules && _level < MaxStack
+            && PeekAt(start + 1).Op is not (OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.Dot))
+        {
+            // atom &t_lookahead fails on a name not followed by '(' '[' '.': the atom would be a Name made for nothing
+            // (every plain assignment target: `x = ...`). The same tokens are read; the atom's level is within
+            // MaxStack, and a name's atom raises nothing.
+            a = null;
+        }
+        else
+        {
+            a = Atom();
+            if (a != null && !AtTLookahead()) a = null;
+        }
         while (a != null)
         {
             int m = _mark;

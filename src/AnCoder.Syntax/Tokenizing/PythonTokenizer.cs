@@ -98,6 +98,7 @@ public sealed partial class PythonTokenizer
             _buf[^1] = (byte)'\n';
         }
         _length = _buf.Length;
+        _sourceLength = utf8.Length;
         if (utf8.AsSpan().IndexOf((byte)0) >= 0)
         {
             Error = new PythonSyntaxError(SourceText.NullBytesMessage, 0, -1);
@@ -236,10 +237,13 @@ public sealed partial class PythonTokenizer
     /// clamped to the source length; columns count the implicit newline as CPython does.</summary>
     private Token Make(TokenKind kind, OpKind op, int start, int end, KeywordKind keyword = KeywordKind.None)
     {
-        int length = _text.Utf8.Length;
+        int length = _sourceLength;
         return new(kind, op, _lineNo, start - _lineStart, _lineNo, end - _lineStart, Math.Min(start, length),
             Math.Min(end, length), keyword);
     }
+
+    /// <summary>The source's length in bytes (without the newline <see cref="_buf"/> may have appended).</summary>
+    private readonly int _sourceLength;
 
     private bool GetToken(out Token token)
     {
@@ -256,7 +260,17 @@ public sealed partial class PythonTokenizer
             for (;;)
             {
                 c = NextC();
-                if (c == ' ') { col++; altcol++; }
+                if (c == ' ')
+                {
+                    // The rest of a run of spaces directly (the line's newline byte stops it).
+                    int run = _cur;
+                    while (_buf[run] == ' ') run++;
+                    int n = 1 + run - _cur;
+                    _work += run - _cur;
+                    _cur = run;
+                    col += n;
+                    altcol += n;
+                }
                 else if (c == '\t')
                 {
                     col = (col / TabSize + 1) * TabSize;
@@ -403,7 +417,8 @@ public sealed partial class PythonTokenizer
             goto again;
         }
 
-        // Two- and three-character operators.
+        // Two- and three-character operators (none starts with a bracket, ',' ';' or '~').
+        if (c is not ('(' or ')' or '[' or ']' or '{' or '}' or ',' or ';' or '~'))
         {
             int c2 = NextC();
             OpKind op2 = TwoChars(c, c2);

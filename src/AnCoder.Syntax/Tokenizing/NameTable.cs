@@ -21,9 +21,12 @@ namespace AnCoder.Syntax.Tokenizing;
 /// (docs/parser-verification.md, "Name table and the collector").</para></remarks>
 internal sealed class NameTable
 {
-    /// <summary>Spellings kept per thread before the table starts over (bounds the memory a long-running process
-    /// spends on identifiers it saw once).</summary>
-    private const int MaxSharedCount = 1 << 16;
+    /// <summary>Spellings kept per thread before the table starts over. Small enough for the table (at most 8 Ki
+    /// entries of 24 bytes, 192 KB, and the strings' array) to stay in the core's own cache: with 64 Ki spellings (a
+    /// 3 MB table) most lookups missed it, and parsing the stdlib took 5-6 % longer (4 Ki, 2 Ki and 1 Ki measured
+    /// alike, 16 Ki between; docs/parser-verification.md, "Name table and the collector"). A file's names are found
+    /// again within the file; a name seen in an earlier file may be decoded again after the table starts over.</summary>
+    private const int MaxSharedCount = 1 << 12;
 
     [ThreadStatic] private static NameTable? t_shared;
 

@@ -243,7 +243,9 @@ for base in BASES:
             w('    internal override void CompactLists()')
             w('    {')
             for prop, cst in lists:
-                w(f'        AstLists.Compact<{cst[5:-1]}>(ref {backing(prop)});')
+                # An exact type test, inlined: the parser stores its lists compactly already, and `is List<T>` in the
+                # shared generic Compact<T> was a cast-helper call per list field of every parsed node.
+                w(f'        if ({backing(prop)}?.GetType() == typeof({cst})) AstLists.Compact<{cst[5:-1]}>(ref {backing(prop)});')
             w('    }')
         if base in SINGLETON_TYPES:
             w(f'    /// <summary>The one instance (CPython shares one object per context and operator too).</summary>')

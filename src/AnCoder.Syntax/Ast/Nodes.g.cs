@@ -35,8 +35,8 @@ public sealed partial class Module : ModNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<TypeIgnoreNode>(ref _typeIgnores);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_typeIgnores?.GetType() == typeof(List<TypeIgnoreNode>)) AstLists.Compact<TypeIgnoreNode>(ref _typeIgnores);
     }
 }
 
@@ -61,7 +61,7 @@ public sealed partial class Interactive : ModNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -111,7 +111,7 @@ public sealed partial class FunctionType : ModNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _argtypes);
+        if (_argtypes?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _argtypes);
     }
 }
 
@@ -163,8 +163,8 @@ public sealed partial class FunctionDef : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<ExprNode>(ref _decoratorList);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_decoratorList?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -213,8 +213,8 @@ public sealed partial class AsyncFunctionDef : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<ExprNode>(ref _decoratorList);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_decoratorList?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -261,10 +261,10 @@ public sealed partial class ClassDef : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _bases);
-        AstLists.Compact<KeywordNode>(ref _keywords);
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<ExprNode>(ref _decoratorList);
+        if (_bases?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _bases);
+        if (_keywords?.GetType() == typeof(List<KeywordNode>)) AstLists.Compact<KeywordNode>(ref _keywords);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_decoratorList?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _decoratorList);
     }
 }
 
@@ -309,7 +309,7 @@ public sealed partial class Delete : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _targets);
+        if (_targets?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _targets);
     }
 }
 
@@ -343,7 +343,7 @@ public sealed partial class Assign : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _targets);
+        if (_targets?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _targets);
     }
 }
 
@@ -451,8 +451,8 @@ public sealed partial class For : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<StmtNode>(ref _orelse);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -497,8 +497,8 @@ public sealed partial class AsyncFor : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<StmtNode>(ref _orelse);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -534,8 +534,8 @@ public sealed partial class While : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<StmtNode>(ref _orelse);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -571,8 +571,8 @@ public sealed partial class If : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<StmtNode>(ref _orelse);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
     }
 }
 
@@ -607,8 +607,8 @@ public sealed partial class With : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<WithitemNode>(ref _items);
-        AstLists.Compact<StmtNode>(ref _body);
+        if (_items?.GetType() == typeof(List<WithitemNode>)) AstLists.Compact<WithitemNode>(ref _items);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -643,8 +643,8 @@ public sealed partial class AsyncWith : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<WithitemNode>(ref _items);
-        AstLists.Compact<StmtNode>(ref _body);
+        if (_items?.GetType() == typeof(List<WithitemNode>)) AstLists.Compact<WithitemNode>(ref _items);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -674,7 +674,7 @@ public sealed partial class Match : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<MatchCaseNode>(ref _cases);
+        if (_cases?.GetType() == typeof(List<MatchCaseNode>)) AstLists.Compact<MatchCaseNode>(ref _cases);
     }
 }
 
@@ -742,10 +742,10 @@ public sealed partial class Try : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<ExcepthandlerNode>(ref _handlers);
-        AstLists.Compact<StmtNode>(ref _orelse);
-        AstLists.Compact<StmtNode>(ref _finalbody);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_handlers?.GetType() == typeof(List<ExcepthandlerNode>)) AstLists.Compact<ExcepthandlerNode>(ref _handlers);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
+        if (_finalbody?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _finalbody);
     }
 }
 
@@ -788,10 +788,10 @@ public sealed partial class TryStar : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
-        AstLists.Compact<ExcepthandlerNode>(ref _handlers);
-        AstLists.Compact<StmtNode>(ref _orelse);
-        AstLists.Compact<StmtNode>(ref _finalbody);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
+        if (_handlers?.GetType() == typeof(List<ExcepthandlerNode>)) AstLists.Compact<ExcepthandlerNode>(ref _handlers);
+        if (_orelse?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _orelse);
+        if (_finalbody?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _finalbody);
     }
 }
 
@@ -841,7 +841,7 @@ public sealed partial class Import : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<AliasNode>(ref _names);
+        if (_names?.GetType() == typeof(List<AliasNode>)) AstLists.Compact<AliasNode>(ref _names);
     }
 }
 
@@ -874,7 +874,7 @@ public sealed partial class ImportFrom : StmtNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<AliasNode>(ref _names);
+        if (_names?.GetType() == typeof(List<AliasNode>)) AstLists.Compact<AliasNode>(ref _names);
     }
 }
 
@@ -987,7 +987,7 @@ public sealed partial class BoolOp : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _values);
+        if (_values?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -1151,8 +1151,8 @@ public sealed partial class Dict : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode?>(ref _keys);
-        AstLists.Compact<ExprNode>(ref _values);
+        if (_keys?.GetType() == typeof(List<ExprNode?>)) AstLists.Compact<ExprNode?>(ref _keys);
+        if (_values?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -1177,7 +1177,7 @@ public sealed partial class Set : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _elts);
+        if (_elts?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -1207,7 +1207,7 @@ public sealed partial class ListComp : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ComprehensionNode>(ref _generators);
+        if (_generators?.GetType() == typeof(List<ComprehensionNode>)) AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -1237,7 +1237,7 @@ public sealed partial class SetComp : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ComprehensionNode>(ref _generators);
+        if (_generators?.GetType() == typeof(List<ComprehensionNode>)) AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -1272,7 +1272,7 @@ public sealed partial class DictComp : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ComprehensionNode>(ref _generators);
+        if (_generators?.GetType() == typeof(List<ComprehensionNode>)) AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -1302,7 +1302,7 @@ public sealed partial class GeneratorExp : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ComprehensionNode>(ref _generators);
+        if (_generators?.GetType() == typeof(List<ComprehensionNode>)) AstLists.Compact<ComprehensionNode>(ref _generators);
     }
 }
 
@@ -1397,8 +1397,8 @@ public sealed partial class Compare : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<CmpopNode>(ref _ops);
-        AstLists.Compact<ExprNode>(ref _comparators);
+        if (_ops?.GetType() == typeof(List<CmpopNode>)) AstLists.Compact<CmpopNode>(ref _ops);
+        if (_comparators?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _comparators);
     }
 }
 
@@ -1434,8 +1434,8 @@ public sealed partial class Call : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _args);
-        AstLists.Compact<KeywordNode>(ref _keywords);
+        if (_args?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _args);
+        if (_keywords?.GetType() == typeof(List<KeywordNode>)) AstLists.Compact<KeywordNode>(ref _keywords);
     }
 }
 
@@ -1489,7 +1489,7 @@ public sealed partial class JoinedStr : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _values);
+        if (_values?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _values);
     }
 }
 
@@ -1652,7 +1652,7 @@ public sealed partial class List : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _elts);
+        if (_elts?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -1681,7 +1681,7 @@ public sealed partial class Tuple : ExprNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _elts);
+        if (_elts?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _elts);
     }
 }
 
@@ -2224,7 +2224,7 @@ public sealed partial class Comprehension : ComprehensionNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _ifs);
+        if (_ifs?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _ifs);
     }
 }
 
@@ -2261,7 +2261,7 @@ public sealed partial class ExceptHandler : ExcepthandlerNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -2323,11 +2323,11 @@ public sealed partial class Arguments : ArgumentsNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ArgNode>(ref _posonlyargs);
-        AstLists.Compact<ArgNode>(ref _args);
-        AstLists.Compact<ArgNode>(ref _kwonlyargs);
-        AstLists.Compact<ExprNode?>(ref _kwDefaults);
-        AstLists.Compact<ExprNode>(ref _defaults);
+        if (_posonlyargs?.GetType() == typeof(List<ArgNode>)) AstLists.Compact<ArgNode>(ref _posonlyargs);
+        if (_args?.GetType() == typeof(List<ArgNode>)) AstLists.Compact<ArgNode>(ref _args);
+        if (_kwonlyargs?.GetType() == typeof(List<ArgNode>)) AstLists.Compact<ArgNode>(ref _kwonlyargs);
+        if (_kwDefaults?.GetType() == typeof(List<ExprNode?>)) AstLists.Compact<ExprNode?>(ref _kwDefaults);
+        if (_defaults?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _defaults);
     }
 }
 
@@ -2474,7 +2474,7 @@ public sealed partial class MatchCase : MatchCaseNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<StmtNode>(ref _body);
+        if (_body?.GetType() == typeof(List<StmtNode>)) AstLists.Compact<StmtNode>(ref _body);
     }
 }
 
@@ -2538,7 +2538,7 @@ public sealed partial class MatchSequence : PatternNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<PatternNode>(ref _patterns);
+        if (_patterns?.GetType() == typeof(List<PatternNode>)) AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 
@@ -2573,8 +2573,8 @@ public sealed partial class MatchMapping : PatternNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<ExprNode>(ref _keys);
-        AstLists.Compact<PatternNode>(ref _patterns);
+        if (_keys?.GetType() == typeof(List<ExprNode>)) AstLists.Compact<ExprNode>(ref _keys);
+        if (_patterns?.GetType() == typeof(List<PatternNode>)) AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 
@@ -2615,8 +2615,8 @@ public sealed partial class MatchClass : PatternNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<PatternNode>(ref _patterns);
-        AstLists.Compact<PatternNode>(ref _kwdPatterns);
+        if (_patterns?.GetType() == typeof(List<PatternNode>)) AstLists.Compact<PatternNode>(ref _patterns);
+        if (_kwdPatterns?.GetType() == typeof(List<PatternNode>)) AstLists.Compact<PatternNode>(ref _kwdPatterns);
     }
 }
 
@@ -2681,7 +2681,7 @@ public sealed partial class MatchOr : PatternNode
     }
     internal override void CompactLists()
     {
-        AstLists.Compact<PatternNode>(ref _patterns);
+        if (_patterns?.GetType() == typeof(List<PatternNode>)) AstLists.Compact<PatternNode>(ref _patterns);
     }
 }
 

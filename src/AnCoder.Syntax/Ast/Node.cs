@@ -229,12 +229,18 @@ internal static class AstLists
     /// </summary>
     public static List<T> Handoff<T>(object? storage) => CompactHandoff<T>.Carry(storage);
 
+    /// <summary><see cref="Handoff{T}"/> for a result that is kept a while before it reaches a setter (a block's
+    /// statements, which the rule returns to the compound statement that assigns them after parsing more): a carrier
+    /// of its own, which hands the storage over on every <see cref="Store{T}"/> (compact arrays are never written, so
+    /// two nodes may share one).</summary>
+    public static List<T> Owned<T>(object? storage) => new CompactHandoff<T>(storage, owned: true);
+
     /// <summary>The carrier of <see cref="Handoff{T}"/>: one empty instance per thread and element type, holding the
     /// storage only between the parser's <c>Handoff</c> call and the setter's <see cref="Store{T}"/>.</summary>
-    private sealed class CompactHandoff<T> : List<T>
+    private sealed class CompactHandoff<T>(object? storage = null, bool owned = false) : List<T>
     {
         [ThreadStatic] private static CompactHandoff<T>? t_instance;
-        private object? _storage;
+        private object? _storage = storage;
 
         public static List<T> Carry(object? storage)
         {
@@ -246,7 +252,7 @@ internal static class AstLists
         public object? Take()
         {
             var storage = _storage;
-            _storage = null;
+            if (!owned) _storage = null;
             return storage;
         }
     }

@@ -69,7 +69,7 @@ internal sealed partial class Parser
 
     /// <summary>
     /// A predicting parse takes shortcuts that are exact for every source it accepts but may move where it stops on a
-    /// source it rejects (<see cref="MayBeAssignment"/> reads a statement's tokens ahead), and it gives up
+    /// source it rejects (<see cref="ScanAssignmentSigns"/> reads a statement's tokens ahead), and it gives up
     /// <see cref="PredictionLevelMargin"/> levels before <see cref="MaxStack"/>: its caller parses a rejected source
     /// again without predicting, for CPython's exact error (PythonParser.ParseOnThisThread).
     /// </summary>

@@ -1425,6 +1425,13 @@ internal sealed partial class Parser
     private ExprNode? PositionalArgument()
     {
         int start = _mark;
+        // A keyword argument (NAME '='): every alternative fails, the expression one after making the name's node for
+        // nothing (`!'='`). The same two tokens are read; the levels it would enter (the atom chain, about 30) are
+        // within MaxStack, and a name raises nothing.
+        ref readonly var t = ref Peek();
+        if (t.Kind == TokenKind.Name && !t.IsHardKeyword && !_callInvalidRules && _level < MaxStack - 64
+            && PeekAt(start + 1).Op == OpKind.Equal)
+            return null;
         _level += 2;
         var s = StarredExpression();
         if (s != null)

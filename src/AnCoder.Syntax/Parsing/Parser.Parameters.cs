@@ -91,7 +91,7 @@ internal sealed partial class Parser
     }
 
     /// <summary>False when a def's parameters (from here to their closing ')') hold no '/' outside brackets, so
-    /// neither slash alternative can match; only in a predicting parse (it reads ahead: Parser.MayBeAssignment).
+    /// neither slash alternative can match; only in a predicting parse (it reads ahead: Parser.ScanAssignmentSigns).
     /// Looks at most <see cref="AssignmentScanTokens"/> tokens ahead (true beyond).</summary>
     private bool MayHaveSlash()
     {

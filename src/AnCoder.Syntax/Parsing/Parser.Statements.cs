@@ -37,10 +37,10 @@ internal sealed partial class Parser
     {
         Enter();
         Enter(); // _loop1
-        var list = new List<StmtNode>();
         if (_streaming && _level == 3)
         {
             // The top-level statements of a streaming parse (file -> statements -> _loop1): nothing is kept.
+            var list = new List<StmtNode>();
             bool any = false;
             while (Statement(list))
             {
@@ -52,6 +52,7 @@ internal sealed partial class Parser
         }
         if (_level == 3)
         {
+            var list = new List<StmtNode>();
             int finished = 0;
             while (Statement(list))
             {
@@ -186,10 +187,11 @@ internal sealed partial class Parser
                 case KeywordKind.Nonlocal: return GlobalStmt(false);
             }
         }
-        // A predicting parse skips assignment when no token of the statement could make it match (it would fail).
-        if (!_predicting || _callInvalidRules || MayBeAssignment())
+        // A predicting parse skips the alternatives of assignment that no token of the statement could make match.
+        var signs = !_predicting || _callInvalidRules ? AssignmentSigns.All : ScanAssignmentSigns();
+        if (signs != AssignmentSigns.None)
         {
-            var a = Assignment();
+            var a = Assignment(signs);
             if (a != null) return a;
             _mark = start;
         }
@@ -199,41 +201,60 @@ internal sealed partial class Parser
         return null;
     }
 
+    /// <summary>What the alternatives of assignment need outside brackets, before the statement's NEWLINE or ';'
+    /// (the targets and annotations are bracket-balanced): the annotated ones a ':', the chained one an '=', the
+    /// augmented one an augmented-assignment operator.</summary>
+    [Flags]
+    private enum AssignmentSigns
+    {
+        None = 0,
+        Colon = 1,
+        Equal = 2,
+        Augmented = 4,
+        All = Colon | Equal | Augmented,
+    }
+
     /// <summary>
-    /// False when the simple statement starting here has no '=', ':' or augmented-assignment operator outside
-    /// brackets before its NEWLINE or ';': every alternative of assignment needs one of them there (the targets and
-    /// annotations are bracket-balanced), so assignment would fail. Trying it first cost expression statements (calls)
-    /// a second parse of their primary as targets (t_primary) and its nodes. Looks at most
-    /// <see cref="AssignmentScanTokens"/> tokens ahead (true beyond); only in a predicting parse, because reading
-    /// ahead moves the parser's last-token-read, where CPython's errors are placed.
+    /// The <see cref="AssignmentSigns"/> of the simple statement starting here: an alternative of assignment whose
+    /// sign is missing would fail. Trying them all first cost expression statements (calls) a second parse of their
+    /// primary as targets (t_primary) and its nodes, and attribute assignments a target made for the annotated
+    /// alternative. Looks at most <see cref="AssignmentScanTokens"/> tokens ahead (all signs beyond, or on unbalanced
+    /// brackets); only in a predicting parse, because reading ahead moves the parser's last-token-read, where
+    /// CPython's errors are placed.
     /// </summary>
-    private bool MayBeAssignment()
+    private AssignmentSigns ScanAssignmentSigns()
     {
         int depth = 0;
+        var signs = AssignmentSigns.None;
         for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
         {
             ref readonly var t = ref PeekAt(i);
-            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return false;
+            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return signs;
             switch (t.Op)
             {
                 case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
                     depth++;
                     break;
                 case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
-                    if (--depth < 0) return true; // unbalanced: let the rules decide
+                    if (--depth < 0) return AssignmentSigns.All; // unbalanced: let the rules decide
                     break;
                 case OpKind.Semicolon:
-                    if (depth == 0) return false;
+                    if (depth == 0) return signs;
                     break;
-                case OpKind.Equal or OpKind.Colon or OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual
-                    or OpKind.SlashEqual or OpKind.PercentEqual or OpKind.AmpersandEqual or OpKind.VerticalBarEqual
-                    or OpKind.CircumflexEqual or OpKind.LeftShiftEqual or OpKind.RightShiftEqual or OpKind.DoubleStarEqual
-                    or OpKind.DoubleSlashEqual or OpKind.AtEqual:
-                    if (depth == 0) return true;
+                case OpKind.Colon:
+                    if (depth == 0) signs |= AssignmentSigns.Colon;
+                    break;
+                case OpKind.Equal:
+                    if (depth == 0) signs |= AssignmentSigns.Equal;
+                    break;
+                case OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual
+                    or OpKind.AmpersandEqual or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
+                    or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual:
+                    if (depth == 0) signs |= AssignmentSigns.Augmented;
                     break;
             }
         }
-        return true;
+        return AssignmentSigns.All;
     }
 
     private const int AssignmentScanTokens = 256;
@@ -272,7 +293,8 @@ internal sealed partial class Parser
     // ------------------------------------------------------------------------------------ simple statements
 
     // assignment
-    private StmtNode? Assignment()
+    /// <param name="signs">The alternatives to try (<see cref="ScanAssignmentSigns"/>); the others would fail.</param>
+    private StmtNode? Assignment(AssignmentSigns signs)
     {
         Enter();
         int start = _mark;
@@ -293,6 +315,7 @@ internal sealed partial class Parser
         }
         _mark = start;
         // ('(' single_target ')' | single_subscript_attribute_target) ':' expression ['=' annotated_rhs]
+        if ((signs & AssignmentSigns.Colon) != 0)
         {
             ExprNode? target = null;
             Enter(); // _tmp: ('(' single_target ')' | single_subscript_attribute_target)
@@ -321,6 +344,7 @@ internal sealed partial class Parser
         }
         _mark = start;
         // (star_targets '=')+ (yield_expr | star_expressions) !'=' [TYPE_COMMENT]
+        if ((signs & AssignmentSigns.Equal) != 0)
         {
             int targets = _collectedCount;
             Enter(); // _loop1
@@ -354,6 +378,7 @@ internal sealed partial class Parser
         }
         _mark = start;
         // single_target augassign ~ (yield_expr | star_expressions)
+        if ((signs & AssignmentSigns.Augmented) != 0)
         {
             var target = SingleTarget();
             if (target != null)

@@ -313,7 +313,7 @@ internal sealed partial class Parser
         }
         // Hard keywords need no string: every reader of _names skips them (NameId, NameNode, Atom) or looks for
         // print/exec (LegacyPrintCall), which are not keywords.
-        if (token.Kind == TokenKind.Name && !token.IsHardKeyword) _names[_fill] = _tokenizer.NameOf(in token);
+        if (token.Kind == TokenKind.Name && !token.IsHardKeyword) _names[_fill] = _tokenizer.LastName;
         _fill++;
     }
 

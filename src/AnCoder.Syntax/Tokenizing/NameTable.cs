@@ -49,6 +49,8 @@ internal sealed class NameTable
         public int Length;
         /// <summary>1 + the spelling's index in <see cref="_strings"/>; 0 marks a free slot.</summary>
         public int Slot;
+        /// <summary>The spelling's keyword class (<see cref="Keywords.Classify"/>; none for a non-ASCII name).</summary>
+        public KeywordKind Keyword;
     }
 
     private Entry[] _entries = new Entry[256];
@@ -59,7 +61,8 @@ internal sealed class NameTable
     private byte[]?[]? _utf8;
     private int _count;
 
-    public string Get(ReadOnlySpan<byte> utf8)
+    /// <summary>The interned string of <paramref name="utf8"/>, and its keyword class.</summary>
+    public string Get(ReadOnlySpan<byte> utf8, out KeywordKind keyword)
     {
         ulong prefix = Prefix(utf8);
         int hash = Hash(utf8, prefix);
@@ -72,10 +75,13 @@ internal sealed class NameTable
             int slot = e.Slot;
             if (slot == 0) break;
             if (e.Hash == hash && e.Prefix == prefix && e.Length == utf8.Length && (utf8.Length <= 8 || RestEquals(slot - 1, utf8)))
+            {
+                keyword = e.Keyword;
                 return _strings[slot - 1];
+            }
             i = (i + 1) & mask;
         }
-        return Add(ref entries[i], utf8, prefix, hash);
+        return Add(ref entries[i], utf8, prefix, hash, out keyword);
     }
 
     /// <summary>Starts over, keeping the grown arrays (a new table regrew from 256 slots, ~8 MB of arrays on the large
@@ -93,9 +99,13 @@ internal sealed class NameTable
             ? utf8.SequenceEqual(bytes)
             : Ascii.Equals(utf8[8..], _strings[index].AsSpan(8));
 
-    private string Add(ref Entry slot, ReadOnlySpan<byte> utf8, ulong prefix, int hash)
+    private string Add(ref Entry slot, ReadOnlySpan<byte> utf8, ulong prefix, int hash, out KeywordKind keyword)
     {
         bool ascii = Ascii.IsValid(utf8);
+        // Keywords are ASCII: a non-ASCII spelling is no keyword (the tokenizer's rule before the class was cached
+        // here; the differential tests hold it to CPython).
+        keyword = ascii ? Keywords.Classify(utf8) : KeywordKind.None;
+        slot.Keyword = keyword;
         string value = ascii ? Encoding.Latin1.GetString(utf8) : UnicodeTables.NormalizeNfkc(Encoding.UTF8.GetString(utf8));
         int index = _count;
         if (index == _strings.Length) Array.Resize(ref _strings, index * 2);

@@ -178,7 +178,12 @@ public sealed partial class PythonTokenizer
     /// The identifier of a NAME token as the AST holds it: NFKC-normalised when non-ASCII (CPython's
     /// <c>_PyPegen_new_identifier</c>). Cached per distinct spelling, so repeated names do not allocate.
     /// </summary>
-    public string NameOf(in Token token) => _names.Get(_text.Utf8.AsSpan(token.StartOffset, token.EndOffset - token.StartOffset));
+    public string NameOf(in Token token) => _names.Get(_text.Utf8.AsSpan(token.StartOffset, token.EndOffset - token.StartOffset), out _);
+
+    /// <summary><see cref="NameOf"/> of the NAME token <see cref="TryNext"/> returned last (parser mode): looked up
+    /// when the token was read, so the parser's token fill needs no second lookup.</summary>
+    internal string LastName => _lastName!;
+    private string? _lastName;
 
     /// <summary>True for a NOTEQUAL token spelled <c>&lt;&gt;</c> (only valid with <c>barry_as_FLUFL</c>).</summary>
     public bool IsLegacyNotEqual(in Token token) => token.Op == OpKind.NotEqual && _buf[token.StartOffset] == '<';
@@ -530,8 +535,9 @@ public sealed partial class PythonTokenizer
         }
         else Backup(c);
         if (nonAscii && !VerifyIdentifier(out token)) return false;
-        var span = _buf.AsSpan(_start, _cur - _start);
-        token = Make(TokenKind.Name, OpKind.None, _start, _cur, nonAscii ? KeywordKind.None : Keywords.Classify(span));
+        // The spelling's string and keyword class come from the name table, classified once per spelling.
+        _lastName = _names.Get(_buf.AsSpan(_start, _cur - _start), out var keyword);
+        token = Make(TokenKind.Name, OpKind.None, _start, _cur, keyword);
         return true;
     }
 

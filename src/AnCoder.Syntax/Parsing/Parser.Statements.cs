@@ -225,11 +225,10 @@ internal sealed partial class Parser
     private AssignmentSigns ScanAssignmentSigns()
     {
         int depth = 0;
-        var signs = AssignmentSigns.None;
         for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
         {
             ref readonly var t = ref PeekAt(i);
-            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return signs;
+            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return AssignmentSigns.None;
             switch (t.Op)
             {
                 case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
@@ -239,18 +238,20 @@ internal sealed partial class Parser
                     if (--depth < 0) return AssignmentSigns.All; // unbalanced: let the rules decide
                     break;
                 case OpKind.Semicolon:
-                    if (depth == 0) return signs;
+                    if (depth == 0) return AssignmentSigns.None;
                     break;
+                // The first sign decides: every alternative's target holds no sign outside brackets, so its own sign
+                // is the statement's first one.
                 case OpKind.Colon:
-                    if (depth == 0) signs |= AssignmentSigns.Colon;
+                    if (depth == 0) return AssignmentSigns.Colon;
                     break;
                 case OpKind.Equal:
-                    if (depth == 0) signs |= AssignmentSigns.Equal;
+                    if (depth == 0) return AssignmentSigns.Equal;
                     break;
                 case OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual
                     or OpKind.AmpersandEqual or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
                     or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual:
-                    if (depth == 0) signs |= AssignmentSigns.Augmented;
+                    if (depth == 0) return AssignmentSigns.Augmented;
                     break;
             }
         }

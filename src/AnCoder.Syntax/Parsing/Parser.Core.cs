@@ -370,6 +370,47 @@ internal sealed partial class Parser
         return true;
     }
 
+    /// <summary>The augmented assignment operators (<c>+=</c> … <c>@=</c>).</summary>
+    private static bool IsAugmentedAssignment(OpKind op) =>
+        op is OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual
+            or OpKind.AmpersandEqual or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
+            or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual;
+
+    /// <summary>Where <see cref="NextOutsideBrackets"/> stopped.</summary>
+    private enum OutsideBrackets { Operator, LineEnd, Unbalanced, TooFar }
+
+    /// <summary>Reads ahead from token <paramref name="i"/> to the next operator outside brackets (the bracketed
+    /// parts skipped), returned in <paramref name="op"/> with <paramref name="i"/> just past it; or stops at a
+    /// NEWLINE or ENDMARKER, at a closing bracket whose opening one came before <paramref name="i"/>, or at token
+    /// <paramref name="limit"/>. For a predicting parse's scans only (reading ahead moves the last token read).</summary>
+    private OutsideBrackets NextOutsideBrackets(ref int i, int limit, out OpKind op)
+    {
+        int depth = 0;
+        op = OpKind.None;
+        for (; i < limit; i++)
+        {
+            ref readonly var t = ref PeekAt(i);
+            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return OutsideBrackets.LineEnd;
+            switch (t.Op)
+            {
+                case OpKind.None:
+                    break;
+                case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
+                    depth++;
+                    break;
+                case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
+                    if (--depth < 0) return OutsideBrackets.Unbalanced;
+                    break;
+                default:
+                    if (depth > 0) break;
+                    op = t.Op;
+                    i++;
+                    return OutsideBrackets.Operator;
+            }
+        }
+        return OutsideBrackets.TooFar;
+    }
+
     /// <summary>pegen's <c>&&</c> forced token: a mismatch is an immediate SyntaxError at the current token.</summary>
     private void ForcedOp(OpKind op, string text)
     {

@@ -120,10 +120,7 @@ internal sealed partial class Parser
                 return true;
             case TokenKind.Op:
                 return next.Op is OpKind.Comma or OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace
-                    or OpKind.Colon or OpKind.Semicolon or OpKind.Equal or OpKind.PlusEqual or OpKind.MinusEqual
-                    or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual or OpKind.AmpersandEqual
-                    or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
-                    or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual;
+                    or OpKind.Colon or OpKind.Semicolon or OpKind.Equal || IsAugmentedAssignment(next.Op);
             case TokenKind.Name:
                 return next.Keyword is KeywordKind.For or KeywordKind.Else or KeywordKind.As or KeywordKind.From;
             default:

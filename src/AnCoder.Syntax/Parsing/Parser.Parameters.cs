@@ -95,25 +95,20 @@ internal sealed partial class Parser
     /// Looks at most <see cref="AssignmentScanTokens"/> tokens ahead (true beyond).</summary>
     private bool MayHaveSlash()
     {
-        int depth = 0;
-        for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
+        int i = _mark, limit = _mark + AssignmentScanTokens;
+        while (true)
         {
-            ref readonly var t = ref PeekAt(i);
-            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return true;
-            switch (t.Op)
+            switch (NextOutsideBrackets(ref i, limit, out var op))
             {
-                case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
-                    depth++;
+                case OutsideBrackets.Unbalanced:
+                    return false; // the parameters' closing ')'
+                case OutsideBrackets.Operator:
+                    if (op == OpKind.Slash) return true;
                     break;
-                case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
-                    if (--depth < 0) return false;
-                    break;
-                case OpKind.Slash:
-                    if (depth == 0) return true;
-                    break;
+                default:
+                    return true;
             }
         }
-        return true;
     }
 
     // The _PyPegen_make_arguments of CPython 3.11 (Parser/action_helpers.c).

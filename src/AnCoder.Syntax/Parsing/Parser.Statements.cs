@@ -88,8 +88,7 @@ internal sealed partial class Parser
         var c = CompoundStmt();
         if (c != null)
         {
-            if (into != null) into.Add(c);
-            else Collect(c);
+            Keep(c, into);
             _level--;
             return true;
         }
@@ -100,6 +99,13 @@ internal sealed partial class Parser
         }
         _level--;
         return false;
+    }
+
+    /// <summary>Appends <paramref name="statement"/> to <paramref name="into"/>, or collects it when that is null.</summary>
+    private void Keep(StmtNode statement, List<StmtNode>? into)
+    {
+        if (into != null) into.Add(statement);
+        else Collect(statement);
     }
 
     // simple_stmts: simple_stmt !';' NEWLINE | ';'.simple_stmt+ [';'] NEWLINE
@@ -118,8 +124,7 @@ internal sealed partial class Parser
         if (!AtOp(OpKind.Semicolon) && Kind(TokenKind.Newline))
         {
             _level--;
-            if (into != null) into.Add(first);
-            else Collect(first);
+            Keep(first, into);
             return true;
         }
         // Second alternative: re-parsing the first simple_stmt would give the same result (pegen memoises it).
@@ -224,38 +229,23 @@ internal sealed partial class Parser
     /// </summary>
     private AssignmentSigns ScanAssignmentSigns()
     {
-        int depth = 0;
-        for (int i = _mark, end = _mark + AssignmentScanTokens; i < end; i++)
+        int i = _mark, limit = _mark + AssignmentScanTokens;
+        while (true)
         {
-            ref readonly var t = ref PeekAt(i);
-            if (t.Kind is TokenKind.Newline or TokenKind.EndMarker) return AssignmentSigns.None;
-            switch (t.Op)
+            switch (NextOutsideBrackets(ref i, limit, out var op))
             {
-                case OpKind.LeftParen or OpKind.LeftSquareBracket or OpKind.LeftBrace:
-                    depth++;
-                    break;
-                case OpKind.RightParen or OpKind.RightSquareBracket or OpKind.RightBrace:
-                    if (--depth < 0) return AssignmentSigns.All; // unbalanced: let the rules decide
-                    break;
-                case OpKind.Semicolon:
-                    if (depth == 0) return AssignmentSigns.None;
-                    break;
-                // The first sign decides: every alternative's target holds no sign outside brackets, so its own sign
-                // is the statement's first one.
-                case OpKind.Colon:
-                    if (depth == 0) return AssignmentSigns.Colon;
-                    break;
-                case OpKind.Equal:
-                    if (depth == 0) return AssignmentSigns.Equal;
-                    break;
-                case OpKind.PlusEqual or OpKind.MinusEqual or OpKind.StarEqual or OpKind.SlashEqual or OpKind.PercentEqual
-                    or OpKind.AmpersandEqual or OpKind.VerticalBarEqual or OpKind.CircumflexEqual or OpKind.LeftShiftEqual
-                    or OpKind.RightShiftEqual or OpKind.DoubleStarEqual or OpKind.DoubleSlashEqual or OpKind.AtEqual:
-                    if (depth == 0) return AssignmentSigns.Augmented;
-                    break;
+                case OutsideBrackets.LineEnd:
+                    return AssignmentSigns.None;
+                case OutsideBrackets.Unbalanced or OutsideBrackets.TooFar:
+                    return AssignmentSigns.All; // let the rules decide
             }
+            // The first sign decides: every alternative's target holds no sign outside brackets, so its own sign is
+            // the statement's first one.
+            if (op == OpKind.Semicolon) return AssignmentSigns.None;
+            if (op == OpKind.Colon) return AssignmentSigns.Colon;
+            if (op == OpKind.Equal) return AssignmentSigns.Equal;
+            if (IsAugmentedAssignment(op)) return AssignmentSigns.Augmented;
         }
-        return AssignmentSigns.All;
     }
 
     private const int AssignmentScanTokens = 256;

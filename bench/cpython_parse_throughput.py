@@ -2,6 +2,7 @@
 """CPython's ast.parse throughput, measured in-process the way `ancoder bench parse` measures ours.
 
 Usage: cpython_parse_throughput.py [--rounds N] [--json] [--small-source-hex HEX] (DIR | --stdin-list)
+       cpython_parse_throughput.py --serve
        cpython_parse_throughput.py --peak-rss FILE
 
 
@@ -10,6 +11,11 @@ each round; reports the best and median throughput in MB/s (1 MB = 1e6 bytes of 
 With --stdin-list the files are NUL-separated paths on stdin (so both sides time exactly the same files).
 --small-source-hex adds ast.parse calls per second on that one small source (hex of its UTF-8 bytes).
 --peak-rss parses FILE once and prints seconds and this process's peak RSS (ru_maxrss) as JSON.
+--serve times one round per request, so that `ancoder bench parse` can alternate CPython's rounds with its own (this
+VM's speed drifts by tens of percent within minutes, so rounds timed minutes apart compare the machine, not the
+parsers). Protocol, one line each way: stdin's first line is a JSON array of the paths; after loading them and one
+warm-up round the script answers {"files", "bytes", "rejected"}; then "round" -> {"seconds"}, "small HEX" ->
+{"calls_per_s"}; end of input ends it.
 """
 import argparse
 import ast
@@ -63,6 +69,32 @@ def peak_rss(path):
     return 0
 
 
+def serve():
+    paths = json.loads(sys.stdin.readline())
+    sources = []
+    for path in paths:
+        with open(path, "rb") as f:
+            sources.append(f.read())
+    rejected = parse_all(sources)  # warm-up
+    answer({"files": len(sources), "bytes": sum(len(s) for s in sources), "rejected": rejected})
+    for line in sys.stdin:
+        command, _, argument = line.strip().partition(" ")
+        if command == "round":
+            start = time.perf_counter()
+            parse_all(sources)
+            answer({"seconds": time.perf_counter() - start})
+        elif command == "small":
+            answer({"calls_per_s": calls_per_second(bytes.fromhex(argument))})
+        else:
+            answer({"error": "unknown command %r" % command})
+    return 0
+
+
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
 def main():
     parser = argparse.ArgumentParser(description="CPython ast.parse throughput")
     parser.add_argument("dir", nargs="?")
@@ -71,11 +103,14 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--small-source-hex", help="also time ast.parse calls on this source (hex of UTF-8)")
     parser.add_argument("--peak-rss", metavar="FILE", help="parse FILE once; print seconds and peak RSS")
+    parser.add_argument("--serve", action="store_true", help="time one round per request on stdin (see above)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     sys.setrecursionlimit(100000)  # as Reference/ast_dump.py, the project's CPython reference
     if args.peak_rss:
         return peak_rss(args.peak_rss)
+    if args.serve:
+        return serve()
 
     if args.stdin_list:
         paths = [p for p in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0") if p]

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
 using AnCoder.Syntax;
 using AnCoder.Syntax.Benchmarking;
 
@@ -9,8 +7,8 @@ namespace AnCoder.Cli.Commands;
 
 /// <summary>
 /// <c>ancoder bench parse [DIR]</c>: our in-process parse throughput against CPython's <c>ast.parse</c> on the same
-/// files (bench/cpython_parse_throughput.py), both measured the same way: files in memory, one warm-up round, then
-/// several timed rounds; best and median MB/s (1 MB = 10^6 bytes of source), allocation and GC counts per MB; then
+/// files (bench/cpython_parse_throughput.py), both measured the same way: files in memory, warm-up rounds, then
+/// several timed rounds, CPython's alternating with ours; best and median MB/s (1 MB = 10^6 bytes of source), allocation and GC counts per MB; then
 /// a small input per call, time per byte from 100 KB to 30 MB, peak RSS on a large generated file, CheckPrefix
 /// calls/s. The measurements are <see cref="ParseBenchmark"/>'s.
 /// </summary>
@@ -33,7 +31,7 @@ public static class BenchCommand
         };
         var rounds = new Option<int>("--rounds")
         {
-            Description = "Timed rounds over all files, after one warm-up round.",
+            Description = "Timed rounds over all files, after warm-up; each of CPython's rounds runs right after one of ours.",
             DefaultValueFactory = _ => 5,
         };
         var noCPython = new Option<bool>("--no-cpython")
@@ -49,7 +47,7 @@ public static class BenchCommand
         {
             Description = "Skip the time-per-byte table (generated code, 100 KB to 30 MB).",
         };
-        var command = new Command("parse", "Time our parser in-process on every file of DIR, then CPython's ast.parse on the same files; print both throughputs and the ratio.")
+        var command = new Command("parse", "Time our parser in-process on every file of DIR, rounds alternating with CPython's ast.parse on the same files; print both throughputs and the ratio.")
         {
             directory, rounds, noCPython, largeMB, noScaling,
         };
@@ -77,44 +75,17 @@ public static class BenchCommand
             Console.Error.WriteLine($"{directory}: no .py files");
             return 2;
         }
-        var cpython = skipCPython ? null : new Func<string[], byte[]?, string?>(RunScript);
-        return ParseBenchmarkReport.Run(paths, directory, rounds, largeMB, !skipScaling, cpython, Console.Out);
-    }
-
-    /// <summary>Runs bench/cpython_parse_throughput.py with <paramref name="args"/>; its stdout, or null (reported).</summary>
-    private static string? RunScript(string[] args, byte[]? stdin)
-    {
-        var root = RepositoryPaths.FindRoot();
-        var script = root == null ? null : Path.Combine(root, "bench", "cpython_parse_throughput.py");
-        if (script == null || !File.Exists(script))
+        CPythonParseScript? cpython = null;
+        if (!skipCPython)
         {
-            Console.Error.WriteLine("ancoder bench parse: bench/cpython_parse_throughput.py not found (run from the repository's ./ancoder)");
-            return null;
-        }
-        var info = new ProcessStartInfo("python3", [script, .. args])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        try
-        {
-            using var process = Process.Start(info)!;
-            if (stdin != null) process.StandardInput.BaseStream.Write(stdin);
-            process.StandardInput.Close();
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
+            var script = RepositoryPaths.FindRoot() is { } root ? Path.Combine(root, "bench", "cpython_parse_throughput.py") : null;
+            if (script == null || !File.Exists(script))
             {
-                Console.Error.WriteLine($"ancoder bench parse: {Path.GetFileName(script)} exited with {process.ExitCode}");
-                return null;
+                Console.Error.WriteLine("ancoder bench parse: bench/cpython_parse_throughput.py not found (run from the repository's ./ancoder, or give --no-cpython)");
+                return 2;
             }
-            return output;
+            cpython = new CPythonParseScript(script, Console.Error);
         }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Console.Error.WriteLine("ancoder bench parse: python3 not found");
-            return null;
-        }
+        return ParseBenchmarkReport.Run(paths, directory, rounds, largeMB, !skipScaling, cpython, Console.Out);
     }
 }

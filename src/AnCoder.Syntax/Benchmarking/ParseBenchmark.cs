@@ -72,9 +72,10 @@ public static class ParseBenchmark
     public const int MaxWarmUpRounds = 30;
 
     /// <summary>
-    /// Warm-up rounds until the JIT has settled (<see cref="WarmUp"/>), then <paramref name="rounds"/> timed rounds.
+    /// Warm-up rounds until the JIT has settled (<see cref="WarmUp"/>), then <paramref name="rounds"/> timed rounds,
+    /// each followed by <paramref name="afterEachRound"/> (the baseline's round, so that the two alternate).
     /// </summary>
-    public static ThroughputResult Throughput(byte[][] sources, int rounds, Func<byte[], bool> parse)
+    public static ThroughputResult Throughput(byte[][] sources, int rounds, Func<byte[], bool> parse, Action? afterEachRound = null)
     {
         long bytes = sources.Sum(s => (long)s.Length);
         int rejected = ParseAll(sources, parse);
@@ -99,6 +100,7 @@ public static class ParseBenchmark
             gen0 += GC.CollectionCount(0) - c0;
             gen1 += GC.CollectionCount(1) - c1;
             gen2 += GC.CollectionCount(2) - c2;
+            afterEachRound?.Invoke();
         }
         return new ThroughputResult(bytes, seconds, (double)allocated / rounds, (double)gen0 / rounds, (double)gen1 / rounds,
             (double)gen2 / rounds, rejected, warmUp);

@@ -5,13 +5,13 @@ namespace AnCoder.Syntax.Benchmarking;
 
 /// <summary>
 /// The report of <c>ancoder bench parse</c>: <see cref="ParseBenchmark"/>'s measurements of our parser beside
-/// CPython's (bench/cpython_parse_throughput.py, run through the caller's <c>cpython</c> delegate: script arguments
-/// and stdin in, its stdout or null out).
+/// CPython's (bench/cpython_parse_throughput.py through <see cref="CPythonParseScript"/>, its rounds alternating with
+/// ours).
 /// </summary>
 public static class ParseBenchmarkReport
 {
     public static int Run(IReadOnlyList<string> paths, string directory, int rounds, int largeMB, bool scaling,
-        Func<string[], byte[]?, string?>? cpython, TextWriter output)
+        CPythonParseScript? cpython, TextWriter output)
     {
         if (Environment.GetEnvironmentVariable(PeakChildVariable) is { } which) return PeakChild(which, largeMB, output);
         // First: peak RSS on a large generated file (each figure in a fresh copy of this process).
@@ -21,9 +21,20 @@ public static class ParseBenchmarkReport
         var sources = paths.Select(File.ReadAllBytes).ToArray();
         double megabytes = sources.Sum(s => (long)s.Length) / 1e6;
         output.WriteLine($"{paths.Count} files, {megabytes:F1} MB under {directory}");
-        var ours = ParseBenchmark.Throughput(sources, rounds, Accepts);
+        // CPython's rounds alternate with ours (one after each of our Parse and ParseCompact rounds): this VM's speed
+        // drifted by 10-40 % within minutes, which rounds timed minutes apart measured instead of the parsers.
+        using var baseline = cpython?.Serve(paths);
+        if (cpython != null && baseline == null) return 1;
+        var beside = new Dictionary<string, List<double>> { ["Parse"] = [], ["ParseCompact"] = [] };
+        bool baselineFailed = false;
+        Action? BesideRound(string name) => baseline == null ? null : () =>
+        {
+            if (baseline.Round() is double seconds) beside[name].Add(seconds);
+            else baselineFailed = true;
+        };
+        var ours = ParseBenchmark.Throughput(sources, rounds, Accepts, BesideRound("Parse"));
         var checks = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.Check(source) == null);
-        var compacts = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.ParseCompact(source).Success);
+        var compacts = ParseBenchmark.Throughput(sources, rounds, source => PythonParser.ParseCompact(source).Success, BesideRound("ParseCompact"));
         output.WriteLine($"AnCoder Parse (in-process, 1 thread, timed after {ours.WarmUpRounds} warm-up rounds, until the JIT settled): best {ours.BestMBps:F2} MB/s, median {ours.MedianMBps:F2} MB/s ({ours.Rejected} rejected); "
                        + $"allocated {ours.AllocatedPerSourceByte:F1} MB per MB; GCs per MB: {ours.Gen0PerMB:F2} gen0, {ours.Gen1PerRound / megabytes:F3} gen1, {ours.Gen2PerRound / megabytes:F3} gen2");
         output.WriteLine($"AnCoder Check (verdict, no tree):     best {checks.BestMBps:F2} MB/s, median {checks.MedianMBps:F2} MB/s; allocated {checks.AllocatedPerSourceByte:F1} MB per MB");
@@ -31,26 +42,27 @@ public static class ParseBenchmarkReport
                        + $"GCs per MB: {compacts.Gen0PerMB:F2} gen0, {compacts.Gen1PerRound / megabytes:F3} gen1, {compacts.Gen2PerRound / megabytes:F3} gen2");
         double ourSmall = ParseBenchmark.CallsPerSecond(() => PythonParser.Parse(ParseBenchmark.SmallStatementList));
         output.WriteLine($"AnCoder Parse on a {Encoding.UTF8.GetByteCount(ParseBenchmark.SmallStatementList)}-byte statement list: {ourSmall:N0} calls/s ({1e6 / ourSmall:F1} µs per call)");
+        double? cpySmall = baseline?.SmallCallsPerSecond(ParseBenchmark.SmallStatementList);
         foreach (int length in new[] { 200, 2000 })
             output.WriteLine($"AnCoder CheckPrefix on {length}-byte prefixes: {ParseBenchmark.PrefixCallsPerSecond(length):N0} calls/s");
         output.WriteLine($"string-literal stage alone: {ParseBenchmark.StringLiteralMBps(sources):F0} MB of source per second");
         if (scaling) Scaling(output);
-        if (cpython == null) return 0;
+        if (baseline == null) return 0;
+        if (baselineFailed || cpySmall == null) return 1;
 
-        var json = cpython(["--stdin-list", "--json", "--rounds", rounds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--small-source-hex", Convert.ToHexString(Encoding.UTF8.GetBytes(ParseBenchmark.SmallStatementList))],
-            Encoding.UTF8.GetBytes(string.Join('\0', paths)));
-        if (json == null) return 1;
-        using var document = JsonDocument.Parse(json);
-        var r = document.RootElement;
-        double cpyBest = r.GetProperty("best_mb_per_s").GetDouble(), cpyMedian = r.GetProperty("median_mb_per_s").GetDouble();
-        double cpySmall = r.GetProperty("small_calls_per_s").GetDouble();
-        output.WriteLine($"CPython ast.parse (in-process):       best {cpyBest:F2} MB/s, median {cpyMedian:F2} MB/s ({r.GetProperty("rejected").GetInt32()} rejected); "
-                       + $"statement list: {cpySmall:N0} calls/s ({1e6 / cpySmall:F1} µs per call)");
-        output.WriteLine($"ratio AnCoder/CPython: best {ours.BestMBps / cpyBest:F2}x, median {ours.MedianMBps / cpyMedian:F2}x; statement list {ourSmall / cpySmall:F2}x per call; "
-                       + $"ParseCompact: best {compacts.BestMBps / cpyBest:F2}x, median {compacts.MedianMBps / cpyMedian:F2}x");
+        var cpythonBesideParse = new ThroughputResult(baseline.Bytes, beside["Parse"], 0, 0, 0, 0, baseline.Rejected, 1);
+        var cpythonBesideCompact = new ThroughputResult(baseline.Bytes, beside["ParseCompact"], 0, 0, 0, 0, baseline.Rejected, 1);
+        output.WriteLine($"CPython ast.parse (in-process, rounds alternating with ours): best {cpythonBesideParse.BestMBps:F2} MB/s, median {cpythonBesideParse.MedianMBps:F2} MB/s "
+                       + $"({baseline.Rejected} rejected); statement list: {cpySmall:N0} calls/s ({1e6 / cpySmall:F1} µs per call)");
+        output.WriteLine($"ratio AnCoder/CPython: best {ours.BestMBps / cpythonBesideParse.BestMBps:F2}x, median {ours.MedianMBps / cpythonBesideParse.MedianMBps:F2}x "
+                       + $"(median of the paired rounds' ratios {PairedRatio(ours, cpythonBesideParse):F2}x); statement list {ourSmall / cpySmall:F2}x per call; "
+                       + $"ParseCompact: median {compacts.MedianMBps / cpythonBesideCompact.MedianMBps:F2}x (paired {PairedRatio(compacts, cpythonBesideCompact):F2}x)");
         return 0;
     }
+
+    /// <summary>The median over rounds of CPython's round time / ours, round k of each taken one after the other.</summary>
+    internal static double PairedRatio(ThroughputResult ours, ThroughputResult baseline) =>
+        ParseBenchmark.Median(ours.RoundSeconds.Zip(baseline.RoundSeconds, (o, b) => b * ours.Bytes / (o * baseline.Bytes)).ToList());
 
     /// <summary>A parser exception counts as a rejection and is reported once, so a bug does not hide behind a
     /// stack trace.</summary>
@@ -165,7 +177,7 @@ public static class ParseBenchmarkReport
     /// after Parse peaked at 188 MB instead of 101 MB). Where this process is not the ancoder command (a test host),
     /// both are measured here, Parse first.
     /// </summary>
-    private static void LargeFile(int megabytes, Func<string[], byte[]?, string?>? cpython, TextWriter output)
+    private static void LargeFile(int megabytes, CPythonParseScript? cpython, TextWriter output)
     {
         var source = ParseBenchmark.GeneratedSource(megabytes * 1_000_000L);
         output.WriteLine($"peak RSS measurements: {ParseBenchmark.GcConfiguration()}");
@@ -187,7 +199,7 @@ public static class ParseBenchmarkReport
         try
         {
             File.WriteAllBytes(file, source);
-            var json = cpython(["--peak-rss", file], null);
+            var json = cpython.RunOnce(["--peak-rss", file], null);
             if (json == null) return;
             using var document = JsonDocument.Parse(json);
             long rss = document.RootElement.GetProperty("peak_rss_bytes").GetInt64();

@@ -101,7 +101,7 @@ public sealed class CPythonParseScript(string scriptPath, TextWriter errors, str
                 var reply = _process.StandardOutput.ReadLine();
                 if (reply != null)
                 {
-                    var element = JsonDocument.Parse(reply).RootElement;
+                    var element = JsonSerializer.Deserialize<JsonElement>(reply);
                     if (!element.TryGetProperty("error", out var error)) return element;
                     _errors.WriteLine($"ancoder bench parse: {_name}: {error.GetString()}");
                     return null;
@@ -109,6 +109,11 @@ public sealed class CPythonParseScript(string scriptPath, TextWriter errors, str
             }
             catch (IOException)
             {
+            }
+            catch (JsonException)
+            {
+                _errors.WriteLine($"ancoder bench parse: {_name} answered something that is not one JSON line");
+                return null;
             }
             _errors.WriteLine($"ancoder bench parse: {_name} stopped answering" + (_process.HasExited
                 ? $" (exit code {_process.ExitCode.ToString(CultureInfo.InvariantCulture)})" : ""));
@@ -122,8 +127,9 @@ public sealed class CPythonParseScript(string scriptPath, TextWriter errors, str
                 _process.StandardInput.Close();
                 if (!_process.WaitForExit(10_000)) _process.Kill();
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or IOException)
             {
+                // Already gone (its stdin pipe broken): nothing to end.
             }
             _process.Dispose();
         }

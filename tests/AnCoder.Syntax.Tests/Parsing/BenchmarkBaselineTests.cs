@@ -68,6 +68,25 @@ public sealed class BenchmarkBaselineTests
     }
 
     [Fact]
+    public void A_script_that_answers_no_json_is_reported_in_one_line()
+    {
+        // A stand-in that reads the request and answers with text.
+        var fake = Path.Combine(Path.GetTempPath(), $"ancoder-fake-serve-{Environment.ProcessId}.sh");
+        File.WriteAllText(fake, "read request\necho 'Traceback (most recent call last):'\nread more\n");
+        try
+        {
+            var errors = new StringWriter();
+            var rounds = new CPythonParseScript(fake, errors, python: "sh").Serve(["x.py"]);
+            Assert.Null(rounds);
+            Assert.Equal($"ancoder bench parse: {Path.GetFileName(fake)} answered something that is not one JSON line", errors.ToString().Trim());
+        }
+        finally
+        {
+            File.Delete(fake);
+        }
+    }
+
+    [Fact]
     public void The_paired_ratio_is_the_median_over_rounds_of_the_baselines_time_over_ours_per_byte()
     {
         // Ours: 100 bytes in 1, 2, 4 s; CPython: 200 bytes (its own count) in 10 s each round. Per byte the pairs'

@@ -6,7 +6,9 @@ escapes (so SystemExit counts as failed), "timed out" if the process is still ru
 process that dies without reporting (os._exit) is not passed. This script does the same with one python3
 subprocess per program and no sandboxing at all: run it only on trusted programs.
 
-    python3 reference_runner.py PROGRAMS.jsonl RESULTS.jsonl [--timeout 3.0] [--workers N]
+    python3 reference_runner.py PROGRAMS.jsonl RESULTS.jsonl [--timeout 3.0] [--workers N] [--progress]
+
+--progress writes one line, "done", to stderr as each program finishes (`ancoder eval throughput` moves its bar).
 
 PROGRAMS.jsonl lines: {"id": ..., "program": "..."}; RESULTS.jsonl lines: {"id": ..., "passed": bool, "result": "..."}.
 """
@@ -52,12 +54,19 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--progress", action="store_true", help='write "done" to stderr as each program finishes')
     args = parser.parse_args()
     with open(args.programs, encoding="utf-8") as f:
         items = [json.loads(line) for line in f if line.strip()]
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
-        results = list(pool.map(lambda item: run_one(item["program"], args.timeout), items))
+        def run(item):
+            result = run_one(item["program"], args.timeout)
+            if args.progress:
+                sys.stderr.write("done\n")
+                sys.stderr.flush()
+            return result
+        results = list(pool.map(run, items))
     elapsed = time.perf_counter() - started
     with open(args.results, "w", encoding="utf-8") as f:
         for item, result in zip(items, results):

@@ -277,9 +277,8 @@ public static class EvalCommand
                     lock (bars)
                     {
                         if (!bars.TryGetValue(name, out var bar))
-                            bars[name] = bar = context.AddTask(name, maxValue: (double)total * rounds);
-                        if (done > 0)
-                            bar.Increment(1);
+                            bars[name] = bar = context.AddTask(name, maxValue: total);
+                        bar.Value = Math.Max(bar.Value, done); // finishes of one round may be reported out of order
                     }
                 }, problems, timeout);
             });

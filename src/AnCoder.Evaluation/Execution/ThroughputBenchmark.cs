@@ -25,6 +25,8 @@ public static class ThroughputBenchmark
     public const string Hardened = "hardened sandbox";
 
     /// <param name="problemLimit">Only the first K problems (a quick run on a busy machine); null: all 164.</param>
+    /// <param name="progress">(harness, programs it has finished over all rounds so far, programs over all rounds),
+    /// from any thread, as programs finish.</param>
     /// <param name="timeoutSeconds">Wall-clock deadline per program for every harness (3 s as in scoring; a starved
     /// machine needs more, or canonical programs time out in all of them).</param>
     public static List<ThroughputRow> Measure(Benchmark humanEval, int samplesPerProblem, int workers, string referenceRunner,
@@ -37,24 +39,28 @@ public static class ThroughputBenchmark
         var options = SandboxOptions.ForEvaluation(workers, timeoutSeconds);
         using var hardened = PythonSandbox.Create(options);
 
+        // Programs each harness finished in its earlier rounds: progress counts over all rounds.
+        var before = new Dictionary<string, int> { [Reference] = 0, [HardenedNoProxy] = 0, [Hardened] = 0 };
+        void Report(string name, int finishedThisRound) => progress?.Invoke(name, before[name] + finishedThisRound, programs.Count * rounds);
         var harnesses = new (string Name, Func<(int Passed, double Seconds)> Run)[]
         {
-            (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers, timeoutSeconds)),
-            (HardenedNoProxy, () => Time(whole, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(HardenedNoProxy, n, programs.Count))),
-            (Hardened, () => Time(jobs, workers, (j, token) => hardened.RunAsync(j, token), n => progress?.Invoke(Hardened, n, programs.Count))),
+            (Reference, () => RunReference(hardened.PythonExecutable, referenceRunner, programs, workers, timeoutSeconds, n => Report(Reference, n))),
+            (HardenedNoProxy, () => Time(whole, workers, (j, token) => hardened.RunAsync(j, token), n => Report(HardenedNoProxy, n))),
+            (Hardened, () => Time(jobs, workers, (j, token) => hardened.RunAsync(j, token), n => Report(Hardened, n))),
         };
         var passed = harnesses.ToDictionary(h => h.Name, _ => new List<int>());
         var seconds = harnesses.ToDictionary(h => h.Name, _ => new List<double>());
+        foreach (var (name, _) in harnesses) Report(name, 0);
         for (var round = 0; round < rounds; round++)
         {
             for (var k = 0; k < harnesses.Length; k++)
             {
                 var (name, run) = harnesses[(k + round) % harnesses.Length];
-                progress?.Invoke(name, 0, programs.Count);
                 var (p, s) = run();
                 passed[name].Add(p);
                 seconds[name].Add(s);
-                progress?.Invoke(name, programs.Count, programs.Count);
+                before[name] += programs.Count;
+                Report(name, 0);
             }
         }
         return harnesses.Select(h => new ThroughputRow(h.Name, programs.Count, passed[h.Name], seconds[h.Name])).ToList();
@@ -86,19 +92,33 @@ public static class ThroughputBenchmark
         return (passed, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The reference runner script over the same programs; its own clock (excludes writing the input file).</summary>
-    public static (int Passed, double Seconds) RunReference(string python, string runner, IReadOnlyList<string> programs, int workers, double timeoutSeconds = 3)
+    /// <summary>The reference runner script over the same programs; its own clock (excludes writing the input file).
+    /// <paramref name="done"/> gets the number of programs finished so far as each one finishes (the script's
+    /// <c>--progress</c> lines on stderr).</summary>
+    public static (int Passed, double Seconds) RunReference(string python, string runner, IReadOnlyList<string> programs, int workers, double timeoutSeconds = 3,
+        Action<int>? done = null)
     {
         var input = Path.GetTempFileName();
         var output = Path.GetTempFileName();
         try
         {
             File.WriteAllLines(input, programs.Select((p, i) => JsonSerializer.Serialize(new { id = i.ToString(), program = p })));
-            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, UseShellExecute = false };
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = done != null, UseShellExecute = false };
             foreach (var arg in new[] { runner, input, output, "--workers", workers.ToString(), "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
                 start.ArgumentList.Add(arg);
+            if (done != null) start.ArgumentList.Add("--progress");
             start.Environment.Remove("LD_PRELOAD");
             using var process = Process.Start(start)!;
+            var finished = 0;
+            if (done != null)
+            {
+                process.ErrorDataReceived += (_, line) =>
+                {
+                    if (line.Data == "done") done(Interlocked.Increment(ref finished));
+                    else if (line.Data != null) Console.Error.WriteLine(line.Data); // the script's own errors stay visible
+                };
+                process.BeginErrorReadLine();
+            }
             var report = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
             var seconds = JsonDocument.Parse(report).RootElement.GetProperty("seconds").GetDouble();

@@ -93,7 +93,7 @@ public static class ParseBenchmarkReport
 
     private static void ScalingTable(string name, List<ScalingRow> rows, TextWriter output)
     {
-        output.WriteLine($"generated code ({name} repeated): time per MB, and relative to the 100 KB row");
+        output.WriteLine($"generated code ({name} repeated): time per MB (fastest of 3 runs), and relative to the 100 KB row");
         double mb0 = rows[0].Bytes / 1e6;
         double parse0 = rows[0].ParseSeconds / mb0, check0 = rows[0].CheckSeconds / mb0, compact0 = rows[0].CompactSeconds / mb0;
         foreach (var row in rows)

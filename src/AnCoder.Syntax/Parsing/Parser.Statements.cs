@@ -76,8 +76,14 @@ internal sealed partial class Parser
         int mark = _collectedCount;
         while (Statement(null)) { }
         _level -= 2;
-        return _collectedCount == mark ? null : AstLists.Owned<StmtNode>(CollectedStorage<StmtNode>(mark));
+        return CollectedStatements(mark);
     }
+
+    /// <summary>The statements collected since <paramref name="mark"/> as a block's list field (taken off; its carrier
+    /// is <see cref="AstLists.Owned{T}"/> because the compound statement assigns it after parsing more), or null when
+    /// none were.</summary>
+    private List<StmtNode>? CollectedStatements(int mark) =>
+        _collectedCount == mark ? null : AstLists.Owned<StmtNode>(CollectedStorage<StmtNode>(mark));
 
     // statement: compound_stmt | simple_stmts
     /// <summary>Appends the statement(s) to <paramref name="into"/>, or collects them (<see cref="Collect"/>) when it
@@ -777,7 +783,7 @@ internal sealed partial class Parser
         {
             _mark = start;
             int mark = _collectedCount;
-            if (SimpleStmts(null)) r = AstLists.Owned<StmtNode>(CollectedStorage<StmtNode>(mark));
+            if (SimpleStmts(null)) r = CollectedStatements(mark);
         }
         if (r == null) _mark = start;
         _level--;

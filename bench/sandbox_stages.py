@@ -6,13 +6,14 @@ CPU the process that marks it spent since its previous mark (each process's own 
     perf stat -e task-clock python3 bench/sandbox_stages.py --runs 20     # + CPU of the whole process tree
     perf stat -e task-clock python3 bench/sandbox_stages.py --runs 0      # the fixed cost (host start) to subtract
 
-Stages: the test side (t.*) and the candidate side (k.*) each run init (pid 1, forked by the side's zygote right
-after unshare of pid/net/ipc/uts; cgroup (v2 only: v1 inits start in the zygote's cgroup); mount namespace, root;
-fork of the worker; drain) -> worker; init_exit and cgroup_read are the host's marks (the init's pidfd became
-readable; the memory peak read); v.* are the test worker's own marks (test code loaded, candidate ready, verdict).
-(Hosts before the zygotes had a supervisor per side, marked supervisor, cgroup, unshare, init_exit, cgroup_removed.)
-Not in the marks: the candidate worker's CPU, and the kernel's work at process exit and namespace teardown (perf
-stat's total has the former, neither has kworkers').
+Stages: the test side (t.*) and the candidate side (k.*) each: request (the side's zygote received it), started
+(the zygote has unshared pid/net/ipc/uts, cloned pid 1, forked the worker and returned to its namespaces),
+worker_exit (the zygote saw the worker exit, or the deadline, or the cancel, and has ended pid 1), then init_exit and
+cgroup_read, the host's marks (pid 1's pidfd became readable; the memory peak read); v.* are the test worker's own
+marks (test code loaded, candidate ready, verdict). (Hosts before 8 Dec had a forked init per sandbox, marked init,
+cgroup, root, worker_exit; hosts before the zygotes a supervisor per side, marked supervisor, cgroup, unshare,
+init_exit, cgroup_removed.) Not in the marks: the candidate worker's CPU, and the kernel's work at process exit and
+namespace teardown (perf stat's total has the former, neither has kworkers').
 """
 import argparse, collections, gzip, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -80,7 +81,7 @@ def main():
     process.wait()
     trace.close()
     print(f"{args.runs} runs, {args.parallel} at once: {elapsed:.1f} s wall, {args.runs / max(elapsed, 1e-9):.2f} runs/s, passed {passed}; "
-          f"CPU per run: host M {host_cpu:.1f} ms (reads requests, answers), children of M {zygote_cpu:.1f} ms (the zygotes, which fork the inits; an older host: Z)")
+          f"CPU per run: host M {host_cpu:.1f} ms (reads requests, answers), children of M {zygote_cpu:.1f} ms (the zygotes, which start and watch the sandboxes)")
     by_run = collections.defaultdict(list)
     for line in open(base + "/trace"):
         parts = line.split()
@@ -97,11 +98,14 @@ def main():
             if len(row) < 4:  # a host before the CPU marks: wall only
                 row = row + ["nan", "?"]
             stage, at, spent = row[0], float(row[1]), float(row[2])
-            pid = (stage[0], row[3])  # pids repeat across the two sides' namespaces (each init is pid 1)
+            pid = (stage[0], row[3])  # pids repeat across the two sides' namespaces (each worker is pid 2)
             if (stage, pid) in seen:  # a mark inherited through fork and reported again
                 continue
             seen.add((stage, pid))
             wall[stage].append(at)
+            if stage.endswith(".request"):  # a zygote's CPU before this run: where its stages count from
+                previous[pid] = spent
+                continue
             cpu[stage].append(spent - previous.get(pid, 0.0))
             previous[pid] = spent
     print(f"{'stage':22s} {'wall since start':>17s} {'CPU of the stage':>17s}")

@@ -5,6 +5,7 @@ namespace AnCoder.Evaluation.Tests;
 
 public sealed class RedTeamSandboxD() : RedTeamSandbox(62300);
 public sealed class RedTeamSandboxE() : RedTeamSandbox(62400);
+public sealed class RedTeamSandboxF() : RedTeamSandbox(62800);
 
 /// <summary>
 /// Attacks on the verdict (issue 19): each one passes the plain openai/human-eval style runner, or would have passed
@@ -385,6 +386,71 @@ public class RedTeamHostHarmTests(RedTeamSandboxE sandbox) : IClassFixture<RedTe
         Assert.Equal(ExecutionOutcome.Failed, result.Outcome);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the run waited for the daemon");
     }
+}
+
+/// <summary>
+/// A sandbox's pid 1 is a clone that shares its zygote's memory (sandbox_host.py, PidOne), and the zygote starts the
+/// worker and keeps its deadline; the worker's output goes to the host, never through the zygote.
+/// </summary>
+public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeamSandboxF>
+{
+    [Fact]
+    public async Task Pid_1_is_root_in_the_sandboxs_own_mounts_and_takes_no_signal_from_it()
+    {
+        // Module-level asserts: a failed one means the module did not load, so the run fails.
+        var result = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            "import os, signal\n" +
+            "assert open('/proc/1/mountinfo').read() == open('/proc/self/mountinfo').read(), 'pid 1 sees other mounts'\n" +
+            "assert '\\nUid:\\t0\\t' in open('/proc/1/status').read(), 'pid 1 is not root'\n" +
+            "assert os.getpid() == 2 and os.getppid() == 0, (os.getpid(), os.getppid())\n" +
+            "refused = 0\n" +
+            "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGKILL):\n" +
+            "    try:\n" +
+            "        os.kill(1, s)\n" +
+            "    except PermissionError:\n" +
+            "        refused += 1\n" +
+            "assert refused == 5, refused\n" +
+            "assert os.path.exists('/proc/1/status'), 'pid 1 is gone'\n" +
+            "def double(x):\n    return 2 * x\n",
+            RedTeamSandbox.DoubleTest));
+        Assert.True(result.Passed, $"{result.Reason} {result.Stderr}");
+    }
+
+    [Fact]
+    public async Task A_run_finds_nothing_the_previous_run_printed_in_the_memory_it_inherits()
+    {
+        // Run 1 prints a marker (47 KB of it, below the output cap); run 2 (same slot, so forked from the same candidate
+        // zygote) searches its own heap, stack and anonymous memory for it. The search itself is checked: it must find
+        // the needle and exactly the one copy run 2 makes. A zygote that drains the output itself (tried while writing
+        // this) leaves copies there that this search finds (2 besides the probe).
+        var marker = "ancoder-marker-" + Guid.NewGuid().ToString("N");
+        var printed = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            $"print({Py(marker)} * 1000)\ndef double(x):\n    return 2 * x\n", RedTeamSandbox.DoubleTest));
+        Assert.True(printed.Passed, printed.Reason);
+        Assert.Contains(marker, printed.Stdout);
+        var masked = string.Join(", ", System.Text.Encoding.ASCII.GetBytes(marker).Select(b => (b ^ 0x5A).ToString()));
+        var searched = await sandbox.Sandbox.RunAsync(new SandboxJob(
+            "import ctypes, re\n" +
+            $"needle = bytes([b ^ 0x5A for b in [{masked}]])\n" +  // the marker never appears in this source
+            "probe = bytearray(needle)\n" +
+            "own = id(needle) + bytes.__basicsize__ - 1\n" +  // where the needle's own bytes are
+            "pattern = re.compile(re.escape(needle))\n" +
+            "found = []\n" +
+            "for line in open('/proc/self/maps').read().splitlines():\n" +  // anonymous memory, heap and stack, read in place
+            "    fields = line.split()\n" +
+            "    if fields[1][0] != 'r' or (len(fields) > 5 and fields[5] not in ('[heap]', '[stack]')):\n" +
+            "        continue\n" +
+            "    start, end = (int(a, 16) for a in fields[0].split('-'))\n" +
+            "    found += [start + m.start() for m in pattern.finditer((ctypes.c_char * (end - start)).from_address(start))]\n" +
+            "assert own in found, 'the search missed the needle itself'\n" +
+            "others = [a for a in found if a != own]\n" +
+            "assert others == [ctypes.addressof(ctypes.c_char.from_buffer(probe))], f'{len(others)} copies besides the needle'\n" +
+            "def double(x):\n    return 2 * x\n",
+            RedTeamSandbox.DoubleTest));
+        Assert.True(searched.Passed, $"{searched.Reason} {searched.Stderr}");
+    }
+
+    private static string Py(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 }
 
 /// <summary>The sandbox dies within its deadline when its host (ancoder) dies, and leaves no cgroup behind.</summary>

@@ -3,16 +3,20 @@
 # by root. It pre-imports the standard modules programs use, then serves one JSON request per line on stdin and
 # answers one JSON line per run on stdout. Every run is split in two sandboxes (docs: src/AnCoder.Evaluation/README.md):
 #
-#   M (this process, root)  ──unshare, fork, setns back──> I_t (pid 1) ──fork──> T  : the benchmark's test code
-#    └─fork (before any request)──> Z (candidate zygote, root; never sees a test or a source)
-#                                    └─unshare, fork, setns back──> I_k (pid 1) ──fork──> K : the candidate
+#   M (this process, root)
+#    ├─fork (before any request)──> Z_t (test zygote, root)
+#    │                                └─unshare; clone P_t (pid 1); fork T (pid 2); setns back : the benchmark's test code
+#    └─fork (before any request)──> Z_k (candidate zygote, root; never sees a test, a source or an output)
+#                                     └─unshare; clone P_k (pid 1); fork K (pid 2); setns back : the candidate
 #
+# P (PidOne) only keeps the namespace alive: it shares its zygote's memory and runs a few machine instructions; its
+# exit empties the namespace. The zygote watches its worker (exit status, deadline) and M reads the worker's output.
 # K runs the untrusted candidate module and serves calls over a socketpair; T runs the trusted test code with
 # `candidate` replaced by a proxy that forwards each call and gets back plain data only (strict decoder, exact
 # builtin types). The verdict is what T reports on a pipe only T holds; K's exit status and output decide nothing.
 # Each sandbox: fresh PID, mount, network, IPC and UTS namespaces, a minimal root (Python installation and system
 # libraries read-only, nothing else), its own memory+pids cgroup, SysV IPC limits, an unprivileged uid, rlimits,
-# no_new_privs, a seccomp filter that refuses new namespaces, oom_score_adj 1000, and a deadline inside its init.
+# no_new_privs, a seccomp filter that refuses new namespaces, oom_score_adj 1000, and a deadline kept by its zygote.
 import builtins
 import ctypes
 import gc
@@ -232,7 +236,7 @@ class Cgroups:
         return None
 
     def remove(self, paths):
-        """After the sandbox's init has exited (its namespace is empty then): v2 folders are removed, v1 kept for
+        """After the sandbox's pid 1 has exited (its namespace is empty then): v2 folders are removed, v1 kept for
         the slot's next run."""
         if self.kind != "v2":
             return
@@ -620,8 +624,8 @@ def build_template_root(config):
     """Once, in the host's own private mount namespace (M unshares it at start, so nothing of this ever appears in
     the machine's namespace and all of it vanishes with the host): a tmpfs holding read-only binds of the Python
     installation and system libraries, /dev/{null,zero,random,urandom}, and the empty mount points /proc and
-    /sandbox, then made read-only. Every sandbox's init copies it with its fresh mount namespace and adds only its
-    own /proc and /sandbox (build_root): the same tree the init used to build from scratch (about 30 mount calls)
+    /sandbox, then made read-only. Every sandbox's pid 1 copies it with its fresh mount namespace, and the worker
+    adds only its own /proc and /sandbox (build_root): the same tree the init used to build from scratch (about 30 mount calls)
     per sandbox."""
     check(libc.unshare(CLONE_NEWNS), "unshare the host's mount namespace")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -724,169 +728,186 @@ def open_host_namespaces():
         HOST_NAMESPACES.append((flag, os.open(f"/proc/self/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)))
 
 
-def fork_sandbox_init(child):
-    """Forks the pid 1 of fresh PID, network, IPC and UTS namespaces: the zygote unshares them, forks (the child is the
-    first process of the new PID namespace and lives in the new network, IPC and UTS namespaces), and returns to its
-    own namespaces at once (setns to the descriptors opened at start). One process level per sandbox instead of a
-    separate supervisor that unshares and forks (docs/evaluation-speed.md). The child runs child() and never returns;
-    the parent gets the init's pid and a pidfd (None when it has already exited and been reaped)."""
+# ---------------------------------------------------------------------------------------------------- pid 1
+# A PID namespace lives as long as its first process, and that process's exit makes the kernel kill and reap
+# everything else in it. Beyond that, the first process has nothing to do: the zygote that starts the sandbox watches
+# the worker, drains its output and keeps the deadline. A fork of the warm interpreter as pid 1 cost a copy of its
+# page tables, its copy-on-write faults and the unmapping at its exit, about a quarter of a run's CPU
+# (docs/evaluation-speed.md, "Pid 1 without a fork"). So pid 1 is a clone that shares the zygote's memory (CLONE_VM:
+# nothing copied, nothing torn down when it exits) and runs these 26 bytes, which touch no memory at all:
+PID1_CODE = bytes.fromhex(
+    "bf01000000"   # mov edi, 1    PR_SET_PDEATHSIG: die with the zygote (which dies with M)
+    "be09000000"   # mov esi, 9    SIGKILL
+    "b89d000000"   # mov eax, 157  prctl
+    "0f05"         # syscall
+    "b822000000"   # wait: mov eax, 34  pause. No handler is installed (zygote_main resets them), and the kernel gives
+    "0f05"         # syscall            a namespace's pid 1 no signal with the default action from inside the
+    "ebf7")        # jmp wait           namespace: only a SIGKILL from the zygote or M (outside) ends it
+CLONE_VM, CLONE_FILES = 0x100, 0x400
+PROT_READ, PROT_WRITE, PROT_EXEC, MAP_PRIVATE, MAP_ANONYMOUS = 1, 2, 4, 0x02, 0x20
+
+
+class PidOne:
+    """Starts a zygote's pid 1 processes (PID1_CODE), one sandbox at a time: the stack page is reused, so a zygote
+    starts the next one only after it has reaped the previous one (supervise)."""
+    STACK_BYTES = 16384
+
+    def __init__(self):
+        mmap = libc.mmap
+        mmap.restype, mmap.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                                                       ctypes.c_int, ctypes.c_long]
+        libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        libc.clone.restype, libc.clone.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                                                                  ctypes.c_void_p]
+        pages = [mmap(None, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                 for size in (4096, self.STACK_BYTES)]
+        if any(page in (None, ctypes.c_void_p(-1).value) for page in pages):
+            raise OSError(ctypes.get_errno(), "mmap for pid 1")
+        self.code, stack = pages
+        ctypes.memmove(self.code, PID1_CODE, len(PID1_CODE))
+        check(libc.mprotect(self.code, 4096, PROT_READ | PROT_EXEC), "mprotect pid 1's code")
+        self.stack_top = stack + self.STACK_BYTES
+
+    def start(self):
+        """pid 1 of the namespaces this zygote has just unshared: shares the zygote's memory and descriptor table
+        (so it holds no descriptor of its own), has its own mount namespace (a copy of M's, which the worker enters
+        and turns into the sandbox's root: pid 1 shows nothing else), and its exit reaches the zygote as SIGCHLD."""
+        pid = libc.clone(self.code, self.stack_top, CLONE_VM | CLONE_FILES | CLONE_NEWNS | signal.SIGCHLD, None)
+        if pid < 0:
+            raise OSError(ctypes.get_errno(), f"clone pid 1: {os.strerror(ctypes.get_errno())}")
+        return pid
+
+
+def start_sandbox(pid_one, worker_main):
+    """A zygote starts one sandbox: unshares fresh PID, network, IPC and UTS namespaces, starts their pid 1
+    (PidOne.start), forks the worker into them (pid 2; it enters pid 1's mount namespace itself, worker_main gets the
+    descriptor of that namespace) and returns to its own namespaces at once (setns to the descriptors opened at
+    start). Returns (pid 1, its pidfd, the worker's pid)."""
     check(libc.unshare(SANDBOX_NAMESPACES), "unshare")
-    pid = -1
+    worker = -1
     try:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                child()
-            finally:
-                os._exit(1)
+        first = pid_one.start()
+        first_fd = os.pidfd_open(first)
+        try:
+            mount_ns = os.open(f"/proc/{first}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            worker = os.fork()
+            if worker == 0:
+                try:
+                    worker_main(mount_ns)
+                finally:
+                    os._exit(125)
+            os.close(mount_ns)
+        except BaseException:
+            end_pid_one(first, first_fd)
+            raise
     finally:
-        if pid != 0:
+        if worker != 0:
             for flag, fd in HOST_NAMESPACES:
                 check(libc.setns(fd, flag), "setns back to the host's namespaces")
-    try:
-        return pid, os.pidfd_open(pid)
-    except ProcessLookupError:
-        return pid, None
+    return first, first_fd, worker
 
 
-def run_init(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd=None):
-    """The child half of fork_sandbox_init: the init, reporting a failed setup on result_fd."""
+def end_pid_one(first, first_fd, worker=None):
+    """Kills pid 1 (the kernel then kills everything left in its namespace) and reaps it; a worker not yet reaped
+    is reaped first, since pid 1's exit waits until every process of its namespace has been reaped."""
     try:
-        init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd)
+        signal.pidfd_send_signal(first_fd, signal.SIGKILL)
+    except OSError:
+        pass
+    if worker is not None:
+        os.waitpid(worker, 0)
+    os.waitpid(first, 0)
+    os.close(first_fd)
+
+
+def worker_setup(config, cgroups, spec, role, uid, keep_fds, mount_ns, cgroup_paths, out_w, err_w, body):
+    """pid 2 of the run's namespaces, forked by the zygote (start_sandbox), still root: enters pid 1's mount
+    namespace and the run's cgroups (v2), sets the IPC limits, builds the root, drops to the run's uid and runs
+    body(). A setup failure goes to its stderr with exit status 125 (supervise makes it the side's error)."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        check(libc.setns(mount_ns, CLONE_NEWNS), "setns into pid 1's mount namespace")
+        if cgroups.kind == "v2":  # a fresh folder per run (v1: the slot's folder, which the zygote is already in)
+            limits = spec["limits"]
+            cgroups.create(cgroup_paths, limits["memory_bytes"], limits["processes"] + 8)
+            cgroups.enter_self(cgroup_paths)
+        limit_ipc()
+        build_root(config, spec, uid)
+        close_all_but(keep_fds)
+        os.setsid()
+        drop_privileges(uid, spec["limits"])
     except BaseException as e:  # noqa: BLE001
         try:
-            send_message(result_fd, json.dumps({"error": f"{role} sandbox setup failed: {e!r}"}).encode())
+            os.write(2, f"{SETUP_FAILED}{role} sandbox setup failed: {e!r}\n".encode())
         except OSError:
             pass
-    os._exit(1)
-
-
-def init_main(config, cgroups, spec, role, uid, keep_fds, body, deadline, result_fd, cgroup_paths, cancel_fd):
-    """pid 1 of the run's namespaces (forked by a zygote, fork_sandbox_init). Enters the run's cgroups (v2), builds the
-    root, forks the worker (K or T), drains its output, reports on result_fd and exits, at the deadline at the
-    latest (or when M closes cancel_fd: the tests have reported, the candidate is no longer needed); its exit makes
-    the kernel kill everything left in the namespace, and M learns of it from the init's pidfd."""
-    MARKS.clear()
-    mark("init")
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setsid()
-    to_dev_null(0, 1)  # M's stdin and stdout are its protocol with ancoder
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # M and Z ignore it (auto-reap); the init waits for its worker
-    signal.alarm(max(1, int(deadline - time.monotonic()) + 2))
-    if cgroups.kind == "v2":  # a fresh folder per run (v1: the slot's folder, which the zygote is already in)
-        limits = spec["limits"]
-        cgroups.create(cgroup_paths, limits["memory_bytes"], limits["processes"] + 8)
-        cgroups.enter_self(cgroup_paths)
-    mark("cgroup")
-    check(libc.unshare(CLONE_NEWNS), "unshare mount namespace")
-    limit_ipc()
-    build_root(config, spec, uid)
-    mark("root")
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(out_r)
-            os.close(err_r)
-            null = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            close_all_but(keep_fds)
-            os.setsid()
-            drop_privileges(uid, spec["limits"])
-            body()
-        except BaseException as e:  # noqa: BLE001
-            try:
-                os.write(2, f"ancoder sandbox: {role} failed to start: {e!r}\n".encode())
-            except OSError:
-                pass
         os._exit(125)
-    os.close(out_w)
-    os.close(err_w)
-    for fd in keep_fds:
-        os.close(fd)
-    cap = spec["limits"]["output_bytes"]
-    captured = {out_r: bytearray(), err_r: bytearray()}
-    totals = {out_r: 0, err_r: 0}
-    open_fds = {out_r, err_r}
-    pidfd = os.pidfd_open(pid)
+    try:
+        body()
+    except BaseException as e:  # noqa: BLE001
+        try:
+            os.write(2, f"ancoder sandbox: {role} failed to start: {e!r}\n".encode())
+        except OSError:
+            pass
+    os._exit(125)
+
+
+SETUP_FAILED = "ancoder sandbox: "  # how a worker's setup failure starts its stderr (with exit status 125)
+
+
+def supervise(first, first_fd, worker, deadline, result_fd, cancel_fd):
+    """The zygote, while its sandbox runs: ends the sandbox when the worker exits, at the deadline, or when M closes
+    cancel_fd (the tests have reported, the candidate is no longer needed); then reports the worker's exit status on
+    result_fd and kills and reaps pid 1, which empties the namespace (M learns of it from pid 1's pidfd). The
+    worker's output goes to M directly (drain_output): a candidate zygote never holds anything a run printed, so the
+    next candidate forked from it cannot find it in the memory it inherits."""
+    worker_fd = os.pidfd_open(worker)
     status = None
     timed_out = False
     cancelled = False
-
-    def keep(fd, chunk):
-        totals[fd] += len(chunk)
-        if len(captured[fd]) < cap:
-            captured[fd] += chunk[:cap - len(captured[fd])]
-
-    def keep_what_is_written():
-        """What is already in the pipes, without waiting for more (a bounded number of reads: a child of the worker
-        may still be writing)."""
-        for fd in list(open_fds):
-            for _ in range(64):
-                r, _, _ = select.select([fd], [], [], 0)
-                if not r:
-                    break
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                keep(fd, chunk)
-
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds) + [pidfd] + ([cancel_fd] if cancel_fd is not None else []), [], [], remaining)
-        if cancel_fd is not None and cancel_fd in ready:
-            # The tests have reported. The candidate flushed its output before it answered them, so that output is in
-            # the pipes by now, though on a busy machine this init may not have read it yet (a loaded clean-clone CI
-            # returned an empty stdout for a program that printed before failing to load).
+        ready, _, _ = select.select([worker_fd] + ([cancel_fd] if cancel_fd is not None else []), [], [], remaining)
+        if worker_fd in ready:
+            _, status = os.waitpid(worker, 0)
+            break
+        if ready:
             cancelled = True
-            if any(fd in open_fds for fd in ready):  # only then (no extra system call on the common path)
-                keep_what_is_written()
             break
-        for fd in ready:
-            if fd == pidfd:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            keep(fd, chunk)
-        if pidfd in ready and status is None:
-            _, status = os.waitpid(pid, 0)
-            # the worker is gone; keep what is already in the pipes, without waiting for its children
-            keep_what_is_written()
-            break
-
+    os.close(worker_fd)
     mark("worker_exit")
-
-    def text(fd):
-        s = captured[fd].decode("utf-8", "replace")
-        return s + (f"\n[… {totals[fd] - len(captured[fd])} more bytes not kept]" if totals[fd] > len(captured[fd]) else "")
+    end_pid_one(first, first_fd, worker if status is None else None)
     code = None
     if status is not None:
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     send_message(result_fd, json.dumps({"timed_out": timed_out, "cancelled": cancelled, "exit_code": code,
-                                        "stdout": text(out_r), "stderr": text(err_r), "marks": MARKS}).encode())
-    os._exit(0)
+                                        "marks": MARKS}).encode())
 
 
 # ---------------------------------------------------------------------------------------------------- zygotes and M
 def zygote_main(config, cgroups, control, slot, role):
-    """A zygote: forks the sandboxes of one side (candidate or test) of one worker slot. Forked by M at start, before
-    any request, so a candidate zygote holds no test: it only ever receives file descriptors and limits (the
-    candidate's source arrives on a pipe that only the forked init reads), and a forked candidate finds no answer key
-    in the memory it inherits. With cgroup v1 it lives in its slot's cgroup (entered once, at the first run), so
-    every init it forks starts there: moving a process between cgroups waits for an RCU grace period (about 10 ms
-    on this machine), which was the largest single wait of a run (docs/evaluation-speed.md). Sends M each init's
-    pidfd, which tells M when the sandbox is gone."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    """A zygote: starts and watches the sandboxes of one side (candidate or test) of one worker slot, one at a time.
+    Forked by M at start, before any request, so a candidate zygote holds no test: it only ever receives file
+    descriptors and limits (the candidate's source arrives on a pipe that only the forked worker reads), and a forked
+    candidate finds no answer key in the memory it inherits. With cgroup v1 it lives in its slot's cgroup (entered
+    once, at the first run), so every process it starts is there from the start: moving a process between cgroups
+    waits for an RCU grace period (about 10 ms on this machine), which was the largest single wait of a run
+    (docs/evaluation-speed.md). Sends M each sandbox's pid 1 pidfd, which tells M when the sandbox is gone, then
+    watches the sandbox until its worker is done (supervise)."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # supervise reaps both children of every run, the worker with its status
+    for number in signal.valid_signals():  # pid 1 copies these handlers: none may run there (see PID1_CODE)
+        if number not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN):
+            signal.signal(number, signal.SIG_DFL)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     name = f"slot{slot}-{'k' if role == 'candidate' else 't'}"
+    pid_one = PidOne()
     entered = False
     while True:
         try:
@@ -895,11 +916,16 @@ def zygote_main(config, cgroups, control, slot, role):
             os._exit(0)
         if not message:
             os._exit(0)
+        MARKS.clear()
+        mark("request")  # the zygote's CPU so far: its later marks count from here (bench/sandbox_stages.py)
         spec = json.loads(message)
         channel_fd, payload_fd, result_fd, last_fd = fds
         paths = cgroups.paths(name, spec["id"])
         reply = {"id": spec["id"]}
-        pidfd = None
+        started = None
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        keep_fds = [channel_fd] if role == "candidate" else [channel_fd, last_fd]
         try:
             if cgroups.kind == "v1":
                 limits = spec["limits"]
@@ -908,29 +934,49 @@ def zygote_main(config, cgroups, control, slot, role):
                     cgroups.enter_self(paths)
                     entered = True
 
-            def child():
-                close_all_but(fds)
+            def worker_main(mount_ns):
+                os.close(out_r)
+                os.close(err_r)
+                os.close(result_fd)
+                if role == "candidate":
+                    os.close(last_fd)
                 payload = read_all(payload_fd).decode("utf-8")
                 os.close(payload_fd)
                 if role == "candidate":
                     mode = spec["mode"]
-                    run_init(config, cgroups, spec, "candidate", spec["uid"], [channel_fd],
-                             lambda: candidate_main(payload, channel_fd, mode), spec["deadline"], result_fd, paths, last_fd)
+                    body = lambda: candidate_main(payload, channel_fd, mode)  # noqa: E731
                 else:
                     test = json.loads(payload)
-                    run_init(config, cgroups, spec, "test", spec["uid"], [channel_fd, last_fd],
-                             lambda: test_main(test, channel_fd, last_fd), spec["deadline"], result_fd, paths)
-            _, pidfd = fork_sandbox_init(child)
+                    body = lambda: test_main(test, channel_fd, last_fd)  # noqa: E731
+                worker_setup(config, cgroups, spec, role, spec["uid"], keep_fds, mount_ns, paths, out_w, err_w, body)
+            started = start_sandbox(pid_one, worker_main)
+            mark("started")
         except OSError as e:
             reply["error"] = f"{role} sandbox could not start: {e!r}"
-        for fd in fds:
+        for fd in [out_w, err_w, channel_fd, payload_fd] + ([last_fd] if role == "test" else []):
             os.close(fd)
         try:
-            socket.send_fds(control, [json.dumps(reply).encode()], [pidfd] if pidfd is not None else [])
+            socket.send_fds(control, [json.dumps(reply).encode()], [started[1], out_r, err_r] if started is not None else [])
         except OSError:
             os._exit(0)
-        if pidfd is not None:
-            os.close(pidfd)
+        os.close(out_r)
+        os.close(err_r)
+        if started is not None:
+            first, first_fd, worker = started
+            try:
+                supervise(first, first_fd, worker, spec["deadline"], result_fd, last_fd if role == "candidate" else None)
+            except Exception as e:  # noqa: BLE001 - the zygote serves the slot's next run whatever happened here
+                try:
+                    end_pid_one(first, first_fd, worker)
+                except OSError:
+                    pass
+                try:
+                    send_message(result_fd, json.dumps({"error": f"{role} sandbox: {e!r}"}).encode())
+                except OSError:
+                    pass
+        os.close(result_fd)
+        if role == "candidate":
+            os.close(last_fd)
 
 
 def read_all(fd):
@@ -974,7 +1020,7 @@ def main():
     out.write((json.dumps(hello) + "\n").encode())
     out.flush()
     runs = {}          # id -> state
-    by_fd = {}         # report fd or init pidfd -> (id, side)
+    by_fd = {}         # report fd, pid 1's pidfd or an output pipe -> (id, side)
     pending = b""
     stdin_open = True
     while stdin_open or runs:
@@ -1007,14 +1053,17 @@ def main():
             side = runs[run_id]["sides"][side_name]
             if fd == side["pidfd"]:
                 init_gone(cgroups, runs[run_id], side_name, by_fd)
+            elif fd in side["output"]:
+                if not side["output"][fd].read():
+                    by_fd.pop(fd)
             else:
                 by_fd.pop(fd)
                 try:
                     side["report"] = json.loads(receive_message(fd))
                 except (EOFError, OSError, ValueError):
                     side["report"] = side["report"] or {
-                        "timed_out": now >= runs[run_id]["deadline"], "exit_code": None, "stdout": "", "stderr": "",
-                        "error": None if now >= runs[run_id]["deadline"] else f"{side_name} init died"}
+                        "timed_out": now >= runs[run_id]["deadline"], "exit_code": None,
+                        "error": None if now >= runs[run_id]["deadline"] else f"the {side_name} zygote died"}
                 os.close(fd)
                 side["report_fd"] = None
                 if side_name == "test":
@@ -1042,9 +1091,43 @@ def main():
     cgroups.remove_bases(wait_seconds=5)
 
 
-def new_side(cgroup_paths):
+def new_side(cgroup_paths, output_cap):
     return {"report": None, "report_fd": None, "pidfd": None, "gone": False, "killed": False, "paths": cgroup_paths,
-            "peak": None, "marks": []}
+            "peak": None, "marks": [], "output": {}, "output_cap": output_cap}
+
+
+class CapturedOutput:
+    """The read end of a worker's stdout or stderr, drained by M as it is written: the first `cap` bytes are kept,
+    the rest counted."""
+
+    def __init__(self, fd, cap):
+        self.fd, self.cap, self.kept, self.total = fd, cap, bytearray(), 0
+
+    def read(self):
+        """One read of a readable pipe; False (and the pipe closed) at end of file."""
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.close()
+            return False
+        self.total += len(chunk)
+        if len(self.kept) < self.cap:
+            self.kept += chunk[:self.cap - len(self.kept)]
+        return True
+
+    def finish(self):
+        """Once the sandbox is gone (every writer has exited): what is still in the pipe (a bounded number of reads,
+        without waiting), then the pipe is closed."""
+        for _ in range(64):
+            if self.fd is None or not select.select([self.fd], [], [], 0)[0] or not self.read():
+                break
+        self.close()
+        s = self.kept.decode("utf-8", "replace")
+        return s + (f"\n[… {self.total - len(self.kept)} more bytes not kept]" if self.total > len(self.kept) else "")
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def watch_init(state, side_name, pidfd, by_fd):
@@ -1059,7 +1142,7 @@ def watch_init(state, side_name, pidfd, by_fd):
 
 
 def init_gone(cgroups, state, side_name, by_fd):
-    """The sandbox's init has exited, so its namespace is empty: read the memory peak, release the cgroups."""
+    """The sandbox's pid 1 has exited, so its namespace is empty: read the memory peak, release the cgroups."""
     side = state["sides"][side_name]
     by_fd.pop(side["pidfd"], None)
     os.close(side["pidfd"])
@@ -1072,7 +1155,7 @@ def init_gone(cgroups, state, side_name, by_fd):
 
 
 def overdue(state, by_fd):
-    """Past the deadline and a grace period: kill what is left of the run (each init has its own deadline, so this
+    """Past the deadline and a grace period: kill what is left of the run (each zygote keeps its own deadline, so this
     is a second line) and take the missing reports as timeouts."""
     for side in state["sides"].values():
         if side["report_fd"] is not None:
@@ -1090,9 +1173,10 @@ def overdue(state, by_fd):
 
 
 def receive_init(control, role, runs, by_fd):
-    """A zygote's answer to a request: the init's pidfd, or why the sandbox did not start."""
+    """A zygote's answer to a request: pid 1's pidfd and the read ends of the worker's stdout and stderr, or why the
+    sandbox did not start."""
     try:
-        message, fds, _, _ = socket.recv_fds(control, 65536, 1)
+        message, fds, _, _ = socket.recv_fds(control, 65536, 3)
     except OSError:
         message, fds = b"", []
     if not message:
@@ -1105,8 +1189,13 @@ def receive_init(control, role, runs, by_fd):
             os.close(fd)
         return
     side_name = "candidate" if role == "candidate" and state["mode"] != "whole" else "test"
+    side = state["sides"][side_name]
     if reply.get("error"):
-        state["sides"][side_name]["report"] = state["sides"][side_name]["report"] or {"error": reply["error"]}
+        side["report"] = side["report"] or {"error": reply["error"]}
+    for name, fd in zip(("stdout", "stderr"), fds[1:]):
+        side["output"][fd] = CapturedOutput(fd, side["output_cap"])
+        side[name] = side["output"][fd]
+        by_fd[fd] = (state["id"], side_name)
     watch_init(state, side_name, fds[0] if fds else None, by_fd)
 
 
@@ -1128,7 +1217,7 @@ def start_run(cgroups, zygotes, request, runs, by_fd):
             "deadline": deadline + (0 if mode == "whole" else 1.0), "uid": uid_candidate, "slot": slot}
     k_channel, t_channel = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     k_side = "candidate" if mode != "whole" else "test"
-    state["sides"][k_side] = new_side(cgroups.paths(f"slot{slot}-k", run_id))
+    state["sides"][k_side] = new_side(cgroups.paths(f"slot{slot}-k", run_id), limits["output_bytes"])
     cancel_r, cancel_w = os.pipe()
     state["cancel_fd"] = cancel_w
     k_result_r = send_to_zygote(zygotes[(slot, "candidate")], spec, k_channel.fileno(), request["candidate"], cancel_r)
@@ -1140,7 +1229,7 @@ def start_run(cgroups, zygotes, request, runs, by_fd):
         t_channel.close()
         return
     report_r, report_w = os.pipe()
-    state["sides"]["test"] = new_side(cgroups.paths(f"slot{slot}-t", run_id))
+    state["sides"]["test"] = new_side(cgroups.paths(f"slot{slot}-t", run_id), limits["output_bytes"])
     t_spec = dict(spec, mode="test", uid=uid_candidate + 1, deadline=deadline)
     t_result_r = send_to_zygote(zygotes[(slot, "test")], t_spec, t_channel.fileno(), json.dumps(request["test"]), report_w)
     t_channel.close()
@@ -1152,7 +1241,7 @@ def start_run(cgroups, zygotes, request, runs, by_fd):
 
 def send_to_zygote(control, spec, channel_fd, payload, last_fd):
     """Asks a zygote for one sandbox: the spec and the channel, a pipe carrying the payload (source or test), the
-    write end of the init's report pipe, and the cancel pipe (candidate) or the verdict pipe (test). Returns the
+    write end of the zygote's report pipe, and the cancel pipe (candidate) or the verdict pipe (test). Returns the
     read end of the report pipe."""
     payload_r, payload_w = os.pipe()
     result_r, result_w = os.pipe()
@@ -1174,6 +1263,11 @@ def release_candidate(state):
 
 def finish_run(state, out):
     for side in state["sides"].values():
+        report = side["report"]
+        for name in ("stdout", "stderr"):
+            report[name] = side[name].finish() if name in side else ""
+        if report.get("exit_code") == 125 and report["stderr"].startswith(SETUP_FAILED) and not report.get("error"):
+            report["error"] = report["stderr"][len(SETUP_FAILED):].strip()
         side["report"]["memory_peak_bytes"] = side["peak"]
         side["report"]["marks"] = side["report"].get("marks", []) + side["marks"]
     test = state["sides"]["test"]["report"]
@@ -1189,8 +1283,8 @@ def finish_run(state, out):
             except (EOFError, OSError, ValueError):
                 verdict = None
         os.close(fd)
-    # A verdict written at or after the deadline does not count: once the test init has reported its timeout, M
-    # releases the candidate, and a test process that the init's exit has not killed yet (a busy machine) can still
+    # A verdict written at or after the deadline does not count: once the test zygote has reported its timeout, M
+    # releases the candidate, and a test process that pid 1's exit has not killed yet (a busy machine) can still
     # see the candidate's channel close and write "the candidate process ended" (a clean-clone CI run on a loaded
     # machine reported a program sleeping forever as failed, not timed out).
     if verdict is not None and not (type(verdict.get("at")) is float and verdict["at"] < state["deadline"]):

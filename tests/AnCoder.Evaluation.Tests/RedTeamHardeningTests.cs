@@ -450,6 +450,30 @@ public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeam
         Assert.True(searched.Passed, $"{searched.Reason} {searched.Stderr}");
     }
 
+    [Fact]
+    public async Task Output_still_pouring_in_when_the_sandbox_ends_leaves_the_host_serving()
+    {
+        // A daemon floods stdout until the namespace dies (the host reads the pipes itself now, not the sandbox's
+        // pid 1): the host keeps the cap, counts the rest, closes the pipes and serves the next runs (RunHostile runs
+        // a benign one; three more runs each leave a child flooding stdout when the candidate is released).
+        var result = await sandbox.RunHostile(
+            "import os, sys\n" +
+            "if os.fork() == 0:\n" +
+            "    os.setsid()\n" +
+            "    while True:\n" +
+            "        os.write(1, b'x' * 65536)\n" +
+            "def double(x):\n    return x\n");
+        Assert.Equal(ExecutionOutcome.Failed, result.Outcome);
+        for (int i = 0; i < 3; i++)
+        {
+            var again = await sandbox.Sandbox.RunAsync(new SandboxJob(
+                "import os\nif os.fork() == 0:\n    while True:\n        os.write(1, b'y' * 65536)\ndef double(x):\n    return 2 * x\n",
+                RedTeamSandbox.DoubleTest));
+            Assert.True(again.Passed, $"{again.Reason} {again.Stderr}");
+            Assert.Contains("more bytes not kept", again.Stdout);
+        }
+    }
+
     private static string Py(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 }
 

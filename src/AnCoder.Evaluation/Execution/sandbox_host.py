@@ -842,7 +842,7 @@ def worker_setup(config, cgroups, spec, role, uid, keep_fds, mount_ns, cgroup_pa
         drop_privileges(uid, spec["limits"])
     except BaseException as e:  # noqa: BLE001
         try:
-            os.write(2, f"{SETUP_FAILED}{role} sandbox setup failed: {e!r}\n".encode())
+            os.write(2, f"{SETUP_FAILED}{role} sandbox setup failed: {e!r}\n".encode())  # M: the side's error
         except OSError:
             pass
         os._exit(125)
@@ -856,14 +856,14 @@ def worker_setup(config, cgroups, spec, role, uid, keep_fds, mount_ns, cgroup_pa
     os._exit(125)
 
 
-SETUP_FAILED = "ancoder sandbox: "  # how a worker's setup failure starts its stderr (with exit status 125)
+SETUP_FAILED = "ancoder sandbox setup: "  # how a worker's setup failure starts its stderr (with exit status 125)
 
 
 def supervise(first, first_fd, worker, deadline, result_fd, cancel_fd):
     """The zygote, while its sandbox runs: ends the sandbox when the worker exits, at the deadline, or when M closes
     cancel_fd (the tests have reported, the candidate is no longer needed); then reports the worker's exit status on
     result_fd and kills and reaps pid 1, which empties the namespace (M learns of it from pid 1's pidfd). The
-    worker's output goes to M directly (drain_output): a candidate zygote never holds anything a run printed, so the
+    worker's output goes to M directly (CapturedOutput): a candidate zygote never holds anything a run printed, so the
     next candidate forked from it cannot find it in the memory it inherits."""
     worker_fd = os.pidfd_open(worker)
     status = None
@@ -1073,6 +1073,10 @@ def main():
                 overdue(state, by_fd)
             if all(side["report"] is not None and side["gone"] for side in state["sides"].values()):
                 release_candidate(state)
+                for side in state["sides"].values():  # finish_run reads and closes the pipes still open
+                    for fd, captured in side["output"].items():
+                        if captured.fd is not None:
+                            by_fd.pop(fd, None)
                 finish_run(state, out)
                 del runs[run_id]
     # The zygotes wait on datagram sockets, which never see an end of file: stop them, and wait until they are gone

@@ -455,7 +455,8 @@ public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeam
     {
         // A daemon floods stdout until the namespace dies (the host reads the pipes itself now, not the sandbox's
         // pid 1): the host keeps the cap, counts the rest, closes the pipes and serves the next runs (RunHostile runs
-        // a benign one; three more runs each leave a child flooding stdout when the candidate is released).
+        // a benign one; three more runs each write past the cap and leave a child flooding stdout when the candidate
+        // is released).
         var result = await sandbox.RunHostile(
             "import os, sys\n" +
             "if os.fork() == 0:\n" +
@@ -467,7 +468,8 @@ public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeam
         for (int i = 0; i < 3; i++)
         {
             var again = await sandbox.Sandbox.RunAsync(new SandboxJob(
-                "import os\nif os.fork() == 0:\n    while True:\n        os.write(1, b'y' * 65536)\ndef double(x):\n    return 2 * x\n",
+                "import os\nif os.fork() == 0:\n    while True:\n        os.write(1, b'y' * 65536)\n" +
+                "os.write(1, b'z' * 100_000)\ndef double(x):\n    return 2 * x\n",  // past the 64 KiB cap whatever the child wrote
                 RedTeamSandbox.DoubleTest));
             Assert.True(again.Passed, $"{again.Reason} {again.Stderr}");
             Assert.Contains("more bytes not kept", again.Stdout);

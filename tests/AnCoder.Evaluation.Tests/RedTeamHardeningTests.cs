@@ -208,7 +208,7 @@ public class RedTeamVerdictTests(RedTeamSandboxD sandbox) : IClassFixture<RedTea
     {
         var dataset = TestData.Directory_;
         var result = await sandbox.RunHostile(
-            $"import os\nassert os.path.exists({Py(dataset)}), 'dataset not visible'\ndef double(x):\n    return 2 * x\n");
+            $"import os\nassert os.path.exists({Python.Literal(dataset)}), 'dataset not visible'\ndef double(x):\n    return 2 * x\n");
         Assert.Contains("dataset not visible", result.Reason);
     }
 
@@ -221,7 +221,7 @@ public class RedTeamVerdictTests(RedTeamSandboxD sandbox) : IClassFixture<RedTea
         try
         {
             var result = await sandbox.RunHostile(
-                $"import os\nseen = [p for p in ({Py(results)}, {Py(AppContext.BaseDirectory)}, '/work', '/home', '/etc/passwd', '/root/.bashrc') if os.path.exists(p)]\n" +
+                $"import os\nseen = [p for p in ({Python.Literal(results)}, {Python.Literal(AppContext.BaseDirectory)}, '/work', '/home', '/etc/passwd', '/root/.bashrc') if os.path.exists(p)]\n" +
                 "assert not seen, 'visible: ' + repr(seen)\nprint('root:', sorted(os.listdir('/')))\ndef double(x):\n    return 0\n");
             Assert.DoesNotContain("visible:", result.Reason);
             Assert.Contains("root:", result.Stdout);
@@ -245,7 +245,6 @@ public class RedTeamVerdictTests(RedTeamSandboxD sandbox) : IClassFixture<RedTea
         Assert.Contains("writable []", result.Stdout);
     }
 
-    private static string Py(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 }
 
 /// <summary>
@@ -425,7 +424,7 @@ public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeam
         // this) leaves copies there that this search finds (2 besides the probe).
         var marker = "ancoder-marker-" + Guid.NewGuid().ToString("N");
         var printed = await sandbox.Sandbox.RunAsync(new SandboxJob(
-            $"print({Py(marker)} * 1000)\ndef double(x):\n    return 2 * x\n", RedTeamSandbox.DoubleTest));
+            $"print({Python.Literal(marker)} * 1000)\ndef double(x):\n    return 2 * x\n", RedTeamSandbox.DoubleTest));
         Assert.True(printed.Passed, printed.Reason);
         Assert.Contains(marker, printed.Stdout);
         var masked = string.Join(", ", System.Text.Encoding.ASCII.GetBytes(marker).Select(b => (b ^ 0x5A).ToString()));
@@ -476,7 +475,6 @@ public class SandboxPidOneTests(RedTeamSandboxF sandbox) : IClassFixture<RedTeam
         }
     }
 
-    private static string Py(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 }
 
 /// <summary>The sandbox dies within its deadline when its host (ancoder) dies, and leaves no cgroup behind.</summary>

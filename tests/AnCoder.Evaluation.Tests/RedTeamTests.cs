@@ -151,7 +151,7 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
     public async Task Deleting_a_directory_outside_the_sandbox()
     {
         using var canary = new Canary(AppContext.BaseDirectory);
-        await sandbox.RunHostile($"import shutil\nshutil.rmtree({Py(canary.Directory)})\n");
+        await sandbox.RunHostile($"import shutil\nshutil.rmtree({Python.Literal(canary.Directory)})\n");
         canary.AssertUntouched();
     }
 
@@ -159,7 +159,7 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
     public async Task Overwriting_a_file_outside_the_sandbox()
     {
         using var canary = new Canary(AppContext.BaseDirectory);
-        await sandbox.RunHostile($"open({Py(canary.File)}, 'w').write('owned')\nopen({Py(canary.Directory + "/new.txt")}, 'w').write('x')\n");
+        await sandbox.RunHostile($"open({Python.Literal(canary.File)}, 'w').write('owned')\nopen({Python.Literal(canary.Directory + "/new.txt")}, 'w').write('x')\n");
         canary.AssertUntouched();
     }
 
@@ -167,7 +167,7 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
     public async Task Writing_into_the_shared_tmp_directory()
     {
         using var canary = new Canary(Path.GetTempPath());
-        await sandbox.RunHostile($"import os\nos.remove({Py(canary.File)})\nopen({Py(canary.Directory + "/dropped.txt")}, 'w').write('x')\n");
+        await sandbox.RunHostile($"import os\nos.remove({Python.Literal(canary.File)})\nopen({Python.Literal(canary.Directory + "/dropped.txt")}, 'w').write('x')\n");
         canary.AssertUntouched();
     }
 
@@ -189,7 +189,7 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
         File.WriteAllText(secret, "s3cret");
         try
         {
-            var result = await sandbox.RunHostile($"data = open({Py(secret)}).read()\nprint(data)\nassert data == 's3cret'\n");
+            var result = await sandbox.RunHostile($"data = open({Python.Literal(secret)}).read()\nprint(data)\nassert data == 's3cret'\n");
             Assert.DoesNotContain("s3cret", result.Stdout + result.Stderr.Replace(secret, ""));
         }
         finally
@@ -206,7 +206,7 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
         File.WriteAllText(marker, "");
         try
         {
-            await sandbox.RunHostile($"import os\nassert {Py(Path.GetFileName(marker))} in os.listdir({Py(home)})\n");
+            await sandbox.RunHostile($"import os\nassert {Python.Literal(Path.GetFileName(marker))} in os.listdir({Python.Literal(home)})\n");
         }
         finally
         {
@@ -246,7 +246,6 @@ public class RedTeamFileSystemTests(RedTeamSandboxB sandbox) : IClassFixture<Red
     [Fact]
     public Task Becoming_root() => sandbox.RunHostile("import os\nos.setuid(0)\nos.system('touch /owned')\n");
 
-    private static string Py(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 }
 
 public class RedTeamProcessAndNetworkTests(RedTeamSandboxC sandbox) : IClassFixture<RedTeamSandboxC>

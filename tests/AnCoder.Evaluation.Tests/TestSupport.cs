@@ -28,6 +28,9 @@ internal static class Python
 {
     public static string ReferenceDirectory => Path.Combine(AppContext.BaseDirectory, "Reference");
 
+    /// <summary>A single-quoted Python string literal for <paramref name="text"/> (backslashes and quotes escaped).</summary>
+    public static string Literal(string text) => "'" + text.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
+
     /// <summary>Runs python3 with arguments and stdin; returns stdout (throws on a non-zero exit).</summary>
     public static string Run(IEnumerable<string> arguments, string? stdin = null, int timeoutSeconds = 600)
     {

@@ -820,11 +820,16 @@ def end_pid_one(first, first_fd, worker=None):
     os.close(first_fd)
 
 
+SETUP_FAILED = "ancoder sandbox setup: "  # how a worker's setup failure starts its stderr (with exit status 125)
+
+
 def worker_setup(config, cgroups, spec, role, uid, keep_fds, mount_ns, cgroup_paths, out_w, err_w, body):
     """pid 2 of the run's namespaces, forked by the zygote (start_sandbox), still root: enters pid 1's mount
     namespace and the run's cgroups (v2), sets the IPC limits, builds the root, drops to the run's uid and runs
-    body(). A setup failure goes to its stderr with exit status 125 (supervise makes it the side's error)."""
+    body(). A setup failure goes to its stderr, prefixed SETUP_FAILED, with exit status 125 (finish_run in M makes it
+    the side's error); body() failing to start is only its stderr."""
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    failure = f"{SETUP_FAILED}{role} sandbox setup failed"
     try:
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -840,23 +845,14 @@ def worker_setup(config, cgroups, spec, role, uid, keep_fds, mount_ns, cgroup_pa
         close_all_but(keep_fds)
         os.setsid()
         drop_privileges(uid, spec["limits"])
-    except BaseException as e:  # noqa: BLE001
-        try:
-            os.write(2, f"{SETUP_FAILED}{role} sandbox setup failed: {e!r}\n".encode())  # M: the side's error
-        except OSError:
-            pass
-        os._exit(125)
-    try:
+        failure = f"ancoder sandbox: {role} failed to start"
         body()
     except BaseException as e:  # noqa: BLE001
         try:
-            os.write(2, f"ancoder sandbox: {role} failed to start: {e!r}\n".encode())
+            os.write(2, f"{failure}: {e!r}\n".encode())
         except OSError:
             pass
     os._exit(125)
-
-
-SETUP_FAILED = "ancoder sandbox setup: "  # how a worker's setup failure starts its stderr (with exit status 125)
 
 
 def supervise(first, first_fd, worker, deadline, result_fd, cancel_fd):
@@ -1053,8 +1049,8 @@ def main():
             side = runs[run_id]["sides"][side_name]
             if fd == side["pidfd"]:
                 init_gone(cgroups, runs[run_id], side_name, by_fd)
-            elif fd in side["output"]:
-                if not side["output"][fd].read():
+            elif (stream := output_on(side, fd)) is not None:
+                if not stream.read():
                     by_fd.pop(fd)
             else:
                 by_fd.pop(fd)
@@ -1074,9 +1070,9 @@ def main():
             if all(side["report"] is not None and side["gone"] for side in state["sides"].values()):
                 release_candidate(state)
                 for side in state["sides"].values():  # finish_run reads and closes the pipes still open
-                    for fd, captured in side["output"].items():
-                        if captured.fd is not None:
-                            by_fd.pop(fd, None)
+                    for stream in side["output"].values():
+                        if stream.fd is not None:
+                            by_fd.pop(stream.fd, None)
                 finish_run(state, out)
                 del runs[run_id]
     # The zygotes wait on datagram sockets, which never see an end of file: stop them, and wait until they are gone
@@ -1097,7 +1093,12 @@ def main():
 
 def new_side(cgroup_paths, output_cap):
     return {"report": None, "report_fd": None, "pidfd": None, "gone": False, "killed": False, "paths": cgroup_paths,
-            "peak": None, "marks": [], "output": {}, "output_cap": output_cap}
+            "peak": None, "marks": [], "output": {}, "output_cap": output_cap}  # output: "stdout"/"stderr" -> CapturedOutput
+
+
+def output_on(side, fd):
+    """The side's output stream read through fd, or None (fd is its report pipe or pid 1's pidfd)."""
+    return next((stream for stream in side["output"].values() if stream.fd == fd), None)
 
 
 class CapturedOutput:
@@ -1197,8 +1198,7 @@ def receive_init(control, role, runs, by_fd):
     if reply.get("error"):
         side["report"] = side["report"] or {"error": reply["error"]}
     for name, fd in zip(("stdout", "stderr"), fds[1:]):
-        side["output"][fd] = CapturedOutput(fd, side["output_cap"])
-        side[name] = side["output"][fd]
+        side["output"][name] = CapturedOutput(fd, side["output_cap"])
         by_fd[fd] = (state["id"], side_name)
     watch_init(state, side_name, fds[0] if fds else None, by_fd)
 
@@ -1269,7 +1269,7 @@ def finish_run(state, out):
     for side in state["sides"].values():
         report = side["report"]
         for name in ("stdout", "stderr"):
-            report[name] = side[name].finish() if name in side else ""
+            report[name] = side["output"][name].finish() if name in side["output"] else ""
         if report.get("exit_code") == 125 and report["stderr"].startswith(SETUP_FAILED) and not report.get("error"):
             report["error"] = report["stderr"][len(SETUP_FAILED):].strip()
         side["report"]["memory_peak_bytes"] = side["peak"]
